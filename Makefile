@@ -1,0 +1,107 @@
+# meshdoctor — plain Makefile.  `make` builds ./meshdoctor; `make test` runs every test;
+# `make test SAN=1` does the same under ASan+UBSan (objects in build-san/).
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/meshdoctor
+PKGS := libpcap libssh2 ldns openssl libcjson
+VERSION := 0.1.0
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -I.
+CFLAGS += -DMD_VERSION='"$(VERSION)"' -DMD_RULES_DIR='"$(DATADIR)/rules"'
+CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lanl
+
+ifeq ($(SAN),1)
+BUILD := build-san
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -O1
+LDFLAGS += -fsanitize=address,undefined
+BIN := $(BUILD)/meshdoctor
+else
+BUILD := build
+BIN := meshdoctor
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRC := $(wildcard core/*.c probes/*.c rules/*.c report/*.c remedies/*.c)
+CLI_SRC := $(wildcard cli/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+SUPPORT_SRC := $(wildcard tests/support/*.c)
+SUPPORT_OBJ := $(SUPPORT_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+LAB_SRC := $(wildcard tests/lab/lab_*.c)
+HELPER_SRC := $(wildcard tests/lab/helpers/*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+LAB_BIN := $(LAB_SRC:tests/lab/%.c=$(BUILD)/tests/%)
+HELPER_BIN := $(HELPER_SRC:tests/lab/helpers/%.c=$(BUILD)/tests/helpers/%)
+TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
+TEST_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
+
+.PHONY: all deps test unit lab demo install clean bench
+all: $(BIN)
+
+$(BUILD)/libmd.a: $(LIB_OBJ)
+	$(Q)rm -f $@; ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(BUILD)/libmd.a
+	@echo "  LD  $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libmd.a $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(SUPPORT_OBJ) $(BUILD)/libmd.a
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libmd.a $(LDLIBS) $(TEST_LIBS)
+
+$(BUILD)/tests/%: tests/lab/%.c $(SUPPORT_OBJ) $(BUILD)/libmd.a
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libmd.a $(LDLIBS) $(TEST_LIBS)
+
+# Small servers the lab starts (e.g. a TLS server that answers with an alert).
+$(BUILD)/tests/helpers/%: tests/lab/helpers/%.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+# Installs the Debian packages the build, the tests and the lab need, when missing.
+deps:
+	@./scripts/deps.sh
+
+unit: $(BIN) $(UNIT_BIN)
+	@./scripts/run-tests.sh unit $(BUILD) $(UNIT_BIN)
+
+lab: $(BIN) $(LAB_BIN) $(HELPER_BIN)
+	@./scripts/run-tests.sh lab $(BUILD) $(LAB_BIN)
+
+test: deps
+	@$(MAKE) --no-print-directory unit lab
+
+demo: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	@./scripts/demo.sh
+
+bench: $(BIN)
+	@./bench/run-all.sh
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/rules
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/meshdoctor
+	install -m 0644 rules/*.rules $(DESTDIR)$(DATADIR)/rules/
+
+clean:
+	rm -rf build build-san meshdoctor
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d)

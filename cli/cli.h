@@ -1,0 +1,44 @@
+/* cli.h — what the subcommands share: exit codes, rule loading, output. */
+#ifndef MD_CLI_H
+#define MD_CLI_H
+
+#include "core/buf.h"
+#include "rules/engine.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Exit codes (monitoring-plugins convention, so `check` runs as a Nagios/Icinga check). */
+enum {
+	MD_EXIT_OK = 0,
+	MD_EXIT_WARNING = 1,
+	MD_EXIT_CRITICAL = 2,
+	MD_EXIT_UNKNOWN = 3,
+	MD_EXIT_USAGE = 64, /* bad command line or input (sysexits EX_USAGE) */
+};
+
+int cmd_check_main(int argc, char **argv);
+int cmd_probes_main(int argc, char **argv);
+int cmd_rules_main(int argc, char **argv);
+int cmd_report_main(int argc, char **argv);
+int cmd_version_main(int argc, char **argv);
+
+/* One line to stderr: "meshdoctor: <msg>". */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The rules directory: --rules DIR, else $MESHDOCTOR_RULES, else rules/ beside the binary
+ * (a build tree), else the installed one.  Loads it into rs; on error prints one line
+ * (FILE:LINE: message) and returns non-zero.  *dir_out is the directory used (static). */
+int cli_load_rules(const char *opt_dir, struct md_ruleset *rs, const char **dir_out);
+
+/* Writes buf to path ("-" = stdout) at once: a temporary file in the same directory,
+ * then rename(), so a reader never sees half a report.  0 or -1 (message printed). */
+int cli_write_output(const char *path, const struct md_buf *buf);
+
+/* Colours on stdout: only on a TTY and when NO_COLOR is unset (https://no-color.org). */
+bool cli_use_color(int fd);
+
+/* "5000", "5000ms", "5s", "1.5s", "2m" → milliseconds; -1 when invalid or <= 0. */
+int64_t cli_parse_duration_ms(const char *s);
+
+#endif

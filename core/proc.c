@@ -1,0 +1,148 @@
+#include "core/proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+void md_proc_result_init(struct md_proc_result *r, size_t max_out)
+{
+	r->exit_code = -1;
+	md_buf_init(&r->out, max_out);
+	md_buf_init(&r->err, max_out);
+}
+
+void md_proc_result_cleanup(struct md_proc_result *r)
+{
+	md_buf_cleanup(&r->out);
+	md_buf_cleanup(&r->err);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+int md_proc_run(const char *const argv[], const void *in, size_t in_len,
+		const struct md_deadline *dl, struct md_proc_result *r, struct md_err *err)
+{
+	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 }, pexec[2] = { -1, -1 };
+	int rc = MD_OK, status = 0, exec_errno = 0;
+	size_t in_off = 0;
+	pid_t pid;
+
+	if (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC) ||
+	    pipe2(pexec, O_CLOEXEC)) {
+		rc = md_err_set(err, MD_EIO, "exec", "pipe: %s", strerror(errno));
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		rc = md_err_set(err, MD_EIO, "exec", "fork: %s", strerror(errno));
+		goto out;
+	}
+	if (pid == 0) {
+		int e;
+
+		setpgid(0, 0);
+		dup2(pin[0], 0);
+		dup2(pout[1], 1);
+		dup2(perr[1], 2);
+		signal(SIGPIPE, SIG_DFL);
+		execvp(argv[0], (char *const *)argv);
+		e = errno;
+		if (write(pexec[1], &e, sizeof(e)) < 0) {
+			/* nothing more can be said */
+		}
+		_exit(127);
+	}
+	close_fd(&pin[0]);
+	close_fd(&pout[1]);
+	close_fd(&perr[1]);
+	close_fd(&pexec[1]);
+	if (read(pexec[0], &exec_errno, sizeof(exec_errno)) == sizeof(exec_errno)) {
+		waitpid(pid, &status, 0);
+		rc = md_err_set(err, exec_errno == ENOENT ? MD_ENOTFOUND : MD_EIO, "exec", "%s: %s",
+				argv[0], strerror(exec_errno));
+		goto out;
+	}
+	fcntl(pin[1], F_SETFL, O_NONBLOCK);
+	if (in_len == 0)
+		close_fd(&pin[1]);
+	while (pout[0] >= 0 || perr[0] >= 0) {
+		struct pollfd p[3];
+		int n = 0, prc;
+
+		if (pout[0] >= 0)
+			p[n++] = (struct pollfd){ .fd = pout[0], .events = POLLIN };
+		if (perr[0] >= 0)
+			p[n++] = (struct pollfd){ .fd = perr[0], .events = POLLIN };
+		if (pin[1] >= 0)
+			p[n++] = (struct pollfd){ .fd = pin[1], .events = POLLOUT };
+		prc = poll(p, n, md_deadline_poll_ms(dl));
+		if (prc < 0 && errno == EINTR)
+			continue;
+		if (prc <= 0) {
+			kill(-pid, SIGKILL);
+			rc = md_err_set(err, MD_ETIMEOUT, "exec",
+					"%s: still running at the deadline, killed", argv[0]);
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			char chunk[4096];
+			ssize_t got;
+
+			if (!p[i].revents)
+				continue;
+			if (p[i].fd == pin[1]) {
+				ssize_t w = write(pin[1], (const char *)in + in_off, in_len - in_off);
+
+				if (w > 0)
+					in_off += (size_t)w;
+				if (w < 0 || in_off == in_len)
+					close_fd(&pin[1]);
+				continue;
+			}
+			got = read(p[i].fd, chunk, sizeof(chunk));
+			if (got <= 0) {
+				if (p[i].fd == pout[0])
+					close_fd(&pout[0]);
+				else
+					close_fd(&perr[0]);
+				continue;
+			}
+			if (md_buf_append(p[i].fd == pout[0] ? &r->out : &r->err, chunk,
+					  (size_t)got)) {
+				kill(-pid, SIGKILL);
+				rc = md_err_set(err, MD_ETOOBIG, "exec", "%s: output over %zu bytes",
+						argv[0], r->out.max);
+				close_fd(&pout[0]);
+				close_fd(&perr[0]);
+				break;
+			}
+		}
+	}
+	close_fd(&pin[1]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status))
+		r->exit_code = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		r->exit_code = 128 + WTERMSIG(status);
+out:
+	close_fd(&pin[0]);
+	close_fd(&pin[1]);
+	close_fd(&pout[0]);
+	close_fd(&pout[1]);
+	close_fd(&perr[0]);
+	close_fd(&perr[1]);
+	close_fd(&pexec[0]);
+	close_fd(&pexec[1]);
+	return rc;
+}

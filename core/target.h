@@ -1,0 +1,58 @@
+/* target.h — HOST as the user wrote it, resolved the way `ssh` would resolve it.
+ *
+ * Syntax: [user@]host[:port], with IPv6 literals in brackets ([fd7a::2]:2222).  When
+ * OpenSSH's client is installed, `ssh -G` is asked for the effective configuration, so an
+ * alias from ~/.ssh/config works as it does for `ssh` (HostName, User, Port, IdentityFile,
+ * UserKnownHostsFile).  Explicit values (user@, :port, --user, --port, --identity) win. */
+#ifndef MD_TARGET_H
+#define MD_TARGET_H
+
+#include "core/deadline.h"
+#include "core/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define MD_TARGET_MAX_FILES 8
+
+struct md_target {
+	char *spec;     /* as given */
+	char *user;     /* explicit or resolved; NULL before md_target_resolve() */
+	char *host;     /* as written (may be an alias) */
+	char *hostname; /* what to connect to (ssh config HostName), after resolve */
+	int port;       /* explicit or resolved; 0 = not yet known */
+	char *identities[MD_TARGET_MAX_FILES];
+	size_t n_identities;
+	bool identities_explicit; /* --identity given: use only those */
+	char *known_hosts[MD_TARGET_MAX_FILES];
+	size_t n_known_hosts;
+	bool from_ssh_config; /* `ssh -G` answered */
+};
+
+/* Parses spec into t (which the caller md_target_cleanup()s even on error).
+ * MD_EINVAL with a one-line message for malformed input. */
+int md_target_parse(const char *spec, struct md_target *t, struct md_err *err);
+
+/* Overrides from the command line; NULL / 0 when not given. */
+struct md_target_opts {
+	const char *user;
+	int port;
+	const char *identity;
+	const char *known_hosts;
+	bool no_ssh_config; /* do not run `ssh -G` */
+};
+
+/* Fills user, hostname, port, identities and known_hosts.  Never fails for a missing
+ * ssh client (falls back to OpenSSH's defaults); MD_EINVAL for bad overrides. */
+int md_target_resolve(struct md_target *t, const struct md_target_opts *o,
+		      const struct md_deadline *dl, struct md_err *err);
+
+/* Applies the text printed by `ssh -G` (lower-case "key value" lines).  Exposed for tests. */
+int md_target_apply_ssh_g(struct md_target *t, const char *text, const char *home);
+
+void md_target_cleanup(struct md_target *t);
+
+/* Parses a port number "1".."65535"; -1 when invalid. */
+int md_parse_port(const char *s);
+
+#endif

@@ -1,0 +1,34 @@
+#include "report/render.h"
+
+#include <math.h>
+#include <stdio.h>
+
+const char *md_j_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+double md_j_num(const cJSON *o, const char *key, double def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : def;
+}
+
+const char *md_j_value_text(const cJSON *v, char *buf, size_t len)
+{
+	if (cJSON_IsString(v))
+		snprintf(buf, len, "%s", v->valuestring);
+	else if (cJSON_IsBool(v))
+		snprintf(buf, len, "%s", cJSON_IsTrue(v) ? "true" : "false");
+	else if (cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble) &&
+		 fabs(v->valuedouble) < 9e15)
+		snprintf(buf, len, "%lld", (long long)v->valuedouble);
+	else if (cJSON_IsNumber(v))
+		snprintf(buf, len, "%.2f", v->valuedouble);
+	else
+		snprintf(buf, len, "null");
+	return buf;
+}

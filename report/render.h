@@ -1,0 +1,15 @@
+/* render.h — small readers over the report's JSON tree, shared by text.c and markdown.c. */
+#ifndef MD_RENDER_H
+#define MD_RENDER_H
+
+#include <cJSON.h>
+#include <stddef.h>
+
+/* The member's string, or NULL when absent / not a string.  Borrowed from the tree. */
+const char *md_j_str(const cJSON *o, const char *key);
+/* The member's number, or def. */
+double md_j_num(const cJSON *o, const char *key, double def);
+/* A fact or cited value as text into buf ("refused", "22", "true", "null"). */
+const char *md_j_value_text(const cJSON *v, char *buf, size_t len);
+
+#endif
