@@ -90,13 +90,18 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* Which probes to run: all, or the --probes list (validated). */
-static int select_probes(const char *list, bool sel[])
+/* Which probes to run: the --probes list (validated), else every probe except the opt-in
+ * ones that no option asked for. */
+static int select_probes(const char *list, const struct md_options *opt, bool sel[])
 {
 	char *copy, *save = NULL;
 
-	for (size_t i = 0; i < md_n_probes; i++)
-		sel[i] = list == NULL;
+	for (size_t i = 0; i < md_n_probes; i++) {
+		const struct md_probe *p = md_probes[i];
+
+		sel[i] = list == NULL &&
+			 (!(p->needs & MD_NEEDS_OPT_IN) || (p->wanted && p->wanted(opt)));
+	}
 	if (!list)
 		return 0;
 	copy = strdup(list);
@@ -264,7 +269,7 @@ int cmd_check_main(int argc, char **argv)
 					 : "check takes one TARGET, got more (try --help)");
 		goto out;
 	}
-	if (select_probes(probes_list, sel))
+	if (select_probes(probes_list, &opt, sel))
 		goto out;
 	if (cli_load_rules(rules_opt, &rules, &rules_dir))
 		goto out;
@@ -275,10 +280,12 @@ int cmd_check_main(int argc, char **argv)
 
 	start_ms = md_now_ms();
 	start_wall = md_wall_ms();
+	/* --timeout bounds the network waits; a probe whose work takes time by design (a
+	 * live capture) extends the run by its own budget. */
 	budget_ms = opt.timeout_ms;
 	for (size_t i = 0; i < md_n_probes; i++)
-		if (sel[i] && strcmp(md_probes[i]->name, "wireguard") == 0 && !opt.pcap_file)
-			budget_ms += (int64_t)opt.capture_seconds * 1000;
+		if (sel[i] && md_probes[i]->budget)
+			budget_ms += md_probes[i]->budget(&opt);
 	run_dl = md_deadline_after(start_ms, budget_ms);
 	if (md_target_resolve(&target, &topt, &run_dl, &err) != MD_OK) {
 		cli_error("%s", err.msg);
@@ -307,7 +314,8 @@ int cmd_check_main(int argc, char **argv)
 		}
 		md_err_clear(&err);
 		t0 = md_now_ms();
-		ctx.deadline = md_deadline_min(run_dl, md_deadline_after(t0, p->budget_ms));
+		ctx.deadline = md_deadline_min(
+			run_dl, md_deadline_after(t0, p->budget ? p->budget(&opt) : p->budget_ms));
 		run->status = p->run(&ctx, &facts, &err);
 		run->duration_ms = md_now_ms() - t0;
 		if (run->status != MD_OK)

@@ -40,7 +40,7 @@ static bool valid_user(const char *u)
 	if (!*u || *u == '-')
 		return false;
 	for (const char *p = u; *p; p++)
-		if (!(isalnum((unsigned char)*p) || strchr("._-$\\", *p)))
+		if (!(isalnum((unsigned char)*p) || strchr("._-$\\@", *p)))
 			return false;
 	return true;
 }

@@ -53,6 +53,8 @@ struct md_ctx {
 enum md_probe_needs {
 	MD_NEEDS_NOTHING = 0,
 	MD_NEEDS_SESSION = 1 << 0,   /* skipped without an SSH session */
+	MD_NEEDS_OPT_IN = 1 << 1,    /* runs only when named in --probes (or its options
+				      * ask for it): e.g. a live capture that takes seconds */
 };
 
 struct md_probe {
@@ -61,6 +63,11 @@ struct md_probe {
 	const char *const *provides; /* fact names, NULL-terminated; '*' matches one segment */
 	unsigned needs;              /* enum md_probe_needs */
 	int64_t budget_ms;           /* own budget inside the run's (0 = the run's) */
+	/* Optional: the budget for these options (e.g. capture time + slack), overriding
+	 * budget_ms; the run's deadline is extended by the same amount beyond --timeout. */
+	int64_t (*budget)(const struct md_options *opt);
+	/* Optional: true when these options ask for the probe (MD_NEEDS_OPT_IN probes). */
+	bool (*wanted)(const struct md_options *opt);
 	int (*run)(struct md_ctx *ctx, struct md_facts *facts, struct md_err *err);
 };
 

@@ -12,9 +12,13 @@
 #include <string.h>
 
 extern const struct md_probe probe_ssh;
+extern const struct md_probe probe_port, probe_tls;
+extern const struct md_probe probe_wireguard;
 
 const struct md_probe *const md_probes[] = {
 	&probe_ssh,
+	&probe_port, &probe_tls,
+	&probe_wireguard,
 };
 const size_t md_n_probes = sizeof(md_probes) / sizeof(md_probes[0]);
 

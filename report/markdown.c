@@ -59,9 +59,13 @@ int md_report_markdown(const cJSON *doc, struct md_buf *out)
 				    md_j_str(f, "title") ?: md_j_str(f, "rule"), md_j_str(f, "rule"));
 		rc |= md_buf_printf(out, "**Cause.** %s\n\n**Evidence.**\n\n", md_j_str(f, "cause"));
 		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(f, "evidence")) {
-			md_j_value_text(cJSON_GetObjectItemCaseSensitive(e, "value"), val, sizeof(val));
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "value");
+
 			rc |= md_buf_printf(out, "- `%s` = ", md_j_str(e, "fact"));
-			rc |= code(out, val);
+			if (cJSON_IsNull(v))
+				rc |= md_buf_puts(out, "(not observed)");
+			else
+				rc |= code(out, md_j_value_text(v, val, sizeof(val)));
 			if (md_j_str(e, "evidence")) {
 				rc |= md_buf_puts(out, ": ");
 				rc |= code(out, md_j_str(e, "evidence"));

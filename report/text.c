@@ -95,7 +95,7 @@ static int finding(const cJSON *f, const struct md_text_opts *o, const struct st
 	int rc = 0, n = 0;
 
 	upper(sev, sevu, sizeof(sevu));
-	rc |= md_buf_printf(out, "\n%s%s%-8s%s %s%s%s  [%s]\n", st->bold, sev_color(sev, st), sevu,
+	rc |= md_buf_printf(out, "\n%s%s%-8s%s  %s%s%s  [%s]\n", st->bold, sev_color(sev, st), sevu,
 			    st->off, st->bold, title ? title : md_j_str(f, "rule"), st->off,
 			    md_j_str(f, "rule"));
 	rc |= md_buf_printf(out, "  Cause:    %s\n", md_j_str(f, "cause"));
@@ -113,7 +113,7 @@ static int finding(const cJSON *f, const struct md_text_opts *o, const struct st
 	}
 	n = 0;
 	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(f, "advice")) {
-		rc |= md_buf_printf(out, "  %s %d. %s\n", n ? "        " : "Do:     ", n + 1,
+		rc |= md_buf_printf(out, "  %s %d. %s\n", n ? "         " : "Do:      ", n + 1,
 				    cJSON_IsString(a) ? a->valuestring : "");
 		n++;
 	}

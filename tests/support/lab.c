@@ -113,10 +113,12 @@ const char *lab_dir(const struct lab *l)
 
 const char *lab_path(struct lab *l, const char *name)
 {
-	char *p = l->path[l->path_next];
+	char *p = l->path[l->path_next], tmp[sizeof(l->path[0])];
 
 	l->path_next = (l->path_next + 1) % LAB_MAX_NS;
-	snprintf(p, sizeof(l->path[0]), "%s/%s", l->dir, name);
+	/* name may itself be an earlier lab_path() result: build in a copy. */
+	snprintf(tmp, sizeof(tmp), "%s/%s", l->dir, name);
+	memcpy(p, tmp, sizeof(tmp));
 	return p;
 }
 

@@ -1,0 +1,77 @@
+/* port.h — the port probe's parsers, exposed for tests/unit/test_port.c.
+ *
+ * The probe (probes/port.c, `probe_port`) reads listener tables and runs active checks;
+ * everything here only turns text into structs, so it is tested on fixture text with no
+ * network and no /proc.  Every function returns MD_OK or a negative enum md_status. */
+#ifndef MD_PROBE_PORT_H
+#define MD_PROBE_PORT_H
+
+#include "core/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* One listening socket: TCP in LISTEN, or a bound, unconnected UDP socket. */
+struct md_listener {
+	char proto[4];     /* "tcp" or "udp" (IPv4 and IPv6 alike) */
+	char addr[48];     /* local address as text: "0.0.0.0", "::", "127.0.0.1", "*" */
+	int port;
+	unsigned long inode; /* socket inode from /proc/net/... (0 when unknown) */
+	int pid;           /* owning process, 0 when unknown */
+	char process[32];  /* its name ("sshd"), "" when unknown */
+};
+
+struct md_listeners {
+	struct md_listener *v;
+	size_t n, cap;
+};
+
+void md_listeners_init(struct md_listeners *l);
+void md_listeners_cleanup(struct md_listeners *l);
+/* Appends a copy of x (a duplicate proto/addr/port is kept once). MD_OK or MD_ENOMEM. */
+int md_listeners_add(struct md_listeners *l, const struct md_listener *x);
+/* The first listener on proto/port, NULL if none.  Borrowed from l. */
+const struct md_listener *md_listeners_find(const struct md_listeners *l, const char *proto,
+					    int port);
+
+/* Text of /proc/net/tcp, tcp6, udp or udp6 (kind = "tcp", "tcp6", "udp", "udp6"): appends
+ * the listening sockets (TCP state 0A LISTEN; UDP state 07 with no remote peer).  Addresses
+ * are in the kernel's byte order for this machine (the hex words are the in-memory u32s).
+ * MD_EPARSE when the header is missing. */
+int md_port_parse_proc_net(const char *text, const char *kind, struct md_listeners *out,
+			   struct md_err *err);
+/* "socket:[12345]" (a /proc/PID/fd link) -> 12345; 0 when it is not a socket. */
+unsigned long md_port_socket_inode(const char *link);
+/* Output of `ss -ltnup` (Linux).  Process from users:(("sshd",pid=640,fd=3)) when shown. */
+int md_port_parse_ss(const char *text, struct md_listeners *out, struct md_err *err);
+/* Output of `netstat -an` on macOS: tcp4/tcp6 LISTEN rows and udp4/udp6 rows bound to
+ * `*.*`; stops at the unix-socket section.  "*.443" -> addr "*", port 443. */
+int md_port_parse_netstat_darwin(const char *text, struct md_listeners *out, struct md_err *err);
+/* Output of the PowerShell script md_port_windows_script(): lines
+ * "tcp|udp ADDR PORT PID [NAME]" (CRLF tolerated). */
+int md_port_parse_windows(const char *text, struct md_listeners *out, struct md_err *err);
+/* The PowerShell text sent to Windows (Get-NetTCPConnection -State Listen and
+ * Get-NetUDPEndpoint, one line per socket). Static string. */
+const char *md_port_windows_script(void);
+/* PowerShell's -EncodedCommand argument: base64 of the UTF-16LE text of script (ASCII
+ * only).  *out is malloc'ed; MD_EINVAL for non-ASCII input. */
+int md_port_encode_powershell(const char *script, char **out, struct md_err *err);
+
+/* One port to check actively. */
+struct md_port_spec {
+	int port;
+	bool udp;
+};
+
+#define MD_PORT_MAX_CHECKS 4096
+
+/* Parses --port-list: "8443,5000/udp,9000-9010,53/tcp" (whitespace ignored).  Appends to
+ * v (capacity max) skipping duplicates; *n is updated.  MD_EINVAL with the bad item. */
+int md_port_parse_list(const char *s, struct md_port_spec *v, size_t max, size_t *n,
+		       struct md_err *err);
+
+/* Listener table as JSON text (array of {"proto","addr","port","pid","process"});
+ * malloc'ed, NULL when out of memory. */
+char *md_listeners_json(const struct md_listeners *l);
+
+#endif

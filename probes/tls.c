@@ -1,0 +1,1269 @@
+/* tls.c — the TLS probe: does HTTPS on the target complete, and if not, why.
+ *
+ * From this machine: a TLS handshake (OpenSSL) to host:443 (--tls-port, --tls-host) with
+ * SNI (--sni, else the MagicDNS name, else the target's name), offering ALPN h2 and
+ * http/1.1 and verifying against the system store or --ca.  The outcome is classified,
+ * with the exact evidence: TCP refused / no answer; TCP accepted but no ServerHello before
+ * the deadline; an alert from the server (`internal_error`, which OpenSSL prints as
+ * `tlsv1 alert internal error`); a certificate that is expired, not yet valid, for another
+ * name, untrusted or self-signed; or success with protocol, cipher, ALPN, names and days
+ * left.  The handshake runs in its own thread under the probe's deadline, so a silent
+ * server costs the deadline and nothing more, while the SSH steps below run beside it.
+ *
+ * Over the SSH session, for `tailscale serve` (seeds/004_3ac6a098e1c6561c.txt): the
+ * Tailscale state (`tailscale status --json`, `tailscale debug prefs`), the serve
+ * configuration (`tailscale serve status --json`), whether the serve backend answers HTTP
+ * on the host itself, and whether the tailnet can issue a certificate (`tailscale cert`
+ * under a hard deadline: ok / failed with its message / hang).  Until a dedicated
+ * Tailscale probe exists, the tailscale.* facts come from here, read from the CLI on the
+ * host.  Parsing is split out (probes/tls.h) and unit-tested on fixtures/tailscale/. */
+#include "probes/tls.h"
+
+#include "core/buf.h"
+#include "core/deadline.h"
+#include "core/facts.h"
+#include "core/net.h"
+#include "core/session.h"
+#include "probes/probe.h"
+
+#include <arpa/inet.h>
+#include <cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PROBE "tls"
+
+/* `tailscale cert` gets at most this long: in the seed it "hangs indefinitely", and a
+ * working tailnet answers "in <5 seconds" (seeds/004, Resolution step 3). */
+#define CERT_MAX_MS 4000
+/* Each other remote command (status, serve status, prefs, curl). */
+#define CMD_MAX_MS 3000
+#define BACKEND_MAX_S 3
+/* Without any deadline the handshake still ends. */
+#define HANDSHAKE_DEFAULT_MS 10000
+
+/* ==== parsers ========================================================================= */
+
+static const char *json_str(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
+}
+
+static void copy_str(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+int md_tls_parse_ts_status(const char *json, struct md_ts_status *out, struct md_err *err)
+{
+	cJSON *root = cJSON_Parse(json);
+	const cJSON *self, *tn, *cd;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (!cJSON_IsObject(root) || !json_str(root, "BackendState")) {
+		cJSON_Delete(root);
+		return md_err_set(err, MD_EPARSE, "tailscale",
+				  "tailscale status --json: not a status object (no BackendState)");
+	}
+	copy_str(out->backend_state, sizeof(out->backend_state), json_str(root, "BackendState"));
+	self = cJSON_GetObjectItemCaseSensitive(root, "Self");
+	if (cJSON_IsObject(self)) {
+		copy_str(out->dns_name, sizeof(out->dns_name), json_str(self, "DNSName"));
+		copy_str(out->self_id, sizeof(out->self_id), json_str(self, "ID"));
+		copy_str(out->os, sizeof(out->os), json_str(self, "OS"));
+	}
+	/* DNSName is an FQDN with the trailing dot (section 2.3). */
+	n = strlen(out->dns_name);
+	if (n && out->dns_name[n - 1] == '.')
+		out->dns_name[n - 1] = '\0';
+	tn = cJSON_GetObjectItemCaseSensitive(root, "CurrentTailnet");
+	if (cJSON_IsObject(tn)) {
+		copy_str(out->tailnet, sizeof(out->tailnet), json_str(tn, "Name"));
+		copy_str(out->magicdns_suffix, sizeof(out->magicdns_suffix),
+			 json_str(tn, "MagicDNSSuffix"));
+	}
+	if (!out->magicdns_suffix[0])
+		copy_str(out->magicdns_suffix, sizeof(out->magicdns_suffix),
+			 json_str(root, "MagicDNSSuffix"));
+	cd = cJSON_GetObjectItemCaseSensitive(root, "CertDomains");
+	if (cJSON_IsArray(cd)) {
+		out->cert_domains = cJSON_GetArraySize(cd);
+		if (out->cert_domains > 0 && cJSON_IsString(cJSON_GetArrayItem(cd, 0)))
+			copy_str(out->cert_domain, sizeof(out->cert_domain),
+				 cJSON_GetArrayItem(cd, 0)->valuestring);
+	}
+	cJSON_Delete(root);
+	return MD_OK;
+}
+
+/* Looks through one ServeConfig object (top level, a Foreground session or a Service). */
+static void serve_scan(const cJSON *cfg, struct md_ts_serve *out, bool foreground)
+{
+	const cJSON *tcp = cJSON_GetObjectItemCaseSensitive(cfg, "TCP");
+	const cJSON *web = cJSON_GetObjectItemCaseSensitive(cfg, "Web");
+	const cJSON *svcs = cJSON_GetObjectItemCaseSensitive(cfg, "Services");
+	const cJSON *it;
+
+	if ((cJSON_IsObject(tcp) && tcp->child) || (cJSON_IsObject(web) && web->child) ||
+	    (cJSON_IsObject(svcs) && svcs->child))
+		out->configured = true;
+	cJSON_ArrayForEach(it, tcp) {
+		const cJSON *https = cJSON_GetObjectItemCaseSensitive(it, "HTTPS");
+		int port = atoi(it->string ? it->string : "0");
+
+		if (out->https_port == 0 && cJSON_IsTrue(https) && port > 0) {
+			out->https_port = port;
+			out->foreground = foreground;
+		}
+	}
+	/* Web keys are "<host>:<port>"; take the entry for the HTTPS port. */
+	cJSON_ArrayForEach(it, web) {
+		const char *key = it->string, *colon = key ? strrchr(key, ':') : NULL;
+		const cJSON *handlers = cJSON_GetObjectItemCaseSensitive(it, "Handlers"), *h;
+		const char *proxy = NULL;
+
+		if (!colon || out->host[0])
+			continue;
+		if (out->https_port && atoi(colon + 1) != out->https_port)
+			continue;
+		copy_str(out->host, sizeof(out->host), key);
+		h = cJSON_GetObjectItemCaseSensitive(handlers, "/");
+		proxy = json_str(h, "Proxy");
+		cJSON_ArrayForEach(h, handlers)
+			if (!proxy)
+				proxy = json_str(h, "Proxy");
+		copy_str(out->proxy, sizeof(out->proxy), proxy);
+	}
+	cJSON_ArrayForEach(it, svcs)
+		serve_scan(it, out, foreground);
+}
+
+int md_tls_parse_serve(const char *json, struct md_ts_serve *out, struct md_err *err)
+{
+	cJSON *root = cJSON_Parse(json);
+	const cJSON *fg, *it;
+
+	memset(out, 0, sizeof(*out));
+	/* The CLI prints `{}` for no config (section 3); the LocalAPI's `null` means the same. */
+	if (cJSON_IsNull(root)) {
+		cJSON_Delete(root);
+		return MD_OK;
+	}
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return md_err_set(err, MD_EPARSE, "tailscale",
+				  "tailscale serve status --json: not a JSON object");
+	}
+	serve_scan(root, out, false);
+	fg = cJSON_GetObjectItemCaseSensitive(root, "Foreground");
+	cJSON_ArrayForEach(it, fg)
+		serve_scan(it, out, true);
+	cJSON_Delete(root);
+	return MD_OK;
+}
+
+int md_tls_parse_prefs_control(const char *json, char *out, size_t len, struct md_err *err)
+{
+	cJSON *root = cJSON_Parse(json);
+	const cJSON *v;
+
+	out[0] = '\0';
+	v = cJSON_GetObjectItemCaseSensitive(root, "ControlURL");
+	if (!cJSON_IsObject(root) || !cJSON_IsString(v)) {
+		cJSON_Delete(root);
+		return md_err_set(err, MD_EPARSE, "tailscale",
+				  "tailscale debug prefs: no ControlURL in the output");
+	}
+	copy_str(out, len, v->valuestring);
+	cJSON_Delete(root);
+	return MD_OK;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+
+	return a >= b && strcasecmp(s + a - b, suffix) == 0;
+}
+
+/* The control heuristic, in order of reliability:
+ *  1. ControlURL (ipn.Prefs, section 1.4): empty means the default
+ *     (controlplane.tailscale.com); a host under tailscale.com is Tailscale's; any other
+ *     host is a self-hosted control server, which for the meshes meshdoctor serves is
+ *     Headscale (DESIGN.md).
+ *  2. Without prefs, the status: a MagicDNS suffix under ts.net, or any CertDomains, is
+ *     Tailscale's control (Headscale never sends CertDomains, section 2.4); a Self.ID that
+ *     is a plain decimal number is Headscale's node id (section 2.3) — Tailscale's
+ *     StableNodeIDs are not plain numbers.
+ * CertDomains null alone proves nothing: a Tailscale tailnet without HTTPS enabled also
+ * has none (that is the seed's very case). */
+const char *md_tls_control_kind(const char *control_url, const struct md_ts_status *st,
+				char *why, size_t why_len)
+{
+	if (control_url) {
+		char host[256] = "";
+		const char *h = strstr(control_url, "://");
+
+		if (!control_url[0]) {
+			snprintf(why, why_len, "ControlURL is empty (the default, controlplane.tailscale.com)");
+			return "tailscale";
+		}
+		h = h ? h + 3 : control_url;
+		snprintf(host, sizeof(host), "%.*s", (int)strcspn(h, ":/"), h);
+		if (strcasecmp(host, "tailscale.com") == 0 || ends_with(host, ".tailscale.com")) {
+			snprintf(why, why_len, "ControlURL %s is Tailscale's", control_url);
+			return "tailscale";
+		}
+		snprintf(why, why_len, "ControlURL %s is not under tailscale.com: a self-hosted "
+			 "(Headscale) control server", control_url);
+		return "headscale";
+	}
+	if (st) {
+		bool digits = st->self_id[0] != '\0';
+
+		for (const char *p = st->self_id; *p; p++)
+			digits = digits && isdigit((unsigned char)*p);
+		if (st->cert_domains > 0) {
+			snprintf(why, why_len, "status lists %d CertDomains (Headscale never sends any)",
+				 st->cert_domains);
+			return "tailscale";
+		}
+		if (ends_with(st->magicdns_suffix, ".ts.net")) {
+			snprintf(why, why_len, "MagicDNS suffix %s is under ts.net", st->magicdns_suffix);
+			return "tailscale";
+		}
+		if (digits) {
+			snprintf(why, why_len, "Self.ID \"%s\" is a plain node number, as Headscale sends",
+				 st->self_id);
+			return "headscale";
+		}
+	}
+	snprintf(why, why_len, "neither the prefs nor the status tell the control server apart");
+	return "unknown";
+}
+
+/* First non-empty line of s into out. */
+static void first_line(const char *s, char *out, size_t len)
+{
+	out[0] = '\0';
+	while (s && *s) {
+		size_t n = strcspn(s, "\r\n");
+
+		if (n) {
+			snprintf(out, len, "%.*s", (int)n, s);
+			return;
+		}
+		s += strspn(s, "\r\n");
+	}
+}
+
+const char *md_tls_classify_cert(bool timed_out, int exit_status, const char *out,
+				 const char *err, char *msg, size_t msg_len)
+{
+	msg[0] = '\0';
+	if (timed_out || exit_status == 124) {
+		/* 124: coreutils `timeout` ended it. */
+		snprintf(msg, msg_len, "no result before the deadline");
+		return "hang";
+	}
+	if (exit_status == 0 && out && strstr(out, "-----BEGIN CERTIFICATE-----")) {
+		snprintf(msg, msg_len, "certificate issued");
+		return "ok";
+	}
+	first_line(err, msg, msg_len);
+	if (!msg[0])
+		first_line(out, msg, msg_len);
+	if (!msg[0])
+		snprintf(msg, msg_len, "exit status %d", exit_status);
+	/* Section 1.3: a non-operator gets 403, shown as `Access denied: cert access denied`. */
+	if (strstr(msg, "Access denied") || strstr(msg, "access denied"))
+		return "denied";
+	return "failed";
+}
+
+int md_tls_backend_url(const char *proxy, char *out, size_t len, bool *insecure)
+{
+	bool digits = *proxy != '\0';
+
+	*insecure = false;
+	for (const char *p = proxy; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		/* The URL goes into a single-quoted shell word: refuse quotes and controls. */
+		if (c <= ' ' || c == '\'' || c == '"' || c == '\\' || c == '`' || c >= 0x7f)
+			return MD_EINVAL;
+		digits = digits && isdigit(c);
+	}
+	if (!*proxy)
+		return MD_EINVAL;
+	/* ipn.HTTPHandler.Proxy accepts a bare port, host:port or a URL (section 3). */
+	if (digits)
+		snprintf(out, len, "http://127.0.0.1:%s", proxy);
+	else if (strncmp(proxy, "https+insecure://", 17) == 0) {
+		snprintf(out, len, "https://%s", proxy + 17);
+		*insecure = true;
+	} else if (strstr(proxy, "://"))
+		snprintf(out, len, "%s", proxy);
+	else
+		snprintf(out, len, "http://%s", proxy);
+	return MD_OK;
+}
+
+const char *md_tls_classify_backend(int exit_status, const char *out, int *http_code)
+{
+	char *end;
+	long code;
+
+	(void)exit_status; /* curl exits 28 on timeout, 7 on refused, and prints 000 */
+	*http_code = 0;
+	if (!out)
+		return "down";
+	while (isspace((unsigned char)*out))
+		out++;
+	code = strtol(out, &end, 10);
+	if (end == out)
+		return "down";
+	*http_code = (int)code;
+	return code >= 100 && code <= 599 ? "answering" : "down";
+}
+
+const char *md_tls_alert_name(int alert)
+{
+	/* RFC 8446 section 6 (and RFC 5246 7.2 for the older ones). */
+	static const struct { int code; const char *name; } t[] = {
+		{ 0, "close_notify" }, { 10, "unexpected_message" }, { 20, "bad_record_mac" },
+		{ 21, "decryption_failed" }, { 22, "record_overflow" },
+		{ 30, "decompression_failure" }, { 40, "handshake_failure" },
+		{ 41, "no_certificate" }, { 42, "bad_certificate" },
+		{ 43, "unsupported_certificate" }, { 44, "certificate_revoked" },
+		{ 45, "certificate_expired" }, { 46, "certificate_unknown" },
+		{ 47, "illegal_parameter" }, { 48, "unknown_ca" }, { 49, "access_denied" },
+		{ 50, "decode_error" }, { 51, "decrypt_error" }, { 60, "export_restriction" },
+		{ 70, "protocol_version" }, { 71, "insufficient_security" },
+		{ 80, "internal_error" }, { 86, "inappropriate_fallback" },
+		{ 90, "user_canceled" }, { 100, "no_renegotiation" },
+		{ 109, "missing_extension" }, { 110, "unsupported_extension" },
+		{ 111, "certificate_unobtainable" }, { 112, "unrecognized_name" },
+		{ 113, "bad_certificate_status_response" }, { 114, "bad_certificate_hash_value" },
+		{ 115, "unknown_psk_identity" }, { 116, "certificate_required" },
+		{ 120, "no_application_protocol" },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].code == alert)
+			return t[i].name;
+	return NULL;
+}
+
+const char *md_tls_verify_class(long e)
+{
+	switch (e) {
+	case X509_V_OK:
+		return "ok";
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return "expired";
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return "not-yet-valid";
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+	case X509_V_ERR_IP_ADDRESS_MISMATCH:
+	case X509_V_ERR_EMAIL_MISMATCH:
+		return "hostname-mismatch";
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+		return "self-signed";
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_CERT_UNTRUSTED:
+	case X509_V_ERR_CERT_REJECTED:
+	case X509_V_ERR_INVALID_CA:
+		return "untrusted";
+	}
+	return "invalid";
+}
+
+/* ==== the handshake (its own thread) =================================================== */
+
+struct hs {
+	/* in */
+	char host[256];
+	int port;
+	char sni[256];       /* "" = send none */
+	char verify_name[256]; /* name or IP the certificate must match; "" = none */
+	const char *ca_file;
+	struct md_deadline dl;
+	/* out */
+	char addr[80];
+	char tcp[16];
+	char tcp_ev[300];
+	char handshake[16];
+	char hs_ev[600];
+	int alert;           /* -1 none */
+	char alert_text[128];
+	long verify_code;
+	char verify_text[160];
+	int verify_depth;
+	bool have_cert;
+	char protocol[24], cipher[80], alpn[32];
+	char subject[256], issuer[256], sans[600], not_after[40];
+	int days_left;
+	int64_t ms;
+};
+
+static int verify_idx = -1;
+static pthread_once_t verify_once = PTHREAD_ONCE_INIT;
+
+static void verify_idx_init(void)
+{
+	verify_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+/* Keeps going whatever the chain looks like (we want the certificate's details either
+ * way) and remembers the first problem: with several, the first is the root of it. */
+static int verify_cb(int ok, X509_STORE_CTX *x)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct hs *h = ssl ? SSL_get_ex_data(ssl, verify_idx) : NULL;
+
+	if (!ok && h && h->verify_code == X509_V_OK) {
+		h->verify_code = X509_STORE_CTX_get_error(x);
+		h->verify_depth = X509_STORE_CTX_get_error_depth(x);
+	}
+	return 1;
+}
+
+static void name_text(const X509_NAME *n, char *out, size_t len)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *p;
+	long got;
+
+	out[0] = '\0';
+	if (!b)
+		return;
+	X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+	got = BIO_get_mem_data(b, &p);
+	if (got > 0)
+		snprintf(out, len, "%.*s", (int)got, p);
+	BIO_free(b);
+}
+
+static void sans_text(X509 *cert, char *out, size_t len)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	size_t off = 0;
+
+	out[0] = '\0';
+	for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		char item[300] = "";
+
+		if (g->type == GEN_DNS) {
+			snprintf(item, sizeof(item), "DNS:%.*s", ASN1_STRING_length(g->d.dNSName),
+				 (const char *)ASN1_STRING_get0_data(g->d.dNSName));
+		} else if (g->type == GEN_IPADD) {
+			const unsigned char *ip = ASN1_STRING_get0_data(g->d.iPAddress);
+			int n = ASN1_STRING_length(g->d.iPAddress);
+			char t[64] = "?";
+
+			if (n == 4)
+				inet_ntop(AF_INET, ip, t, sizeof(t));
+			else if (n == 16)
+				inet_ntop(AF_INET6, ip, t, sizeof(t));
+			snprintf(item, sizeof(item), "IP:%s", t);
+		} else {
+			continue;
+		}
+		if (off < len)
+			off += (size_t)snprintf(out + off, len - off, "%s%s", off ? ", " : "", item);
+	}
+	GENERAL_NAMES_free(gens);
+}
+
+static void cert_details(struct hs *h, SSL *ssl)
+{
+	X509 *cert = SSL_get1_peer_certificate(ssl);
+	const ASN1_TIME *na;
+	struct tm tm;
+	int days = 0, secs = 0;
+
+	if (!cert)
+		return;
+	h->have_cert = true;
+	name_text(X509_get_subject_name(cert), h->subject, sizeof(h->subject));
+	name_text(X509_get_issuer_name(cert), h->issuer, sizeof(h->issuer));
+	sans_text(cert, h->sans, sizeof(h->sans));
+	na = X509_get0_notAfter(cert);
+	if (ASN1_TIME_to_tm(na, &tm) == 1)
+		strftime(h->not_after, sizeof(h->not_after), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (ASN1_TIME_diff(&days, &secs, NULL, na) == 1)
+		h->days_left = days; /* whole days; negative once expired */
+	X509_free(cert);
+}
+
+/* Text of the first error on this thread's OpenSSL queue, and its alert if it is one. */
+static void ssl_error_text(struct hs *h, int ssl_err, int sys_errno, char *out, size_t len)
+{
+	unsigned long e = ERR_get_error();
+
+	out[0] = '\0';
+	if (e) {
+		int reason = ERR_GET_REASON(e);
+		const char *rs = ERR_reason_error_string(e);
+
+		ERR_error_string_n(e, out, len);
+		/* OpenSSL reports a received fatal alert as reason SSL_AD_REASON_OFFSET + the
+		 * alert number (ssl/ssl_local.h; lab-recipes.md section 3: 1080 = internal_error). */
+		if (ERR_GET_LIB(e) == ERR_LIB_SSL && reason >= SSL_AD_REASON_OFFSET &&
+		    reason < SSL_AD_REASON_OFFSET + 256) {
+			h->alert = reason - SSL_AD_REASON_OFFSET;
+			copy_str(h->alert_text, sizeof(h->alert_text), rs);
+		}
+		ERR_clear_error();
+		return;
+	}
+	if (ssl_err == SSL_ERROR_SYSCALL && sys_errno)
+		snprintf(out, len, "%s", strerror(sys_errno));
+	else if (ssl_err == SSL_ERROR_SYSCALL || ssl_err == SSL_ERROR_ZERO_RETURN)
+		snprintf(out, len, "the server closed the connection during the handshake");
+	else
+		snprintf(out, len, "SSL_connect failed (SSL_get_error %d)", ssl_err);
+}
+
+static void handshake(struct hs *h)
+{
+	static const unsigned char alpn[] = "\x02h2\x08http/1.1";
+	struct md_err e = { 0 };
+	struct md_addr peer = { 0 };
+	SSL_CTX *ctx = NULL;
+	SSL *ssl = NULL;
+	int fd = -1, rc;
+	int64_t t0 = md_now_ms();
+
+	h->alert = -1;
+	h->verify_code = X509_V_OK;
+	rc = md_net_connect_tcp(h->host, h->port, &h->dl, &fd, &peer, &e);
+	copy_str(h->addr, sizeof(h->addr), peer.text[0] ? peer.text : "");
+	if (rc != MD_OK) {
+		const char *v = rc == MD_EREFUSED ? "refused" : rc == MD_ETIMEOUT ? "timeout"
+			      : rc == MD_EUNREACH ? "unreachable" : rc == MD_ERESOLVE ? "resolve-failed"
+			      : "error";
+
+		copy_str(h->tcp, sizeof(h->tcp), v);
+		copy_str(h->tcp_ev, sizeof(h->tcp_ev), e.msg);
+		copy_str(h->handshake, sizeof(h->handshake), "skipped");
+		snprintf(h->hs_ev, sizeof(h->hs_ev), "no TCP connection: %s", e.msg);
+		goto out;
+	}
+	copy_str(h->tcp, sizeof(h->tcp), "connected");
+	snprintf(h->tcp_ev, sizeof(h->tcp_ev), "connect %s: TCP connection accepted in %lld ms",
+		 peer.text, (long long)(md_now_ms() - t0));
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx)
+		goto ssl_setup_failed;
+	if (h->ca_file) {
+		if (SSL_CTX_load_verify_locations(ctx, h->ca_file, NULL) != 1) {
+			char t[256];
+
+			ERR_error_string_n(ERR_get_error(), t, sizeof(t));
+			ERR_clear_error();
+			copy_str(h->handshake, sizeof(h->handshake), "error");
+			snprintf(h->hs_ev, sizeof(h->hs_ev), "load --ca %s: %s", h->ca_file, t);
+			goto out;
+		}
+	} else {
+		SSL_CTX_set_default_verify_paths(ctx);
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
+	ssl = SSL_new(ctx);
+	if (!ssl)
+		goto ssl_setup_failed;
+	SSL_set_ex_data(ssl, verify_idx, h);
+	SSL_set_fd(ssl, fd);
+	SSL_set_alpn_protos(ssl, alpn, sizeof(alpn) - 1);
+	if (h->sni[0])
+		SSL_set_tlsext_host_name(ssl, h->sni);
+	if (h->verify_name[0]) {
+		if (md_net_is_ip_literal(h->verify_name))
+			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), h->verify_name);
+		else
+			SSL_set1_host(ssl, h->verify_name);
+	}
+	for (;;) {
+		int r = SSL_connect(ssl), se, pr;
+		struct pollfd p = { .fd = fd };
+
+		if (r == 1)
+			break;
+		se = SSL_get_error(ssl, r);
+		if (se == SSL_ERROR_WANT_READ || se == SSL_ERROR_WANT_WRITE) {
+			p.events = se == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+			pr = poll(&p, 1, md_deadline_poll_ms(&h->dl));
+			if (pr < 0 && errno == EINTR)
+				continue;
+			if (pr > 0)
+				continue;
+			/* TCP accepted, but no ServerHello (or the rest) before the deadline:
+			 * the seed's `curl: (28)` after "Client hello (1)". */
+			copy_str(h->handshake, sizeof(h->handshake), "timeout");
+			snprintf(h->hs_ev, sizeof(h->hs_ev),
+				 "TCP connected to %s, ClientHello sent (SNI %s), no answer within "
+				 "%lld ms (OpenSSL state: %s)",
+				 peer.text, h->sni[0] ? h->sni : "none",
+				 (long long)(md_now_ms() - t0), SSL_state_string_long(ssl));
+			goto out;
+		}
+		{
+			int sys = errno;
+			char t[300];
+
+			ssl_error_text(h, se, sys, t, sizeof(t));
+			if (h->alert >= 0) {
+				copy_str(h->handshake, sizeof(h->handshake), "alert");
+				snprintf(h->hs_ev, sizeof(h->hs_ev),
+					 "%s: the server sent a fatal alert: %s (SSL alert number %d)",
+					 peer.text, t, h->alert);
+			} else {
+				copy_str(h->handshake, sizeof(h->handshake), "error");
+				snprintf(h->hs_ev, sizeof(h->hs_ev), "%s: %s", peer.text, t);
+			}
+			goto out;
+		}
+	}
+	/* Completed: collect what was agreed and what the certificate says. */
+	{
+		const unsigned char *ap = NULL;
+		unsigned int al = 0;
+
+		copy_str(h->protocol, sizeof(h->protocol), SSL_get_version(ssl));
+		copy_str(h->cipher, sizeof(h->cipher), SSL_get_cipher_name(ssl));
+		SSL_get0_alpn_selected(ssl, &ap, &al);
+		if (al)
+			snprintf(h->alpn, sizeof(h->alpn), "%.*s", (int)al, ap);
+		else
+			copy_str(h->alpn, sizeof(h->alpn), "none");
+		cert_details(h, ssl);
+		if (h->verify_code == X509_V_OK)
+			h->verify_code = SSL_get_verify_result(ssl);
+		copy_str(h->verify_text, sizeof(h->verify_text),
+			 X509_verify_cert_error_string(h->verify_code));
+		copy_str(h->handshake, sizeof(h->handshake),
+			 h->verify_code == X509_V_OK ? "ok" : "verify-failed");
+		snprintf(h->hs_ev, sizeof(h->hs_ev), "%s: %s %s, ALPN %s, certificate %s%s%s",
+			 peer.text, h->protocol, h->cipher, h->alpn,
+			 h->verify_code == X509_V_OK ? "verified" : "not verified: ",
+			 h->verify_code == X509_V_OK ? "" : h->verify_text,
+			 h->ca_file ? " (against --ca)" : "");
+		SSL_shutdown(ssl); /* one close_notify; never wait for the answer */
+	}
+	goto out;
+
+ssl_setup_failed:
+	copy_str(h->handshake, sizeof(h->handshake), "error");
+	snprintf(h->hs_ev, sizeof(h->hs_ev), "OpenSSL set-up failed");
+out:
+	h->ms = md_now_ms() - t0;
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	if (fd >= 0)
+		close(fd);
+	ERR_clear_error();
+}
+
+static void *handshake_thread(void *arg)
+{
+	sigset_t set;
+
+	/* A write to a socket the server already closed raises SIGPIPE in this thread:
+	 * block it here so it can never end the process (the error comes back as EPIPE). */
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	handshake(arg);
+	ERR_clear_error();
+	return NULL;
+}
+
+/* ==== the Tailscale CLI over SSH ======================================================= */
+
+static const char *host_os(const struct md_ctx *ctx)
+{
+	const char *os = ctx->session ? md_session_os(ctx->session) : NULL;
+
+	return os ? os : "linux";
+}
+
+/* How to call the CLI: on macOS the GUI app's binary is not on PATH (the seed calls
+ * /Applications/Tailscale.app/Contents/MacOS/tailscale). */
+static const char *ts_cmd(const struct md_ctx *ctx)
+{
+	if (strcmp(host_os(ctx), "darwin") == 0)
+		return "\"$(command -v tailscale || echo /Applications/Tailscale.app/Contents/MacOS/Tailscale)\"";
+	return "tailscale";
+}
+
+struct run {
+	int rc;            /* md_session_exec's */
+	bool timed_out;
+	struct md_exec x;
+	char cmd[600];
+	char errmsg[256];
+};
+
+static void run_cmd(struct md_ctx *ctx, struct run *r, int64_t max_ms, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void run_cmd(struct md_ctx *ctx, struct run *r, int64_t max_ms, const char *fmt, ...)
+{
+	struct md_deadline dl = md_deadline_min(ctx->deadline,
+						md_deadline_after(md_now_ms(), max_ms));
+	struct md_err e = { 0 };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->cmd, sizeof(r->cmd), fmt, ap);
+	va_end(ap);
+	md_exec_init(&r->x);
+	r->rc = md_session_exec(ctx->session, r->cmd, NULL, 0, &r->x, &dl, &e);
+	r->timed_out = r->rc == MD_ETIMEOUT;
+	copy_str(r->errmsg, sizeof(r->errmsg), e.msg);
+}
+
+/* One-line summary of a command's failure for evidence. */
+static void run_failure(const struct run *r, char *out, size_t len)
+{
+	char line[200];
+
+	if (r->rc != MD_OK) {
+		snprintf(out, len, "%.400s: %.250s", r->cmd, r->errmsg[0] ? r->errmsg : md_status_name(r->rc));
+		return;
+	}
+	first_line(md_buf_str(&r->x.err), line, sizeof(line));
+	if (!line[0])
+		first_line(md_buf_str(&r->x.out), line, sizeof(line));
+	snprintf(out, len, "%.400s: exit %d%s%.200s", r->cmd, r->x.exit_status, line[0] ? ": " : "", line);
+}
+
+static bool cmd_missing(const struct run *r)
+{
+	const char *e = md_buf_str(&r->x.err);
+
+	return r->rc == MD_OK && (r->x.exit_status == 127 || strstr(e, "not recognized as") ||
+				  strstr(e, "command not found"));
+}
+
+/* ==== the probe ======================================================================== */
+
+static int fact_boolf(struct md_facts *f, const char *name, bool v, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fact_boolf(struct md_facts *f, const char *name, bool v, const char *fmt, ...)
+{
+	char ev[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ev, sizeof(ev), fmt, ap);
+	va_end(ap);
+	return md_fact_bool(f, PROBE, name, v, ev);
+}
+
+static int fact_intf(struct md_facts *f, const char *name, int64_t v, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fact_intf(struct md_facts *f, const char *name, int64_t v, const char *fmt, ...)
+{
+	char ev[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ev, sizeof(ev), fmt, ap);
+	va_end(ap);
+	return md_fact_int(f, PROBE, name, v, ev);
+}
+
+struct ts_state {
+	bool cli_ok;
+	struct md_ts_status st;
+	bool have_status;
+	struct md_ts_serve serve;
+	bool have_serve;
+	char domain[256];
+	bool cert_done;
+};
+
+/* tailscale status --json and debug prefs -> tailscale.* facts. */
+static int tailscale_state(struct md_ctx *ctx, struct md_facts *f, struct ts_state *ts)
+{
+	struct run r = { 0 };
+	struct md_err pe = { 0 };
+	char why[1024], control_url[256];
+	bool have_url = false;
+	const char *kind;
+	int rc;
+
+	run_cmd(ctx, &r, CMD_MAX_MS, "%s status --json", ts_cmd(ctx));
+	if (cmd_missing(&r)) {
+		run_failure(&r, why, sizeof(why));
+		rc = md_fact_str(f, PROBE, "tailscale.cli", "missing", why);
+		md_exec_cleanup(&r.x);
+		return rc;
+	}
+	if (r.rc == MD_OK && md_tls_parse_ts_status(md_buf_str(&r.x.out), &ts->st, &pe) == MD_OK) {
+		ts->have_status = true;
+		ts->cli_ok = true;
+		rc = md_fact_str(f, PROBE, "tailscale.cli", "ok", r.cmd);
+		if (rc == MD_OK)
+			rc = md_fact_strf(f, PROBE, "tailscale.backend_state", ts->st.backend_state,
+					  "%s: \"BackendState\": \"%s\"", r.cmd, ts->st.backend_state);
+		if (rc == MD_OK && ts->st.dns_name[0])
+			rc = md_fact_strf(f, PROBE, "tailscale.dns_name", ts->st.dns_name,
+					  "%s: Self.DNSName \"%s.\"", r.cmd, ts->st.dns_name);
+		if (rc == MD_OK)
+			rc = fact_intf(f, "tailscale.cert_domains", ts->st.cert_domains,
+				       "%s: \"CertDomains\": %s%s%s", r.cmd,
+				       ts->st.cert_domains ? "[\"" : "null",
+				       ts->st.cert_domains ? ts->st.cert_domain : "",
+				       ts->st.cert_domains ? "\", ...]" : "");
+		if (rc == MD_OK && ts->st.magicdns_suffix[0])
+			rc = md_fact_strf(f, PROBE, "tailscale.magicdns_suffix", ts->st.magicdns_suffix,
+					  "%s: CurrentTailnet.MagicDNSSuffix", r.cmd);
+		if (rc == MD_OK && ts->st.tailnet[0])
+			rc = md_fact_strf(f, PROBE, "tailscale.tailnet", ts->st.tailnet,
+					  "%s: CurrentTailnet.Name", r.cmd);
+	} else {
+		run_failure(&r, why, sizeof(why));
+		if (r.rc == MD_OK && pe.msg[0])
+			snprintf(why + strlen(why), sizeof(why) - strlen(why), " (%s)", pe.msg);
+		rc = md_fact_str(f, PROBE, "tailscale.cli", "error", why);
+	}
+	md_exec_cleanup(&r.x);
+	if (rc || !ts->cli_ok)
+		return rc;
+
+	/* The control server: ControlURL from the prefs, else the status heuristic. */
+	memset(&r, 0, sizeof(r));
+	run_cmd(ctx, &r, CMD_MAX_MS, "%s debug prefs", ts_cmd(ctx));
+	if (r.rc == MD_OK && r.x.exit_status == 0 &&
+	    md_tls_parse_prefs_control(md_buf_str(&r.x.out), control_url, sizeof(control_url),
+				       NULL) == MD_OK) {
+		have_url = true;
+		rc = md_fact_strf(f, PROBE, "tailscale.control_url", control_url,
+				  "%s: \"ControlURL\": \"%s\"", r.cmd, control_url);
+	} else {
+		rc = MD_OK;
+	}
+	md_exec_cleanup(&r.x);
+	if (rc)
+		return rc;
+	kind = md_tls_control_kind(have_url ? control_url : NULL, &ts->st, why, sizeof(why));
+	rc = md_fact_str(f, PROBE, "tailscale.control", kind, why);
+	if (rc == MD_OK)
+		rc = md_fact_check(f, "tailscale.control",
+				   strcmp(kind, "unknown") ? MD_CHECK_OK : MD_CHECK_WARN,
+				   "Tailscale control server");
+	return rc;
+}
+
+static int serve_state(struct md_ctx *ctx, struct md_facts *f, struct ts_state *ts)
+{
+	struct run r = { 0 };
+	struct md_err pe = { 0 };
+	char why[1024];
+	int rc = MD_OK;
+
+	run_cmd(ctx, &r, CMD_MAX_MS, "%s serve status --json", ts_cmd(ctx));
+	if (r.rc == MD_OK && r.x.exit_status == 0 &&
+	    md_tls_parse_serve(md_buf_str(&r.x.out), &ts->serve, &pe) == MD_OK) {
+		char label[1024];
+
+		ts->have_serve = true;
+		if (ts->serve.configured)
+			rc = fact_boolf(f, "tailscale.serve_configured", true,
+					"%s: %s%s%s%s%s", r.cmd,
+					ts->serve.https_port ? "TCP port with \"HTTPS\": true" : "a config",
+					ts->serve.host[0] ? ", Web \"" : "", ts->serve.host,
+					ts->serve.proxy[0] ? "\" -> Proxy " : "", ts->serve.proxy);
+		else
+			rc = fact_boolf(f, "tailscale.serve_configured", false, "%s: {}", r.cmd);
+		if (rc == MD_OK && ts->serve.https_port)
+			rc = fact_intf(f, "tailscale.serve_https_port", ts->serve.https_port,
+				       "%s: \"TCP\": {\"%d\": {\"HTTPS\": true}}%s", r.cmd,
+				       ts->serve.https_port,
+				       ts->serve.foreground ? " (foreground session)" : "");
+		if (rc == MD_OK && ts->serve.proxy[0])
+			rc = md_fact_strf(f, PROBE, "tailscale.serve_proxy", ts->serve.proxy,
+					  "%s: Web \"%s\" handler Proxy \"%s\"", r.cmd, ts->serve.host,
+					  ts->serve.proxy);
+		if (rc == MD_OK && ts->serve.configured) {
+			snprintf(label, sizeof(label), "tailscale serve configured (%s%s%s)",
+				 ts->serve.host[0] ? ts->serve.host : "no HTTPS",
+				 ts->serve.proxy[0] ? " -> " : "", ts->serve.proxy);
+			rc = md_fact_check(f, "tailscale.serve_configured", MD_CHECK_OK, label);
+		}
+	} else {
+		run_failure(&r, why, sizeof(why));
+		rc = md_fact_str(f, PROBE, "tailscale.serve_status", "error", why);
+	}
+	md_exec_cleanup(&r.x);
+	return rc;
+}
+
+/* Does the serve backend answer HTTP, asked from the target itself (seeds/004 step 6). */
+static int backend_check(struct md_ctx *ctx, struct md_facts *f, const struct ts_state *ts)
+{
+	struct run r = { 0 };
+	char url[600], why[1024];
+	bool insecure, windows = strcmp(host_os(ctx), "windows") == 0;
+	const char *cls;
+	int code = 0, rc;
+
+	if (md_tls_backend_url(ts->serve.proxy, url, sizeof(url), &insecure) != MD_OK)
+		return md_fact_strf(f, PROBE, "tls.backend", "unknown",
+				    "serve Proxy \"%s\" is not a URL meshdoctor will pass to a shell",
+				    ts->serve.proxy);
+	if (windows)
+		run_cmd(ctx, &r, (BACKEND_MAX_S + 1) * 1000,
+			"curl.exe -s %s-o NUL -w \"%%{http_code}\" --max-time %d \"%s\"",
+			insecure ? "-k " : "", BACKEND_MAX_S, url);
+	else
+		run_cmd(ctx, &r, (BACKEND_MAX_S + 1) * 1000,
+			"curl -s %s-o /dev/null -w '%%{http_code}' --max-time %d '%s'",
+			insecure ? "-k " : "", BACKEND_MAX_S, url);
+	if (cmd_missing(&r) && !windows) {
+		/* No curl: wget's exit status says as much (0 fetched, 8 the server answered
+		 * with an error status, 4 network failure). */
+		md_exec_cleanup(&r.x);
+		memset(&r, 0, sizeof(r));
+		run_cmd(ctx, &r, (BACKEND_MAX_S + 1) * 1000, "wget -q -O /dev/null -T %d %s'%s'",
+			BACKEND_MAX_S, insecure ? "--no-check-certificate " : "", url);
+		if (r.rc == MD_OK && !cmd_missing(&r)) {
+			cls = r.x.exit_status == 0 || r.x.exit_status == 8 ? "answering" : "down";
+			rc = md_fact_strf(f, PROBE, "tls.backend", cls, "%s: exit %d", r.cmd,
+					  r.x.exit_status);
+			goto done;
+		}
+	}
+	if (r.rc != MD_OK || cmd_missing(&r)) {
+		run_failure(&r, why, sizeof(why));
+		rc = md_fact_str(f, PROBE, "tls.backend", "unknown", why);
+		goto done;
+	}
+	cls = md_tls_classify_backend(r.x.exit_status, md_buf_str(&r.x.out), &code);
+	rc = md_fact_strf(f, PROBE, "tls.backend", cls, "%s: HTTP %s (exit %d)", r.cmd,
+			  md_buf_str(&r.x.out)[0] ? md_buf_str(&r.x.out) : "none", r.x.exit_status);
+	if (rc == MD_OK)
+		rc = fact_intf(f, "tls.backend_http", code, "%s", r.cmd);
+done:
+	if (rc == MD_OK)
+		rc = md_fact_str(f, PROBE, "tls.backend_url", url, "serve Proxy handler");
+	if (rc == MD_OK) {
+		const char *v = md_facts_str(f, "tls.backend");
+		char label[700];
+
+		snprintf(label, sizeof(label), "Serve backend %s, asked from the host", url);
+		rc = md_fact_check(f, "tls.backend",
+				   v && strcmp(v, "answering") == 0 ? MD_CHECK_OK : MD_CHECK_FAIL,
+				   label);
+	}
+	md_exec_cleanup(&r.x);
+	return rc;
+}
+
+static bool domain_ok(const char *d)
+{
+	if (!*d || strlen(d) > 253)
+		return false;
+	for (; *d; d++)
+		if (!isalnum((unsigned char)*d) && *d != '.' && *d != '-')
+			return false;
+	return true;
+}
+
+/* `tailscale cert` under a hard deadline.  --cert-file=- writes only the public
+ * certificate to stdout and, with no --key-file, no key anywhere (cmd/tailscale/cli/cert.go
+ * writes the key only when its path is set): the check leaves nothing on the host. */
+static int cert_check(struct md_ctx *ctx, struct md_facts *f, struct ts_state *ts)
+{
+	struct run r = { 0 };
+	int64_t left = md_deadline_left_ms(&ctx->deadline), max_ms = CERT_MAX_MS;
+	int secs;
+	char msg[300];
+	const char *cls;
+	int rc;
+
+	ts->cert_done = true;
+	if (left < max_ms)
+		max_ms = left;
+	secs = (int)((max_ms - 500) / 1000);
+	if (secs < 1)
+		secs = 1;
+	if (strcmp(host_os(ctx), "windows") == 0)
+		run_cmd(ctx, &r, max_ms, "tailscale cert --cert-file=- %s", ts->domain);
+	else
+		/* The host's own `timeout` ends a hung CLI there too (exit 124). */
+		run_cmd(ctx, &r, max_ms,
+			"if command -v timeout >/dev/null 2>&1; then timeout %d %s cert "
+			"--cert-file=- '%s'; else %s cert --cert-file=- '%s'; fi",
+			secs, ts_cmd(ctx), ts->domain, ts_cmd(ctx), ts->domain);
+	if (r.rc != MD_OK && !r.timed_out) {
+		char why[1024];
+
+		run_failure(&r, why, sizeof(why));
+		rc = md_fact_str(f, PROBE, "tls.cert_issue", "unknown", why);
+		md_exec_cleanup(&r.x);
+		return rc;
+	}
+	cls = md_tls_classify_cert(r.timed_out, r.x.exit_status, md_buf_str(&r.x.out),
+				   md_buf_str(&r.x.err), msg, sizeof(msg));
+	rc = md_fact_str(f, PROBE, "tls.cert_domain", ts->domain, "the node's MagicDNS name");
+	if (rc == MD_OK)
+		rc = md_fact_strf(f, PROBE, "tls.cert_issue", cls,
+			  "tailscale cert --cert-file=- %s (over SSH, limit %lld ms): %s", ts->domain,
+			  (long long)max_ms, strcmp(cls, "hang") == 0 ? "no result within the limit"
+			  : msg);
+	if (rc == MD_OK && strcmp(cls, "ok"))
+		rc = md_fact_str(f, PROBE, "tls.cert_error", msg, r.cmd);
+	if (rc == MD_OK) {
+		char label[1024];
+
+		snprintf(label, sizeof(label), "Certificate issuance (tailscale cert %s)",
+			 ts->domain);
+		rc = md_fact_check(f, "tls.cert_issue",
+				   strcmp(cls, "ok") == 0 ? MD_CHECK_OK : MD_CHECK_FAIL, label);
+	}
+	md_exec_cleanup(&r.x);
+	return rc;
+}
+
+static int record_handshake(struct md_facts *f, const struct hs *h)
+{
+	char label[400];
+	int rc;
+
+	rc = md_fact_str(f, PROBE, "tls.tcp", h->tcp, h->tcp_ev);
+	if (rc == MD_OK) {
+		snprintf(label, sizeof(label), "TCP connect to %s:%d", h->host, h->port);
+		rc = md_fact_check(f, "tls.tcp", strcmp(h->tcp, "connected") ? MD_CHECK_FAIL
+					       : MD_CHECK_OK, label);
+	}
+	if (rc == MD_OK && h->addr[0])
+		rc = md_fact_str(f, PROBE, "tls.addr", h->addr, "dialled for the TLS handshake");
+	if (rc == MD_OK)
+		rc = md_fact_str(f, PROBE, "tls.handshake", h->handshake, h->hs_ev);
+	if (rc == MD_OK) {
+		bool ok = strcmp(h->handshake, "ok") == 0;
+
+		snprintf(label, sizeof(label), "TLS handshake%s%s%s", h->sni[0] ? " (SNI " : "",
+			 h->sni, h->sni[0] ? ")" : "");
+		rc = md_fact_check(f, "tls.handshake",
+				   ok ? MD_CHECK_OK
+				   : strcmp(h->handshake, "skipped") == 0 ? MD_CHECK_WARN
+				   : MD_CHECK_FAIL, label);
+	}
+	if (rc == MD_OK)
+		rc = fact_intf(f, "tls.handshake_ms", h->ms, "time from connect to outcome");
+	if (rc == MD_OK && h->alert >= 0) {
+		const char *name = md_tls_alert_name(h->alert);
+		char num[32];
+
+		snprintf(num, sizeof(num), "alert_%d", h->alert);
+		rc = md_fact_strf(f, PROBE, "tls.alert", name ? name : num,
+				  "%s (SSL alert number %d)", h->alert_text, h->alert);
+		if (rc == MD_OK)
+			rc = md_fact_str(f, PROBE, "tls.alert_text", h->alert_text, h->hs_ev);
+	}
+	if (rc == MD_OK && strcmp(h->handshake, "error") == 0)
+		rc = md_fact_str(f, PROBE, "tls.error", h->hs_ev, NULL);
+	if (rc || !h->protocol[0])
+		return rc;
+	/* The handshake completed: what was agreed, and the certificate. */
+	rc = md_fact_strf(f, PROBE, "tls.verify", md_tls_verify_class(h->verify_code),
+			  "X509_V_ERR %ld at depth %d: %s", h->verify_code, h->verify_depth,
+			  h->verify_text);
+	if (rc == MD_OK)
+		rc = fact_intf(f, "tls.verify_code", h->verify_code, "%s", h->verify_text);
+	if (rc == MD_OK) {
+		snprintf(label, sizeof(label), "Certificate verification%s",
+			 h->ca_file ? " (against --ca)" : "");
+		rc = md_fact_check(f, "tls.verify", h->verify_code ? MD_CHECK_FAIL : MD_CHECK_OK,
+				   label);
+	}
+	if (rc == MD_OK)
+		rc = md_fact_str(f, PROBE, "tls.protocol", h->protocol, h->hs_ev);
+	if (rc == MD_OK)
+		rc = md_fact_str(f, PROBE, "tls.cipher", h->cipher, h->hs_ev);
+	if (rc == MD_OK)
+		rc = md_fact_str(f, PROBE, "tls.alpn", h->alpn, "offered h2,http/1.1");
+	if (rc == MD_OK && h->have_cert) {
+		rc = md_fact_str(f, PROBE, "tls.subject", h->subject, "peer certificate");
+		if (rc == MD_OK)
+			rc = md_fact_str(f, PROBE, "tls.issuer", h->issuer, "peer certificate");
+		if (rc == MD_OK)
+			rc = md_fact_str(f, PROBE, "tls.sans", h->sans, "subjectAltName");
+		if (rc == MD_OK)
+			rc = md_fact_str(f, PROBE, "tls.not_after", h->not_after, "peer certificate");
+		if (rc == MD_OK)
+			rc = fact_intf(f, "tls.days_left", h->days_left, "notAfter %s", h->not_after);
+	}
+	return rc;
+}
+
+static const char *target_host(const struct md_ctx *ctx)
+{
+	if (ctx->target && ctx->target->hostname)
+		return ctx->target->hostname;
+	return ctx->target ? ctx->target->host : NULL;
+}
+
+static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
+{
+	struct hs *h = calloc(1, sizeof(*h));
+	struct ts_state ts = { 0 };
+	const struct md_options *o = ctx->opt;
+	const char *dial = o && o->tls_host ? o->tls_host : target_host(ctx);
+	const char *sni_src, *known;
+	pthread_t th;
+	bool threaded = false;
+	int rc = MD_OK;
+
+	if (!h)
+		return md_err_set(err, MD_ENOMEM, PROBE, "out of memory");
+	if (!dial) {
+		free(h);
+		return md_err_set(err, MD_ESKIP, PROBE, "no host to dial");
+	}
+	pthread_once(&verify_once, verify_idx_init);
+
+	/* The Tailscale state first: its MagicDNS name is the SNI tailscaled serves. */
+	if (ctx->session) {
+		rc = tailscale_state(ctx, f, &ts);
+		if (rc)
+			goto out;
+	}
+
+	copy_str(h->host, sizeof(h->host), dial);
+	h->port = o && o->tls_port > 0 ? o->tls_port : 443;
+	h->ca_file = o ? o->ca_file : NULL;
+	h->dl = ctx->deadline.end_ms ? ctx->deadline
+				     : md_deadline_after(md_now_ms(), HANDSHAKE_DEFAULT_MS);
+	known = md_facts_str(f, "tailscale.dns_name");
+	if (o && o->sni) {
+		copy_str(h->sni, sizeof(h->sni), o->sni);
+		sni_src = "--sni";
+	} else if (known && *known) {
+		copy_str(h->sni, sizeof(h->sni), known);
+		sni_src = "the MagicDNS name (tailscale.dns_name)";
+	} else if (!md_net_is_ip_literal(target_host(ctx) ? target_host(ctx) : dial)) {
+		copy_str(h->sni, sizeof(h->sni), target_host(ctx) ? target_host(ctx) : dial);
+		sni_src = "the target's name";
+	} else {
+		sni_src = "none: the target is an IP address (RFC 6066 3: no SNI for literals)";
+	}
+	/* The certificate must match the SNI name, or the dialled IP when there is none. */
+	copy_str(h->verify_name, sizeof(h->verify_name), h->sni[0] ? h->sni : dial);
+	rc = md_fact_strf(f, PROBE, "tls.sni", h->sni, "from %s", sni_src);
+	if (rc == MD_OK) {
+		char hp[300];
+
+		snprintf(hp, sizeof(hp), "%s%s%s:%d", strchr(dial, ':') ? "[" : "", dial,
+			 strchr(dial, ':') ? "]" : "", h->port);
+		rc = md_fact_str(f, PROBE, "tls.host", hp, o && o->tls_host ? "--tls-host"
+				 : "the target");
+	}
+	if (rc)
+		goto out;
+
+	threaded = pthread_create(&th, NULL, handshake_thread, h) == 0;
+	if (!threaded)
+		handshake_thread(h);
+
+	/* Beside the handshake: the serve configuration, its backend, the certificate. */
+	if (ts.cli_ok) {
+		rc = serve_state(ctx, f, &ts);
+		if (rc == MD_OK && ts.serve.proxy[0])
+			rc = backend_check(ctx, f, &ts);
+		copy_str(ts.domain, sizeof(ts.domain), ts.st.dns_name);
+		if (!ts.domain[0] && ts.serve.host[0])
+			snprintf(ts.domain, sizeof(ts.domain), "%.*s",
+				 (int)strcspn(ts.serve.host, ":"), ts.serve.host);
+		/* Ask for a certificate only when HTTPS serve is in play: it is what the
+		 * seed's question needs, and on a healthy host it would be a needless ACME
+		 * request. */
+		if (rc == MD_OK && ts.serve.configured && domain_ok(ts.domain))
+			rc = cert_check(ctx, f, &ts);
+	}
+	if (threaded)
+		pthread_join(th, NULL);
+	threaded = false;
+	if (rc)
+		goto out;
+	rc = record_handshake(f, h);
+	if (rc)
+		goto out;
+	/* Whether HTTPS is expected here at all: asked for on the command line, or a serve
+	 * HTTPS port configured.  A host with nothing on 443 is not a problem otherwise. */
+	if (o && (o->tls_port > 0 || o->tls_host || o->sni || o->ca_file))
+		rc = fact_boolf(f, "tls.expected", true, "a --tls-port/--tls-host/--sni/--ca option");
+	else if (ts.serve.https_port > 0)
+		rc = fact_boolf(f, "tls.expected", true, "tailscale serve has HTTPS on port %d",
+				ts.serve.https_port);
+	else
+		rc = fact_boolf(f, "tls.expected", false,
+				"no --tls-* option and no tailscale serve HTTPS configuration");
+	if (rc)
+		goto out;
+	/* A failed handshake with no serve config seen: the certificate question still
+	 * explains it, if there is time left to ask. */
+	if (ts.cli_ok && !ts.cert_done && domain_ok(ts.domain) &&
+	    (strcmp(h->handshake, "timeout") == 0 || strcmp(h->handshake, "alert") == 0) &&
+	    md_deadline_left_ms(&ctx->deadline) > 1000)
+		rc = cert_check(ctx, f, &ts);
+	if (rc == MD_OK && ts.cli_ok && !ts.cert_done)
+		rc = md_fact_str(f, PROBE, "tls.cert_issue", "skipped",
+				 ts.serve.configured ? "no valid MagicDNS name to ask for"
+				 : "no HTTPS serve configuration: certificate issuance not asked");
+out:
+	if (threaded)
+		pthread_join(th, NULL);
+	free(h);
+	if (rc && !err->code)
+		md_err_set(err, rc, PROBE, "tls probe: %s", md_status_name(rc));
+	return rc;
+}
+
+static const char *const tls_provides[] = {
+	"tls.tcp", "tls.addr", "tls.sni", "tls.handshake", "tls.handshake_ms", "tls.alert",
+	"tls.alert_text", "tls.error", "tls.verify", "tls.verify_code", "tls.protocol",
+	"tls.cipher", "tls.alpn", "tls.subject", "tls.issuer", "tls.sans", "tls.not_after",
+	"tls.days_left", "tls.cert_issue", "tls.cert_error", "tls.backend", "tls.backend_http",
+	"tls.backend_url", "tls.host", "tls.expected", "tls.cert_domain",
+	/* Until the Tailscale probe exists, this probe reads these from the CLI. */
+	"tailscale.cli", "tailscale.backend_state", "tailscale.dns_name", "tailscale.cert_domains",
+	"tailscale.magicdns_suffix", "tailscale.tailnet", "tailscale.control",
+	"tailscale.control_url", "tailscale.serve_configured", "tailscale.serve_https_port",
+	"tailscale.serve_proxy", "tailscale.serve_status", NULL,
+};
+
+const struct md_probe probe_tls = {
+	.name = "tls",
+	.desc = "TLS handshake and certificate; tailscale serve config, backend and `tailscale cert`",
+	.provides = tls_provides,
+	.needs = MD_NEEDS_NOTHING,
+	.budget_ms = 0,
+	.run = tls_run,
+};

@@ -1,0 +1,81 @@
+/* tls.h — the TLS probe's parsers and classifiers, exposed for tests/unit/test_tls.c.
+ *
+ * The probe (probes/tls.c, `probe_tls`) does the I/O: a TLS handshake from this machine,
+ * and over the SSH session the Tailscale CLI (`tailscale status --json`, `tailscale serve
+ * status --json`, `tailscale debug prefs`, `tailscale cert`) and an HTTP request to the
+ * serve backend.  Until a dedicated Tailscale probe exists, the tailscale.* facts come from
+ * this probe reading the CLI on the host.  Everything below only turns text into values,
+ * so it is tested on fixtures in the real formats (fixtures/tailscale/). */
+#ifndef MD_PROBE_TLS_H
+#define MD_PROBE_TLS_H
+
+#include "core/err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* What `tailscale status --json` (ipnstate.Status) tells the TLS probe.
+ * reference/tailscale-headscale-formats.md section 2. */
+struct md_ts_status {
+	char backend_state[32];    /* "Running", "NeedsLogin", ... */
+	char dns_name[256];        /* Self.DNSName without the trailing dot; "" if none */
+	char magicdns_suffix[256]; /* CurrentTailnet.MagicDNSSuffix (or the top-level one) */
+	char tailnet[256];         /* CurrentTailnet.Name; "" when CurrentTailnet is null */
+	char self_id[64];          /* Self.ID (StableNodeID; Headscale: the decimal node id) */
+	char os[32];               /* Self.OS */
+	int cert_domains;          /* entries in CertDomains (null -> 0) */
+	char cert_domain[256];     /* the first one, "" if none */
+};
+
+/* MD_EPARSE when json is not an object with BackendState. */
+int md_tls_parse_ts_status(const char *json, struct md_ts_status *out, struct md_err *err);
+
+/* What `tailscale serve status --json` (ipn.ServeConfig) tells the TLS probe.
+ * reference/tailscale-headscale-formats.md section 3.  `{}` = nothing configured. */
+struct md_ts_serve {
+	bool configured;    /* any TCP, Web or Services entry (top level or Foreground) */
+	int https_port;     /* first TCP port with "HTTPS": true; 0 if none */
+	char host[256];     /* the Web key for that port, "name.ts.net:443"; "" if none */
+	char proxy[512];    /* that Web entry's Proxy handler ("/" first), "" if none */
+	bool foreground;    /* found under Foreground (a `tailscale serve` without --bg) */
+};
+
+int md_tls_parse_serve(const char *json, struct md_ts_serve *out, struct md_err *err);
+
+/* ControlURL from `tailscale debug prefs` (ipn.Prefs, tab-indented JSON).  "" when the
+ * field is empty (the default control server).  MD_EPARSE for other text. */
+int md_tls_parse_prefs_control(const char *json, char *out, size_t len, struct md_err *err);
+
+/* Which control server the node uses: "tailscale", "headscale" or "unknown".
+ * control_url may be NULL (prefs unreadable), st may be NULL.  why gets the reason.
+ * Heuristic (documented in tls.c): the ControlURL host when known (*.tailscale.com ->
+ * tailscale, anything else -> headscale, the self-hosted control server of the meshes
+ * meshdoctor serves); else the status: a *.ts.net MagicDNS suffix or cert domains ->
+ * tailscale, a purely decimal Self.ID -> headscale. */
+const char *md_tls_control_kind(const char *control_url, const struct md_ts_status *st,
+				char *why, size_t why_len);
+
+/* Result of `tailscale cert`: "ok", "failed", "hang" or "denied".  timed_out: the
+ * command did not end before its deadline.  msg gets the message that explains it (the
+ * first line of stderr, e.g. "500 Internal Server Error: your Tailscale account does not
+ * support getting TLS certs"). */
+const char *md_tls_classify_cert(bool timed_out, int exit_status, const char *out,
+				 const char *err, char *msg, size_t msg_len);
+
+/* The serve Proxy value as a URL curl can fetch on the host: "18080" ->
+ * "http://127.0.0.1:18080", "localhost:3000" -> "http://localhost:3000",
+ * "https+insecure://127.0.0.1:8443" -> "https://127.0.0.1:8443" with *insecure.
+ * MD_EINVAL for values with characters that have no place in a URL. */
+int md_tls_backend_url(const char *proxy, char *out, size_t len, bool *insecure);
+
+/* curl -w '%{http_code}' output: "answering" for any HTTP status, "down" for 000 / empty. */
+const char *md_tls_classify_backend(int exit_status, const char *out, int *http_code);
+
+/* RFC 8446 section 6 name of a TLS alert ("internal_error" for 80), NULL if unknown. */
+const char *md_tls_alert_name(int alert);
+
+/* Class of an X509_V_ERR_* code: "ok", "expired", "not-yet-valid", "hostname-mismatch",
+ * "self-signed", "untrusted" or "invalid". */
+const char *md_tls_verify_class(long x509_err);
+
+#endif

@@ -1,0 +1,352 @@
+/* ops.c — the comparison operators of rule conditions, as a table.
+ *
+ * Each operator is one entry {name, parse, eval, free}, the shape of the keyword entries
+ * in suricata's src/detect-*.c (a setup function that validates and prepares, a match
+ * function that only decides, a free function): to add an operator, write the three
+ * functions and add a row to `ops` below; the parser finds it by name.
+ *
+ * Semantics (docs/rules.md, "Comparisons"):
+ *  - string fact vs string literal: byte-wise (strcmp) order;
+ *  - int/real fact vs numeric literal: numeric;
+ *  - bool fact vs true/false;
+ *  - other mixes: the string side is read as a number if it is one, else the comparison is
+ *    false — for every operator, `!=` included — and never an error;
+ *  - secrets compare on their real value (only traces and reports mask them);
+ *  - `~` is a POSIX extended regular expression (regcomp REG_EXTENDED|REG_NOSUB) matched
+ *    against the value's text, `contains` a substring test on the same text. */
+#include "rules/expr.h"
+
+#include <errno.h>
+#include <math.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- value helpers */
+
+char *md_fact_text(const struct md_fact *x, bool show_secrets)
+{
+	size_t len = 64;
+	char *out;
+
+	if ((x->type == MD_FACT_STR || x->type == MD_FACT_SECRET) && x->str)
+		len += strlen(x->str);
+	out = malloc(len);
+	if (out)
+		md_fact_value_text(x, out, len, show_secrets);
+	return out;
+}
+
+/* Reads s as a number with the literal syntax -?[0-9]+(.[0-9]+)? (no spaces, no hex, no
+ * "inf"), so that "22" compares as 22 but "0x16" or " 22" stay strings. */
+static bool parse_number(const char *s, bool *is_int, int64_t *i, double *d)
+{
+	const char *p = s;
+	bool dot = false;
+	char *end;
+
+	if (*p == '-')
+		p++;
+	if (*p < '0' || *p > '9')
+		return false;
+	while ((*p >= '0' && *p <= '9') || (*p == '.' && !dot)) {
+		if (*p == '.') {
+			dot = true;
+			if (p[1] < '0' || p[1] > '9')
+				return false;
+		}
+		p++;
+	}
+	if (*p)
+		return false;
+	errno = 0;
+	*d = strtod(s, &end);
+	if (*end || errno == ERANGE)
+		return false;
+	*is_int = false;
+	if (!dot) {
+		errno = 0;
+		long long v = strtoll(s, &end, 10);
+
+		if (!*end && errno == 0) {
+			*is_int = true;
+			*i = v;
+		}
+	}
+	return true;
+}
+
+bool md_parse_number_literal(const char *s, struct md_lit *l)
+{
+	bool is_int;
+	int64_t i = 0;
+	double d;
+
+	if (!parse_number(s, &is_int, &i, &d))
+		return false;
+	l->type = is_int ? MD_LIT_INT : MD_LIT_REAL;
+	l->num = i;
+	l->real = d;
+	return true;
+}
+
+static int sign_i(int64_t a, int64_t b)
+{
+	return (a > b) - (a < b);
+}
+
+static bool sign_d(double a, double b, int *out)
+{
+	if (isnan(a) || isnan(b))
+		return false;
+	*out = (a > b) - (a < b);
+	return true;
+}
+
+/* A number on one side: int/real.  Returns false when incomparable. */
+static bool cmp_num(bool a_int, int64_t ai, double ad, bool b_int, int64_t bi, double bd,
+		    int *out)
+{
+	if (a_int && b_int) {
+		*out = sign_i(ai, bi);
+		return true;
+	}
+	return sign_d(a_int ? (double)ai : ad, b_int ? (double)bi : bd, out);
+}
+
+/* Orders the fact's value against the literal: *out < 0, 0, > 0.  False when the two
+ * cannot be compared (see the header comment); the operator then yields false. */
+static bool compare(const struct md_fact *f, const struct md_lit *l, int *out)
+{
+	bool is_int;
+	int64_t i = 0;
+	double d = 0;
+
+	switch (f->type) {
+	case MD_FACT_STR:
+	case MD_FACT_SECRET:
+		if (l->type == MD_LIT_STR) {
+			int c = strcmp(f->str ? f->str : "", l->str);
+
+			*out = (c > 0) - (c < 0);
+			return true;
+		}
+		if (l->type == MD_LIT_BOOL || !f->str || !parse_number(f->str, &is_int, &i, &d))
+			return false;
+		return cmp_num(is_int, i, d, l->type == MD_LIT_INT, l->num, l->real, out);
+	case MD_FACT_INT:
+	case MD_FACT_REAL: {
+		bool f_int = f->type == MD_FACT_INT;
+
+		if (l->type == MD_LIT_BOOL)
+			return false;
+		if (l->type == MD_LIT_STR) {
+			if (!parse_number(l->str, &is_int, &i, &d))
+				return false;
+			return cmp_num(f_int, f->num, f->real, is_int, i, d, out);
+		}
+		return cmp_num(f_int, f->num, f->real, l->type == MD_LIT_INT, l->num, l->real,
+			       out);
+	}
+	case MD_FACT_BOOL:
+		if (l->type != MD_LIT_BOOL)
+			return false;
+		*out = sign_i(f->num != 0, l->num != 0);
+		return true;
+	}
+	return false;
+}
+
+/* ---------------------------------------------------------------- parse (load time) */
+
+static const char *lit_kind(const struct md_lit *l)
+{
+	switch (l->type) {
+	case MD_LIT_STR: return "a string";
+	case MD_LIT_INT: return "an integer";
+	case MD_LIT_REAL: return "a number";
+	case MD_LIT_BOOL: return l->num ? "true" : "false";
+	}
+	return "?";
+}
+
+static bool parse_any(struct md_expr *e, char *msg, size_t len)
+{
+	(void)e, (void)msg, (void)len;
+	return true;
+}
+
+static bool parse_order(struct md_expr *e, char *msg, size_t len)
+{
+	if (e->lits[0].type == MD_LIT_BOOL) {
+		snprintf(msg, len, "'%s' needs a number or a \"string\" to compare with, not %s",
+			 e->op->name, e->lits[0].text);
+		return false;
+	}
+	return true;
+}
+
+static bool parse_string_only(struct md_expr *e, char *msg, size_t len)
+{
+	if (e->lits[0].type != MD_LIT_STR) {
+		snprintf(msg, len, "'%s' needs a \"quoted string\", got %s %s", e->op->name,
+			 lit_kind(&e->lits[0]), e->lits[0].text);
+		return false;
+	}
+	return true;
+}
+
+static bool parse_regex(struct md_expr *e, char *msg, size_t len)
+{
+	regex_t *re;
+	int rc;
+
+	if (!parse_string_only(e, msg, len))
+		return false;
+	re = calloc(1, sizeof(*re));
+	if (!re) {
+		snprintf(msg, len, "out of memory");
+		return false;
+	}
+	rc = regcomp(re, e->lits[0].str, REG_EXTENDED | REG_NOSUB);
+	if (rc != 0) {
+		char why[128];
+
+		regerror(rc, re, why, sizeof(why));
+		free(re);
+		snprintf(msg, len, "bad regular expression %s: %s (POSIX extended syntax expected)",
+			 e->lits[0].text, why);
+		return false;
+	}
+	e->op_data = re;
+	return true;
+}
+
+static void free_regex(struct md_expr *e)
+{
+	if (e->op_data) {
+		regfree(e->op_data);
+		free(e->op_data);
+		e->op_data = NULL;
+	}
+}
+
+/* ---------------------------------------------------------------- eval (run time) */
+
+static bool eval_eq(const struct md_expr *e, const struct md_fact *f)
+{
+	int c;
+
+	return compare(f, &e->lits[0], &c) && c == 0;
+}
+
+static bool eval_ne(const struct md_expr *e, const struct md_fact *f)
+{
+	int c;
+
+	return compare(f, &e->lits[0], &c) && c != 0;
+}
+
+static bool eval_lt(const struct md_expr *e, const struct md_fact *f)
+{
+	int c;
+
+	return compare(f, &e->lits[0], &c) && c < 0;
+}
+
+static bool eval_le(const struct md_expr *e, const struct md_fact *f)
+{
+	int c;
+
+	return compare(f, &e->lits[0], &c) && c <= 0;
+}
+
+static bool eval_gt(const struct md_expr *e, const struct md_fact *f)
+{
+	int c;
+
+	return compare(f, &e->lits[0], &c) && c > 0;
+}
+
+static bool eval_ge(const struct md_expr *e, const struct md_fact *f)
+{
+	int c;
+
+	return compare(f, &e->lits[0], &c) && c >= 0;
+}
+
+static bool eval_regex(const struct md_expr *e, const struct md_fact *f)
+{
+	char *text = md_fact_text(f, true);
+	bool ok = text && regexec(e->op_data, text, 0, NULL, 0) == 0;
+
+	free(text);
+	return ok;
+}
+
+static bool eval_contains(const struct md_expr *e, const struct md_fact *f)
+{
+	char *text = md_fact_text(f, true);
+	bool ok = text && strstr(text, e->lits[0].str) != NULL;
+
+	free(text);
+	return ok;
+}
+
+static bool eval_in(const struct md_expr *e, const struct md_fact *f)
+{
+	int c;
+
+	for (size_t i = 0; i < e->n_lits; i++)
+		if (compare(f, &e->lits[i], &c) && c == 0)
+			return true;
+	return false;
+}
+
+/* ---------------------------------------------------------------- the table */
+
+static const struct md_op ops[] = {
+	{ "==", false, parse_any, eval_eq, NULL },
+	{ "!=", false, parse_any, eval_ne, NULL },
+	{ "<=", false, parse_order, eval_le, NULL },
+	{ ">=", false, parse_order, eval_ge, NULL },
+	{ "<", false, parse_order, eval_lt, NULL },
+	{ ">", false, parse_order, eval_gt, NULL },
+	{ "~", false, parse_regex, eval_regex, free_regex },
+	{ "contains", false, parse_string_only, eval_contains, NULL },
+	{ "in", true, parse_any, eval_in, NULL },
+};
+
+const char *const md_op_names[] = { "==", "!=", "<", "<=", ">", ">=", "~", "contains", "in",
+				     NULL };
+
+const struct md_op *md_op_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (strcmp(ops[i].name, name) == 0)
+			return &ops[i];
+	return NULL;
+}
+
+void md_lit_cleanup(struct md_lit *l)
+{
+	free(l->str);
+	free(l->text);
+	l->str = l->text = NULL;
+}
+
+void md_expr_free(struct md_expr *e)
+{
+	if (!e)
+		return;
+	md_expr_free(e->a);
+	md_expr_free(e->b);
+	if (e->op && e->op->free)
+		e->op->free(e);
+	for (size_t i = 0; i < e->n_lits; i++)
+		md_lit_cleanup(&e->lits[i]);
+	free(e->lits);
+	free(e->fact);
+	free(e);
+}

@@ -1,0 +1,207 @@
+/* Unit tests: deadlines, buffers, the fact store, errors and running local programs. */
+#include "core/buf.h"
+#include "core/deadline.h"
+#include "core/err.h"
+#include "core/facts.h"
+#include "core/proc.h"
+
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <string.h>
+
+Test(deadline, left_time_is_computed_from_the_given_now)
+{
+	struct md_deadline dl = md_deadline_after(1000, 500);
+
+	cr_assert_eq(md_deadline_left_at(&dl, 1000), 500);
+	cr_assert_eq(md_deadline_left_at(&dl, 1400), 100);
+	cr_assert_leq(md_deadline_left_at(&dl, 1600), 0);
+}
+
+Test(deadline, none_never_expires_and_never_wins_min)
+{
+	struct md_deadline none = { 0 }, a = md_deadline_after(0, 100);
+
+	cr_assert_eq(md_deadline_left_at(&none, 123456789), INT64_MAX);
+	cr_assert_eq(md_deadline_min(none, a).end_ms, a.end_ms);
+	cr_assert_eq(md_deadline_min(a, none).end_ms, a.end_ms);
+	cr_assert_eq(md_deadline_poll_ms(&none), -1);
+}
+
+Test(deadline, min_picks_the_earlier)
+{
+	struct md_deadline a = md_deadline_after(0, 100), b = md_deadline_after(0, 50);
+
+	cr_assert_eq(md_deadline_min(a, b).end_ms, 50);
+}
+
+Test(buf, appends_and_stays_nul_terminated)
+{
+	struct md_buf b;
+
+	md_buf_init(&b, 0);
+	cr_assert_str_eq(md_buf_str(&b), "");
+	cr_assert_eq(md_buf_printf(&b, "%s-%d", "a", 1), MD_OK);
+	cr_assert_eq(md_buf_puts(&b, " tail \n"), MD_OK);
+	md_buf_rstrip(&b);
+	cr_assert_str_eq(md_buf_str(&b), "a-1 tail");
+	md_buf_cleanup(&b);
+}
+
+Test(buf, refuses_to_grow_past_its_cap)
+{
+	struct md_buf b;
+
+	md_buf_init(&b, 8);
+	cr_assert_eq(md_buf_puts(&b, "12345678"), MD_OK);
+	cr_assert_eq(md_buf_puts(&b, "9"), MD_ETOOBIG);
+	cr_assert_eq(md_buf_printf(&b, "%d", 1), MD_ETOOBIG);
+	cr_assert_str_eq(md_buf_str(&b), "12345678", "content kept, nothing half-written");
+	md_buf_cleanup(&b);
+}
+
+Test(facts, records_typed_values_with_evidence)
+{
+	struct md_facts f;
+	const struct md_fact *x;
+	char v[64];
+
+	md_facts_init(&f);
+	cr_assert_eq(md_fact_str(&f, "ssh", "ssh.tcp", "refused", "connect 10.0.0.2:22: Connection refused"), MD_OK);
+	cr_assert_eq(md_fact_int(&f, "wireguard", "wg.responses", 0, NULL), MD_OK);
+	cr_assert_eq(md_fact_bool(&f, "ssh", "ssh.server_windows", true, "banner"), MD_OK);
+	cr_assert_eq(md_fact_real(&f, "wireguard", "wg.handshake_rtt_ms", 1.5, NULL), MD_OK);
+	x = md_facts_get(&f, "ssh.tcp");
+	cr_assert_not_null(x);
+	cr_assert_str_eq(x->str, "refused");
+	cr_assert_str_eq(x->evidence, "connect 10.0.0.2:22: Connection refused");
+	cr_assert_str_eq(x->probe, "ssh");
+	cr_assert_gt(x->at_ms, 0);
+	md_fact_value_text(md_facts_get(&f, "wg.responses"), v, sizeof(v), false);
+	cr_assert_str_eq(v, "0");
+	md_fact_value_text(md_facts_get(&f, "ssh.server_windows"), v, sizeof(v), false);
+	cr_assert_str_eq(v, "true");
+	md_fact_value_text(md_facts_get(&f, "wg.handshake_rtt_ms"), v, sizeof(v), false);
+	cr_assert_str_eq(v, "1.50");
+	cr_assert_null(md_facts_get(&f, "ssh.auth"));
+	md_facts_cleanup(&f);
+}
+
+Test(facts, later_observation_replaces_earlier)
+{
+	struct md_facts f;
+
+	md_facts_init(&f);
+	md_fact_str(&f, "ssh", "ssh.auth", "error", "first");
+	md_fact_str(&f, "ssh", "ssh.auth", "ok", "second");
+	cr_assert_eq(f.n, 1);
+	cr_assert_str_eq(md_facts_str(&f, "ssh.auth"), "ok");
+	cr_assert_str_eq(md_facts_get(&f, "ssh.auth")->evidence, "second");
+	md_facts_cleanup(&f);
+}
+
+Test(facts, secrets_are_masked_unless_asked)
+{
+	struct md_facts f;
+	char v[64];
+
+	md_facts_init(&f);
+	md_fact_secret(&f, "headscale", "headscale.authkey", "hskey-auth-abc", NULL);
+	md_fact_value_text(md_facts_get(&f, "headscale.authkey"), v, sizeof(v), false);
+	cr_assert_str_eq(v, "********");
+	md_fact_value_text(md_facts_get(&f, "headscale.authkey"), v, sizeof(v), true);
+	cr_assert_str_eq(v, "hskey-auth-abc");
+	md_facts_cleanup(&f);
+}
+
+Test(facts, rejects_invalid_names)
+{
+	struct md_facts f;
+	static const char *const bad[] = { "", "Ssh.tcp", "ssh..tcp", ".ssh", "ssh.", "ssh tcp",
+					   "ssh.-x", NULL };
+
+	md_facts_init(&f);
+	for (size_t i = 0; bad[i]; i++)
+		cr_assert_eq(md_fact_str(&f, "p", bad[i], "v", NULL), MD_EINVAL, "name '%s'", bad[i]);
+	cr_assert_eq(md_fact_str(&f, "p", "port.tcp.443", "open", NULL), MD_OK);
+	cr_assert_eq(md_fact_str(&f, "p", "wg.data-rx", "1", NULL), MD_OK);
+	cr_assert_eq(f.n, 2);
+	md_facts_cleanup(&f);
+}
+
+Test(facts, checklist_marks_need_an_existing_fact)
+{
+	struct md_facts f;
+
+	md_facts_init(&f);
+	cr_assert_eq(md_fact_check(&f, "ssh.tcp", MD_CHECK_OK, "x"), MD_ENOTFOUND);
+	md_fact_str(&f, "ssh", "ssh.tcp", "connected", NULL);
+	cr_assert_eq(md_fact_check(&f, "ssh.tcp", MD_CHECK_OK, "TCP connect"), MD_OK);
+	cr_assert_eq(md_facts_get(&f, "ssh.tcp")->check, MD_CHECK_OK);
+	cr_assert_str_eq(md_facts_get(&f, "ssh.tcp")->label, "TCP connect");
+	md_facts_cleanup(&f);
+}
+
+Test(err, first_error_wins_and_stays_one_line)
+{
+	struct md_err e = { 0 };
+
+	cr_assert_eq(md_err_set(&e, MD_EREFUSED, "connect", "connect %s: %s", "h:22", "refused\nmore"),
+		     MD_EREFUSED);
+	cr_assert_eq(md_err_set(&e, MD_EIO, "close", "later"), MD_EIO);
+	cr_assert_eq(e.code, MD_EREFUSED);
+	cr_assert_str_eq(e.where, "connect");
+	cr_assert_str_eq(e.msg, "connect h:22: refused more");
+	cr_assert_eq(md_err_set(NULL, MD_EIO, "x", "y"), MD_EIO, "NULL err is allowed");
+}
+
+Test(proc, captures_output_exit_code_and_stdin)
+{
+	const char *argv[] = { "sh", "-c", "cat; echo err >&2; exit 3", NULL };
+	struct md_proc_result r;
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 5000);
+
+	md_proc_result_init(&r, 1024);
+	cr_assert_eq(md_proc_run(argv, "secret-on-stdin", 15, &dl, &r, NULL), MD_OK);
+	cr_assert_eq(r.exit_code, 3);
+	cr_assert_str_eq(md_buf_str(&r.out), "secret-on-stdin");
+	cr_assert_str_eq(md_buf_str(&r.err), "err\n");
+	md_proc_result_cleanup(&r);
+}
+
+Test(proc, kills_a_program_at_the_deadline, .timeout = 10)
+{
+	const char *argv[] = { "sleep", "30", NULL };
+	struct md_proc_result r;
+	struct md_err e = { 0 };
+	int64_t t0 = md_now_ms();
+	struct md_deadline dl = md_deadline_after(t0, 300);
+
+	md_proc_result_init(&r, 1024);
+	cr_assert_eq(md_proc_run(argv, NULL, 0, &dl, &r, &e), MD_ETIMEOUT);
+	cr_assert_lt(md_now_ms() - t0, 3000, "returned soon after the deadline");
+	cr_assert(strstr(e.msg, "sleep"));
+	md_proc_result_cleanup(&r);
+}
+
+Test(proc, missing_program_is_not_found)
+{
+	const char *argv[] = { "/nonexistent/meshdoctor-nothing", NULL };
+	struct md_proc_result r;
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 2000);
+
+	md_proc_result_init(&r, 1024);
+	cr_assert_eq(md_proc_run(argv, NULL, 0, &dl, &r, NULL), MD_ENOTFOUND);
+	md_proc_result_cleanup(&r);
+}
+
+Test(proc, output_over_the_cap_is_an_error)
+{
+	const char *argv[] = { "sh", "-c", "head -c 100000 /dev/zero", NULL };
+	struct md_proc_result r;
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 5000);
+
+	md_proc_result_init(&r, 1000);
+	cr_assert_eq(md_proc_run(argv, NULL, 0, &dl, &r, NULL), MD_ETOOBIG);
+	md_proc_result_cleanup(&r);
+}

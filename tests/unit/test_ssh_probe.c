@@ -1,0 +1,868 @@
+/* test_ssh_probe.c — the ssh probe without a network: banner parsing and scanning, key
+ * files, fingerprints, known_hosts (plain, [host]:port, hashed, changed, accept-new),
+ * OS and sudo detection over a replay session (Windows outputs from fixtures/windows/),
+ * the replay session itself, and every rule in rules/ssh.rules fired from facts.
+ *
+ * The private keys below are throw-away test keys generated for this file. */
+#include "core/facts.h"
+#include "core/session.h"
+#include "probes/ssh.h"
+#include "rules/engine.h"
+
+#include <criterion/criterion.h>
+#include <libssh2.h>
+#include <openssl/evp.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* ==================================================================================== */
+/* Fixtures                                                                             */
+/* ==================================================================================== */
+
+static const char KEY_ED25519[] =
+	"-----BEGIN OPENSSH PRIVATE KEY-----\n"
+	"b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n"
+	"QyNTUxOQAAACBh1MJYACHp5m/XJKVOVFsokVEaExnhylCsZyAHTqVj/gAAAJCNJGZ2jSRm\n"
+	"dgAAAAtzc2gtZWQyNTUxOQAAACBh1MJYACHp5m/XJKVOVFsokVEaExnhylCsZyAHTqVj/g\n"
+	"AAAECLsjMpVlzfN1VrB1lgsPEruBuBOhUYWjkJZlXiYVXA9GHUwlgAIenmb9ckpU5UWyiR\n"
+	"URoTGeHKUKxnIAdOpWP+AAAADHRlc3QtZWQyNTUxOQE=\n"
+	"-----END OPENSSH PRIVATE KEY-----\n";
+
+static const char KEY_ED25519_ENC[] =
+	"-----BEGIN OPENSSH PRIVATE KEY-----\n"
+	"b3BlbnNzaC1rZXktdjEAAAAACmFlczI1Ni1jdHIAAAAGYmNyeXB0AAAAGAAAABBpDyua5z\n"
+	"UaCuZXzItQezSuAAAAEAAAAAEAAAAzAAAAC3NzaC1lZDI1NTE5AAAAIFKYF8tzrXCpMGYJ\n"
+	"TuuHV8lm6hR2qMrhLic7SoZruftxAAAAkGpt/zG5NHpwexG/FSuV/CGpLaeSwjlbVFTZvb\n"
+	"6bG2X4ic51mElgDzPQkKm3J93pFsE0x7j8A5s4gU+6MP49OEQlWwZQWdxGlJ2v879JKjbV\n"
+	"JWL04TmxPrOYVC7DCnEKQLKrLFog5mbwhDqHDdmIm5B1E4yW+KFfYjwJ3NzLo0aQFyq63R\n"
+	"ORxHbGy2VX/unWHw==\n"
+	"-----END OPENSSH PRIVATE KEY-----\n";
+
+static const char KEY_RSA[] =
+	"-----BEGIN OPENSSH PRIVATE KEY-----\n"
+	"b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAlwAAAAdzc2gtcn\n"
+	"NhAAAAAwEAAQAAAIEA1bAZBf3htykFlQujRFQvHtedME2EBUUUT8oQIbBr5/Ob0X9pR8Tj\n"
+	"fmk1miYT2A1kNhGex2WtSoZravB3DTWLfvS4Sh7rMnSZOcxjwLBV1XYgtqTRSqcWqLxBhJ\n"
+	"E5ITHRZMWMbSGSZoApJC+ON5nLXe8DVkWxRDVh8bDAmr4ZDScAAAIAP3Z65j92euYAAAAH\n"
+	"c3NoLXJzYQAAAIEA1bAZBf3htykFlQujRFQvHtedME2EBUUUT8oQIbBr5/Ob0X9pR8Tjfm\n"
+	"k1miYT2A1kNhGex2WtSoZravB3DTWLfvS4Sh7rMnSZOcxjwLBV1XYgtqTRSqcWqLxBhJE5\n"
+	"ITHRZMWMbSGSZoApJC+ON5nLXe8DVkWxRDVh8bDAmr4ZDScAAAADAQABAAAAgAjnlLNeOA\n"
+	"i06emjGYOganJDk+ZOZKD/lvAYQIHW4zhAO48IWy/FcaFz6uroiU0oibODGnW+s/D2FwXW\n"
+	"zW88evqU48mzzOcFMCAuo763y8glYR4LQ4j/uiAiqUtLliFZCUrE1ZklL6i/Dcey4hoQaw\n"
+	"0DdMSoDFzSij1txok6wVdpAAAAQQCVihJ+DXUbP7450E1T0Z8hqeqS0DBggeIn0pzwRfuD\n"
+	"YTDn/hwy4fEMndlKGzAXzaVzOjPRHrr9r9tt+Fwf93G+AAAAQQDq9WNxRYjUaYjJuTs0tM\n"
+	"65//ERSkorpPSZkulAgoPOUkGLM/ExpxQhwdAnog5zQ5U3wrFxpGH7rQ+tK9H3wqPzAAAA\n"
+	"QQDo0w/2POE0R49hWU9wVWJ9ZGlNQ0xKyDy7h4WUQkqaFhMv0ACw8fvH/2U3d3YPpb1rcE\n"
+	"CjlfELlNPDp6AQnmL9AAAACHRlc3QtcnNhAQI=\n"
+	"-----END OPENSSH PRIVATE KEY-----\n";
+
+static const char KEY_ECDSA[] =
+	"-----BEGIN OPENSSH PRIVATE KEY-----\n"
+	"b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAaAAAABNlY2RzYS\n"
+	"1zaGEyLW5pc3RwMjU2AAAACG5pc3RwMjU2AAAAQQQ7eXut81sef3zavWefLBMSEIbCamv4\n"
+	"MacJW21Z/FziTEKeIBdQ1x0j9xHYnM2qjNK3TH5K4E1ApCeUh36q66J5AAAAoIsTpaWLE6\n"
+	"WlAAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBDt5e63zWx5/fNq9\n"
+	"Z58sExIQhsJqa/gxpwlbbVn8XOJMQp4gF1DXHSP3EdiczaqM0rdMfkrgTUCkJ5SHfqrron\n"
+	"kAAAAhAPO9xjqQhrwO16+r/bMMIDArzIBH+gvv4yZ8Rtsjy22jAAAAB3Jvb3RAdm0=\n"
+	"-----END OPENSSH PRIVATE KEY-----\n";
+
+/* PEM keys: only the headers matter to ssh_key_info(). */
+static const char KEY_RSA_PEM[] =
+	"-----BEGIN RSA PRIVATE KEY-----\n"
+	"MIICXgIBAAKBgQDLzGk3+h7OCa7JiMfcsPyzpUiHfn73Ko1Nfe9/1m20JUB0zZOo\n"
+	"-----END RSA PRIVATE KEY-----\n";
+
+static const char KEY_RSA_PEM_ENC[] =
+	"-----BEGIN RSA PRIVATE KEY-----\n"
+	"Proc-Type: 4,ENCRYPTED\n"
+	"DEK-Info: AES-128-CBC,02AF216D677C3874882E80C1162CC300\n"
+	"\n"
+	"6MKldymVyjTxH70NY6Luq+jPL7TihaAq+wqx69Mh7j1Th6WH/wpsmJGs0RKm7Ug4\n"
+	"-----END RSA PRIVATE KEY-----\n";
+
+/* Public halves (ssh-keygen -lf: SHA256:dp4r... and SHA256:deyg...). */
+static const char PUB_A[] = "AAAAC3NzaC1lZDI1NTE5AAAAIGHUwlgAIenmb9ckpU5UWyiRURoTGeHKUKxnIAdOpWP+";
+static const char PUB_A_FP[] = "SHA256:dp4rJVnCfbq+5171eNFJvqDd6Hl/QvwSMeIF8PWHytU";
+static const char PUB_B[] = "AAAAC3NzaC1lZDI1NTE5AAAAIJz+qOWW3qEdySn1hpV+rXwJXV7TtJnVWyRfilL9LblR";
+static const char PUB_B_FP[] = "SHA256:deygHrHunhONVjfd0lrYpgSkxNEfHgsMmLlQM09p5Og";
+/* `ssh-keygen -H` of "[10.1.2.3]:2222 ssh-ed25519 PUB_A". */
+static const char HASHED_A[] =
+	"|1|SJAB9Uzaw/D8nwPeTHnGCLp6Xfc=|6mQZEldwRaHCHw142v/1VYZDoE8= ssh-ed25519 "
+	"AAAAC3NzaC1lZDI1NTE5AAAAIGHUwlgAIenmb9ckpU5UWyiRURoTGeHKUKxnIAdOpWP+";
+
+static size_t blob_of(const char *b64, unsigned char *out)
+{
+	int n = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)strlen(b64));
+	size_t pad = 0;
+
+	cr_assert_gt(n, 0, "base64 %s", b64);
+	for (const char *p = b64 + strlen(b64); p > b64 && p[-1] == '='; p--)
+		pad++;
+	return (size_t)n - pad;
+}
+
+static char *read_fixture(const char *rel)
+{
+	FILE *fp = fopen(rel, "rb");
+	char *buf;
+	long n;
+
+	cr_assert(fp, "fixture %s (tests run from the repository root)", rel);
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	buf = calloc(1, (size_t)n + 1);
+	cr_assert(buf);
+	cr_assert_eq(fread(buf, 1, (size_t)n, fp), (size_t)n);
+	fclose(fp);
+	return buf;
+}
+
+static char tmpdir[64];
+
+static void mk_tmp(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/md-test-ssh-XXXXXX");
+	cr_assert(mkdtemp(tmpdir));
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void rm_tmp(void)
+{
+	if (tmpdir[0])
+		nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	tmpdir[0] = '\0';
+}
+
+static const char *tmp_path(const char *name, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s/%s", tmpdir, name);
+	return buf;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	cr_assert(fp, "%s", path);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+/* ==================================================================================== */
+/* Banner                                                                               */
+/* ==================================================================================== */
+
+struct banner_case {
+	const char *line;
+	int rc;
+	const char *software;
+	const char *comments;
+	bool windows;
+	int major, minor;
+	bool at_least_8_8;
+};
+
+static const struct banner_case banner_parse_cases[] = {
+	{ "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3", MD_OK, "OpenSSH_9.2p1", "Debian-2+deb12u3",
+	  false, 9, 2, true },
+	{ "SSH-2.0-OpenSSH_for_Windows_9.5", MD_OK, "OpenSSH_for_Windows_9.5", "", true, 9, 5,
+	  true },
+	{ "SSH-2.0-OpenSSH_for_Windows_8.1", MD_OK, "OpenSSH_for_Windows_8.1", "", true, 8, 1,
+	  false },
+	{ "SSH-2.0-OpenSSH_8.8", MD_OK, "OpenSSH_8.8", "", false, 8, 8, true },
+	{ "SSH-2.0-OpenSSH_8.4p1 Raspbian-5", MD_OK, "OpenSSH_8.4p1", "Raspbian-5", false, 8, 4,
+	  false },
+	{ "SSH-2.0-OpenSSH_10.0", MD_OK, "OpenSSH_10.0", "", false, 10, 0, true },
+	{ "SSH-2.0-dropbear_2022.83", MD_OK, "dropbear_2022.83", "", false, -1, -1, false },
+	{ "SSH-1.99-Cisco-1.25", MD_OK, "Cisco-1.25", "", false, -1, -1, false },
+	{ "HTTP/1.1 400 Bad Request", MD_EPARSE, "", "", false, -1, -1, false },
+	{ "SSH-2.0-", MD_EPARSE, "", "", false, -1, -1, false },
+};
+
+static void banner_parse_one(const struct banner_case *c)
+{
+	struct ssh_banner b;
+
+	cr_assert_eq(ssh_banner_parse(c->line, &b), c->rc, "rc for %s", c->line);
+	if (c->rc)
+		return;
+	cr_assert_str_eq(b.software, c->software, "software of %s", c->line);
+	cr_assert_str_eq(b.comments, c->comments, "comments of %s", c->line);
+	cr_assert_eq(b.windows, c->windows, "windows for %s", c->line);
+	cr_assert_eq(b.openssh_major, c->major, "major of %s", c->line);
+	cr_assert_eq(b.openssh_minor, c->minor, "minor of %s", c->line);
+	cr_assert_eq(ssh_openssh_at_least(&b, 8, 8), c->at_least_8_8, ">= 8.8 for %s", c->line);
+}
+
+Test(banner, parse, .timeout = 10)
+{
+	for (size_t i = 0; i < sizeof(banner_parse_cases) / sizeof(banner_parse_cases[0]); i++)
+		banner_parse_one(&banner_parse_cases[i]);
+}
+
+Test(banner, scan_finds_the_ssh_line_after_other_lines, .timeout = 10)
+{
+	const char buf[] = "Welcome to the box\r\nauthorised use only\r\nSSH-2.0-OpenSSH_9.2p1\r\n";
+	size_t skip, len;
+	bool other = false;
+
+	cr_assert_eq(ssh_banner_scan(buf, strlen(buf), &skip, &len, &other), SSH_SCAN_BANNER);
+	cr_assert_eq(skip, strlen("Welcome to the box\r\nauthorised use only\r\n"));
+	cr_assert_eq(len, strlen("SSH-2.0-OpenSSH_9.2p1"));
+	cr_assert(other);
+}
+
+Test(banner, scan_plain_banner_lf_only, .timeout = 10)
+{
+	const char buf[] = "SSH-2.0-OpenSSH_9.2p1\n";
+	size_t skip, len;
+	bool other = false;
+
+	cr_assert_eq(ssh_banner_scan(buf, strlen(buf), &skip, &len, &other), SSH_SCAN_BANNER);
+	cr_assert_eq(skip, 0);
+	cr_assert_eq(len, strlen("SSH-2.0-OpenSSH_9.2p1"));
+	cr_assert_not(other);
+}
+
+Test(banner, scan_waits_for_an_incomplete_ssh_line, .timeout = 10)
+{
+	size_t skip, len;
+	bool other = false;
+
+	cr_assert_eq(ssh_banner_scan("SSH-2.0-Open", 12, &skip, &len, &other), SSH_SCAN_MORE);
+	cr_assert_not(other);
+	cr_assert_eq(ssh_banner_scan("SS", 2, &skip, &len, &other), SSH_SCAN_MORE);
+	cr_assert_not(other);
+}
+
+Test(banner, scan_flags_http_and_binary, .timeout = 10)
+{
+	const char http[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
+	const char bin[] = "\x16\x03\x01\x00\x05hello";
+	size_t skip, len;
+	bool other = false;
+
+	cr_assert_eq(ssh_banner_scan(http, strlen(http), &skip, &len, &other), SSH_SCAN_MORE);
+	cr_assert(other, "HTTP lines are not SSH lines");
+	other = false;
+	cr_assert_eq(ssh_banner_scan(bin, sizeof(bin) - 1, &skip, &len, &other), SSH_SCAN_NOT_SSH,
+		     "a NUL byte is never SSH");
+	other = false;
+	cr_assert_eq(ssh_banner_scan("HTT", 3, &skip, &len, &other), SSH_SCAN_MORE);
+	cr_assert(other, "\"HTT\" cannot start \"SSH-\"");
+}
+
+Test(banner, scan_rejects_an_endless_line, .timeout = 10)
+{
+	char buf[2048];
+	size_t skip, len;
+	bool other = false;
+
+	memset(buf, 'A', sizeof(buf));
+	cr_assert_eq(ssh_banner_scan(buf, sizeof(buf), &skip, &len, &other), SSH_SCAN_NOT_SSH);
+}
+
+Test(banner, escape_is_printable, .timeout = 10)
+{
+	char out[128];
+
+	ssh_escape("HTTP/1.1 400\r\n\x01\"\\", 17, out, sizeof(out));
+	cr_assert_str_eq(out, "HTTP/1.1 400\\r\\n\\x01\\\"\\\\");
+	ssh_escape("abcdef", 6, out, 4);
+	cr_assert_str_eq(out, "abc", "truncates at the buffer, never overflows");
+}
+
+/* ==================================================================================== */
+/* Keys                                                                                 */
+/* ==================================================================================== */
+
+struct key_case {
+	const char *text;
+	const char *type;
+	bool encrypted;
+};
+
+static const struct key_case keys_info_cases[] = {
+	{ KEY_ED25519, "ssh-ed25519", false },
+	{ KEY_ED25519_ENC, "ssh-ed25519", true },
+	{ KEY_RSA, "ssh-rsa", false },
+	{ KEY_ECDSA, "ecdsa-sha2-nistp256", false },
+	{ KEY_RSA_PEM, "ssh-rsa", false },
+	{ KEY_RSA_PEM_ENC, "ssh-rsa", true },
+};
+
+static void keys_info_one(const struct key_case *c)
+{
+	struct ssh_keyinfo ki;
+
+	cr_assert_eq(ssh_key_info(c->text, strlen(c->text), &ki), MD_OK, "%.40s", c->text);
+	cr_assert_str_eq(ki.type, c->type);
+	cr_assert_eq(ki.encrypted, c->encrypted, "encrypted for a %s key", c->type);
+}
+
+Test(keys, info, .timeout = 10)
+{
+	for (size_t i = 0; i < sizeof(keys_info_cases) / sizeof(keys_info_cases[0]); i++)
+		keys_info_one(&keys_info_cases[i]);
+}
+
+Test(keys, info_rejects_a_public_key, .timeout = 10)
+{
+	struct ssh_keyinfo ki;
+	const char *pub = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGHUwlgAIenmb9ckpU5UWyiRURoTGeHKUKxnIAdOpWP+ x";
+
+	cr_assert_eq(ssh_key_info(pub, strlen(pub), &ki), MD_EPARSE);
+}
+
+Test(keys, fingerprint_matches_ssh_keygen, .timeout = 10)
+{
+	unsigned char blob[256];
+	size_t n = blob_of(PUB_A, blob);
+	char fp[80], type[48];
+
+	cr_assert_eq(ssh_fingerprint(blob, n, fp, sizeof(fp)), MD_OK);
+	cr_assert_str_eq(fp, PUB_A_FP);
+	cr_assert_eq(ssh_blob_type(blob, n, type, sizeof(type)), MD_OK);
+	cr_assert_str_eq(type, "ssh-ed25519");
+	cr_assert_eq(ssh_blob_type(blob, 3, type, sizeof(type)), MD_EPARSE, "truncated blob");
+}
+
+/* ==================================================================================== */
+/* known_hosts                                                                          */
+/* ==================================================================================== */
+
+TestSuite(known_hosts, .init = mk_tmp, .fini = rm_tmp);
+
+static struct ssh_kh_result check(const char *file_text, const char *host, int port,
+				  const char *key_b64)
+{
+	char path[128];
+	const char *files[2];
+	unsigned char blob[256];
+	size_t n = blob_of(key_b64, blob);
+	struct ssh_kh_result r;
+	struct md_err e = { 0 };
+
+	files[0] = tmp_path("missing_known_hosts", path, sizeof(path));
+	files[1] = tmp_path("known_hosts", (char[128]){ 0 }, 128);
+	write_file(files[1], file_text);
+	cr_assert_eq(ssh_known_hosts_check(files, 2, host, port, blob, n,
+					   LIBSSH2_HOSTKEY_TYPE_ED25519, &r, &e),
+		     MD_OK, "%s", e.msg);
+	return r;
+}
+
+Test(known_hosts, match_with_port_form, .timeout = 10)
+{
+	char text[512];
+	struct ssh_kh_result r;
+
+	snprintf(text, sizeof(text), "# comment\n\n10.9.9.9 ssh-ed25519 %s\n[10.1.2.3]:2222 ssh-ed25519 %s\n",
+		 PUB_B, PUB_A);
+	r = check(text, "10.1.2.3", 2222, PUB_A);
+	cr_assert_eq(r.status, SSH_HOSTKEY_MATCH);
+	cr_assert_eq(r.line, 4, "line %d", r.line);
+	cr_assert(strstr(r.file, "/known_hosts"));
+	cr_assert(strstr(r.notes, "missing_known_hosts: not found"), "notes: %s", r.notes);
+}
+
+Test(known_hosts, match_port_22_uses_bare_name, .timeout = 10)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), "office-one ssh-ed25519 %s\n", PUB_A);
+	cr_assert_eq(check(text, "office-one", 22, PUB_A).status, SSH_HOSTKEY_MATCH);
+}
+
+Test(known_hosts, bare_entry_does_not_cover_another_port, .timeout = 10)
+{
+	/* The seed's layout: Windows sshd on 22 and WSL2's on 2222, same name, two keys.
+	 * OpenSSH looks up only "[office-one]:2222" for port 2222. */
+	char text[512];
+
+	snprintf(text, sizeof(text), "office-one ssh-ed25519 %s\n", PUB_B);
+	cr_assert_eq(check(text, "office-one", 2222, PUB_A).status, SSH_HOSTKEY_UNKNOWN);
+}
+
+Test(known_hosts, changed_names_file_line_and_old_key, .timeout = 10)
+{
+	char text[512];
+	struct ssh_kh_result r;
+
+	snprintf(text, sizeof(text), "other ssh-ed25519 %s\n[127.0.0.1]:2222 ssh-ed25519 %s\n", PUB_A,
+		 PUB_B);
+	r = check(text, "127.0.0.1", 2222, PUB_A);
+	cr_assert_eq(r.status, SSH_HOSTKEY_CHANGED);
+	cr_assert_eq(r.line, 2);
+	cr_assert_str_eq(r.known_fp, PUB_B_FP);
+}
+
+Test(known_hosts, hashed_entry_matches, .timeout = 10)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), "%s\n", HASHED_A);
+	cr_assert_eq(check(text, "10.1.2.3", 2222, PUB_A).status, SSH_HOSTKEY_MATCH);
+	cr_assert_eq(check(text, "10.1.2.4", 2222, PUB_A).status, SSH_HOSTKEY_UNKNOWN);
+}
+
+Test(known_hosts, unreadable_lines_do_not_hide_later_ones, .timeout = 10)
+{
+	/* libssh2_knownhost_readfile() would stop at the first of these. */
+	char text[1024];
+	struct ssh_kh_result r;
+
+	snprintf(text, sizeof(text),
+		 "@cert-authority *.example.org ssh-ed25519 %s\n"
+		 "broken line\n"
+		 "host.example sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIE\n"
+		 "[10.1.2.3]:2222 ssh-ed25519 %s\n",
+		 PUB_B, PUB_A);
+	r = check(text, "10.1.2.3", 2222, PUB_A);
+	cr_assert_eq(r.status, SSH_HOSTKEY_MATCH, "notes: %s", r.notes);
+	cr_assert_eq(r.line, 4);
+	cr_assert(strstr(r.notes, "skipped"), "notes: %s", r.notes);
+}
+
+Test(known_hosts, match_in_any_file_wins_over_changed, .timeout = 10)
+{
+	char p1[128], p2[128];
+	const char *files[2] = { tmp_path("kh1", p1, sizeof(p1)), tmp_path("kh2", p2, sizeof(p2)) };
+	unsigned char blob[256];
+	size_t n = blob_of(PUB_A, blob);
+	struct ssh_kh_result r;
+	char text[512];
+
+	snprintf(text, sizeof(text), "[h]:2222 ssh-ed25519 %s\n", PUB_B);
+	write_file(files[0], text);
+	snprintf(text, sizeof(text), "[h]:2222 ssh-ed25519 %s\n", PUB_A);
+	write_file(files[1], text);
+	cr_assert_eq(ssh_known_hosts_check(files, 2, "h", 2222, blob, n, LIBSSH2_HOSTKEY_TYPE_ED25519,
+					   &r, NULL), MD_OK);
+	cr_assert_eq(r.status, SSH_HOSTKEY_MATCH);
+	cr_assert_str_eq(r.file, files[1]);
+}
+
+Test(known_hosts, add_creates_private_dir_and_file_then_matches, .timeout = 10)
+{
+	char path[128], dir[128], line[512];
+	unsigned char blob[256];
+	size_t n = blob_of(PUB_A, blob);
+	struct stat st;
+	struct ssh_kh_result r;
+	const char *files[1];
+	FILE *fp;
+
+	tmp_path("new/.ssh/known_hosts", path, sizeof(path));
+	tmp_path("new/.ssh", dir, sizeof(dir));
+	cr_assert_eq(ssh_known_hosts_add(path, "10.1.2.3", 2222, blob, n,
+					 LIBSSH2_HOSTKEY_TYPE_ED25519, NULL), MD_OK);
+	cr_assert_eq(stat(dir, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0700, "dir mode %o", st.st_mode & 0777);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600, "file mode %o", st.st_mode & 0777);
+	fp = fopen(path, "r");
+	cr_assert(fp);
+	cr_assert(fgets(line, sizeof(line), fp));
+	fclose(fp);
+	cr_assert(strncmp(line, "[10.1.2.3]:2222 ssh-ed25519 ", 28) == 0, "line: %s", line);
+	cr_assert(strstr(line, PUB_A), "line: %s", line);
+	files[0] = path;
+	cr_assert_eq(ssh_known_hosts_check(files, 1, "10.1.2.3", 2222, blob, n,
+					   LIBSSH2_HOSTKEY_TYPE_ED25519, &r, NULL), MD_OK);
+	cr_assert_eq(r.status, SSH_HOSTKEY_MATCH);
+}
+
+Test(known_hosts, add_keeps_a_file_without_final_newline_intact, .timeout = 10)
+{
+	char path[128], text[512], want[512];
+	unsigned char blob[256];
+	size_t n = blob_of(PUB_A, blob);
+	char *got;
+
+	tmp_path("kh", path, sizeof(path));
+	snprintf(text, sizeof(text), "other ssh-ed25519 %s", PUB_B);
+	write_file(path, text);
+	cr_assert_eq(ssh_known_hosts_add(path, "office-one", 22, blob, n,
+					 LIBSSH2_HOSTKEY_TYPE_ED25519, NULL), MD_OK);
+	got = read_fixture(path);
+	snprintf(want, sizeof(want), "other ssh-ed25519 %s\noffice-one ssh-ed25519 %s\n", PUB_B, PUB_A);
+	cr_assert_str_eq(got, want);
+	free(got);
+}
+
+/* ==================================================================================== */
+/* On the host: OS and sudo over a replay session                                       */
+/* ==================================================================================== */
+
+#define HOST_CMD_PREFIX "sh -c 'uname -s;"
+
+struct sudo_case {
+	int exit_status;
+	const char *err;
+	const char *want;
+};
+
+static const struct sudo_case host_sudo_classify_cases[] = {
+	{ 0, "", "nopasswd" },
+	{ 0, "sudo: unable to resolve host h1: Name or service not known\n", "nopasswd" },
+	{ 1, "sudo: a password is required\n", "password" },
+	{ 1, "sudo: a terminal is required to read the password; either use the -S option\n", "password" },
+	{ 127, "sh: 1: sudo: not found\n", "absent" },
+	{ 127, "bash: line 1: sudo: command not found\n", "absent" },
+	{ 1, "steve is not in the sudoers file.  This incident will be reported.\n", "denied" },
+	{ 1, "Sorry, user steve is not allowed to execute '/usr/bin/true' as root on h1.\n", "denied" },
+	{ 1, "sudo: PAM account management error: Authentication service cannot retrieve\n", "error" },
+};
+
+static void host_sudo_classify_one(const struct sudo_case *c)
+{
+	cr_assert_str_eq(ssh_sudo_classify(c->exit_status, c->err), c->want, "exit %d, %s",
+			 c->exit_status, c->err);
+}
+
+Test(host, sudo_classify, .timeout = 10)
+{
+	for (size_t i = 0; i < sizeof(host_sudo_classify_cases) / sizeof(host_sudo_classify_cases[0]); i++)
+		host_sudo_classify_one(&host_sudo_classify_cases[i]);
+}
+
+Test(host, os_from_uname, .timeout = 10)
+{
+	char buf[64];
+
+	cr_assert_str_eq(ssh_os_from_uname("Linux\n", buf, sizeof(buf)), "linux");
+	cr_assert_str_eq(ssh_os_from_uname("Darwin", buf, sizeof(buf)), "darwin");
+	cr_assert_str_eq(ssh_os_from_uname("FreeBSD\n", buf, sizeof(buf)), "freebsd");
+	cr_assert_str_eq(ssh_os_from_uname("CYGWIN_NT-10.0", buf, sizeof(buf)), "windows");
+	cr_assert_null(ssh_os_from_uname("  \n", buf, sizeof(buf)));
+}
+
+Test(host, parse_combined_output, .timeout = 10)
+{
+	char line[64];
+	int code = -2;
+
+	cr_assert_eq(ssh_host_parse("Linux\nmd-sudo-exit:1\n", &code, line, sizeof(line)), MD_OK);
+	cr_assert_str_eq(line, "Linux");
+	cr_assert_eq(code, 1);
+	cr_assert_eq(ssh_host_parse("md-sudo-exit:0\n", &code, line, sizeof(line)), MD_OK);
+	cr_assert_str_eq(line, "", "no uname line");
+	cr_assert_eq(ssh_host_parse("Linux\n", &code, line, sizeof(line)), MD_EPARSE);
+}
+
+static struct md_facts facts;
+
+static void facts_init(void)
+{
+	md_facts_init(&facts);
+}
+
+static void facts_fini(void)
+{
+	md_facts_cleanup(&facts);
+}
+
+TestSuite(host_replay, .init = facts_init, .fini = facts_fini);
+
+static void assert_fact(const char *name, const char *want)
+{
+	const struct md_fact *f = md_facts_get(&facts, name);
+
+	cr_assert(f, "fact %s missing", name);
+	cr_assert_str_eq(f->str, want, "%s (evidence: %s)", name, f->evidence ? f->evidence : "");
+}
+
+static void run_host(const struct md_replay_entry *e, size_t n, bool banner_windows,
+		     const char *want_os)
+{
+	struct md_session *s = md_session_new_replay(e, n, NULL);
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 2000);
+
+	cr_assert(s);
+	cr_assert_eq(ssh_host_facts(s, banner_windows, &facts, &dl), MD_OK);
+	if (want_os)
+		cr_assert_str_eq(md_session_os(s), want_os);
+	else
+		cr_assert_null(md_session_os(s));
+	md_session_free(s);
+}
+
+Test(host_replay, linux_with_passwordless_sudo, .timeout = 10)
+{
+	const struct md_replay_entry e[] = { { HOST_CMD_PREFIX, 0, "Linux\nmd-sudo-exit:0\n", "", false } };
+
+	run_host(e, 1, false, "linux");
+	assert_fact("host.os", "linux");
+	assert_fact("host.sudo", "nopasswd");
+	cr_assert_eq(md_facts_get(&facts, "host.sudo")->check, MD_CHECK_OK);
+}
+
+Test(host_replay, linux_sudo_needs_password_keeps_stderr, .timeout = 10)
+{
+	const struct md_replay_entry e[] = {
+		{ HOST_CMD_PREFIX, 0, "Linux\nmd-sudo-exit:1\n", "sudo: a password is required\n", false }
+	};
+
+	run_host(e, 1, false, "linux");
+	assert_fact("host.sudo", "password");
+	cr_assert_str_eq(md_facts_get(&facts, "host.sudo")->evidence,
+			 "`sudo -n true` exit 1, stderr: sudo: a password is required");
+	cr_assert_eq(md_facts_get(&facts, "host.sudo")->check, MD_CHECK_WARN);
+}
+
+Test(host_replay, darwin_without_sudo, .timeout = 10)
+{
+	const struct md_replay_entry e[] = {
+		{ HOST_CMD_PREFIX, 0, "Darwin\nmd-sudo-exit:127\n", "sh: sudo: command not found\n", false }
+	};
+
+	run_host(e, 1, false, "darwin");
+	assert_fact("host.sudo", "absent");
+}
+
+Test(host_replay, windows_cmd_exe_from_fixtures, .timeout = 10)
+{
+	char *uname_err = read_fixture("fixtures/windows/ssh_uname_cmd.stderr");
+	char *ver = read_fixture("fixtures/windows/ssh_cmd_ver.stdout");
+	const struct md_replay_entry e[] = {
+		{ HOST_CMD_PREFIX, 1, "", uname_err, false },
+		{ "cmd /c ver", 0, ver, "", false },
+	};
+
+	run_host(e, 2, false, "windows");
+	assert_fact("host.os", "windows");
+	cr_assert(strstr(md_facts_get(&facts, "host.os")->evidence, "Microsoft Windows [Version 10.0.19045.3803]"),
+		  "%s", md_facts_get(&facts, "host.os")->evidence);
+	cr_assert_null(md_facts_get(&facts, "host.sudo"), "no sudo question on Windows");
+	free(uname_err);
+	free(ver);
+}
+
+Test(host_replay, windows_powershell_falls_back_to_banner, .timeout = 10)
+{
+	char *uname_err = read_fixture("fixtures/windows/ssh_uname_powershell.stderr");
+	const struct md_replay_entry e[] = {
+		{ HOST_CMD_PREFIX, 1, "", uname_err, false },
+		{ "cmd /c ver", 1, "", "Access is denied.\r\n", false },
+	};
+
+	run_host(e, 2, true, "windows");
+	assert_fact("host.os", "windows");
+	cr_assert(strstr(md_facts_get(&facts, "host.os")->evidence, "OpenSSH_for_Windows"));
+	free(uname_err);
+}
+
+Test(host_replay, windows_git_bash_uname, .timeout = 10)
+{
+	char *out = read_fixture("fixtures/windows/ssh_uname_gitbash.stdout");
+	char full[256];
+	const struct md_replay_entry e[] = { { HOST_CMD_PREFIX, 0, full, "", false } };
+
+	snprintf(full, sizeof(full), "%smd-sudo-exit:127\n", out);
+	run_host(e, 1, false, "windows");
+	assert_fact("host.os", "windows");
+	cr_assert_null(md_facts_get(&facts, "host.sudo"));
+	free(out);
+}
+
+Test(host_replay, unknown_os_is_a_fact, .timeout = 10)
+{
+	run_host(NULL, 0, false, NULL);
+	assert_fact("host.os", "unknown");
+	cr_assert_eq(md_facts_get(&facts, "host.os")->check, MD_CHECK_WARN);
+}
+
+Test(host_replay, hanging_command_times_out, .timeout = 10)
+{
+	const struct md_replay_entry e[] = { { HOST_CMD_PREFIX, 0, NULL, NULL, true } };
+
+	run_host(e, 1, false, NULL);
+	assert_fact("host.os", "unknown");
+	cr_assert(strstr(md_facts_get(&facts, "host.os")->evidence, "no answer before the deadline"));
+}
+
+/* ==================================================================================== */
+/* Replay session                                                                       */
+/* ==================================================================================== */
+
+Test(replay, answers_by_prefix_and_127_otherwise, .timeout = 10)
+{
+	const struct md_replay_entry e[] = {
+		{ "tailscale status", 0, "100.64.0.1 sfspark1\n", "warn\n", false },
+	};
+	struct md_session *s = md_session_new_replay(e, 1, "linux");
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 1000);
+	struct md_exec x;
+	struct md_err err = { 0 };
+
+	cr_assert(s);
+	cr_assert_str_eq(md_session_os(s), "linux");
+	cr_assert_null(md_session_ssh(s));
+	md_exec_init(&x);
+	cr_assert_eq(md_session_exec(s, "tailscale status --json", "in", 2, &x, &dl, &err), MD_OK);
+	cr_assert_eq(x.exit_status, 0);
+	cr_assert_str_eq(md_buf_str(&x.out), "100.64.0.1 sfspark1\n");
+	cr_assert_str_eq(md_buf_str(&x.err), "warn\n");
+	cr_assert_eq(md_session_exec(s, "nosuch --flag", NULL, 0, &x, &dl, &err), MD_OK);
+	cr_assert_eq(x.exit_status, 127);
+	cr_assert_str_eq(md_buf_str(&x.out), "", "buffers are reset between commands");
+	cr_assert_str_eq(md_buf_str(&x.err), "nosuch: command not found\n");
+	md_session_set_os(s, "windows");
+	cr_assert_str_eq(md_session_os(s), "windows");
+	md_exec_cleanup(&x);
+	md_session_free(s);
+	md_session_free(NULL);
+}
+
+Test(replay, hang_is_a_timeout_error, .timeout = 10)
+{
+	const struct md_replay_entry e[] = { { "sleep", 0, NULL, NULL, true } };
+	struct md_session *s = md_session_new_replay(e, 1, NULL);
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 1000);
+	struct md_exec x;
+	struct md_err err = { 0 };
+
+	md_exec_init(&x);
+	cr_assert_eq(md_session_exec(s, "sleep 100", NULL, 0, &x, &dl, &err), MD_ETIMEOUT);
+	cr_assert(strstr(err.msg, "sleep 100"), "%s", err.msg);
+	md_exec_cleanup(&x);
+	md_session_free(s);
+}
+
+/* ==================================================================================== */
+/* rules/ssh.rules: every rule fires from the facts the probe records                   */
+/* ==================================================================================== */
+
+struct rule_case {
+	const char *facts; /* "name=value;..." values: "quoted" string, true/false, integer */
+	const char *want_first; /* the first finding */
+	const char *superseded; /* a rule that must be "superseded" in the path, or NULL */
+};
+
+static void add_facts(struct md_facts *f, const char *spec)
+{
+	char *copy = strdup(spec), *save = NULL;
+
+	for (char *tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
+		char *eq = strchr(tok, '=');
+		char *v;
+
+		cr_assert(eq, "bad spec %s", tok);
+		*eq = '\0';
+		v = eq + 1;
+		if (*v == '"') {
+			v[strlen(v) - 1] = '\0';
+			cr_assert_eq(md_fact_str(f, "ssh", tok, v + 1, "test"), MD_OK, "%s", tok);
+		} else if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
+			cr_assert_eq(md_fact_bool(f, "ssh", tok, v[0] == 't', "test"), MD_OK);
+		} else {
+			cr_assert_eq(md_fact_int(f, "ssh", tok, atoll(v), "test"), MD_OK);
+		}
+	}
+	free(copy);
+}
+
+#define BASE "ssh.addr=\"10.77.0.2:22\";ssh.host=\"h1\";ssh.port=22;ssh.user=\"steve\";"
+#define CONNECTED BASE "ssh.tcp=\"connected\";ssh.banner_status=\"ok\";ssh.server_windows=false;" \
+	"ssh.server_software=\"OpenSSH_9.2p1\";ssh.banner=\"SSH-2.0-OpenSSH_9.2p1\";"
+#define KEXED CONNECTED "ssh.kex=\"ok\";ssh.hostkey=\"match\";ssh.hostkey_type=\"ssh-ed25519\";" \
+	"ssh.hostkey_fingerprint=\"SHA256:x\";ssh.known_hosts_name=\"h1\";"
+#define DENIED KEXED "ssh.auth=\"denied\";ssh.auth_methods_offered=\"publickey\";"
+
+static const struct rule_case ssh_rules_fire_cases[] = {
+	{ BASE "ssh.tcp=\"refused\";ssh.tcp_error=\"connect 10.77.0.2:22: Connection refused\"",
+	  "ssh-connection-refused", NULL },
+	{ BASE "ssh.tcp=\"timeout\";ssh.tcp_error=\"connect: no answer\"", "ssh-connection-timeout", NULL },
+	{ BASE "ssh.tcp=\"unreachable\";ssh.tcp_error=\"connect: Network is unreachable\"",
+	  "ssh-host-unreachable", NULL },
+	{ BASE "ssh.tcp=\"no-such-host\";ssh.tcp_error=\"resolve h1: Name or service not known\"",
+	  "ssh-name-not-resolved", NULL },
+	{ "ssh.addr=\"office-one.local:2222\";ssh.host=\"office-one.local\";ssh.port=2222;"
+	  "ssh.user=\"steve\";ssh.tcp=\"no-such-host\";ssh.tcp_error=\"resolve\"",
+	  "ssh-mdns-name-not-resolved", "ssh-name-not-resolved" },
+	{ BASE "ssh.tcp=\"connected\";ssh.banner_status=\"not-ssh\";ssh.first_bytes=\"HTTP/1.1 400\"",
+	  "ssh-not-ssh-server", NULL },
+	{ BASE "ssh.tcp=\"connected\";ssh.banner_status=\"none\"", "ssh-no-banner", NULL },
+	{ BASE "ssh.tcp=\"connected\";ssh.banner_status=\"closed\"", "ssh-closed-before-banner", NULL },
+	{ CONNECTED "ssh.kex=\"timeout\";ssh.kex_error=\"handshake: no answer\"",
+	  "ssh-handshake-failed", NULL },
+	{ CONNECTED "ssh.kex=\"ok\";ssh.hostkey=\"changed\";ssh.hostkey_fingerprint=\"SHA256:x\";"
+	  "ssh.known_hosts_name=\"h1\";ssh.known_hosts_file=\"/root/.ssh/known_hosts\";ssh.known_hosts_line=3",
+	  "ssh-hostkey-changed", NULL },
+	{ KEXED "ssh.hostkey=\"unknown\";ssh.hostkey_added=true;ssh.hostkey_added_to=\"/root/.ssh/known_hosts\";"
+	  "ssh.auth=\"ok\";host.os=\"linux\";host.sudo=\"nopasswd\"", "ssh-hostkey-added", NULL },
+	{ DENIED "ssh.auth_keys_tried=1;ssh.auth_rsa_sha1_only=false", "ssh-permission-denied", NULL },
+	{ DENIED "ssh.auth_keys_tried=1;ssh.auth_rsa_sha1_only=false;ssh.server_windows=true",
+	  "ssh-permission-denied-windows", "ssh-permission-denied" },
+	{ DENIED "ssh.auth_keys_tried=1;ssh.auth_rsa_sha1_only=true", "ssh-rsa-sha1-only",
+	  "ssh-permission-denied" },
+	{ DENIED "ssh.auth_keys_tried=0;ssh.auth_rsa_sha1_only=false;ssh.identity_encrypted=\"/k\"",
+	  "ssh-no-usable-key", "ssh-permission-denied" },
+	{ KEXED "ssh.auth=\"error\";ssh.auth_keys_tried=1", "ssh-auth-incomplete", NULL },
+	{ KEXED "ssh.auth=\"ok\";host.os=\"linux\";host.sudo=\"password\"", "ssh-sudo-needs-password", NULL },
+};
+
+static void ssh_rules_fire_one(const struct rule_case *c)
+{
+	struct md_ruleset rs;
+	struct md_facts f;
+	struct md_evaluation ev = { 0 };
+	struct md_err err = { 0 };
+
+	md_ruleset_init(&rs);
+	md_facts_init(&f);
+	cr_assert_eq(md_rules_load_file(&rs, "rules/ssh.rules", &err), MD_OK, "%s", err.msg);
+	add_facts(&f, c->facts);
+	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
+	cr_assert_geq(ev.n_findings, 1, "no finding for %s", c->facts);
+	cr_assert_str_eq(ev.findings[0].rule->id, c->want_first, "first finding for %s", c->facts);
+	cr_assert_null(strstr(ev.findings[0].cause, "{ssh."), "uninterpolated cause: %s",
+		       ev.findings[0].cause);
+	if (c->superseded)
+		for (size_t i = 0; i < ev.n_path; i++)
+			if (strcmp(ev.path[i].rule->id, c->superseded) == 0)
+				cr_assert_eq(ev.path[i].result, MD_RULE_SUPERSEDED, "%s", c->superseded);
+	md_evaluation_cleanup(&ev);
+	md_facts_cleanup(&f);
+	md_ruleset_cleanup(&rs);
+}
+
+Test(ssh_rules, fire, .timeout = 10)
+{
+	for (size_t i = 0; i < sizeof(ssh_rules_fire_cases) / sizeof(ssh_rules_fire_cases[0]); i++)
+		ssh_rules_fire_one(&ssh_rules_fire_cases[i]);
+}
+
+Test(ssh_rules, healthy_host_fires_nothing, .timeout = 10)
+{
+	struct md_ruleset rs;
+	struct md_facts f;
+	struct md_evaluation ev = { 0 };
+	struct md_err err = { 0 };
+
+	md_ruleset_init(&rs);
+	md_facts_init(&f);
+	cr_assert_eq(md_rules_load_file(&rs, "rules/ssh.rules", &err), MD_OK, "%s", err.msg);
+	add_facts(&f, KEXED "ssh.auth=\"ok\";ssh.auth_method=\"publickey:/k\";ssh.auth_keys_tried=1;"
+			    "host.os=\"linux\";host.sudo=\"nopasswd\"");
+	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
+	cr_assert_eq(ev.n_findings, 0, "fired: %s", ev.n_findings ? ev.findings[0].rule->id : "");
+	md_evaluation_cleanup(&ev);
+	md_facts_cleanup(&f);
+	md_ruleset_cleanup(&rs);
+}
