@@ -1,5 +1,6 @@
 #include "cli/cli.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,11 +22,23 @@ void cli_error(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static bool is_dir(const char *p)
+/* A directory holding at least one *.rules file (a build directory also has a rules/
+ * subdirectory, of object files). */
+static bool is_rules_dir(const char *p)
 {
-	struct stat st;
+	DIR *d = opendir(p);
+	struct dirent *e;
+	bool found = false;
 
-	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+
+		found = n > 6 && strcmp(e->d_name + n - 6, ".rules") == 0;
+	}
+	closedir(d);
+	return found;
 }
 
 int cli_load_rules(const char *opt_dir, struct md_ruleset *rs, const char **dir_out)
@@ -51,11 +64,11 @@ int cli_load_rules(const char *opt_dir, struct md_ruleset *rs, const char **dir_
 			/* ./meshdoctor in the source tree, or build-san/meshdoctor beside it; an
 			 * installed binary has no rules/ beside it and uses the installed rules. */
 			snprintf(found, sizeof(found), "%s/rules", exe);
-			if (is_dir(found)) {
+			if (is_rules_dir(found)) {
 				dir = found;
 			} else {
 				snprintf(found, sizeof(found), "%s/../rules", exe);
-				if (is_dir(found))
+				if (is_rules_dir(found))
 					dir = found;
 			}
 		}

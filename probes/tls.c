@@ -1177,6 +1177,10 @@ static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	/* The certificate must match the SNI name, or the dialled IP when there is none. */
 	copy_str(h->verify_name, sizeof(h->verify_name), h->sni[0] ? h->sni : dial);
 	rc = md_fact_strf(f, PROBE, "tls.sni", h->sni, "from %s", sni_src);
+	if (rc == MD_OK)
+		rc = md_fact_str(f, PROBE, "tls.name", h->verify_name,
+				 h->sni[0] ? "the certificate must match the SNI name"
+				 : "no SNI: the certificate must match the dialled address");
 	if (rc == MD_OK) {
 		char hp[300];
 
@@ -1251,7 +1255,7 @@ static const char *const tls_provides[] = {
 	"tls.alert_text", "tls.error", "tls.verify", "tls.verify_code", "tls.protocol",
 	"tls.cipher", "tls.alpn", "tls.subject", "tls.issuer", "tls.sans", "tls.not_after",
 	"tls.days_left", "tls.cert_issue", "tls.cert_error", "tls.backend", "tls.backend_http",
-	"tls.backend_url", "tls.host", "tls.expected", "tls.cert_domain",
+	"tls.backend_url", "tls.host", "tls.name", "tls.expected", "tls.cert_domain",
 	/* Until the Tailscale probe exists, this probe reads these from the CLI. */
 	"tailscale.cli", "tailscale.backend_state", "tailscale.dns_name", "tailscale.cert_domains",
 	"tailscale.magicdns_suffix", "tailscale.tailnet", "tailscale.control",

@@ -449,8 +449,8 @@ static void example(struct wg_analyser *a, enum example ex, int64_t ts,
 	if (s && d) {
 		wg_endpoint_format(s, src, sizeof(src));
 		wg_endpoint_format(d, dst, sizeof(dst));
-		snprintf(a->ex[ex], sizeof(a->ex[ex]), "first at %s: %s -> %s, %s", when, src,
-			 dst, what);
+		snprintf(a->ex[ex], sizeof(a->ex[ex]), "%s %s: %s -> %s, %s",
+			 ex == EX_BURST ? "longest ending" : "first at", when, src, dst, what);
 	} else {
 		snprintf(a->ex[ex], sizeof(a->ex[ex]), "first at %s: %s", when, what);
 	}

@@ -7,12 +7,16 @@
  * Offline: reads --pcap FILE (pcap or pcapng) through the same analyser, so the same
  * traffic gives the same facts either way.  Decoding and counting: probes/wg_decode.c.
  *
- * Budget: budget_ms = 0, i.e. the run's deadline, which `check` sizes as --timeout plus
- * --capture-seconds for a live capture (cli/cmd_check.c): capture time + the run's own
- * slack for resolving the target, opening the device and recording facts.  --pcap gets
- * the plain --timeout (offline analysis runs at disk speed).  The capture always stops
- * WG_RESERVE_MS before the deadline, so a shorter deadline gives a shorter capture:
- * wg.capture_seconds is the time actually captured (and wg.capture_shortened says why).
+ * Budget (budget(), which `check` also adds to the run's deadline): a live capture gets
+ * --capture-seconds + WG_SLACK_MS (2 s) for resolving the target, opening the device and
+ * recording facts; --pcap gets WG_SLACK_MS + WG_MS_PER_MB per MB of file (offline
+ * analysis runs near disk speed, ~0.5 ms/MB from the page cache, so that is generous).
+ * The capture always stops WG_RESERVE_MS before the deadline, so a shorter deadline gives
+ * a shorter capture: wg.capture_seconds is the time actually captured (and
+ * wg.capture_shortened says why).
+ *
+ * Opt-in (MD_NEEDS_OPT_IN): a capture takes seconds, so the probe runs when named in
+ * --probes or when --pcap, --iface or --wg-port ask for it (wanted()).
  *
  * Permissions: opening a live capture needs root or CAP_NET_RAW.  Without it run() records
  * wg.capture = "permission-denied" and returns MD_EPERM with one line saying so (the CLI
@@ -31,11 +35,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PROBE "wireguard"
 #define WG_DEFAULT_SECONDS 3
 #define WG_MAX_SECONDS 3600
+#define WG_SLACK_MS 2000
+#define WG_MS_PER_MB 5
 #define WG_RESERVE_MS 150   /* kept after the capture for stats and facts */
 #define WG_RESOLVE_MS 1000  /* at most this long for the target's addresses */
 
@@ -164,12 +171,12 @@ static void build_filter(const int *ports, size_t n, char *out, size_t len)
 	char inner[1024];
 	size_t o = 0;
 
-	o += (size_t)snprintf(inner + o, sizeof(inner) - o, "udp and (");
+	o += (size_t)snprintf(inner + o, sizeof(inner) - o, "(udp and (");
 	for (size_t i = 0; i < n && o < sizeof(inner); i++)
 		o += (size_t)snprintf(inner + o, sizeof(inner) - o, "%sport %d", i ? " or " : "",
 				      ports[i]);
 	if (o < sizeof(inner))
-		snprintf(inner + o, sizeof(inner) - o, ") or (ip and ip[9] == 17 and "
+		snprintf(inner + o, sizeof(inner) - o, ")) or (ip and ip[9] == 17 and "
 			 "ip[6:2] & 0x3fff != 0) or (ip6 and ip6[6] == 44 and ip6[40] == 17)");
 	snprintf(out, len, "(%s) or (vlan and (%s))", inner, inner);
 }
@@ -418,13 +425,31 @@ out:
 	return rc;
 }
 
+static int64_t budget(const struct md_options *o)
+{
+	struct stat st;
+
+	if (o->pcap_file)
+		return WG_SLACK_MS + (stat(o->pcap_file, &st) == 0
+					      ? (int64_t)(st.st_size >> 20) * WG_MS_PER_MB : 0);
+	return (int64_t)(o->capture_seconds > 0 ? o->capture_seconds : WG_DEFAULT_SECONDS) *
+		       1000 + WG_SLACK_MS;
+}
+
+static bool wanted(const struct md_options *o)
+{
+	return o->pcap_file || (o->iface && *o->iface) || o->n_wg_ports > 0;
+}
+
 static const char *const provides[] = { "wg.*", NULL };
 
 const struct md_probe probe_wireguard = {
 	.name = "wireguard",
 	.desc = "WireGuard packets on the wire: handshakes, data, disco (live capture or --pcap)",
 	.provides = provides,
-	.needs = MD_NEEDS_NOTHING,
-	.budget_ms = 0, /* the run's deadline: --timeout + --capture-seconds (see above) */
+	.needs = MD_NEEDS_OPT_IN,
+	.budget_ms = WG_DEFAULT_SECONDS * 1000 + WG_SLACK_MS, /* budget() refines it */
+	.budget = budget,
+	.wanted = wanted,
 	.run = run,
 };

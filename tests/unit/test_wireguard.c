@@ -1196,6 +1196,11 @@ ParameterizedTestParameters(wireguard, rules)
 		  { { "wg.max_init_burst", 4 }, { "wg.initiations_tx", 4 }, { "wg.responses_rx", 4 },
 		    { "wg.handshakes_confirmed", 0 }, { "", 0 } },
 		  "wg-handshake-unanswered" },
+		{ "wg-handshake-storm", /* answered, never confirmed (a preshared-key mismatch) */
+		  { { "wg.max_init_burst", 3 }, { "wg.handshakes_completed", 3 },
+		    { "wg.handshakes_confirmed", 0 }, { "wg.data_tx_packets", 0 },
+		    { "wg.data_rx_packets", 0 }, { "", 0 } },
+		  "wg-handshake-no-data" },
 		{ "wg-peer-under-load",
 		  { { "wg.cookie_replies", 2 }, { "wg.cookie_replies_rx", 2 }, { "", 0 } },
 		  "wg-handshake-unanswered" },

@@ -1,0 +1,539 @@
+/* lab_ssh.c — the ssh probe and rules/ssh.rules end to end, against a real OpenSSH sshd.
+ *
+ * Each test builds its own two namespaces joined by a veth pair: the "host" (10.77.0.2)
+ * runs sshd with its own config, host key and authorized_keys (lab-recipes.md section 2),
+ * or tests/lab/helpers/fakessh for listeners that are not working SSH servers; the client
+ * namespace (10.77.0.1) runs meshdoctor.  Assertions read the JSON report: the exact
+ * finding ids and the key facts.
+ *
+ * Run from the repository root: MD_BIN=./meshdoctor MD_BUILD=build build/tests/lab_ssh */
+#include "tests/support/lab.h"
+
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HOST "10.77.0.2"
+#define TIMEOUT_MS 3000 /* --timeout for the cases that wait out the deadline */
+
+static struct lab *L;
+static const char *cli, *srv;
+static char key[256], key_pub[300], hostkey_pub[256], kh[400], conf[256];
+static char user[33];    /* a local user created by one test, removed in fini */
+static struct lab_md_result res;
+
+static void setup(void)
+{
+	/* A developer's agent must not change what the lab sees. */
+	unsetenv("SSH_AUTH_SOCK");
+	memset(&res, 0, sizeof(res));
+	user[0] = '\0';
+	L = lab_new("ssh");
+	cr_assert(L, "lab_new");
+	cli = lab_netns(L, "sshc");
+	srv = lab_netns(L, "sshs");
+	cr_assert(cli && srv, "namespaces");
+	cr_assert_eq(lab_veth(L, cli, "mdsc0", "10.77.0.1/24", srv, "mdss0", HOST "/24"), 0, "veth");
+	snprintf(key, sizeof(key), "%s", lab_path(L, "client_ed25519"));
+	snprintf(key_pub, sizeof(key_pub), "%s.pub", key);
+	snprintf(hostkey_pub, sizeof(hostkey_pub), "%s", lab_path(L, "hostkey_ed25519.pub"));
+	snprintf(kh, sizeof(kh), "%s", lab_path(L, "known_hosts"));
+	snprintf(conf, sizeof(conf), "%s", lab_path(L, "sshd_config"));
+}
+
+static void teardown(void)
+{
+	lab_md_result_free(&res);
+	if (user[0] && L) {
+		lab_sh(L, NULL, "userdel %s; rm -f /etc/sudoers.d/mdlab-%s", user, user);
+		user[0] = '\0';
+	}
+	lab_free(L);
+	L = NULL;
+}
+
+TestSuite(lab_ssh, .init = setup, .fini = teardown);
+
+/* ---- set-up helpers ---- */
+
+static void keygen(const char *path, const char *type_args, const char *pass)
+{
+	cr_assert_eq(lab_sh(L, NULL, "ssh-keygen -q %s -N '%s' -C lab -f %s", type_args, pass, path), 0,
+		     "ssh-keygen %s", path);
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *fp = fopen(path, "w");
+
+	cr_assert(fp, "%s", path);
+	fputs(text, fp);
+	fclose(fp);
+	chmod(path, mode);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (!fp)
+		return strdup("");
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	buf = calloc(1, (size_t)n + 1);
+	if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n)
+		buf[0] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+/* known_hosts with one line: name + the public key in pub_path. */
+static void known_hosts_with(const char *name, const char *pub_path)
+{
+	char *pub = slurp(pub_path), line[1024];
+	char type[64] = "", b64[900] = "";
+
+	sscanf(pub, "%63s %899s", type, b64);
+	snprintf(line, sizeof(line), "%s %s %s\n", name, type, b64);
+	write_file(kh, line, 0600);
+	free(pub);
+}
+
+/* Host key, client key, authorized_keys = authorized (a .pub path), sshd on HOST:22. */
+static void start_sshd(const char *authorized, const char *extra)
+{
+	char text[2048];
+
+	cr_assert_eq(lab_sh(L, NULL, "mkdir -p -m0755 /run/sshd"), 0);
+	keygen(lab_path(L, "hostkey_ed25519"), "-t ed25519", "");
+	if (access(key, F_OK) != 0)
+		keygen(key, "-t ed25519", "");
+	cr_assert_eq(lab_sh(L, NULL, "mkdir -p %s && cp %s %s/root && chmod 755 %s && chmod 644 %s/root",
+			    lab_path(L, "keys"), authorized, lab_path(L, "keys"), lab_path(L, "keys"),
+			    lab_path(L, "keys")),
+		     0);
+	snprintf(text, sizeof(text),
+		 "ListenAddress " HOST "\n"
+		 "HostKey %s\n"
+		 "PidFile %s\n"
+		 "AuthorizedKeysFile %s/%%u\n"
+		 "PasswordAuthentication no\n"
+		 "KbdInteractiveAuthentication no\n"
+		 "UsePAM no\n"
+		 "PermitRootLogin prohibit-password\n"
+		 "StrictModes no\n"
+		 "LogLevel VERBOSE\n"
+		 "%s",
+		 lab_path(L, "hostkey_ed25519"), lab_path(L, "sshd.pid"), lab_path(L, "keys"),
+		 extra ? extra : "");
+	write_file(conf, text, 0644);
+	{
+		const char *argv[] = { "/usr/sbin/sshd", "-D", "-e", "-f", conf, "-p", "22", NULL };
+
+		cr_assert_gt(lab_spawn(L, srv, argv, "sshd.log"), 0, "sshd");
+	}
+	cr_assert_eq(lab_wait_tcp(L, cli, HOST, 22, 5000), 0, "sshd did not listen: %s",
+		     lab_path(L, "sshd.log"));
+}
+
+static void start_fake(const char *mode)
+{
+	const char *argv[] = { lab_build_path(L, "tests/helpers/fakessh"), mode, HOST, "22", NULL };
+	char bin[512];
+
+	snprintf(bin, sizeof(bin), "%s", argv[0]);
+	argv[0] = bin;
+	cr_assert_eq(access(bin, X_OK), 0, "%s missing: build it (make %s)", bin, bin);
+	cr_assert_gt(lab_spawn(L, srv, argv, "fakessh.log"), 0);
+	cr_assert_eq(lab_wait_tcp(L, cli, HOST, 22, 3000), 0, "fakessh %s did not listen", mode);
+}
+
+/* meshdoctor check TARGET --identity KEY --known-hosts KH --probes ssh --json - [more]. */
+static void check(const char *target, const char *identity, const char *timeout)
+{
+	const char *args[] = { "check", target, "--identity", identity, "--known-hosts", kh,
+			       "--probes", "ssh", "--rules", "rules", "--timeout", timeout,
+			       "--json", "-", NULL };
+
+	lab_md_result_free(&res);
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(lab_run_md(L, cli, args, 60000, &res), 0, "lab_run_md");
+	cr_assert(res.report, "no JSON report (exit %d)\nstdout: %s\nstderr: %s", res.exit_code,
+		  res.out, res.err);
+}
+
+static const char *fact(const char *name)
+{
+	static char buf[8][1024];
+	static int next;
+	char *b = buf[next++ % 8];
+
+	return lab_report_fact(res.report, name, b, sizeof(buf[0]));
+}
+
+static void assert_fact(const char *name, const char *want)
+{
+	const char *got = fact(name);
+
+	cr_assert(got, "fact %s missing\n%s", name, res.out);
+	cr_assert_str_eq(got, want, "fact %s\n%s", name, res.out);
+}
+
+static void assert_findings(const char *const *ids)
+{
+	size_t n = 0;
+
+	for (; ids[n]; n++)
+		cr_assert(lab_report_has_finding(res.report, ids[n]), "finding %s missing\n%s", ids[n],
+			  res.out);
+	cr_assert_eq(lab_report_n_findings(res.report), n, "findings: want %zu\n%s", n, res.out);
+	if (n)
+		cr_assert_eq(lab_report_finding_index(res.report, ids[0]), 0, "%s not first\n%s",
+			     ids[0], res.out);
+}
+
+/* The path entry of rule id: "fired", "not", "undecided", "superseded". */
+static const char *path_result(const char *id)
+{
+	const cJSON *p;
+
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(res.report, "path")) {
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(p, "rule");
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "result");
+
+		if (cJSON_IsString(r) && strcmp(r->valuestring, id) == 0 && cJSON_IsString(v))
+			return v->valuestring;
+	}
+	return "";
+}
+
+static void assert_within_deadline(int timeout_ms)
+{
+	cr_assert_leq(res.elapsed_ms, timeout_ms + timeout_ms / 10,
+		      "run took %lld ms with --timeout %d ms", (long long)res.elapsed_ms, timeout_ms);
+}
+
+/* ---- cases ---- */
+
+Test(lab_ssh, healthy_host_logs_in_and_fires_nothing, .timeout = 60)
+{
+	start_sshd(key_pub, NULL);
+	known_hosts_with(HOST, hostkey_pub);
+	check("root@" HOST, key, "5s");
+	cr_assert_eq(res.exit_code, 0, "exit %d\n%s", res.exit_code, res.out);
+	assert_fact("ssh.tcp", "connected");
+	assert_fact("ssh.addr", HOST ":22");
+	assert_fact("ssh.banner_status", "ok");
+	cr_assert(strncmp(fact("ssh.banner"), "SSH-2.0-OpenSSH_", 16) == 0, "%s", fact("ssh.banner"));
+	cr_assert(strncmp(fact("ssh.server_software"), "OpenSSH_", 8) == 0);
+	assert_fact("ssh.server_windows", "false");
+	assert_fact("ssh.kex", "ok");
+	assert_fact("ssh.hostkey", "match");
+	assert_fact("ssh.hostkey_type", "ssh-ed25519");
+	cr_assert(strncmp(fact("ssh.hostkey_fingerprint"), "SHA256:", 7) == 0);
+	assert_fact("ssh.auth", "ok");
+	{
+		char want[300];
+
+		snprintf(want, sizeof(want), "publickey:%s", key);
+		assert_fact("ssh.auth_method", want);
+	}
+	assert_fact("host.os", "linux");
+	assert_fact("host.sudo", "nopasswd");
+	{
+		const char *none[] = { NULL };
+
+		assert_findings(none);
+	}
+}
+
+Test(lab_ssh, nothing_listening_is_refused, .timeout = 60)
+{
+	const char *want[] = { "ssh-connection-refused", NULL };
+
+	keygen(key, "-t ed25519", "");
+	write_file(kh, "", 0600);
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.tcp", "refused");
+	assert_fact("ssh.tcp_error", "connect " HOST ":22: Connection refused");
+	assert_findings(want);
+	cr_assert_eq(res.exit_code, 2);
+}
+
+Test(lab_ssh, dropped_packets_time_out_within_the_deadline, .timeout = 60)
+{
+	const char *want[] = { "ssh-connection-timeout", NULL };
+
+	start_sshd(key_pub, NULL);
+	known_hosts_with(HOST, hostkey_pub);
+	cr_assert_eq(lab_sh(L, srv,
+			    "nft add table inet mdssh && "
+			    "nft add chain inet mdssh in '{ type filter hook input priority 0; policy accept; }' && "
+			    "nft add rule inet mdssh in tcp dport 22 drop"),
+		     0, "nft");
+	check("root@" HOST, key, "3000");
+	assert_within_deadline(TIMEOUT_MS);
+	assert_fact("ssh.tcp", "timeout");
+	cr_assert(strstr(fact("ssh.tcp_error"), "connect " HOST ":22"), "%s", fact("ssh.tcp_error"));
+	assert_findings(want);
+	cr_assert_eq(res.exit_code, 2);
+}
+
+Test(lab_ssh, key_not_authorised_is_permission_denied, .timeout = 60)
+{
+	const char *want[] = { "ssh-permission-denied", NULL };
+
+	keygen(lab_path(L, "other_ed25519"), "-t ed25519", "");
+	start_sshd(lab_path(L, "other_ed25519.pub"), NULL);
+	known_hosts_with(HOST, hostkey_pub);
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.hostkey", "match");
+	assert_fact("ssh.auth", "denied");
+	assert_fact("ssh.auth_keys_tried", "1");
+	assert_fact("ssh.auth_methods_offered", "publickey");
+	assert_fact("ssh.auth_rsa_sha1_only", "false");
+	cr_assert_null(fact("host.os"), "no session without authentication");
+	assert_findings(want);
+	cr_assert_eq(res.exit_code, 2);
+}
+
+Test(lab_ssh, changed_host_key_stops_before_authentication, .timeout = 60)
+{
+	const char *want[] = { "ssh-hostkey-changed", NULL };
+	char *log;
+
+	keygen(lab_path(L, "impostor"), "-t ed25519", "");
+	start_sshd(key_pub, NULL);
+	known_hosts_with(HOST, lab_path(L, "impostor.pub"));
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.hostkey", "changed");
+	assert_fact("ssh.known_hosts_file", kh);
+	assert_fact("ssh.known_hosts_line", "1");
+	assert_fact("ssh.known_hosts_name", HOST);
+	cr_assert_null(fact("ssh.auth"), "authentication must not be attempted");
+	assert_findings(want);
+	cr_assert_eq(res.exit_code, 2);
+	log = slurp(lab_path(L, "sshd.log"));
+	cr_assert_null(strstr(log, "publickey"), "sshd saw an authentication attempt:\n%s", log);
+	free(log);
+}
+
+Test(lab_ssh, unknown_host_key_is_accepted_and_recorded, .timeout = 60)
+{
+	const char *want[] = { "ssh-hostkey-added", NULL };
+	char dir[300];
+	struct stat st;
+
+	start_sshd(key_pub, NULL);
+	snprintf(dir, sizeof(dir), "%s", lab_path(L, "home/.ssh"));
+	snprintf(kh, sizeof(kh), "%s/known_hosts", dir); /* neither exists yet */
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.hostkey", "unknown");
+	assert_fact("ssh.hostkey_added", "true");
+	assert_fact("ssh.hostkey_added_to", kh);
+	assert_fact("ssh.auth", "ok");
+	assert_findings(want);
+	cr_assert_eq(res.exit_code, 0, "info findings only");
+	cr_assert_eq(stat(dir, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0700, "dir mode %o", st.st_mode & 0777);
+	cr_assert_eq(stat(kh, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600, "known_hosts mode %o", st.st_mode & 0777);
+	/* The next run finds it, as `ssh` would. */
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.hostkey", "match");
+	cr_assert_eq(lab_report_n_findings(res.report), 0, "%s", res.out);
+	/* And OpenSSH accepts the line meshdoctor wrote. */
+	cr_assert_eq(lab_sh(L, cli,
+			    "ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes "
+			    "-o UserKnownHostsFile=%s -i %s root@" HOST " true", kh, key),
+		     0, "ssh rejected the recorded key");
+}
+
+Test(lab_ssh, http_listener_is_not_ssh, .timeout = 60)
+{
+	const char *want[] = { "ssh-not-ssh-server", NULL };
+
+	keygen(key, "-t ed25519", "");
+	write_file(kh, "", 0600);
+	start_fake("http");
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.tcp", "connected");
+	assert_fact("ssh.banner_status", "not-ssh");
+	cr_assert(strncmp(fact("ssh.first_bytes"), "HTTP/1.1 400 Bad Request\\r\\n", 28) == 0, "%s",
+		  fact("ssh.first_bytes"));
+	assert_findings(want);
+	cr_assert_lt(res.elapsed_ms, 3000, "not-SSH should be quick: %lld ms", (long long)res.elapsed_ms);
+}
+
+Test(lab_ssh, listener_that_answers_only_when_spoken_to_is_not_ssh, .timeout = 60)
+{
+	const char *want[] = { "ssh-not-ssh-server", NULL };
+
+	keygen(key, "-t ed25519", "");
+	write_file(kh, "", 0600);
+	start_fake("http-wait");
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.banner_status", "not-ssh");
+	cr_assert(strncmp(fact("ssh.first_bytes"), "HTTP/1.1 400", 12) == 0, "%s", fact("ssh.first_bytes"));
+	assert_findings(want);
+}
+
+Test(lab_ssh, silent_listener_has_no_banner_and_the_deadline_holds, .timeout = 60)
+{
+	const char *want[] = { "ssh-no-banner", NULL };
+
+	keygen(key, "-t ed25519", "");
+	write_file(kh, "", 0600);
+	start_fake("silent");
+	check("root@" HOST, key, "3000");
+	assert_within_deadline(TIMEOUT_MS);
+	assert_fact("ssh.tcp", "connected");
+	assert_fact("ssh.banner_status", "none");
+	cr_assert_null(fact("ssh.banner"));
+	assert_findings(want);
+	cr_assert_eq(res.exit_code, 2);
+}
+
+Test(lab_ssh, listener_that_closes_at_once, .timeout = 60)
+{
+	const char *want[] = { "ssh-closed-before-banner", NULL };
+
+	keygen(key, "-t ed25519", "");
+	write_file(kh, "", 0600);
+	start_fake("close");
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.banner_status", "closed");
+	assert_findings(want);
+}
+
+Test(lab_ssh, windows_banner_is_recognised, .timeout = 60)
+{
+	const char *want[] = { "ssh-handshake-failed", NULL };
+
+	keygen(key, "-t ed25519", "");
+	write_file(kh, "", 0600);
+	start_fake("windows");
+	check("steve@" HOST, key, "3000");
+	assert_within_deadline(TIMEOUT_MS);
+	assert_fact("ssh.banner_status", "ok");
+	assert_fact("ssh.banner", "SSH-2.0-OpenSSH_for_Windows_9.5");
+	assert_fact("ssh.server_software", "OpenSSH_for_Windows_9.5");
+	assert_fact("ssh.server_windows", "true");
+	assert_fact("ssh.kex", "timeout");
+	assert_findings(want);
+}
+
+Test(lab_ssh, sudo_that_needs_a_password_is_a_warning, .timeout = 60)
+{
+	const char *want[] = { "ssh-sudo-needs-password", NULL };
+	char target[64], keys_file[300], line[300], *ev;
+	const cJSON *f;
+	bool found;
+
+	/* A user of its own (pid-unique: other test processes may run at the same time).
+	 * usermod -p '*': Debian's useradd locks the account, and with UsePAM no sshd
+	 * refuses locked accounts (lab-recipes.md section 2). */
+	snprintf(user, sizeof(user), "mdsu%d", (int)getpid());
+	cr_assert_eq(lab_sh(L, NULL, "useradd -M -N -d /nonexistent -s /bin/sh %s && usermod -p '*' %s",
+			    user, user),
+		     0, "useradd %s", user);
+	snprintf(line, sizeof(line), "%s ALL=(ALL) ALL\n", user);
+	snprintf(keys_file, sizeof(keys_file), "/etc/sudoers.d/mdlab-%s", user);
+	write_file(keys_file, line, 0440);
+	start_sshd(key_pub, NULL);
+	snprintf(keys_file, sizeof(keys_file), "%s/%s", lab_path(L, "keys"), user);
+	cr_assert_eq(lab_sh(L, NULL, "cp %s %s && chmod 644 %s", key_pub, keys_file, keys_file), 0);
+	known_hosts_with(HOST, hostkey_pub);
+	snprintf(target, sizeof(target), "%s@" HOST, user);
+	check(target, key, "5s");
+	assert_fact("ssh.auth", "ok");
+	assert_fact("host.os", "linux");
+	assert_fact("host.sudo", "password");
+	assert_findings(want);
+	cr_assert_eq(res.exit_code, 1, "warning only");
+	f = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(res.report, "findings"), 0);
+	cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(f, "remedy")->valuestring, "prepare-sudo");
+	ev = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(f, "evidence"));
+	found = ev && strstr(ev, "sudo: a password is required");
+	free(ev);
+	cr_assert(found, "evidence lacks sudo's message\n%s", res.out);
+}
+
+Test(lab_ssh, rsa_key_refused_for_sha1_while_ssh_logs_in, .timeout = 60)
+{
+	const char *want[] = { "ssh-rsa-sha1-only", NULL };
+	char rsa[300], rsa_pub[310];
+	char *log;
+
+	snprintf(rsa, sizeof(rsa), "%s", lab_path(L, "client_rsa"));
+	snprintf(rsa_pub, sizeof(rsa_pub), "%s.pub", rsa);
+	keygen(rsa, "-t rsa -b 2048", "");
+	start_sshd(rsa_pub, NULL);
+	known_hosts_with(HOST, hostkey_pub);
+	check("root@" HOST, rsa, "5s");
+	assert_fact("ssh.auth", "denied");
+	assert_fact("ssh.auth_rsa_sha1_only", "true");
+	assert_findings(want);
+	cr_assert_str_eq(path_result("ssh-permission-denied"), "superseded");
+	/* The same key, authorised, logs in with OpenSSH's client (rsa-sha2-512). */
+	cr_assert_eq(lab_sh(L, cli,
+			    "ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes "
+			    "-o UserKnownHostsFile=%s -i %s root@" HOST " true", kh, rsa),
+		     0, "ssh -i %s should log in", rsa);
+	log = slurp(lab_path(L, "sshd.log"));
+	cr_assert(strstr(log, "ssh-rsa not in PubkeyAcceptedAlgorithms"), "sshd log:\n%s", log);
+	free(log);
+}
+
+Test(lab_ssh, passphrase_key_only_means_no_usable_key, .timeout = 60)
+{
+	const char *want[] = { "ssh-no-usable-key", NULL };
+
+	keygen(key, "-t ed25519", "secret");
+	start_sshd(key_pub, NULL);
+	known_hosts_with(HOST, hostkey_pub);
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.auth", "denied");
+	assert_fact("ssh.auth_keys_tried", "0");
+	assert_fact("ssh.identity_encrypted", key);
+	assert_findings(want);
+}
+
+Test(lab_ssh, no_route_is_unreachable, .timeout = 60)
+{
+	const char *want[] = { "ssh-host-unreachable", NULL };
+
+	keygen(key, "-t ed25519", "");
+	write_file(kh, "", 0600);
+	check("root@10.99.0.1", key, "5s");
+	assert_fact("ssh.tcp", "unreachable");
+	assert_fact("ssh.tcp_error", "connect 10.99.0.1:22: Network is unreachable");
+	assert_findings(want);
+}
+
+Test(lab_ssh, names_that_do_not_resolve, .timeout = 60)
+{
+	const char *plain[] = { "ssh-name-not-resolved", NULL };
+	const char *mdns[] = { "ssh-mdns-name-not-resolved", NULL };
+
+	keygen(key, "-t ed25519", "");
+	write_file(kh, "", 0600);
+	/* RFC 2606: .invalid never resolves; the client namespace has no route to any DNS
+	 * server, so nothing leaves the machine. */
+	check("root@nosuch.invalid", key, "5s");
+	assert_fact("ssh.tcp", "no-such-host");
+	cr_assert(strncmp(fact("ssh.tcp_error"), "resolve nosuch.invalid: ", 24) == 0, "%s",
+		  fact("ssh.tcp_error"));
+	assert_findings(plain);
+	check("steve@office-one.local", key, "5s");
+	assert_fact("ssh.tcp", "no-such-host");
+	assert_findings(mdns);
+	cr_assert_str_eq(path_result("ssh-name-not-resolved"), "superseded");
+}

@@ -1,0 +1,202 @@
+/* Unit tests of the command line: usage errors, exit codes, --help, rule listing and the
+ * report command.  They run the meshdoctor binary ($MD_BIN) on inputs that need no
+ * network: every target here is rejected before any probe runs. */
+#include "core/proc.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+struct run {
+	int code;
+	char out[65536];
+	char err[4096];
+};
+
+static void md(struct run *r, const char *const args[])
+{
+	const char *argv[32];
+	const char *bin = getenv("MD_BIN");
+	struct md_proc_result pr;
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 20000);
+	size_t n = 0;
+
+	argv[n++] = bin && *bin ? bin : "./meshdoctor";
+	for (size_t i = 0; args[i]; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	md_proc_result_init(&pr, 1 << 20);
+	cr_assert_eq(md_proc_run(argv, NULL, 0, &dl, &pr, NULL), MD_OK, "ran %s", argv[0]);
+	r->code = pr.exit_code;
+	snprintf(r->out, sizeof(r->out), "%s", md_buf_str(&pr.out));
+	snprintf(r->err, sizeof(r->err), "%s", md_buf_str(&pr.err));
+	md_proc_result_cleanup(&pr);
+}
+
+static void assert_one_line_error(const struct run *r, const char *part)
+{
+	cr_assert_eq(r->code, 64, "exit code %d, stderr: %s", r->code, r->err);
+	cr_assert(strstr(r->err, part), "stderr '%s' lacks '%s'", r->err, part);
+	cr_assert(strncmp(r->err, "meshdoctor: ", 12) == 0, "stderr: %s", r->err);
+	cr_assert_eq(strchr(r->err, '\n'), r->err + strlen(r->err) - 1, "exactly one line: %s", r->err);
+	cr_assert_str_eq(r->out, "", "nothing on stdout");
+}
+
+Test(cli, malformed_targets_are_usage_errors, .timeout = 30)
+{
+	static const char *const bad[] = { "host:0", "user@", "-oProxyCommand=x", "h;id", "[::1", NULL };
+	struct run r;
+
+	for (size_t i = 0; bad[i]; i++) {
+		const char *args[] = { "check", "--", bad[i], NULL };
+
+		md(&r, args);
+		assert_one_line_error(&r, "target");
+	}
+}
+
+Test(cli, bad_options_are_usage_errors, .timeout = 30)
+{
+	struct run r;
+	const char *a1[] = { "check", "--probes", "ssh,nosuch", "h", NULL };
+	const char *a2[] = { "check", "--timeout", "soon", "h", NULL };
+	const char *a3[] = { "check", "--port", "70000", "h", NULL };
+	const char *a4[] = { "check", NULL };
+	const char *a5[] = { "frobnicate", NULL };
+	const char *a6[] = { "check", "--pcap", "/nonexistent.pcap", "h", NULL };
+
+	md(&r, a1);
+	assert_one_line_error(&r, "unknown probe 'nosuch'");
+	md(&r, a2);
+	assert_one_line_error(&r, "--timeout 'soon'");
+	md(&r, a3);
+	assert_one_line_error(&r, "--port '70000'");
+	md(&r, a4);
+	assert_one_line_error(&r, "needs a TARGET");
+	md(&r, a5);
+	assert_one_line_error(&r, "unknown command 'frobnicate'");
+	md(&r, a6);
+	assert_one_line_error(&r, "--pcap /nonexistent.pcap");
+}
+
+Test(cli, help_lists_every_command_and_exit_code, .timeout = 30)
+{
+	struct run r;
+	const char *a1[] = { "--help", NULL };
+	const char *a2[] = { "check", "--help", NULL };
+
+	md(&r, a1);
+	cr_assert_eq(r.code, 0);
+	for (const char *const *w = (const char *const[]){ "check", "probes", "rules", "report",
+							     "version", "64", "UNKNOWN", NULL };
+	     *w; w++)
+		cr_assert(strstr(r.out, *w), "--help lacks %s", *w);
+	md(&r, a2);
+	cr_assert_eq(r.code, 0);
+	cr_assert(strstr(r.out, "--json FILE") && strstr(r.out, "--probes LIST") &&
+		  strstr(r.out, "--timeout"), "%s", r.out);
+}
+
+Test(cli, version_names_the_schema, .timeout = 30)
+{
+	struct run r;
+	const char *a[] = { "version", NULL };
+
+	md(&r, a);
+	cr_assert_eq(r.code, 0);
+	cr_assert(strstr(r.out, "meshdoctor ") && strstr(r.out, "meshdoctor/report/v1"), "%s", r.out);
+}
+
+Test(cli, probes_lists_each_probe_and_its_facts, .timeout = 30)
+{
+	struct run r;
+	const char *a[] = { "probes", NULL };
+
+	md(&r, a);
+	cr_assert_eq(r.code, 0);
+	cr_assert(strstr(r.out, "ssh — ") && strstr(r.out, "ssh.tcp"), "%s", r.out);
+}
+
+Test(cli, rules_lists_and_explains, .timeout = 30)
+{
+	struct run r;
+	const char *a1[] = { "rules", NULL };
+	const char *a2[] = { "rules", "explain", "ssh-connection-refused", NULL };
+	const char *a3[] = { "rules", "explain", "no-such-rule", NULL };
+
+	md(&r, a1);
+	cr_assert_eq(r.code, 0);
+	cr_assert(strstr(r.out, "ssh-connection-refused") && strstr(r.out, "seeds/002"), "%s", r.out);
+	md(&r, a2);
+	cr_assert_eq(r.code, 0);
+	cr_assert(strstr(r.out, "when:") && strstr(r.out, "ssh.tcp") && strstr(r.out, "from probe ssh"),
+		  "%s", r.out);
+	md(&r, a3);
+	assert_one_line_error(&r, "no rule 'no-such-rule'");
+}
+
+Test(cli, a_rule_file_with_a_mistake_is_named_with_its_line, .timeout = 30)
+{
+	char dir[] = "/tmp/mdcli-rules-XXXXXX";
+	char path[128];
+	FILE *f;
+	struct run r;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/bad.rules", dir);
+	f = fopen(path, "w");
+	fputs("[rule ok-one]\nwhen = ssh.tcp == \"refused\"\nseverity = critical\ncause = x\n"
+	      "source = seeds/x\n\n[rule broken]\nwhen = ssh.tcp == \n", f);
+	fclose(f);
+	{
+		const char *a[] = { "check", "--rules", dir, "somehost", NULL };
+
+		md(&r, a);
+		assert_one_line_error(&r, "bad.rules:8:");
+	}
+	{
+		const char *a[] = { "rules", "check", dir, NULL };
+
+		md(&r, a);
+		cr_assert_eq(r.code, 64);
+		cr_assert(strstr(r.err, "bad.rules:8:"), "%s", r.err);
+	}
+	unlink(path);
+	rmdir(dir);
+}
+
+Test(cli, report_renders_a_saved_report_and_rejects_others, .timeout = 30)
+{
+	char path[] = "/tmp/mdcli-report-XXXXXX";
+	int fd = mkstemp(path);
+	struct run r;
+	const char *json =
+		"{\"schema\":\"meshdoctor/report/v1\",\"tool\":{\"name\":\"meshdoctor\",\"version\":\"0.1.0\"},"
+		"\"target\":{\"spec\":\"box\",\"user\":\"u\",\"hostname\":\"box\",\"port\":22},"
+		"\"verdict\":{\"status\":\"ok\",\"exit_code\":0},\"probes\":[],\"findings\":[]}";
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, json, strlen(json)), (ssize_t)strlen(json));
+	close(fd);
+	{
+		const char *a[] = { "report", "--markdown", path, NULL };
+
+		md(&r, a);
+		cr_assert_eq(r.code, 0, "%s", r.err);
+		cr_assert(strstr(r.out, "## meshdoctor check `box`: ok") && strstr(r.out, "No problem found"),
+			  "%s", r.out);
+	}
+	fd = open(path, O_WRONLY | O_TRUNC);
+	cr_assert_eq(write(fd, "{\"schema\":\"x\"}", 14), 14);
+	close(fd);
+	{
+		const char *a[] = { "report", path, NULL };
+
+		md(&r, a);
+		assert_one_line_error(&r, "not a meshdoctor report");
+	}
+	unlink(path);
+}

@@ -1,0 +1,594 @@
+/* test_tls.c — the TLS probe's parsers and classifiers on Tailscale fixtures, the probe's
+ * Tailscale steps over a replay session, and tls.rules (the seed-004 decision tree).
+ *
+ * Tailscale is a FIXTURE here: fixtures/tailscale/ holds `tailscale status --json`,
+ * `tailscale serve status --json` and `tailscale debug prefs` output in the real formats
+ * (reference/tailscale-headscale-formats.md sections 1.4, 2 and 3).  No network: the probe
+ * tests run in a fresh, empty network namespace (unshare), where the handshake's connect
+ * fails at once with "Network is unreachable". */
+#include "core/facts.h"
+#include "core/session.h"
+#include "probes/probe.h"
+#include "probes/tls.h"
+#include "rules/engine.h"
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <openssl/x509_vfy.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const struct md_probe probe_tls;
+
+TestSuite(tls, .timeout = 15);
+
+static char *fixture(const char *name)
+{
+	char path[256];
+	FILE *f;
+	long n;
+	char *s;
+
+	snprintf(path, sizeof(path), "fixtures/tailscale/%s", name);
+	f = fopen(path, "rb");
+	cr_assert_not_null(f, "open %s (run from the repository root)", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	s = calloc(1, (size_t)n + 1);
+	cr_assert_not_null(s);
+	cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return s;
+}
+
+/* ==== tailscale status --json ========================================================== */
+
+Test(tls, status_of_the_seed_host_tailscale_fixture)
+{
+	char *j = fixture("status-seed004-https-off.json");
+	struct md_ts_status st;
+
+	cr_assert_eq(md_tls_parse_ts_status(j, &st, NULL), MD_OK);
+	cr_assert_str_eq(st.backend_state, "Running");
+	cr_assert_str_eq(st.dns_name, "mneme-macbook-pro14.ayu-scylla.ts.net", "trailing dot removed");
+	cr_assert_str_eq(st.magicdns_suffix, "ayu-scylla.ts.net");
+	cr_assert_str_eq(st.tailnet, "l@example.com");
+	cr_assert_str_eq(st.os, "macOS");
+	cr_assert_eq(st.cert_domains, 0, "CertDomains null: HTTPS not enabled");
+	free(j);
+}
+
+Test(tls, status_with_https_enabled_lists_cert_domains_tailscale_fixture)
+{
+	char *j = fixture("status-seed004-https-on.json");
+	struct md_ts_status st;
+
+	cr_assert_eq(md_tls_parse_ts_status(j, &st, NULL), MD_OK);
+	cr_assert_eq(st.cert_domains, 1);
+	cr_assert_str_eq(st.cert_domain, "mneme-macbook-pro14.ayu-scylla.ts.net");
+	free(j);
+}
+
+Test(tls, status_of_a_headscale_node_tailscale_fixture)
+{
+	char *j = fixture("status-headscale-running.json");
+	struct md_ts_status st;
+
+	cr_assert_eq(md_tls_parse_ts_status(j, &st, NULL), MD_OK);
+	cr_assert_str_eq(st.dns_name, "sfspark2.mesh.internal");
+	cr_assert_str_eq(st.self_id, "2");
+	cr_assert_str_eq(st.tailnet, "sfspark1.local");
+	cr_assert_str_eq(st.magicdns_suffix, "mesh.internal");
+	cr_assert_eq(st.cert_domains, 0);
+	free(j);
+}
+
+Test(tls, status_in_needslogin_has_no_name_tailscale_fixture)
+{
+	char *j = fixture("status-needslogin.json");
+	struct md_ts_status st;
+
+	cr_assert_eq(md_tls_parse_ts_status(j, &st, NULL), MD_OK);
+	cr_assert_str_eq(st.backend_state, "NeedsLogin");
+	cr_assert_str_eq(st.dns_name, "");
+	cr_assert_str_eq(st.tailnet, "", "CurrentTailnet is null");
+	free(j);
+}
+
+Test(tls, status_that_is_not_json_is_a_parse_error)
+{
+	struct md_ts_status st;
+	struct md_err e = { 0 };
+
+	cr_assert_eq(md_tls_parse_ts_status("failed to connect to local tailscaled; it doesn't "
+					    "appear to be running", &st, &e), MD_EPARSE);
+	cr_assert(strstr(e.msg, "BackendState"), "%s", e.msg);
+	cr_assert_eq(md_tls_parse_ts_status("{\"Version\": \"1.2\"}", &st, NULL), MD_EPARSE);
+}
+
+/* ==== tailscale serve status --json ==================================================== */
+
+Test(tls, serve_config_of_the_seed_tailscale_fixture)
+{
+	char *j = fixture("serve-seed004.json");
+	struct md_ts_serve s;
+
+	cr_assert_eq(md_tls_parse_serve(j, &s, NULL), MD_OK);
+	cr_assert(s.configured);
+	cr_assert_eq(s.https_port, 443);
+	cr_assert_str_eq(s.host, "mneme-macbook-pro14.ayu-scylla.ts.net:443");
+	cr_assert_str_eq(s.proxy, "http://127.0.0.1:18080");
+	cr_assert(!s.foreground);
+	free(j);
+}
+
+Test(tls, empty_serve_config_tailscale_fixture)
+{
+	char *j = fixture("serve-empty.json");
+	struct md_ts_serve s;
+
+	cr_assert_eq(md_tls_parse_serve(j, &s, NULL), MD_OK);
+	cr_assert(!s.configured);
+	cr_assert_eq(s.https_port, 0);
+	cr_assert_eq(md_tls_parse_serve("null", &s, NULL), MD_OK, "the LocalAPI's null");
+	cr_assert(!s.configured);
+	free(j);
+}
+
+Test(tls, foreground_serve_config_tailscale_fixture)
+{
+	char *j = fixture("serve-foreground.json");
+	struct md_ts_serve s;
+
+	cr_assert_eq(md_tls_parse_serve(j, &s, NULL), MD_OK);
+	cr_assert(s.configured);
+	cr_assert(s.foreground);
+	cr_assert_eq(s.https_port, 443);
+	cr_assert_str_eq(s.proxy, "18080");
+	free(j);
+}
+
+Test(tls, tcp_forward_serve_has_no_https_tailscale_fixture)
+{
+	char *j = fixture("serve-tcp-forward.json");
+	struct md_ts_serve s;
+
+	cr_assert_eq(md_tls_parse_serve(j, &s, NULL), MD_OK);
+	cr_assert(s.configured);
+	cr_assert_eq(s.https_port, 0);
+	cr_assert_str_eq(s.proxy, "");
+	cr_assert_eq(md_tls_parse_serve("No serve config", &s, NULL), MD_EPARSE);
+	free(j);
+}
+
+/* ==== control server =================================================================== */
+
+Test(tls, prefs_control_url_tailscale_fixture)
+{
+	char *a = fixture("prefs-tailscale.json"), *b = fixture("prefs-headscale.json");
+	char url[256], why[256];
+
+	cr_assert_eq(md_tls_parse_prefs_control(a, url, sizeof(url), NULL), MD_OK);
+	cr_assert_str_eq(url, "https://controlplane.tailscale.com");
+	cr_assert_str_eq(md_tls_control_kind(url, NULL, why, sizeof(why)), "tailscale");
+	cr_assert_eq(md_tls_parse_prefs_control(b, url, sizeof(url), NULL), MD_OK);
+	cr_assert_str_eq(url, "http://sfspark1.local:8080");
+	cr_assert_str_eq(md_tls_control_kind(url, NULL, why, sizeof(why)), "headscale");
+	cr_assert(strstr(why, "sfspark1.local"), "%s", why);
+	cr_assert_eq(md_tls_parse_prefs_control("Access denied", url, sizeof(url), NULL), MD_EPARSE);
+	free(a);
+	free(b);
+}
+
+struct kind_case {
+	char url[64];      /* "-" = prefs unknown */
+	char status[48];   /* fixture name, "" = none */
+	char want[12];
+};
+
+ParameterizedTestParameters(tls, control_kind)
+{
+	static struct kind_case cases[] = {
+		{ "", "", "tailscale" },
+		{ "https://login.tailscale.com", "", "tailscale" },
+		{ "https://hs.example.net", "", "headscale" },
+		{ "https://tailscale.com.evil.example", "", "headscale" },
+		{ "-", "status-seed004-https-off.json", "tailscale" },
+		{ "-", "status-headscale-running.json", "headscale" },
+		{ "-", "status-needslogin.json", "unknown" },
+		{ "-", "", "unknown" },
+	};
+
+	return cr_make_param_array(struct kind_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct kind_case *c, tls, control_kind)
+{
+	struct md_ts_status st;
+	char why[256];
+	char *j = c->status[0] ? fixture(c->status) : NULL;
+
+	if (j)
+		cr_assert_eq(md_tls_parse_ts_status(j, &st, NULL), MD_OK);
+	cr_assert_str_eq(md_tls_control_kind(strcmp(c->url, "-") ? c->url : NULL, j ? &st : NULL,
+					     why, sizeof(why)),
+			 c->want, "url %s status %s (%s)", c->url, c->status, why);
+	free(j);
+}
+
+/* ==== tailscale cert, the backend, alerts, verification ================================ */
+
+Test(tls, cert_outcomes)
+{
+	char msg[256];
+
+	cr_assert_str_eq(md_tls_classify_cert(true, -1, "", "", msg, sizeof(msg)), "hang");
+	cr_assert_str_eq(md_tls_classify_cert(false, 124, "", "", msg, sizeof(msg)), "hang");
+	cr_assert_str_eq(md_tls_classify_cert(false, 0, "-----BEGIN CERTIFICATE-----\nMIIB\n", "",
+					      msg, sizeof(msg)), "ok");
+	/* reference section 4.3: HTTPS unavailable (always so under Headscale). */
+	cr_assert_str_eq(md_tls_classify_cert(false, 1, "",
+		"500 Internal Server Error: your Tailscale account does not support getting TLS certs\n",
+		msg, sizeof(msg)), "failed");
+	cr_assert_str_eq(msg, "500 Internal Server Error: your Tailscale account does not support "
+			      "getting TLS certs");
+	cr_assert_str_eq(md_tls_classify_cert(false, 1, "",
+		"\ninvalid domain \"x.ts.net\"; must be one of [\"a.ts.net\"]\n", msg, sizeof(msg)),
+		"failed");
+	cr_assert(strncmp(msg, "invalid domain", 14) == 0, "%s", msg);
+	cr_assert_str_eq(md_tls_classify_cert(false, 1, "", "Access denied: cert access denied\n",
+					      msg, sizeof(msg)), "denied");
+	cr_assert_str_eq(md_tls_classify_cert(false, 3, "", "", msg, sizeof(msg)), "failed");
+	cr_assert_str_eq(msg, "exit status 3");
+}
+
+struct url_case {
+	char proxy[48];
+	int rc;
+	char want[48];
+	bool insecure;
+};
+
+ParameterizedTestParameters(tls, backend_url)
+{
+	static struct url_case cases[] = {
+		{ "http://127.0.0.1:18080", MD_OK, "http://127.0.0.1:18080", false },
+		{ "18080", MD_OK, "http://127.0.0.1:18080", false },
+		{ "localhost:3000", MD_OK, "http://localhost:3000", false },
+		{ "https+insecure://127.0.0.1:8443", MD_OK, "https://127.0.0.1:8443", true },
+		{ "http://x/'; rm -rf ~; '", MD_EINVAL, "", false },
+		{ "http://a b", MD_EINVAL, "", false },
+		{ "", MD_EINVAL, "", false },
+	};
+
+	return cr_make_param_array(struct url_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct url_case *c, tls, backend_url)
+{
+	char out[128] = "";
+	bool insecure = false;
+
+	cr_assert_eq(md_tls_backend_url(c->proxy, out, sizeof(out), &insecure), c->rc, "%s",
+		     c->proxy);
+	if (c->rc == MD_OK) {
+		cr_assert_str_eq(out, c->want, "%s", c->proxy);
+		cr_assert_eq(insecure, c->insecure, "%s", c->proxy);
+	}
+}
+
+Test(tls, backend_http_codes)
+{
+	int code;
+
+	cr_assert_str_eq(md_tls_classify_backend(0, "200", &code), "answering");
+	cr_assert_eq(code, 200);
+	cr_assert_str_eq(md_tls_classify_backend(22, "502", &code), "answering",
+			 "an error status still means something answers");
+	cr_assert_str_eq(md_tls_classify_backend(7, "000", &code), "down");
+	cr_assert_str_eq(md_tls_classify_backend(28, "", &code), "down");
+}
+
+Test(tls, alert_names_per_rfc8446)
+{
+	cr_assert_str_eq(md_tls_alert_name(80), "internal_error");
+	cr_assert_str_eq(md_tls_alert_name(112), "unrecognized_name");
+	cr_assert_str_eq(md_tls_alert_name(40), "handshake_failure");
+	cr_assert_str_eq(md_tls_alert_name(48), "unknown_ca");
+	cr_assert_null(md_tls_alert_name(255));
+}
+
+Test(tls, verify_classes)
+{
+	cr_assert_str_eq(md_tls_verify_class(X509_V_OK), "ok");
+	cr_assert_str_eq(md_tls_verify_class(X509_V_ERR_CERT_HAS_EXPIRED), "expired");
+	cr_assert_str_eq(md_tls_verify_class(X509_V_ERR_CERT_NOT_YET_VALID), "not-yet-valid");
+	cr_assert_str_eq(md_tls_verify_class(X509_V_ERR_HOSTNAME_MISMATCH), "hostname-mismatch");
+	cr_assert_str_eq(md_tls_verify_class(X509_V_ERR_IP_ADDRESS_MISMATCH), "hostname-mismatch");
+	cr_assert_str_eq(md_tls_verify_class(X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT), "self-signed");
+	cr_assert_str_eq(md_tls_verify_class(X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY),
+			 "untrusted");
+	cr_assert_str_eq(md_tls_verify_class(X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN), "untrusted");
+	cr_assert_str_eq(md_tls_verify_class(X509_V_ERR_CERT_REVOKED), "invalid");
+}
+
+/* ==== the probe over a replay session (Tailscale CLI output from fixtures) ============== */
+
+static const char *fact_text(const struct md_facts *f, const char *name, char *buf, size_t len)
+{
+	const struct md_fact *x = md_facts_get(f, name);
+
+	if (!x)
+		return NULL;
+	md_fact_value_text(x, buf, len, false);
+	return buf;
+}
+
+#define assert_fact(f, name, want)                                                            \
+	do {                                                                                  \
+		char b_[512];                                                                 \
+		const char *v_ = fact_text(f, name, b_, sizeof(b_));                          \
+		cr_assert_not_null(v_, "fact %s missing", name);                              \
+		cr_assert_str_eq(v_, want, "fact %s = \"%s\", want \"%s\"", name, v_, want);   \
+	} while (0)
+
+/* A network namespace of our own with lo down: any connect fails at once, no packet
+ * leaves (criterion runs each test in its own process). */
+static void no_network(void)
+{
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET) needs root");
+}
+
+static int run_probe(const struct md_replay_entry *e, size_t n, const char *os,
+		     const struct md_options *o, struct md_facts *f, struct md_err *err)
+{
+	struct md_session *s = md_session_new_replay(e, n, os);
+	struct md_target t = { .host = "100.102.226.62", .hostname = "100.102.226.62", .port = 22 };
+	struct md_ctx ctx = { .target = &t, .session = s,
+			      .deadline = md_deadline_after(md_now_ms(), 3000), .opt = o };
+	int rc;
+
+	cr_assert_not_null(s);
+	rc = probe_tls.run(&ctx, f, err);
+	md_session_free(s);
+	return rc;
+}
+
+Test(tls, seed_host_over_replay_records_tailscale_facts_tailscale_fixture, .init = no_network)
+{
+	char *status = fixture("status-seed004-https-off.json");
+	char *serve = fixture("serve-seed004.json");
+	char *prefs = fixture("prefs-tailscale.json");
+	/* On macOS the probe finds the GUI app's CLI when it is not on PATH (seeds/004). */
+#define TS_MAC "\"$(command -v tailscale || echo /Applications/Tailscale.app/Contents/MacOS/Tailscale)\" "
+	const struct md_replay_entry e[] = {
+		{ TS_MAC "status --json", 0, status, "", false },
+		{ TS_MAC "debug prefs", 0, prefs, "", false },
+		{ TS_MAC "serve status --json", 0, serve, "", false },
+		{ "curl -s -o /dev/null -w '%{http_code}' --max-time 3 'http://127.0.0.1:18080'",
+		  0, "200", "", false },
+		/* the seed's `tailscale cert` "hangs indefinitely" */
+		{ "if command -v timeout", 0, NULL, NULL, true },
+	};
+	struct md_options o = { 0 };
+	struct md_facts f;
+	struct md_err err = { 0 };
+
+	md_facts_init(&f);
+	cr_assert_eq(run_probe(e, 5, "darwin", &o, &f, &err), MD_OK, "%s", err.msg);
+	assert_fact(&f, "tailscale.cli", "ok");
+	assert_fact(&f, "tailscale.backend_state", "Running");
+	assert_fact(&f, "tailscale.dns_name", "mneme-macbook-pro14.ayu-scylla.ts.net");
+	assert_fact(&f, "tailscale.cert_domains", "0");
+	assert_fact(&f, "tailscale.control", "tailscale");
+	assert_fact(&f, "tailscale.control_url", "https://controlplane.tailscale.com");
+	assert_fact(&f, "tailscale.serve_configured", "true");
+	assert_fact(&f, "tailscale.serve_https_port", "443");
+	assert_fact(&f, "tailscale.serve_proxy", "http://127.0.0.1:18080");
+	assert_fact(&f, "tls.backend", "answering");
+	assert_fact(&f, "tls.backend_http", "200");
+	assert_fact(&f, "tls.cert_issue", "hang");
+	assert_fact(&f, "tls.cert_domain", "mneme-macbook-pro14.ayu-scylla.ts.net");
+	/* SNI from the MagicDNS name; the target is an IP */
+	assert_fact(&f, "tls.sni", "mneme-macbook-pro14.ayu-scylla.ts.net");
+	assert_fact(&f, "tls.host", "100.102.226.62:443");
+	assert_fact(&f, "tls.expected", "true");
+	assert_fact(&f, "tls.tcp", "unreachable");
+	assert_fact(&f, "tls.handshake", "skipped");
+	cr_assert(strstr(md_facts_get(&f, "tls.tcp")->evidence, "100.102.226.62:443"), "%s",
+		  md_facts_get(&f, "tls.tcp")->evidence);
+	md_facts_cleanup(&f);
+	free(status);
+	free(serve);
+	free(prefs);
+}
+
+Test(tls, headscale_node_over_replay_tailscale_fixture, .init = no_network)
+{
+	char *status = fixture("status-headscale-running.json");
+	char *serve = fixture("serve-headscale.json");
+	const struct md_replay_entry e[] = {
+		{ "tailscale status --json", 0, status, "", false },
+		/* prefs unreadable: the status heuristic decides */
+		{ "tailscale debug prefs", 1, "", "Access denied: prefs read access denied\n", false },
+		{ "tailscale serve status --json", 0, serve, "", false },
+		{ "curl ", 7, "000", "", false },
+		{ "if command -v timeout", 1, "",
+		  "500 Internal Server Error: your Tailscale account does not support getting TLS certs\n",
+		  false },
+	};
+	struct md_options o = { 0 };
+	struct md_facts f;
+	struct md_err err = { 0 };
+
+	md_facts_init(&f);
+	cr_assert_eq(run_probe(e, 5, "linux", &o, &f, &err), MD_OK, "%s", err.msg);
+	assert_fact(&f, "tailscale.control", "headscale");
+	cr_assert_null(md_facts_get(&f, "tailscale.control_url"));
+	assert_fact(&f, "tls.backend", "down");
+	assert_fact(&f, "tls.cert_issue", "failed");
+	assert_fact(&f, "tls.cert_error", "500 Internal Server Error: your Tailscale account does "
+					  "not support getting TLS certs");
+	assert_fact(&f, "tls.sni", "sfspark2.mesh.internal");
+	md_facts_cleanup(&f);
+	free(status);
+	free(serve);
+}
+
+Test(tls, no_tailscale_cli_and_no_serve_tailscale_fixture, .init = no_network)
+{
+	const struct md_replay_entry e[] = {
+		{ "tailscale status", 127, "", "bash: line 1: tailscale: command not found\n", false },
+	};
+	struct md_options o = { .sni = "node1.tail1234.ts.net" };
+	struct md_facts f;
+	struct md_err err = { 0 };
+
+	md_facts_init(&f);
+	cr_assert_eq(run_probe(e, 1, "linux", &o, &f, &err), MD_OK, "%s", err.msg);
+	assert_fact(&f, "tailscale.cli", "missing");
+	assert_fact(&f, "tls.sni", "node1.tail1234.ts.net");
+	assert_fact(&f, "tls.expected", "true");
+	cr_assert_null(md_facts_get(&f, "tls.cert_issue"), "no CLI: certificate never asked");
+	cr_assert_null(md_facts_get(&f, "tailscale.serve_configured"));
+	md_facts_cleanup(&f);
+}
+
+Test(tls, without_session_or_target_the_probe_is_skipped)
+{
+	struct md_options o = { 0 };
+	struct md_ctx ctx = { .opt = &o, .deadline = md_deadline_after(md_now_ms(), 1000) };
+	struct md_facts f;
+	struct md_err err = { 0 };
+
+	md_facts_init(&f);
+	cr_assert_eq(probe_tls.run(&ctx, &f, &err), MD_ESKIP);
+	md_facts_cleanup(&f);
+}
+
+/* ==== tls.rules ========================================================================= */
+
+struct rule_case {
+	char rule[40];
+	char facts[480]; /* "name=value;..." (true/false -> bool, digits -> int, else string) */
+	bool fires;
+};
+
+static void put_facts(struct md_facts *f, const char *spec)
+{
+	char buf[512], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (char *kv = strtok_r(buf, ";", &save); kv; kv = strtok_r(NULL, ";", &save)) {
+		char *eq = strchr(kv, '=');
+		char *end;
+		long v;
+
+		cr_assert_not_null(eq, "bad fact spec %s", kv);
+		*eq = '\0';
+		v = strtol(eq + 1, &end, 10);
+		if (strcmp(eq + 1, "true") == 0 || strcmp(eq + 1, "false") == 0)
+			md_fact_bool(f, "test", kv, strcmp(eq + 1, "true") == 0, "fixture");
+		else if (*end == '\0' && end != eq + 1)
+			md_fact_int(f, "test", kv, v, "fixture");
+		else
+			md_fact_str(f, "test", kv, eq + 1, "fixture");
+	}
+}
+
+static int finding_index(const struct md_evaluation *ev, const char *id)
+{
+	for (size_t i = 0; i < ev->n_findings; i++)
+		if (strcmp(ev->findings[i].rule->id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
+#define SEED_CHAIN                                                                            \
+	"tailscale.serve_configured=true;tailscale.serve_proxy=http://127.0.0.1:18080;"       \
+	"tailscale.dns_name=mneme-macbook-pro14.ayu-scylla.ts.net;port.listen.tcp.443=true;"  \
+	"tls.tcp=connected;tls.backend=answering;tailscale.cert_domains=0;tls.sni=x"
+
+ParameterizedTestParameters(tls, rules)
+{
+	static struct rule_case cases[] = {
+		{ "tls-https-certs-not-enabled",
+		  SEED_CHAIN ";tls.handshake=timeout;tls.cert_issue=hang;tailscale.control=tailscale", true },
+		{ "tls-https-certs-not-enabled",
+		  SEED_CHAIN ";tls.handshake=alert;tls.alert=internal_error;tls.cert_issue=failed;tailscale.control=unknown", true },
+		{ "tls-https-certs-not-enabled",
+		  SEED_CHAIN ";tls.handshake=timeout;tls.cert_issue=ok;tailscale.control=tailscale", false },
+		{ "tls-https-certs-not-enabled",
+		  SEED_CHAIN ";tls.handshake=timeout;tls.cert_issue=failed;tailscale.control=headscale", false },
+		{ "tls-headscale-no-https-certs",
+		  SEED_CHAIN ";tls.handshake=timeout;tls.cert_issue=failed;tailscale.control=headscale;"
+		  "tls.cert_error=500 Internal Server Error: your Tailscale account does not support getting TLS certs", true },
+		{ "tls-headscale-no-https-certs",
+		  "tailscale.control=headscale;tls.cert_issue=failed;tailscale.serve_configured=false;"
+		  "tls.handshake=ok;tls.cert_error=your Tailscale account does not support getting TLS certs", false },
+		{ "tls-serve-listener-missing", "tailscale.serve_configured=true;tls.tcp=refused", true },
+		{ "tls-serve-backend-down", "tailscale.serve_configured=true;tls.backend=down", true },
+		{ "tls-handshake-timeout", "tls.handshake=timeout;tls.tcp=connected", true },
+		{ "tls-handshake-alert", "tls.handshake=alert;tls.alert=internal_error", true },
+		{ "tls-handshake-error", "tls.handshake=error;tls.tcp=connected;tls.error=wrong version number", true },
+		{ "tls-handshake-error", "tls.handshake=skipped;tls.tcp=refused", false },
+		{ "tls-cert-expired", "tls.verify=expired", true },
+		{ "tls-cert-not-yet-valid", "tls.verify=not-yet-valid", true },
+		{ "tls-cert-name-mismatch", "tls.verify=hostname-mismatch", true },
+		{ "tls-cert-untrusted", "tls.verify=untrusted", true },
+		{ "tls-cert-self-signed", "tls.verify=self-signed", true },
+		{ "tls-cert-invalid", "tls.verify=invalid", true },
+		{ "tls-cert-expiring-soon", "tls.verify=ok;tls.days_left=9", true },
+		{ "tls-cert-expiring-soon", "tls.verify=ok;tls.days_left=60", false },
+		{ "tls-port-refused", "tls.expected=true;tls.tcp=refused", true },
+		{ "tls-port-refused", "tls.expected=false;tls.tcp=refused", false },
+		{ "tls-port-timeout", "tls.expected=true;tls.tcp=timeout", true },
+		{ "tls-cert-issue-hangs", "tls.cert_issue=hang", true },
+		{ "tls-cert-issue-fails", "tls.cert_issue=failed;tls.cert_error=boom", true },
+		{ "tls-cert-issue-denied", "tls.cert_issue=denied;tls.cert_error=Access denied: cert access denied", true },
+	};
+
+	return cr_make_param_array(struct rule_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct rule_case *c, tls, rules)
+{
+	struct md_ruleset rs;
+	struct md_facts f;
+	struct md_evaluation ev = { 0 };
+	struct md_err err = { 0 };
+
+	md_ruleset_init(&rs);
+	md_facts_init(&f);
+	cr_assert_eq(md_rules_load_file(&rs, "rules/tls.rules", &err), MD_OK, "%s", err.msg);
+	put_facts(&f, c->facts);
+	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
+	cr_assert_eq(finding_index(&ev, c->rule) >= 0, c->fires, "%s with %s: want fired=%d",
+		     c->rule, c->facts, c->fires);
+	md_evaluation_cleanup(&ev);
+	md_facts_cleanup(&f);
+	md_ruleset_cleanup(&rs);
+}
+
+Test(tls, seed_chain_is_the_top_finding_and_supersedes_the_generic_ones)
+{
+	struct md_ruleset rs;
+	struct md_facts f;
+	struct md_evaluation ev = { 0 };
+	struct md_err err = { 0 };
+
+	md_ruleset_init(&rs);
+	md_facts_init(&f);
+	cr_assert_eq(md_rules_load_file(&rs, "rules/tls.rules", &err), MD_OK, "%s", err.msg);
+	put_facts(&f, SEED_CHAIN ";tls.handshake=timeout;tls.cert_issue=hang;tailscale.control=tailscale");
+	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
+	cr_assert_eq(finding_index(&ev, "tls-https-certs-not-enabled"), 0);
+	cr_assert_eq(finding_index(&ev, "tls-handshake-timeout"), -1, "superseded");
+	cr_assert_eq(finding_index(&ev, "tls-cert-issue-hangs"), -1, "superseded");
+	md_evaluation_cleanup(&ev);
+	md_facts_cleanup(&f);
+	md_ruleset_cleanup(&rs);
+}
