@@ -43,7 +43,7 @@ static bool is_rules_dir(const char *p)
 
 int cli_load_rules(const char *opt_dir, struct md_ruleset *rs, const char **dir_out)
 {
-	static char found[PATH_MAX + 16];
+	static char found[PATH_MAX + 64];
 	struct md_err err = { 0 };
 	const char *dir = opt_dir;
 
@@ -61,14 +61,18 @@ int cli_load_rules(const char *opt_dir, struct md_ruleset *rs, const char **dir_
 			slash = strrchr(exe, '/');
 			if (slash)
 				*slash = '\0';
-			/* ./meshdoctor in the source tree, or build-san/meshdoctor beside it; an
-			 * installed binary has no rules/ beside it and uses the installed rules. */
+			/* ./meshdoctor in the source tree, build-san/meshdoctor beside it, or an
+			 * installed binary with its rules in PREFIX/share/meshdoctor/rules. */
 			snprintf(found, sizeof(found), "%s/rules", exe);
 			if (is_rules_dir(found)) {
 				dir = found;
 			} else {
 				snprintf(found, sizeof(found), "%s/../rules", exe);
 				if (is_rules_dir(found))
+					dir = found;
+				/* Installed under any PREFIX: PREFIX/bin and PREFIX/share/meshdoctor. */
+				else if (snprintf(found, sizeof(found), "%s/../share/meshdoctor/rules", exe),
+					 is_rules_dir(found))
 					dir = found;
 			}
 		}
