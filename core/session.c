@@ -27,6 +27,8 @@ struct md_session {
 	/* A command was abandoned half-way at its deadline: the transport may hold a
 	 * half-written packet, so the session is not used again. */
 	bool broken;
+	unsigned char first[64]; /* the first bytes libssh2 read from the server */
+	size_t n_first;
 	char *os;
 	const struct md_replay_entry *replay;
 	size_t n_replay;
@@ -106,6 +108,33 @@ static void init_libssh2(void)
 	init_rc = libssh2_init(0);
 }
 
+/* libssh2's own socket read (_libssh2_recv: -errno on failure), keeping a copy of the
+ * first bytes: when the peer is not an SSH server, they are the evidence of what it is,
+ * and libssh2 keeps only the line it took for a banner. */
+static LIBSSH2_RECV_FUNC(recording_recv)
+{
+	struct md_session *s = *abstract;
+	ssize_t n = recv(socket, buffer, length, flags);
+
+	if (n < 0)
+		return errno == EWOULDBLOCK || errno == ENOENT ? -EAGAIN : -errno;
+	if (n > 0 && s && s->n_first < sizeof(s->first)) {
+		size_t k = sizeof(s->first) - s->n_first;
+
+		if ((size_t)n < k)
+			k = (size_t)n;
+		memcpy(s->first + s->n_first, buffer, k);
+		s->n_first += k;
+	}
+	return n;
+}
+
+size_t md_session_first_bytes(const struct md_session *s, const unsigned char **p)
+{
+	*p = s ? s->first : NULL;
+	return s ? s->n_first : 0;
+}
+
 struct md_session *md_session_new_ssh(int fd, struct md_err *err)
 {
 	struct sockaddr_storage ss;
@@ -129,7 +158,9 @@ struct md_session *md_session_new_ssh(int fd, struct md_err *err)
 		md_addr_format((struct sockaddr *)&ss, sl, s->peer, sizeof(s->peer));
 	else
 		snprintf(s->peer, sizeof(s->peer), "?");
-	s->ssh = libssh2_session_init();
+	s->ssh = libssh2_session_init_ex(NULL, NULL, NULL, s);
+	if (s->ssh)
+		libssh2_session_callback_set(s->ssh, LIBSSH2_CALLBACK_RECV, (void *)recording_recv);
 	if (!s->ssh) {
 		md_session_free(s);
 		md_err_set(err, MD_ENOMEM, "ssh", "libssh2_session_init failed");

@@ -31,7 +31,10 @@ void md_exec_cleanup(struct md_exec *x);
 
 /* Runs cmd on the target.  Secrets go on stdin (in/in_len), never in cmd.
  * MD_OK when the command ran (whatever its exit status); MD_ETIMEOUT when the deadline
- * passed (the channel is closed); MD_ETOOBIG; MD_EIO. */
+ * passed (the command is abandoned and the session is not used again: later calls return
+ * MD_EIO, because the transport may hold half a packet); MD_ETOOBIG when stdout or stderr
+ * went over MD_SESSION_MAX_OUTPUT (the channel is closed, the session stays usable);
+ * MD_EIO.  x must have been md_exec_init()ed; its buffers are reset first. */
 int md_session_exec(struct md_session *s, const char *cmd, const void *in, size_t in_len,
 		    struct md_exec *x, const struct md_deadline *dl, struct md_err *err);
 
@@ -53,6 +56,9 @@ struct md_session *md_session_new_ssh(int fd, struct md_err *err);
 /* The libssh2 session (borrowed, lives as long as s); NULL for a replay session.  It is in
  * non-blocking mode: loop on LIBSSH2_ERROR_EAGAIN with md_session_wait(). */
 struct _LIBSSH2_SESSION *md_session_ssh(struct md_session *s);
+/* The first bytes (at most 64) libssh2 read from the server, for evidence when the peer
+ * turns out not to speak SSH.  *p is borrowed from s. */
+size_t md_session_first_bytes(const struct md_session *s, const unsigned char **p);
 /* Waits until the socket is ready in the direction libssh2 is blocked on, or the
  * deadline: MD_OK, MD_ETIMEOUT or MD_EIO. */
 int md_session_wait(struct md_session *s, const struct md_deadline *dl);

@@ -911,6 +911,14 @@ static size_t launch(struct check *c, size_t n, size_t window, size_t inflight,
 	return inflight;
 }
 
+static bool all_started(const struct check *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!c[i].started)
+			return false;
+	return true;
+}
+
 /* Polls the in-flight checks until all are answered or dl passes; unanswered TCP is
  * "filtered", unanswered UDP "open|filtered", never-started "untested". */
 static void run_checks(struct check *c, size_t n, size_t window, const struct md_deadline *dl,
@@ -924,22 +932,46 @@ static void run_checks(struct check *c, size_t n, size_t window, const struct md
 		if (c[i].started && c[i].state == CK_PENDING)
 			inflight++;
 	for (;;) {
-		size_t np = 0;
-		int rc;
+		size_t np = 0, tcp_pending = 0;
+		int64_t first_start = INT64_MAX, max_rtt = -1;
+		int rc, wait_ms;
 
 		inflight = launch(c, n, window, inflight, sa, len);
 		if (!pf || !idx)
 			break;
-		for (size_t i = 0; i < n && np < window; i++)
-			if (c[i].started && c[i].state == CK_PENDING) {
+		for (size_t i = 0; i < n; i++) {
+			if (!c[i].started)
+				continue;
+			if (c[i].start_ms < first_start)
+				first_start = c[i].start_ms;
+			if (c[i].state == CK_OPEN || c[i].state == CK_REFUSED || c[i].state == CK_CLOSED)
+				max_rtt = c[i].rtt_ms > max_rtt ? c[i].rtt_ms : max_rtt;
+			if (c[i].state != CK_PENDING)
+				continue;
+			tcp_pending += !c[i].spec.udp;
+			if (np < window) {
 				pf[np].fd = c[i].fd;
 				pf[np].events = c[i].spec.udp ? POLLIN : POLLOUT;
 				pf[np].revents = 0;
 				idx[np++] = i;
 			}
+		}
 		if (np == 0)
 			break;
-		rc = poll(pf, np, md_deadline_poll_ms(dl));
+		wait_ms = md_deadline_poll_ms(dl);
+		/* Only UDP left and the host has answered something: an ICMP port unreachable
+		 * comes back within about one round trip, so silence after several round trips
+		 * (at least 500 ms) already means open|filtered — as nmap's adaptive UDP
+		 * timeout does — instead of holding every run to the full cap. */
+		if (!tcp_pending && max_rtt >= 0 && all_started(c, n)) {
+			int64_t cut = first_start + (4 * max_rtt > 500 ? 4 * max_rtt : 500) - md_now_ms();
+
+			if (cut < 0)
+				cut = 0;
+			if (wait_ms < 0 || cut < wait_ms)
+				wait_ms = (int)cut;
+		}
+		rc = poll(pf, np, wait_ms);
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc <= 0)
@@ -1106,6 +1138,10 @@ static int record_listen_facts(struct md_facts *f, const struct check *c, size_t
 				off = sizeof(ev) - 1;
 			found = true;
 		}
+		/* In a large scan a "false" per port says nothing the listener table does not:
+		 * keep the mesh's ports (what the rules read) and the ports that do listen. */
+		if (!found && n > MD_MAX_PORTS && i >= sizeof(mesh_ports) / sizeof(mesh_ports[0]))
+			continue;
 		snprintf(name, sizeof(name), "port.listen.%s.%d", proto, c[i].spec.port);
 		if (found)
 			rc = fact_boolf(f, name, true, "%s: %s", source, ev);

@@ -802,9 +802,10 @@ static enum banner_outcome peek_banner(int fd, const struct md_deadline *dl, cha
 	size_t pre_len = 0;
 
 	line[0] = first[0] = '\0';
+	bool other = false;
+
 	for (;;) {
 		size_t skip, l;
-		bool other = false;
 		enum ssh_scan sc;
 
 		if (have == 0) {
@@ -813,10 +814,15 @@ static enum banner_outcome peek_banner(int fd, const struct md_deadline *dl, cha
 			if (prc == MD_ETIMEOUT)
 				return md_deadline_left_ms(dl) <= 0 ? BANNER_NONE : BANNER_SILENT;
 		} else {
-			/* Partial data stays readable, so poll() would not sleep: tick instead. */
+			/* Peeked data stays readable, so wait for more with a short tick; a peer
+			 * that already closed its side (POLLRDHUP) will send nothing more. */
 			struct md_deadline tick = md_deadline_min(*dl, md_deadline_after(md_now_ms(), 20));
+			struct pollfd p = { .fd = fd, .events = POLLRDHUP };
 
-			poll(NULL, 0, md_deadline_poll_ms(&tick));
+			if (poll(&p, 1, md_deadline_poll_ms(&tick)) > 0) {
+				ssh_escape(buf, (size_t)(have < 64 ? have : 64), first, first_n);
+				return other ? BANNER_NOT_SSH : BANNER_CLOSED;
+			}
 		}
 		n = recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
@@ -1221,7 +1227,7 @@ static void record_no_banner(struct md_facts *f, enum banner_outcome bo, const c
 }
 
 /* MD_OK to go on to authentication; MD_EHOSTKEY for a changed key (never go on). */
-static int check_host_key(struct md_session *ms, const struct md_target *t, const char *host,
+static int check_host_key(struct md_session *ms, const struct md_target *t, const char *host_in,
 			  int port, struct md_facts *f)
 {
 	LIBSSH2_SESSION *ssh = md_session_ssh(ms);
@@ -1229,9 +1235,18 @@ static int check_host_key(struct md_session *ms, const struct md_target *t, cons
 	struct md_err e = { 0 };
 	const unsigned char *key;
 	char type[48] = "unknown", fp[80] = "", name[300], label[400];
-	size_t len = 0;
+	static const char *const global_kh[] = { "/etc/ssh/ssh_known_hosts",
+						 "/etc/ssh/ssh_known_hosts2" };
+	const char *files[MD_TARGET_MAX_FILES + 2];
+	size_t len = 0, n_files = 0;
 	int ktype = 0, rc;
 
+	char host[256];
+
+	/* ssh(1) lower-cases the host name before it looks it up in known_hosts. */
+	snprintf(host, sizeof(host), "%s", host_in);
+	for (char *p = host; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
 	key = (const unsigned char *)libssh2_session_hostkey(ssh, &len, &ktype);
 	if (!key || ssh_blob_type(key, len, type, sizeof(type)) || ssh_fingerprint(key, len, fp, sizeof(fp))) {
 		md_fact_str(f, P, "ssh.hostkey", "error", "libssh2_session_hostkey returned no key");
@@ -1242,8 +1257,14 @@ static int check_host_key(struct md_session *ms, const struct md_target *t, cons
 	md_fact_str(f, P, "ssh.hostkey_type", type, NULL);
 	md_fact_str(f, P, "ssh.hostkey_fingerprint", fp, "SHA-256 of the key blob, as ssh-keygen -l prints");
 	md_fact_str(f, P, "ssh.known_hosts_name", name, "the name OpenSSH looks up in known_hosts");
-	rc = ssh_known_hosts_check((const char *const *)t->known_hosts, t->n_known_hosts, host, port,
-				   key, len, ktype, &kh, &e);
+	/* The user's files, then the system-wide ones OpenSSH also reads
+	 * (ssh_config(5) GlobalKnownHostsFile), when they exist. */
+	for (size_t i = 0; i < t->n_known_hosts && n_files < MD_TARGET_MAX_FILES; i++)
+		files[n_files++] = t->known_hosts[i];
+	for (size_t i = 0; i < sizeof(global_kh) / sizeof(global_kh[0]); i++)
+		if (access(global_kh[i], R_OK) == 0)
+			files[n_files++] = global_kh[i];
+	rc = ssh_known_hosts_check(files, n_files, host, port, key, len, ktype, &kh, &e);
 	if (rc) {
 		md_fact_str(f, P, "ssh.hostkey", "error", e.msg);
 		md_fact_check(f, "ssh.hostkey", MD_CHECK_FAIL, "Host key: could not read known_hosts");
@@ -1284,6 +1305,31 @@ static int check_host_key(struct md_session *ms, const struct md_target *t, cons
 	}
 	md_fact_check(f, "ssh.hostkey", MD_CHECK_WARN, label);
 	return MD_OK;
+}
+
+/* OpenSSH's own order (ssh_config(5) HostKeyAlgorithms): ed25519 first, so that the key
+ * compared with known_hosts is the one `ssh` recorded there.  Only names this libssh2
+ * supports are passed: libssh2 1.10 strips unknown ones with an overlapping memcpy. */
+static void prefer_host_keys(LIBSSH2_SESSION *ssh)
+{
+	static const char *const order[] = { "ssh-ed25519", "ecdsa-sha2-nistp256",
+					     "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+					     "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa" };
+	const char **algs = NULL;
+	char pref[256] = "";
+	int n = libssh2_session_supported_algs(ssh, LIBSSH2_METHOD_HOSTKEY, &algs);
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		for (int j = 0; j < n; j++)
+			if (strcmp(order[i], algs[j]) == 0) {
+				if (pref[0])
+					strcat(pref, ",");
+				strcat(pref, order[i]);
+			}
+	if (n > 0)
+		libssh2_free(ssh, (void *)algs);
+	if (pref[0])
+		libssh2_session_method_pref(ssh, LIBSSH2_METHOD_HOSTKEY, pref);
 }
 
 static int ssh_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
@@ -1341,11 +1387,7 @@ static int ssh_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	if (!ms)
 		return err->code;
 	ssh = md_session_ssh(ms);
-	/* OpenSSH's own order (ssh_config(5) HostKeyAlgorithms): ed25519 first, so that the
-	 * key compared with known_hosts is the one `ssh` recorded there. */
-	libssh2_session_method_pref(ssh, LIBSSH2_METHOD_HOSTKEY,
-				    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"
-				    "ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa");
+	prefer_host_keys(ssh);
 	SSH_STEP(rc, ms, dl, libssh2_session_handshake(ssh, fd));
 	rb = libssh2_session_banner_get(ssh);
 	if (!have_banner) {
@@ -1355,11 +1397,14 @@ static int ssh_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 			record_banner(f, line, &b, NULL);
 			have_banner = true;
 		} else {
-			if (rb)
-				ssh_escape(rb, strlen(rb) < 64 ? strlen(rb) : 64, first, sizeof(first));
+			const unsigned char *raw;
+			size_t n_raw = md_session_first_bytes(ms, &raw);
+
+			if (n_raw)
+				ssh_escape(raw, n_raw, first, sizeof(first));
 			else
 				snprintf(first, sizeof(first), "%s", rc == LIBSSH2_ERROR_TIMEOUT ? "" : ssh_error(ssh));
-			record_no_banner(f, rb ? BANNER_NOT_SSH :
+			record_no_banner(f, n_raw ? BANNER_NOT_SSH :
 					 rc == LIBSSH2_ERROR_TIMEOUT ? BANNER_NONE : BANNER_CLOSED,
 					 addr, first, md_now_ms() - t0);
 			md_session_free(ms);

@@ -29,6 +29,7 @@
 #include <arpa/inet.h>
 #include <cJSON.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/err.h>
@@ -48,8 +49,9 @@
 /* `tailscale cert` gets at most this long: in the seed it "hangs indefinitely", and a
  * working tailnet answers "in <5 seconds" (seeds/004, Resolution step 3). */
 #define CERT_MAX_MS 4000
-/* Each other remote command (status, serve status, prefs, curl). */
-#define CMD_MAX_MS 3000
+/* Each other Tailscale CLI command (status, serve status, debug prefs): the CLI itself
+ * retries reaching tailscaled for up to ~5 s (reference section 1.1). */
+#define CMD_MAX_MS 5000
 #define BACKEND_MAX_S 3
 /* Without any deadline the handshake still ends. */
 #define HANDSHAKE_DEFAULT_MS 10000
@@ -397,6 +399,34 @@ const char *md_tls_verify_class(long e)
 	return "invalid";
 }
 
+/* How to call the CLI: on macOS the GUI app's binary is not on PATH (the seed calls
+ * /Applications/Tailscale.app/Contents/MacOS/tailscale). */
+static const char *ts_bin(const char *os)
+{
+	if (os && strcmp(os, "darwin") == 0)
+		return "\"$(command -v tailscale || echo /Applications/Tailscale.app/Contents/MacOS/Tailscale)\"";
+	return "tailscale";
+}
+
+void md_tls_remote_cmd(const char *os, int limit_s, const char *args, char *out, size_t len)
+{
+	const char *ts = ts_bin(os);
+
+	if (os && strcmp(os, "windows") == 0) {
+		/* cmd.exe has no timeout command (its `timeout` only waits): our deadline. */
+		snprintf(out, len, "tailscale %s", args);
+		return;
+	}
+	/* coreutils/busybox `timeout`; macOS has none, but has perl, whose alarm survives
+	 * the exec (POSIX alarm(2)); else no limit on the host. */
+	snprintf(out, len,
+		 "if command -v timeout >/dev/null 2>&1; then timeout %d %s %s; "
+		 "elif command -v perl >/dev/null 2>&1; then "
+		 "perl -e 'alarm shift @ARGV; exec @ARGV or exit 127' %d %s %s; "
+		 "else %s %s; fi",
+		 limit_s, ts, args, limit_s, ts, args, ts, args);
+}
+
 /* ==== the handshake (its own thread) =================================================== */
 
 struct hs {
@@ -407,6 +437,11 @@ struct hs {
 	char verify_name[256]; /* name or IP the certificate must match; "" = none */
 	const char *ca_file;
 	struct md_deadline dl;
+	/* trust store, loaded while the ClientHello is in flight (see load_trust) */
+	SSL_CTX *ctx;
+	bool trust_loaded;
+	bool trust_lazy;     /* only the hashed CA directory so far */
+	char trust_err[256];
 	/* out */
 	char addr[80];
 	char tcp[16];
@@ -445,6 +480,122 @@ static int verify_cb(int ok, X509_STORE_CTX *x)
 		h->verify_depth = X509_STORE_CTX_get_error_depth(x);
 	}
 	return 1;
+}
+
+/* True when dir holds OpenSSL hash links ("5ad8a5d6.0", made by c_rehash /
+ * update-ca-certificates). */
+static bool has_hash_links(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool found = false;
+
+	while (d && !found && (e = readdir(d))) {
+		size_t n = strspn(e->d_name, "0123456789abcdef");
+
+		found = n == 8 && e->d_name[8] == '.' && isdigit((unsigned char)e->d_name[9]);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* The bundle file of the system store: SSL_CERT_FILE, else OpenSSL's default. */
+static const char *bundle_file(void)
+{
+	const char *f = getenv(X509_get_default_cert_file_env());
+
+	return f ? f : X509_get_default_cert_file();
+}
+
+/* The system's trust store.  SSL_CTX_set_default_verify_paths() parses the whole CA
+ * bundle up front (Debian: /etc/ssl/certs/ca-certificates.crt, ~140 certificates, tens
+ * of milliseconds — most of what `openssl s_client` spends on a check).  The hashed
+ * directory (SSL_CERT_DIR, else OpenSSL's default) holds the same CAs and OpenSSL reads
+ * from it only the issuer it needs (X509_LOOKUP_hash_dir), so it is tried first; the
+ * bundle is read only if the issuer is not found there (trust_verify). */
+static void system_trust(struct hs *h)
+{
+	const char *dir = getenv(X509_get_default_cert_dir_env());
+
+	if (!dir)
+		dir = X509_get_default_cert_dir();
+	if (has_hash_links(dir) && SSL_CTX_load_verify_dir(h->ctx, dir) == 1) {
+		h->trust_lazy = true;
+		return;
+	}
+	ERR_clear_error();
+	SSL_CTX_set_default_verify_paths(h->ctx);
+}
+
+/* Loads the trust store (--ca, else the system's) into the context, once.  Called when the
+ * ClientHello is out and the client waits for the server, so reading the CA file overlaps
+ * the round trip and the server's key exchange instead of delaying the ClientHello.  The
+ * store is consulted only when the server's certificate is verified, and trust_verify()
+ * below makes sure it is loaded by then whatever the timing. */
+static void load_trust(struct hs *h)
+{
+	if (h->trust_loaded)
+		return;
+	h->trust_loaded = true;
+	if (!h->ca_file) {
+		system_trust(h);
+		return;
+	}
+	if (SSL_CTX_load_verify_locations(h->ctx, h->ca_file, NULL) != 1) {
+		char t[200];
+
+		ERR_error_string_n(ERR_get_error(), t, sizeof(t));
+		ERR_clear_error();
+		snprintf(h->trust_err, sizeof(h->trust_err), "load --ca %s: %s", h->ca_file, t);
+	}
+}
+
+static bool issuer_missing(int e)
+{
+	return e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+	       e == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
+	       e == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE ||
+	       e == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+	       e == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT;
+}
+
+/* OpenSSL's certificate check (SSL_CTX_set_cert_verify_callback), with the trust store
+ * made sure of first; when only the hashed directory was used and it lacks the issuer,
+ * the bundle file is read and the chain verified once more. */
+static int trust_verify(X509_STORE_CTX *x, void *arg)
+{
+	struct hs *h = arg;
+	X509_STORE_CTX *again;
+	int ok;
+
+	load_trust(h);
+	ok = X509_verify_cert(x);
+	if (!h->trust_lazy || !issuer_missing(h->verify_code))
+		return ok;
+	h->trust_lazy = false;
+	if (X509_STORE_load_file(SSL_CTX_get_cert_store(h->ctx), bundle_file()) != 1) {
+		ERR_clear_error();
+		return ok;
+	}
+	again = X509_STORE_CTX_new();
+	if (!again ||
+	    !X509_STORE_CTX_init(again, SSL_CTX_get_cert_store(h->ctx), X509_STORE_CTX_get0_cert(x),
+				 X509_STORE_CTX_get0_untrusted(x))) {
+		X509_STORE_CTX_free(again);
+		return ok;
+	}
+	X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(again), X509_STORE_CTX_get0_param(x));
+	X509_STORE_CTX_set_verify_cb(again, verify_cb);
+	X509_STORE_CTX_set_ex_data(again, SSL_get_ex_data_X509_STORE_CTX_idx(),
+				   X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx()));
+	h->verify_code = X509_V_OK;
+	h->verify_depth = 0;
+	ok = X509_verify_cert(again);
+	X509_STORE_CTX_set_error(x, X509_STORE_CTX_get_error(again));
+	X509_STORE_CTX_free(again);
+	ERR_clear_error();
+	return ok;
 }
 
 static void name_text(const X509_NAME *n, char *out, size_t len)
@@ -578,20 +729,9 @@ static void handshake(struct hs *h)
 	ctx = SSL_CTX_new(TLS_client_method());
 	if (!ctx)
 		goto ssl_setup_failed;
-	if (h->ca_file) {
-		if (SSL_CTX_load_verify_locations(ctx, h->ca_file, NULL) != 1) {
-			char t[256];
-
-			ERR_error_string_n(ERR_get_error(), t, sizeof(t));
-			ERR_clear_error();
-			copy_str(h->handshake, sizeof(h->handshake), "error");
-			snprintf(h->hs_ev, sizeof(h->hs_ev), "load --ca %s: %s", h->ca_file, t);
-			goto out;
-		}
-	} else {
-		SSL_CTX_set_default_verify_paths(ctx);
-	}
+	h->ctx = ctx;
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
+	SSL_CTX_set_cert_verify_callback(ctx, trust_verify, h);
 	ssl = SSL_new(ctx);
 	if (!ssl)
 		goto ssl_setup_failed;
@@ -614,6 +754,8 @@ static void handshake(struct hs *h)
 			break;
 		se = SSL_get_error(ssl, r);
 		if (se == SSL_ERROR_WANT_READ || se == SSL_ERROR_WANT_WRITE) {
+			if (se == SSL_ERROR_WANT_READ)
+				load_trust(h);
 			p.events = se == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
 			pr = poll(&p, 1, md_deadline_poll_ms(&h->dl));
 			if (pr < 0 && errno == EINTR)
@@ -646,6 +788,11 @@ static void handshake(struct hs *h)
 			}
 			goto out;
 		}
+	}
+	if (h->trust_err[0]) {
+		copy_str(h->handshake, sizeof(h->handshake), "error");
+		copy_str(h->hs_ev, sizeof(h->hs_ev), h->trust_err);
+		goto out;
 	}
 	/* Completed: collect what was agreed and what the certificate says. */
 	{
@@ -701,6 +848,23 @@ static void *handshake_thread(void *arg)
 	return NULL;
 }
 
+/* The handshake on the calling thread, with SIGPIPE held back for its duration (as in
+ * handshake_thread) and any SIGPIPE it raised discarded before the mask is restored. */
+static void handshake_inline(struct hs *h)
+{
+	sigset_t set, old;
+	struct timespec zero = { 0, 0 };
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	handshake(h);
+	while (sigtimedwait(&set, NULL, &zero) == SIGPIPE)
+		;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ERR_clear_error();
+}
+
 /* ==== the Tailscale CLI over SSH ======================================================= */
 
 static const char *host_os(const struct md_ctx *ctx)
@@ -710,20 +874,14 @@ static const char *host_os(const struct md_ctx *ctx)
 	return os ? os : "linux";
 }
 
-/* How to call the CLI: on macOS the GUI app's binary is not on PATH (the seed calls
- * /Applications/Tailscale.app/Contents/MacOS/tailscale). */
-static const char *ts_cmd(const struct md_ctx *ctx)
-{
-	if (strcmp(host_os(ctx), "darwin") == 0)
-		return "\"$(command -v tailscale || echo /Applications/Tailscale.app/Contents/MacOS/Tailscale)\"";
-	return "tailscale";
-}
 
 struct run {
 	int rc;            /* md_session_exec's */
-	bool timed_out;
+	bool timed_out;    /* our deadline passed, or the host's own timeout ended it */
+	int limit_s;       /* the host-side limit, 0 = none */
 	struct md_exec x;
-	char cmd[600];
+	char cmd[1200];    /* what was sent */
+	char shown[400];   /* what it amounts to, for evidence ("tailscale status --json") */
 	char errmsg[256];
 };
 
@@ -739,10 +897,42 @@ static void run_cmd(struct md_ctx *ctx, struct run *r, int64_t max_ms, const cha
 	va_start(ap, fmt);
 	vsnprintf(r->cmd, sizeof(r->cmd), fmt, ap);
 	va_end(ap);
+	if (!r->shown[0])
+		snprintf(r->shown, sizeof(r->shown), "%.399s", r->cmd);
 	md_exec_init(&r->x);
 	r->rc = md_session_exec(ctx->session, r->cmd, NULL, 0, &r->x, &dl, &e);
-	r->timed_out = r->rc == MD_ETIMEOUT;
+	/* 124: coreutils timeout; 142 = 128 + SIGALRM: the perl alarm (md_tls_remote_cmd) */
+	r->timed_out = r->rc == MD_ETIMEOUT ||
+		       (r->rc == MD_OK && r->limit_s &&
+			(r->x.exit_status == 124 || r->x.exit_status == 142 ||
+			 strcmp(r->x.exit_signal, "ALRM") == 0));
 	copy_str(r->errmsg, sizeof(r->errmsg), e.msg);
+}
+
+/* A Tailscale CLI command with a limit enforced on the host itself, so that a hung CLI
+ * (a wedged tailscaled; `tailscale cert` on a tailnet without certificates) ends there and
+ * the SSH session stays usable for what follows — a command cut off by our own deadline
+ * leaves the session unusable (core/session.h). */
+static void run_ts(struct md_ctx *ctx, struct run *r, int64_t max_ms, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void run_ts(struct md_ctx *ctx, struct run *r, int64_t max_ms, const char *fmt, ...)
+{
+	int64_t left = md_deadline_left_ms(&ctx->deadline);
+	char args[400], cmd[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof(args), fmt, ap);
+	va_end(ap);
+	if (left < max_ms)
+		max_ms = left > 0 ? left : 0;
+	/* the host's limit ends half a second before ours, so its answer still arrives */
+	r->limit_s = (int)((max_ms - 500) / 1000);
+	if (r->limit_s < 1)
+		r->limit_s = 1;
+	snprintf(r->shown, sizeof(r->shown), "tailscale %.380s", args);
+	md_tls_remote_cmd(host_os(ctx), r->limit_s, args, cmd, sizeof(cmd));
+	run_cmd(ctx, r, max_ms, "%s", cmd);
 }
 
 /* One-line summary of a command's failure for evidence. */
@@ -751,13 +941,18 @@ static void run_failure(const struct run *r, char *out, size_t len)
 	char line[200];
 
 	if (r->rc != MD_OK) {
-		snprintf(out, len, "%.400s: %.250s", r->cmd, r->errmsg[0] ? r->errmsg : md_status_name(r->rc));
+		snprintf(out, len, "%.400s: %.250s", r->shown, r->errmsg[0] ? r->errmsg : md_status_name(r->rc));
+		return;
+	}
+	if (r->timed_out) {
+		snprintf(out, len, "%.400s: no answer within %d s (ended on the host)", r->shown,
+			 r->limit_s);
 		return;
 	}
 	first_line(md_buf_str(&r->x.err), line, sizeof(line));
 	if (!line[0])
 		first_line(md_buf_str(&r->x.out), line, sizeof(line));
-	snprintf(out, len, "%.400s: exit %d%s%.200s", r->cmd, r->x.exit_status, line[0] ? ": " : "", line);
+	snprintf(out, len, "%.400s: exit %d%s%.200s", r->shown, r->x.exit_status, line[0] ? ": " : "", line);
 }
 
 static bool cmd_missing(const struct run *r)
@@ -816,7 +1011,7 @@ static int tailscale_state(struct md_ctx *ctx, struct md_facts *f, struct ts_sta
 	const char *kind;
 	int rc;
 
-	run_cmd(ctx, &r, CMD_MAX_MS, "%s status --json", ts_cmd(ctx));
+	run_ts(ctx, &r, CMD_MAX_MS, "status --json");
 	if (cmd_missing(&r)) {
 		run_failure(&r, why, sizeof(why));
 		rc = md_fact_str(f, PROBE, "tailscale.cli", "missing", why);
@@ -826,28 +1021,28 @@ static int tailscale_state(struct md_ctx *ctx, struct md_facts *f, struct ts_sta
 	if (r.rc == MD_OK && md_tls_parse_ts_status(md_buf_str(&r.x.out), &ts->st, &pe) == MD_OK) {
 		ts->have_status = true;
 		ts->cli_ok = true;
-		rc = md_fact_str(f, PROBE, "tailscale.cli", "ok", r.cmd);
+		rc = md_fact_str(f, PROBE, "tailscale.cli", "ok", r.shown);
 		if (rc == MD_OK)
 			rc = md_fact_strf(f, PROBE, "tailscale.backend_state", ts->st.backend_state,
-					  "%s: \"BackendState\": \"%s\"", r.cmd, ts->st.backend_state);
+					  "%s: \"BackendState\": \"%s\"", r.shown, ts->st.backend_state);
 		if (rc == MD_OK && ts->st.dns_name[0])
 			rc = md_fact_strf(f, PROBE, "tailscale.dns_name", ts->st.dns_name,
-					  "%s: Self.DNSName \"%s.\"", r.cmd, ts->st.dns_name);
+					  "%s: Self.DNSName \"%s.\"", r.shown, ts->st.dns_name);
 		if (rc == MD_OK)
 			rc = fact_intf(f, "tailscale.cert_domains", ts->st.cert_domains,
-				       "%s: \"CertDomains\": %s%s%s", r.cmd,
+				       "%s: \"CertDomains\": %s%s%s", r.shown,
 				       ts->st.cert_domains ? "[\"" : "null",
 				       ts->st.cert_domains ? ts->st.cert_domain : "",
 				       ts->st.cert_domains ? "\", ...]" : "");
 		if (rc == MD_OK && ts->st.magicdns_suffix[0])
 			rc = md_fact_strf(f, PROBE, "tailscale.magicdns_suffix", ts->st.magicdns_suffix,
-					  "%s: CurrentTailnet.MagicDNSSuffix", r.cmd);
+					  "%s: CurrentTailnet.MagicDNSSuffix", r.shown);
 		if (rc == MD_OK && ts->st.tailnet[0])
 			rc = md_fact_strf(f, PROBE, "tailscale.tailnet", ts->st.tailnet,
-					  "%s: CurrentTailnet.Name", r.cmd);
+					  "%s: CurrentTailnet.Name", r.shown);
 	} else {
 		run_failure(&r, why, sizeof(why));
-		if (r.rc == MD_OK && pe.msg[0])
+		if (r.rc == MD_OK && !r.timed_out && r.x.exit_status == 0 && pe.msg[0])
 			snprintf(why + strlen(why), sizeof(why) - strlen(why), " (%s)", pe.msg);
 		rc = md_fact_str(f, PROBE, "tailscale.cli", "error", why);
 	}
@@ -857,13 +1052,13 @@ static int tailscale_state(struct md_ctx *ctx, struct md_facts *f, struct ts_sta
 
 	/* The control server: ControlURL from the prefs, else the status heuristic. */
 	memset(&r, 0, sizeof(r));
-	run_cmd(ctx, &r, CMD_MAX_MS, "%s debug prefs", ts_cmd(ctx));
+	run_ts(ctx, &r, CMD_MAX_MS, "debug prefs");
 	if (r.rc == MD_OK && r.x.exit_status == 0 &&
 	    md_tls_parse_prefs_control(md_buf_str(&r.x.out), control_url, sizeof(control_url),
 				       NULL) == MD_OK) {
 		have_url = true;
 		rc = md_fact_strf(f, PROBE, "tailscale.control_url", control_url,
-				  "%s: \"ControlURL\": \"%s\"", r.cmd, control_url);
+				  "%s: \"ControlURL\": \"%s\"", r.shown, control_url);
 	} else {
 		rc = MD_OK;
 	}
@@ -886,7 +1081,7 @@ static int serve_state(struct md_ctx *ctx, struct md_facts *f, struct ts_state *
 	char why[1024];
 	int rc = MD_OK;
 
-	run_cmd(ctx, &r, CMD_MAX_MS, "%s serve status --json", ts_cmd(ctx));
+	run_ts(ctx, &r, CMD_MAX_MS, "serve status --json");
 	if (r.rc == MD_OK && r.x.exit_status == 0 &&
 	    md_tls_parse_serve(md_buf_str(&r.x.out), &ts->serve, &pe) == MD_OK) {
 		char label[1024];
@@ -894,20 +1089,20 @@ static int serve_state(struct md_ctx *ctx, struct md_facts *f, struct ts_state *
 		ts->have_serve = true;
 		if (ts->serve.configured)
 			rc = fact_boolf(f, "tailscale.serve_configured", true,
-					"%s: %s%s%s%s%s", r.cmd,
+					"%s: %s%s%s%s%s", r.shown,
 					ts->serve.https_port ? "TCP port with \"HTTPS\": true" : "a config",
 					ts->serve.host[0] ? ", Web \"" : "", ts->serve.host,
 					ts->serve.proxy[0] ? "\" -> Proxy " : "", ts->serve.proxy);
 		else
-			rc = fact_boolf(f, "tailscale.serve_configured", false, "%s: {}", r.cmd);
+			rc = fact_boolf(f, "tailscale.serve_configured", false, "%s: {}", r.shown);
 		if (rc == MD_OK && ts->serve.https_port)
 			rc = fact_intf(f, "tailscale.serve_https_port", ts->serve.https_port,
-				       "%s: \"TCP\": {\"%d\": {\"HTTPS\": true}}%s", r.cmd,
+				       "%s: \"TCP\": {\"%d\": {\"HTTPS\": true}}%s", r.shown,
 				       ts->serve.https_port,
 				       ts->serve.foreground ? " (foreground session)" : "");
 		if (rc == MD_OK && ts->serve.proxy[0])
 			rc = md_fact_strf(f, PROBE, "tailscale.serve_proxy", ts->serve.proxy,
-					  "%s: Web \"%s\" handler Proxy \"%s\"", r.cmd, ts->serve.host,
+					  "%s: Web \"%s\" handler Proxy \"%s\"", r.shown, ts->serve.host,
 					  ts->serve.proxy);
 		if (rc == MD_OK && ts->serve.configured) {
 			snprintf(label, sizeof(label), "tailscale serve configured (%s%s%s)",
@@ -1001,7 +1196,6 @@ static int cert_check(struct md_ctx *ctx, struct md_facts *f, struct ts_state *t
 {
 	struct run r = { 0 };
 	int64_t left = md_deadline_left_ms(&ctx->deadline), max_ms = CERT_MAX_MS;
-	int secs;
 	char msg[300];
 	const char *cls;
 	int rc;
@@ -1009,17 +1203,7 @@ static int cert_check(struct md_ctx *ctx, struct md_facts *f, struct ts_state *t
 	ts->cert_done = true;
 	if (left < max_ms)
 		max_ms = left;
-	secs = (int)((max_ms - 500) / 1000);
-	if (secs < 1)
-		secs = 1;
-	if (strcmp(host_os(ctx), "windows") == 0)
-		run_cmd(ctx, &r, max_ms, "tailscale cert --cert-file=- %s", ts->domain);
-	else
-		/* The host's own `timeout` ends a hung CLI there too (exit 124). */
-		run_cmd(ctx, &r, max_ms,
-			"if command -v timeout >/dev/null 2>&1; then timeout %d %s cert "
-			"--cert-file=- '%s'; else %s cert --cert-file=- '%s'; fi",
-			secs, ts_cmd(ctx), ts->domain, ts_cmd(ctx), ts->domain);
+	run_ts(ctx, &r, max_ms, "cert --cert-file=- '%s'", ts->domain);
 	if (r.rc != MD_OK && !r.timed_out) {
 		char why[1024];
 
@@ -1032,12 +1216,11 @@ static int cert_check(struct md_ctx *ctx, struct md_facts *f, struct ts_state *t
 				   md_buf_str(&r.x.err), msg, sizeof(msg));
 	rc = md_fact_str(f, PROBE, "tls.cert_domain", ts->domain, "the node's MagicDNS name");
 	if (rc == MD_OK)
-		rc = md_fact_strf(f, PROBE, "tls.cert_issue", cls,
-			  "tailscale cert --cert-file=- %s (over SSH, limit %lld ms): %s", ts->domain,
-			  (long long)max_ms, strcmp(cls, "hang") == 0 ? "no result within the limit"
+		rc = md_fact_strf(f, PROBE, "tls.cert_issue", cls, "%s (over SSH, limit %d s): %s",
+			  r.shown, r.limit_s, strcmp(cls, "hang") == 0 ? "no result within the limit"
 			  : msg);
 	if (rc == MD_OK && strcmp(cls, "ok"))
-		rc = md_fact_str(f, PROBE, "tls.cert_error", msg, r.cmd);
+		rc = md_fact_str(f, PROBE, "tls.cert_error", msg, r.shown);
 	if (rc == MD_OK) {
 		char label[1024];
 
@@ -1192,9 +1375,12 @@ static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	if (rc)
 		goto out;
 
-	threaded = pthread_create(&th, NULL, handshake_thread, h) == 0;
+	/* With a session the SSH steps run beside the handshake; without one there is
+	 * nothing to overlap, and the handshake runs here. */
+	if (ctx->session)
+		threaded = pthread_create(&th, NULL, handshake_thread, h) == 0;
 	if (!threaded)
-		handshake_thread(h);
+		handshake_inline(h);
 
 	/* Beside the handshake: the serve configuration, its backend, the certificate. */
 	if (ts.cli_ok) {

@@ -1,8 +1,17 @@
 /* wg_decode.c — WireGuard frame decoder and per-endpoint analyser (see wireguard.h).
  *
- * Hot path: wg_analyser_frame() runs once per captured frame, so it allocates nothing,
- * formats nothing (except the first example of each kind, kept for evidence) and keeps the
- * last endpoint pair it touched, since consecutive frames mostly belong to the same flow. */
+ * Hot path: wg_analyser_frame() runs once per captured frame, so it allocates nothing and
+ * formats nothing (except the first example of each kind, kept for evidence).  Offline
+ * analysis runs at about 2x the speed limit of `cat FILE >/dev/null` (bench/wg_vs_tshark.sh),
+ * most of which is libpcap's own reading; what keeps the analysis small, measured with perf
+ * on 1.1 GB of randomly interleaved traffic from 200 peers:
+ *   - endpoints are compared and hashed as words loaded from the packet (struct ep_key);
+ *   - a pair's per-packet counters live in two cache lines (struct pair_hot), prefetched
+ *     as soon as the ports are known, with the slot hashes in a separate 4 KiB array;
+ *   - a transport message that repeats its pair's last receiver index skips the index
+ *     table (it can be neither a roam nor a first confirmation);
+ *   - the read buffer is page-aligned (the kernel's copy into a misaligned one ran 4x
+ *     slower). */
 #include "probes/wireguard.h"
 
 #include <arpa/inet.h>
@@ -24,25 +33,49 @@
 /* State                                                                                */
 /* ------------------------------------------------------------------------------------ */
 
+/* The hot path identifies an endpoint by three words loaded straight from the packet
+ * (family | port << 16 | first 4 address bytes << 32, then the other 12 address bytes of
+ * IPv6), so hashing and comparing never reload small stores as wide words.  struct
+ * wg_endpoint is made from a key only for a new pair or an example. */
+struct ep_key {
+	uint64_t w[3];
+};
+
+#define KEY_PORT_MASK 0xffff0000ull
+
 enum idx_kind { IDX_SEEN, IDX_INIT, IDX_RESP };
 
 /* One WireGuard session index, as announced by an initiation or response (or first seen
  * as a receiver index, when the capture started inside a session). */
-struct wg_index {
+struct wg_index {           /* 64 bytes: one cache line */
 	uint32_t idx;
-	uint8_t used, kind, answered, confirmed, has_sender;
+	uint8_t used, kind, answered, confirmed;
+	uint8_t has_sender;
 	uint32_t pair;          /* slot in pairs[] of the message that announced it */
-	uint64_t pair_serial;   /* ... valid while pairs[pair].serial matches */
+	struct ep_key sender;   /* source of the last message that named it as receiver */
 	int64_t ts_us;          /* when it was announced (for the RTT) */
-	struct wg_endpoint sender; /* source of the last message that named it as receiver */
+	uint64_t pair_serial;   /* ... valid while pairs[pair].serial matches */
 	uint64_t last_seq;
-};
+} __attribute__((aligned(64)));
 
 struct pair_slot {
 	struct wg_pair p;
 	uint64_t serial;
-	uint32_t hash;
 };
+
+/* What every packet of a pair touches, in two cache lines; the rest of struct wg_pair
+ * (pairs[]) is touched only by handshakes, rare kinds and new pairs.  The counters here
+ * are merged into the struct wg_pair copies that wg_analyser_pairs() hands out. */
+struct pair_hot {
+	struct ep_key local, remote;
+	uint64_t packets;
+	int64_t last_us;           /* also the eviction order */
+	uint64_t data_packets[2];  /* [0] tx, [1] rx */
+	uint64_t data_bytes[2];
+	uint64_t keepalives[2];
+	uint32_t recv_idx[2];      /* the last receiver index seen each way: a transport   */
+	uint8_t recv_known[2];     /* message naming it again needs no index-table lookup */
+} __attribute__((aligned(64)));
 
 enum example {
 	EX_INIT, EX_RESP, EX_COOKIE, EX_DATA, EX_KEEPALIVE, EX_DISCO, EX_NON_WG, EX_BAD_SIZE,
@@ -51,14 +84,22 @@ enum example {
 
 struct wg_analyser {
 	uint64_t ports[65536 / 64];
-	struct wg_endpoint local[WG_MAX_ADDRS], target[WG_MAX_ADDRS];
+	struct ep_key local[WG_MAX_ADDRS], target[WG_MAX_ADDRS]; /* ports 0 */
 	size_t n_local, n_target;
+	/* Each slot's hash, 0 = empty: lookups scan this 4 KiB array and touch a slot only
+	 * on a hash match, instead of missing the cache on every slot they pass. */
+	uint32_t pair_h[WG_MAX_PAIRS];
+	struct pair_hot hot[WG_MAX_PAIRS];
 	struct pair_slot pairs[WG_MAX_PAIRS];
 	struct wg_index idx[WG_MAX_INDICES];
 	uint64_t seq, next_serial;
 	int32_t last_pair; /* cache: slot of the last pair touched, -1 none */
 	double rtt[WG_RTT_SAMPLES];
 	uint64_t rng;
+	/* The ports as a short list, next to the totals that every packet updates anyway:
+	 * the 8 KiB bitmap falls out of L1 between packets.  n_port_list > 16: bitmap only. */
+	uint16_t port_list[16];
+	unsigned n_port_list;
 	struct wg_totals t;
 	char ex[EX_N][360];
 };
@@ -82,15 +123,6 @@ static inline uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-static uint32_t hash_bytes(uint32_t h, const void *v, size_t n)
-{
-	const uint8_t *p = v;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u; /* FNV-1a */
-	return h;
-}
-
 static inline uint32_t hash_u32(uint32_t x)
 {
 	x ^= x >> 16;
@@ -101,9 +133,49 @@ static inline uint32_t hash_u32(uint32_t x)
 	return x;
 }
 
-static inline bool ep_eq(const struct wg_endpoint *a, const struct wg_endpoint *b)
+static inline uint32_t load32(const uint8_t *p)
 {
-	return memcmp(a, b, sizeof(*a)) == 0;
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static inline void key_make(struct ep_key *k, int family, const uint8_t *addr, uint16_t port)
+{
+	k->w[0] = (uint64_t)family | (uint64_t)port << 16 | (uint64_t)load32(addr) << 32;
+	if (family == 6) {
+		memcpy(&k->w[1], addr + 4, 8);
+		k->w[2] = load32(addr + 12);
+	} else {
+		k->w[1] = k->w[2] = 0;
+	}
+}
+
+static inline bool key_eq(const struct ep_key *a, const struct ep_key *b)
+{
+	return ((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) | (a->w[2] ^ b->w[2])) == 0;
+}
+
+static inline bool key_addr_eq(const struct ep_key *a, const struct ep_key *b)
+{
+	return (((a->w[0] ^ b->w[0]) & ~KEY_PORT_MASK) | (a->w[1] ^ b->w[1]) |
+		(a->w[2] ^ b->w[2])) == 0;
+}
+
+static void key_to_ep(const struct ep_key *k, struct wg_endpoint *e)
+{
+	uint32_t v = (uint32_t)(k->w[0] >> 32);
+
+	memset(e, 0, sizeof(*e));
+	e->family = (uint8_t)(k->w[0] & 0xff);
+	e->port = (uint16_t)(k->w[0] >> 16);
+	memcpy(e->addr, &v, 4);
+	if (e->family == 6) {
+		memcpy(e->addr + 4, &k->w[1], 8);
+		v = (uint32_t)k->w[2];
+		memcpy(e->addr + 12, &v, 4);
+	}
 }
 
 static uint64_t xorshift(uint64_t *s)
@@ -213,10 +285,13 @@ enum wg_kind wg_classify(const uint8_t *p, size_t avail, size_t len)
 
 struct wg_analyser *wg_analyser_new(void)
 {
-	struct wg_analyser *a = calloc(1, sizeof(*a));
+	/* Cache-line aligned, so each index entry is exactly one line. */
+	size_t size = (sizeof(struct wg_analyser) + 63) / 64 * 64;
+	struct wg_analyser *a = aligned_alloc(64, size);
 
 	if (!a)
 		return NULL;
+	memset(a, 0, size);
 	a->last_pair = -1;
 	a->rng = 0x9e3779b97f4a7c15ull; /* fixed seed: same traffic, same median */
 	a->next_serial = 1;
@@ -230,7 +305,22 @@ void wg_analyser_free(struct wg_analyser *a)
 
 void wg_analyser_add_port(struct wg_analyser *a, uint16_t port)
 {
+	if (wg_analyser_has_port(a, port))
+		return;
 	a->ports[port >> 6] |= 1ull << (port & 63);
+	if (a->n_port_list < 16)
+		a->port_list[a->n_port_list] = port;
+	a->n_port_list++;
+}
+
+static inline bool on_port(const struct wg_analyser *a, uint16_t sport, uint16_t dport)
+{
+	if (a->n_port_list > 16)
+		return wg_analyser_has_port(a, sport) || wg_analyser_has_port(a, dport);
+	for (unsigned i = 0; i < a->n_port_list; i++)
+		if (a->port_list[i] == sport || a->port_list[i] == dport)
+			return true;
+	return false;
 }
 
 bool wg_analyser_has_port(const struct wg_analyser *a, uint16_t port)
@@ -238,27 +328,24 @@ bool wg_analyser_has_port(const struct wg_analyser *a, uint16_t port)
 	return a->ports[port >> 6] >> (port & 63) & 1;
 }
 
-static int add_addr(struct wg_endpoint *set, size_t *n, const struct sockaddr *sa)
+static int add_addr(struct ep_key *set, size_t *n, const struct sockaddr *sa)
 {
-	struct wg_endpoint e = { 0 };
+	struct ep_key k;
 
 	if (!sa)
 		return MD_EINVAL;
-	if (sa->sa_family == AF_INET) {
-		e.family = 4;
-		memcpy(e.addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-	} else if (sa->sa_family == AF_INET6) {
-		e.family = 6;
-		memcpy(e.addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-	} else {
+	if (sa->sa_family == AF_INET)
+		key_make(&k, 4, (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr, 0);
+	else if (sa->sa_family == AF_INET6)
+		key_make(&k, 6, (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr, 0);
+	else
 		return MD_OK;
-	}
 	for (size_t i = 0; i < *n; i++)
-		if (ep_eq(&set[i], &e))
+		if (key_eq(&set[i], &k))
 			return MD_OK;
 	if (*n >= WG_MAX_ADDRS)
 		return MD_ETOOBIG;
-	set[(*n)++] = e;
+	set[(*n)++] = k;
 	return MD_OK;
 }
 
@@ -272,10 +359,10 @@ int wg_analyser_add_target(struct wg_analyser *a, const struct sockaddr *sa)
 	return add_addr(a->target, &a->n_target, sa);
 }
 
-static bool addr_in(const struct wg_endpoint *set, size_t n, const struct wg_endpoint *e)
+static bool addr_in(const struct ep_key *set, size_t n, const struct ep_key *k)
 {
 	for (size_t i = 0; i < n; i++)
-		if (set[i].family == e->family && memcmp(set[i].addr, e->addr, 16) == 0)
+		if (key_addr_eq(&set[i], k))
 			return true;
 	return false;
 }
@@ -284,27 +371,38 @@ static bool addr_in(const struct wg_endpoint *set, size_t n, const struct wg_end
 /* Tables                                                                               */
 /* ------------------------------------------------------------------------------------ */
 
-static uint32_t pair_hash(const struct wg_endpoint *x, const struct wg_endpoint *y)
+static inline uint64_t mix64(uint64_t x)
 {
-	/* Symmetric: hash the two endpoints in a fixed order. */
-	if (memcmp(x, y, sizeof(*x)) > 0) {
-		const struct wg_endpoint *t = x;
-		x = y;
-		y = t;
-	}
-	return hash_bytes(hash_bytes(2166136261u, x, sizeof(*x)), y, sizeof(*y));
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return x;
 }
 
-static bool pair_matches(const struct wg_pair *p, const struct wg_endpoint *s,
-			 const struct wg_endpoint *d)
+static inline uint64_t key_hash(const struct ep_key *k)
 {
-	return (ep_eq(&p->local, s) && ep_eq(&p->remote, d)) ||
-	       (ep_eq(&p->local, d) && ep_eq(&p->remote, s));
+	return mix64(k->w[0] ^ mix64(k->w[1] ^ mix64(k->w[2] + 0x9e3779b97f4a7c15ull)));
+}
+
+/* Symmetric (a sum), so both directions of a pair land in the same place; never 0 (the
+ * mark of an empty slot). */
+static uint32_t pair_hash(const struct ep_key *x, const struct ep_key *y)
+{
+	uint32_t h = (uint32_t)((key_hash(x) + key_hash(y)) >> 16);
+
+	return h ? h : 1;
+}
+
+static inline bool pair_matches(const struct pair_hot *pk, const struct ep_key *s,
+				const struct ep_key *d)
+{
+	return (key_eq(&pk->local, s) && key_eq(&pk->remote, d)) ||
+	       (key_eq(&pk->local, d) && key_eq(&pk->remote, s));
 }
 
 /* Decides which of src / dst is the local side of a new pair (see wireguard.h). */
-static void orient(const struct wg_analyser *a, struct wg_pair *p, const struct wg_endpoint *s,
-		   const struct wg_endpoint *d, enum wg_kind k)
+static void orient(const struct wg_analyser *a, struct wg_pair *p, struct pair_hot *pk,
+		   const struct ep_key *s, const struct ep_key *d, enum wg_kind k)
 {
 	bool src_local;
 
@@ -320,58 +418,67 @@ static void orient(const struct wg_analyser *a, struct wg_pair *p, const struct 
 		src_local = !(k == WG_KIND_RESP || k == WG_KIND_COOKIE);
 		p->basis = WG_BASIS_FIRST_SEEN;
 	}
-	p->local = src_local ? *s : *d;
-	p->remote = src_local ? *d : *s;
+	pk->local = src_local ? *s : *d;
+	pk->remote = src_local ? *d : *s;
+	key_to_ep(&pk->local, &p->local);
+	key_to_ep(&pk->remote, &p->remote);
 }
 
-static struct pair_slot *pair_get(struct wg_analyser *a, const struct wg_endpoint *s,
-				  const struct wg_endpoint *d, enum wg_kind k, int64_t ts)
+/* The slot of the pair of s and d, created when new; *tx says whether s is its local side.
+ * A pair already seen costs its two hot cache lines and nothing else. */
+static uint32_t pair_get(struct wg_analyser *a, const struct ep_key *s, const struct ep_key *d,
+			 uint32_t h, enum wg_kind k, int64_t ts, bool *tx)
 {
-	uint32_t h, victim = 0, i;
-	uint64_t oldest = UINT64_MAX;
+	uint32_t victim = 0, i, slot;
+	int64_t oldest = INT64_MAX;
 	struct pair_slot *ps;
+	struct pair_hot *hp;
 
-	if (a->last_pair >= 0) {
-		ps = &a->pairs[a->last_pair];
-		if (pair_matches(&ps->p, s, d))
-			goto found;
+	if (a->last_pair >= 0 && pair_matches(&a->hot[a->last_pair], s, d)) {
+		slot = (uint32_t)a->last_pair;
+		goto found;
 	}
-	h = pair_hash(s, d);
 	for (i = 0; i < WINDOW; i++) {
-		uint32_t slot = (h + i) % WG_MAX_PAIRS;
-
-		ps = &a->pairs[slot];
-		if (!ps->p.used) {
-			victim = slot;
-			oldest = 0;
+		slot = (h + i) % WG_MAX_PAIRS;
+		if (!a->pair_h[slot])
 			break;
-		}
-		if (ps->hash == h && pair_matches(&ps->p, s, d)) {
+		if (a->pair_h[slot] == h && pair_matches(&a->hot[slot], s, d)) {
 			a->last_pair = (int32_t)slot;
 			goto found;
 		}
-		if (ps->p.last_seq < oldest) {
-			oldest = ps->p.last_seq;
+	}
+	/* New: the first empty slot of the window, else its least recently seen pair. */
+	for (i = 0; i < WINDOW; i++) {
+		slot = (h + i) % WG_MAX_PAIRS;
+		if (!a->pair_h[slot]) {
+			victim = slot;
+			break;
+		}
+		if (a->hot[slot].last_us < oldest) {
+			oldest = a->hot[slot].last_us;
 			victim = slot;
 		}
 	}
-	ps = &a->pairs[victim];
-	if (ps->p.used)
+	slot = victim;
+	ps = &a->pairs[slot];
+	if (a->pair_h[slot])
 		a->t.endpoints_evicted++;
 	memset(ps, 0, sizeof(*ps));
+	memset(&a->hot[slot], 0, sizeof(a->hot[slot]));
 	ps->p.used = true;
-	ps->hash = h;
+	a->pair_h[slot] = h;
 	ps->serial = a->next_serial++;
-	orient(a, &ps->p, s, d, k);
+	orient(a, &ps->p, &a->hot[slot], s, d, k);
 	ps->p.first_us = ts;
 	a->t.endpoints++;
 	a->t.basis_seen |= 1u << ps->p.basis;
-	a->last_pair = (int32_t)victim;
+	a->last_pair = (int32_t)slot;
 found:
-	ps->p.last_seq = a->seq;
-	ps->p.last_us = ts;
-	ps->p.packets++;
-	return ps;
+	hp = &a->hot[slot];
+	*tx = key_eq(&hp->local, s);
+	hp->last_us = ts;
+	hp->packets++;
+	return slot;
 }
 
 static struct wg_index *idx_find(struct wg_analyser *a, uint32_t idx)
@@ -431,13 +538,14 @@ static struct wg_pair *idx_pair(struct wg_analyser *a, const struct wg_index *e)
 /* Keeps the first example of each kind as evidence (EX_BURST: the latest, longest burst).
  * Formats only when it will keep the text, so the hot path pays one test. */
 static void example(struct wg_analyser *a, enum example ex, int64_t ts,
-		    const struct wg_endpoint *s, const struct wg_endpoint *d, const char *fmt, ...)
+		    const struct ep_key *s, const struct ep_key *d, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
 
 static void example(struct wg_analyser *a, enum example ex, int64_t ts,
-		    const struct wg_endpoint *s, const struct wg_endpoint *d, const char *fmt, ...)
+		    const struct ep_key *s, const struct ep_key *d, const char *fmt, ...)
 {
 	char when[40], src[64], dst[64], what[140];
+	struct wg_endpoint e;
 	va_list ap;
 
 	if (a->ex[ex][0] && ex != EX_BURST)
@@ -447,8 +555,10 @@ static void example(struct wg_analyser *a, enum example ex, int64_t ts,
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	if (s && d) {
-		wg_endpoint_format(s, src, sizeof(src));
-		wg_endpoint_format(d, dst, sizeof(dst));
+		key_to_ep(s, &e);
+		wg_endpoint_format(&e, src, sizeof(src));
+		key_to_ep(d, &e);
+		wg_endpoint_format(&e, dst, sizeof(dst));
 		snprintf(a->ex[ex], sizeof(a->ex[ex]), "%s %s: %s -> %s, %s",
 			 ex == EX_BURST ? "longest ending" : "first at", when, src, dst, what);
 	} else {
@@ -480,7 +590,7 @@ static void add_rtt(struct wg_analyser *a, struct wg_pair *p, double ms)
 
 /* A message naming idx as its receiver arrived from s: roaming when s changed. */
 static struct wg_index *note_receiver(struct wg_analyser *a, struct wg_pair *p, uint32_t idx,
-				      const struct wg_endpoint *s, const struct wg_endpoint *d,
+				      const struct ep_key *s, const struct ep_key *d,
 				      int64_t ts)
 {
 	struct wg_index *e = idx_find(a, idx);
@@ -490,13 +600,15 @@ static struct wg_index *note_receiver(struct wg_analyser *a, struct wg_pair *p, 
 		e->kind = IDX_SEEN;
 	}
 	e->last_seq = a->seq;
-	if (e->has_sender && !ep_eq(&e->sender, s)) {
+	if (e->has_sender && !key_eq(&e->sender, s)) {
 		char from[64];
+		struct wg_endpoint prev;
 
 		a->t.endpoint_changes++;
 		p->endpoint_changes++;
 		if (!a->ex[EX_ROAM][0]) {
-			wg_endpoint_format(&e->sender, from, sizeof(from));
+			key_to_ep(&e->sender, &prev);
+			wg_endpoint_format(&prev, from, sizeof(from));
 			example(a, EX_ROAM, ts, s, d, "receiver index 0x%08x, earlier from %s", idx,
 				from);
 		}
@@ -509,13 +621,16 @@ static struct wg_index *note_receiver(struct wg_analyser *a, struct wg_pair *p, 
 /* One classified datagram on a WireGuard port: len bytes long, avail of them captured at p
  * (the kinds that read fields have avail >= the bytes they read, see wg_classify). */
 static void on_message(struct wg_analyser *a, enum wg_kind k, const uint8_t *p, size_t len,
-		       size_t avail, const struct wg_endpoint *s, const struct wg_endpoint *d,
+		       size_t avail, const struct ep_key *s, const struct ep_key *d, uint32_t h,
 		       int64_t ts)
 {
-	struct pair_slot *ps = pair_get(a, s, d, k, ts);
+	bool tx;
+	uint32_t slot = pair_get(a, s, d, h, k, ts, &tx);
+	struct pair_slot *ps = &a->pairs[slot];
+	struct pair_hot *hp = &a->hot[slot];
 	struct wg_pair *pr = &ps->p;
-	bool tx = ep_eq(&pr->local, s);
 	struct wg_totals *t = &a->t;
+	int dir = tx ? 0 : 1;
 	struct wg_index *e;
 	uint32_t sender, receiver;
 
@@ -600,27 +715,30 @@ static void on_message(struct wg_analyser *a, enum wg_kind k, const uint8_t *p, 
 		receiver = le32(p + 4);
 		if (k == WG_KIND_KEEPALIVE) {
 			t->keepalives++;
-			if (tx)
-				pr->keepalives_tx++;
-			else
-				pr->keepalives_rx++;
-			example(a, EX_KEEPALIVE, ts, s, d, "32 bytes, receiver index 0x%08x",
-				receiver);
-		} else if (tx) {
-			t->data_tx_packets++;
-			t->data_tx_bytes += len;
-			pr->data_tx_packets++;
-			pr->data_tx_bytes += len;
-			example(a, EX_DATA, ts, s, d, "%zu bytes, receiver index 0x%08x", len,
-				receiver);
+			hp->keepalives[dir]++;
+			if (!a->ex[EX_KEEPALIVE][0])
+				example(a, EX_KEEPALIVE, ts, s, d, "32 bytes, receiver index 0x%08x",
+					receiver);
 		} else {
-			t->data_rx_packets++;
-			t->data_rx_bytes += len;
-			pr->data_rx_packets++;
-			pr->data_rx_bytes += len;
-			example(a, EX_DATA, ts, s, d, "%zu bytes, receiver index 0x%08x", len,
-				receiver);
+			if (tx) {
+				t->data_tx_packets++;
+				t->data_tx_bytes += len;
+			} else {
+				t->data_rx_packets++;
+				t->data_rx_bytes += len;
+			}
+			hp->data_packets[dir]++;
+			hp->data_bytes[dir] += len;
+			if (!a->ex[EX_DATA][0])
+				example(a, EX_DATA, ts, s, d, "%zu bytes, receiver index 0x%08x", len,
+					receiver);
 		}
+		/* The same receiver index on the same pair as last time: neither a roam nor a
+		 * first confirmation, so the index table is left alone. */
+		if (hp->recv_known[dir] && hp->recv_idx[dir] == receiver)
+			break;
+		hp->recv_idx[dir] = receiver;
+		hp->recv_known[dir] = 1;
 		e = note_receiver(a, pr, receiver, s, d, ts);
 		if (e->kind == IDX_RESP && !e->confirmed) {
 			/* The initiator's first transport message: the session works. */
@@ -685,18 +803,25 @@ static void truncated(struct wg_analyser *a, int64_t ts, uint32_t caplen, uint32
 		caplen, wirelen, where);
 }
 
-static void fragment(struct wg_analyser *a, int64_t ts, const struct wg_endpoint *s,
-		     const struct wg_endpoint *d, unsigned off8)
+/* Counts a UDP fragment.  packet: also count it as a packet (a later fragment, whose ports
+ * are unknown; a first fragment on a WireGuard port is counted by the decode path). */
+static void fragment(struct wg_analyser *a, int64_t ts, const struct ep_key *sk,
+		     const struct ep_key *dk, unsigned off8, bool packet)
 {
 	char src[INET6_ADDRSTRLEN] = "?", dst[INET6_ADDRSTRLEN] = "?";
-	int af = s->family == 4 ? AF_INET : AF_INET6;
+	struct wg_endpoint s, d;
+	int af;
 
 	a->t.fragments++;
-	a->t.packets++;
+	if (packet)
+		a->t.packets++;
 	if (a->ex[EX_FRAGMENT][0])
 		return;
-	inet_ntop(af, s->addr, src, sizeof(src));
-	inet_ntop(af, d->addr, dst, sizeof(dst));
+	key_to_ep(sk, &s);
+	key_to_ep(dk, &d);
+	af = s.family == 4 ? AF_INET : AF_INET6;
+	inet_ntop(af, s.addr, src, sizeof(src));
+	inet_ntop(af, d.addr, dst, sizeof(dst));
 	example(a, EX_FRAGMENT, ts, NULL, NULL, "UDP fragment %s -> %s at offset %u", src, dst,
 		off8 * 8);
 }
@@ -712,10 +837,14 @@ void wg_analyser_frame(struct wg_analyser *a, int dlt, int64_t ts, const uint8_t
 {
 	size_t off = 0, l4, iplen, avail;
 	uint16_t etype = 0;
-	struct wg_endpoint s, t;
+	struct ep_key s, t;
+	const uint8_t *saddr = NULL, *daddr = NULL;
+	uint16_t sport, dport;
+	uint32_t h;
 	const uint8_t *u;
 	size_t ulen, plen;
 	int ver = 0;
+	bool first_frag = false;
 
 	a->seq++;
 	a->t.frames++;
@@ -792,8 +921,6 @@ void wg_analyser_frame(struct wg_analyser *a, int dlt, int64_t ts, const uint8_t
 			return;
 	}
 
-	memset(&s, 0, sizeof(s));
-	memset(&t, 0, sizeof(t));
 	if (ver == 4) {
 		size_t ihl, tot;
 		uint16_t frag;
@@ -808,15 +935,17 @@ void wg_analyser_frame(struct wg_analyser *a, int dlt, int64_t ts, const uint8_t
 			return;
 		if (d[off + 9] != 17) /* UDP */
 			return;
-		s.family = t.family = 4;
-		memcpy(s.addr, d + off + 12, 4);
-		memcpy(t.addr, d + off + 16, 4);
+		ver = 4;
+		saddr = d + off + 12;
+		daddr = d + off + 16;
 		frag = be16(d + off + 6);
-		if (frag & 0x3fff) /* MF or a fragment offset (RFC 791) */
-			{
-			fragment(a, ts, &s, &t, frag & 0x1fff);
+		if (frag & 0x1fff) { /* a later fragment (RFC 791): no UDP header */
+			key_make(&s, 4, saddr, 0);
+			key_make(&t, 4, daddr, 0);
+			fragment(a, ts, &s, &t, frag & 0x1fff, true);
 			return;
 		}
+		first_frag = frag & 0x2000; /* MF at offset 0: the UDP header is here */
 		if (caplen < off + ihl)
 			TRUNC("IPv4 options");
 		l4 = off + ihl;
@@ -833,9 +962,8 @@ void wg_analyser_frame(struct wg_analyser *a, int dlt, int64_t ts, const uint8_t
 		if (rem == 0) /* jumbogram (RFC 2675): trust the frame */
 			rem = wirelen - off - 40;
 		nh = d[off + 6];
-		s.family = t.family = 6;
-		memcpy(s.addr, d + off + 8, 16);
-		memcpy(t.addr, d + off + 24, 16);
+		saddr = d + off + 8;
+		daddr = d + off + 24;
 		l4 = off + 40;
 		/* Extension headers (RFC 8200 section 4): skip what precedes UDP. */
 		for (int hops = 0; nh != 17; hops++) {
@@ -857,11 +985,18 @@ void wg_analyser_frame(struct wg_analyser *a, int dlt, int64_t ts, const uint8_t
 				if (caplen < l4 + 8)
 					TRUNC("IPv6 fragment header");
 				fo = be16(d + l4 + 2);
-				if ((fo & 0xfff9) && d[l4] == 17) { /* offset or M set */
-					fragment(a, ts, &s, &t, fo >> 3);
+				if (fo & 0xfff8) { /* a later fragment */
+					if (d[l4] == 17) {
+						key_make(&s, 6, saddr, 0);
+						key_make(&t, 6, daddr, 0);
+						fragment(a, ts, &s, &t, fo >> 3, true);
+					}
 					return;
 				}
-				hl = 8; /* an atomic fragment (RFC 6946): the datagram is whole */
+				/* M set: the first fragment, with the UDP header; neither: an atomic
+				 * fragment (RFC 6946), the datagram is whole. */
+				first_frag = fo & 1;
+				hl = 8;
 				nh = d[l4];
 				break;
 			}
@@ -882,25 +1017,40 @@ void wg_analyser_frame(struct wg_analyser *a, int dlt, int64_t ts, const uint8_t
 	if (caplen < l4 + 8)
 		TRUNC("UDP header");
 	u = d + l4;
-	s.port = be16(u);
-	t.port = be16(u + 2);
-	if (!wg_analyser_has_port(a, s.port) && !wg_analyser_has_port(a, t.port))
+	sport = be16(u);
+	dport = be16(u + 2);
+	if (!on_port(a, sport, dport))
 		return;
+	key_make(&s, ver, saddr, sport);
+	key_make(&t, ver, daddr, dport);
+	/* Start loading the pair's hash slot and hot lines while the rest is decoded. */
+	h = pair_hash(&s, &t);
+	__builtin_prefetch(&a->pair_h[h % WG_MAX_PAIRS]);
+	__builtin_prefetch(&a->hot[h % WG_MAX_PAIRS]);
+	__builtin_prefetch((const char *)&a->hot[h % WG_MAX_PAIRS] + 64);
 	a->t.packets++;
 	if (!a->t.first_us)
 		a->t.first_us = ts;
 	a->t.last_us = ts;
+	if (first_frag)
+		fragment(a, ts, &s, &t, 0, false);
 	ulen = be16(u + 4);
 	if (ulen < 8 || iplen < 8) {
-		on_message(a, WG_KIND_NON_WG, NULL, 0, 0, &s, &t, ts);
+		on_message(a, WG_KIND_NON_WG, NULL, 0, 0, &s, &t, h, ts);
 		return;
 	}
+	/* The datagram's length: UDP's, bounded by what the IP header and the wire carried,
+	 * except in a first fragment, which holds only the start of it. */
 	plen = ulen - 8;
-	if (plen > iplen - 8)
-		plen = iplen - 8;
-	if (l4 + 8 + plen > wirelen) /* the headers claim more than the wire carried */
-		plen = wirelen - l4 - 8;
 	avail = caplen - l4 - 8;
+	if (avail > iplen - 8)
+		avail = iplen - 8;
+	if (!first_frag) {
+		if (plen > iplen - 8)
+			plen = iplen - 8;
+		if (l4 + 8 + plen > wirelen) /* the headers claim more than the wire carried */
+			plen = wirelen - l4 - 8;
+	}
 	if (avail > plen)
 		avail = plen;
 	{
@@ -910,7 +1060,7 @@ void wg_analyser_frame(struct wg_analyser *a, int dlt, int64_t ts, const uint8_t
 			a->t.packets--; /* truncated() counts it */
 			TRUNC("WireGuard header");
 		}
-		on_message(a, k, u + 8, plen, avail, &s, &t, ts);
+		on_message(a, k, u + 8, plen, avail, &s, &t, h, ts);
 	}
 }
 
@@ -943,28 +1093,43 @@ bool wg_analyser_rtt_median_ms(const struct wg_analyser *a, double *out)
 	return true;
 }
 
-static int cmp_pair(const void *x, const void *y)
+static int cmp_pair(const void *x, const void *y, void *ctx)
 {
-	const struct wg_pair *a = *(const struct wg_pair *const *)x;
-	const struct wg_pair *b = *(const struct wg_pair *const *)y;
+	const struct wg_analyser *an = ctx;
+	uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+	uint64_t pi = an->hot[i].packets, pj = an->hot[j].packets;
+	int64_t fi = an->pairs[i].p.first_us, fj = an->pairs[j].p.first_us;
 
-	if (a->packets != b->packets)
-		return a->packets < b->packets ? 1 : -1;
-	return a->first_us < b->first_us ? -1 : a->first_us > b->first_us;
+	if (pi != pj)
+		return pi < pj ? 1 : -1;
+	return fi < fj ? -1 : fi > fj;
 }
 
-size_t wg_analyser_pairs(const struct wg_analyser *a, const struct wg_pair **out, size_t max)
+size_t wg_analyser_pairs(const struct wg_analyser *a, struct wg_pair *out, size_t max)
 {
-	const struct wg_pair *all[WG_MAX_PAIRS];
+	uint32_t order[WG_MAX_PAIRS];
 	size_t n = 0;
 
-	for (size_t i = 0; i < WG_MAX_PAIRS; i++)
-		if (a->pairs[i].p.used)
-			all[n++] = &a->pairs[i].p;
-	qsort(all, n, sizeof(all[0]), cmp_pair);
+	for (uint32_t i = 0; i < WG_MAX_PAIRS; i++)
+		if (a->pair_h[i])
+			order[n++] = i;
+	qsort_r(order, n, sizeof(order[0]), cmp_pair, (void *)a);
 	if (n > max)
 		n = max;
-	memcpy(out, all, n * sizeof(all[0]));
+	for (size_t i = 0; i < n; i++) {
+		const struct pair_hot *hp = &a->hot[order[i]];
+		struct wg_pair *p = &out[i];
+
+		*p = a->pairs[order[i]].p;
+		p->packets = hp->packets;
+		p->last_us = hp->last_us;
+		p->data_tx_packets = hp->data_packets[0];
+		p->data_rx_packets = hp->data_packets[1];
+		p->data_tx_bytes = hp->data_bytes[0];
+		p->data_rx_bytes = hp->data_bytes[1];
+		p->keepalives_tx = hp->keepalives[0];
+		p->keepalives_rx = hp->keepalives[1];
+	}
 	return n;
 }
 
@@ -1039,22 +1204,26 @@ static cJSON *pair_json(const struct wg_pair *p)
 
 int wg_analyser_table_json(const struct wg_analyser *a, char **out)
 {
-	const struct wg_pair *rows[WG_TABLE_ROWS];
-	size_t n = wg_analyser_pairs(a, rows, WG_TABLE_ROWS);
-	cJSON *arr = cJSON_CreateArray();
+	struct wg_pair *rows = calloc(WG_TABLE_ROWS, sizeof(*rows));
+	size_t n = rows ? wg_analyser_pairs(a, rows, WG_TABLE_ROWS) : 0;
+	cJSON *arr = rows ? cJSON_CreateArray() : NULL;
 
 	*out = NULL;
-	if (!arr)
+	if (!arr) {
+		free(rows);
 		return MD_ENOMEM;
+	}
 	for (size_t i = 0; i < n; i++) {
-		cJSON *o = pair_json(rows[i]);
+		cJSON *o = pair_json(&rows[i]);
 
 		if (!o) {
 			cJSON_Delete(arr);
+			free(rows);
 			return MD_ENOMEM;
 		}
 		cJSON_AddItemToArray(arr, o);
 	}
+	free(rows);
 	*out = cJSON_PrintUnformatted(arr);
 	cJSON_Delete(arr);
 	return *out ? MD_OK : MD_ENOMEM;
@@ -1150,30 +1319,24 @@ int wg_analyser_record(const struct wg_analyser *a, struct md_facts *f, const ch
 			  "tx = sent by the local side: a local address, else the side that is "
 			  "not the target, else the first initiator");
 
-	/* Checklist: what the capture saw, step by step. */
-	if (t->messages) {
-		snprintf(label, sizeof(label), "WireGuard packets seen (%llu)",
-			 (unsigned long long)t->messages);
-		rc |= md_fact_check(f, "wg.messages", MD_CHECK_OK, label);
-	} else {
-		rc |= md_fact_check(f, "wg.messages", MD_CHECK_WARN, "No WireGuard packets seen");
-	}
+	/* Checklist: what the capture saw, step by step (the value follows the label). */
+	rc |= md_fact_check(f, "wg.messages", t->messages ? MD_CHECK_OK : MD_CHECK_WARN,
+			    t->messages ? "WireGuard packets seen" : "No WireGuard packets seen");
 	if (t->initiations || t->responses) {
 		if (t->handshakes_completed) {
-			snprintf(label, sizeof(label), "WireGuard handshake completed (%llu, median "
-				 "RTT %.1f ms)", (unsigned long long)t->handshakes_completed, med);
+			snprintf(label, sizeof(label), "WireGuard handshakes completed (median RTT "
+				 "%.1f ms)", med);
 			rc |= md_fact_check(f, "wg.handshakes_completed", MD_CHECK_OK, label);
 		} else {
-			snprintf(label, sizeof(label), "WireGuard handshake not completed (%llu "
+			snprintf(label, sizeof(label), "WireGuard handshakes completed (%llu "
 				 "initiations, %llu responses)", (unsigned long long)t->initiations,
 				 (unsigned long long)t->responses);
 			rc |= md_fact_check(f, "wg.handshakes_completed", MD_CHECK_FAIL, label);
 		}
 	}
 	if (t->messages) {
-		snprintf(label, sizeof(label), "Tunnel data: %llu packets sent, %llu received",
-			 (unsigned long long)t->data_tx_packets,
-			 (unsigned long long)t->data_rx_packets);
+		snprintf(label, sizeof(label), "Tunnel data received (sent: %llu)",
+			 (unsigned long long)t->data_tx_packets);
 		rc |= md_fact_check(f, "wg.data_rx_packets",
 				    t->data_tx_packets && t->data_rx_packets ? MD_CHECK_OK
 									      : MD_CHECK_WARN,
@@ -1192,9 +1355,11 @@ int wg_analyser_record(const struct wg_analyser *a, struct md_facts *f, const ch
 /* Offline reading                                                                      */
 /* ------------------------------------------------------------------------------------ */
 
-/* A large stdio buffer: libpcap reads every record with fread(), and the default 4 KiB
- * buffer would mean one read(2) per few packets.  1 MiB keeps reading near `cat` speed. */
-#define READ_BUF (1u << 20)
+/* libpcap reads every record with fread(): a 128 KiB stdio buffer means few read(2)
+ * calls while the buffer still sits in L2 for the second copy (into libpcap's packet
+ * buffer).  Measured on 100 MB from the page cache: 4 KiB (the default) 45 ms, 128 KiB
+ * 25 ms, 1 MiB 76 ms (the kernel's copy then misses the cache). */
+#define READ_BUF (128u << 10)
 
 int wg_read_pcap(struct wg_analyser *a, const char *path, const struct md_deadline *dl,
 		 uint64_t *frames_read, int *dlt_out, struct md_err *err)
@@ -1215,7 +1380,9 @@ int wg_read_pcap(struct wg_analyser *a, const char *path, const struct md_deadli
 	fp = fopen(path, "rb");
 	if (!fp)
 		return md_err_set(err, MD_EINVAL, "pcap", "open %s: %s", path, strerror(errno));
-	buf = malloc(READ_BUF);
+	/* Page-aligned: the kernel's copy into a buffer at a 16-byte offset ran 4x slower
+	 * (seen when earlier allocations had moved malloc's mmap threshold). */
+	buf = aligned_alloc(4096, READ_BUF);
 	if (buf)
 		setvbuf(fp, buf, _IOFBF, READ_BUF);
 	posix_fadvise(fileno(fp), 0, 0, POSIX_FADV_SEQUENTIAL);

@@ -10,7 +10,8 @@
  * Budget (budget(), which `check` also adds to the run's deadline): a live capture gets
  * --capture-seconds + WG_SLACK_MS (2 s) for resolving the target, opening the device and
  * recording facts; --pcap gets WG_SLACK_MS + WG_MS_PER_MB per MB of file (offline
- * analysis runs near disk speed, ~0.5 ms/MB from the page cache, so that is generous).
+ * analysis reads ~0.25 ms/MB from the page cache (bench/wg_vs_tshark.sh), so that leaves
+ * room for a cold disk).
  * The capture always stops WG_RESERVE_MS before the deadline, so a shorter deadline gives
  * a shorter capture: wg.capture_seconds is the time actually captured (and
  * wg.capture_shortened says why).
@@ -164,9 +165,11 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 }
 
 /* BPF: UDP on any WireGuard port, IPv4 UDP fragments (MF or offset, RFC 791) and IPv6
- * fragments of UDP (fragment header right after the fixed header), with or without a
- * VLAN tag ("vlan" shifts the offsets for what follows it, pcap-filter(7)). */
-static void build_filter(const int *ports, size_t n, char *out, size_t len)
+ * fragments of UDP (fragment header right after the fixed header).  On Ethernet, also
+ * behind a VLAN tag ("vlan" shifts the offsets for what follows it, pcap-filter(7));
+ * libpcap has no "vlan" for Linux cooked captures, where the kernel moved the tag into
+ * metadata anyway. */
+static void build_filter(int dlt, const int *ports, size_t n, char *out, size_t len)
 {
 	char inner[1024];
 	size_t o = 0;
@@ -178,7 +181,10 @@ static void build_filter(const int *ports, size_t n, char *out, size_t len)
 	if (o < sizeof(inner))
 		snprintf(inner + o, sizeof(inner) - o, ")) or (ip and ip[9] == 17 and "
 			 "ip[6:2] & 0x3fff != 0) or (ip6 and ip6[6] == 44 and ip6[40] == 17)");
-	snprintf(out, len, "(%s) or (vlan and (%s))", inner, inner);
+	if (dlt == DLT_EN10MB)
+		snprintf(out, len, "(%s) or (vlan and (%s))", inner, inner);
+	else
+		snprintf(out, len, "%s", inner);
 }
 
 static int capture_live(struct md_ctx *ctx, struct wg_analyser *a, const char *iface,
@@ -248,7 +254,7 @@ static int capture_live(struct md_ctx *ctx, struct wg_analyser *a, const char *i
 				"decoded", iface, dlt_name ? dlt_name : "?");
 		goto out;
 	}
-	build_filter(ports, n_ports, filter, sizeof(filter));
+	build_filter(run.dlt, ports, n_ports, filter, sizeof(filter));
 	if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0 ||
 	    pcap_setfilter(p, &prog) != 0) {
 		if (prog.bf_insns)

@@ -22,9 +22,11 @@
  *
  * Counting, as recorded in the wg.* facts:
  *   packets      frames on a WireGuard port, plus UDP fragments, plus truncated frames;
- *   fragments    IPv4 UDP fragments (MF or offset set) and IPv6 fragments of UDP: their
- *                ports are unknown (non-first fragments carry none), so they are counted
- *                only, never decoded;
+ *   fragments    IPv4 UDP fragments (MF or offset set) and IPv6 fragments of UDP.  A
+ *                first fragment carries the UDP and WireGuard headers: it is counted only
+ *                when on a WireGuard port, and decoded too (its size from UDP's length).
+ *                Later fragments carry no ports: every one of them is counted (so
+ *                fragments of other UDP traffic are included), none is decoded;
  *   truncated    frames cut short (caplen) before their UDP ports, or before the WireGuard
  *                header fields the analyser reads (16 bytes at most);
  *   non_wg       anything else on the port (bad_size is the subset that had a WireGuard
@@ -51,7 +53,7 @@
  * same receiver index arrive from a new ip:port the peer moved (whitepaper section 2.1,
  * "built-in roaming"): endpoint_changes counts that.
  *
- * Memory is fixed when the analyser is created (about 0.5 MB) and never grows with the
+ * Memory is fixed when the analyser is created (about 0.7 MB) and never grows with the
  * input: endpoint pairs (WG_MAX_PAIRS) and indices (WG_MAX_INDICES) live in hash tables
  * whose probe window is bounded; a full window evicts its least recently seen entry.  RTT
  * samples for the median are kept up to WG_RTT_SAMPLES, then reservoir-sampled with a
@@ -121,14 +123,15 @@ const char *wg_basis_name(enum wg_basis b); /* "local-address", "target", "first
 /* Counters of one endpoint pair; tx/rx relative to its local side (see above). */
 struct wg_pair {
 	struct wg_endpoint local, remote;
-	enum wg_basis basis;
 	uint64_t packets;
-	uint64_t initiations_tx, initiations_rx;
-	uint64_t responses_tx, responses_rx;
-	uint64_t cookie_replies_tx, cookie_replies_rx;
+	int64_t first_us, last_us;                 /* capture timestamps, µs since the epoch */
 	uint64_t data_tx_packets, data_rx_packets;
 	uint64_t data_tx_bytes, data_rx_bytes;     /* WireGuard message bytes (UDP payload) */
 	uint64_t keepalives_tx, keepalives_rx;
+	enum wg_basis basis;
+	uint64_t initiations_tx, initiations_rx;
+	uint64_t responses_tx, responses_rx;
+	uint64_t cookie_replies_tx, cookie_replies_rx;
 	uint64_t disco, non_wg;
 	uint64_t handshakes_completed, handshakes_confirmed;
 	uint64_t endpoint_changes;                 /* roams that landed on this pair */
@@ -136,8 +139,6 @@ struct wg_pair {
 	uint32_t max_init_burst;
 	uint32_t rtt_n;
 	double rtt_min_ms, rtt_max_ms, rtt_sum_ms;
-	int64_t first_us, last_us;                 /* capture timestamps, µs since the epoch */
-	uint64_t last_seq;                         /* for eviction */
 	bool used;
 };
 
@@ -187,9 +188,9 @@ void wg_analyser_frame(struct wg_analyser *a, int dlt, int64_t ts_us, const uint
 const struct wg_totals *wg_analyser_totals(const struct wg_analyser *a);
 /* Median handshake RTT in ms; false when no handshake completed. */
 bool wg_analyser_rtt_median_ms(const struct wg_analyser *a, double *out);
-/* The pairs still in the table (evicted ones are only in the totals), busiest first, at
- * most max; returns how many were written to out (borrowed pointers). */
-size_t wg_analyser_pairs(const struct wg_analyser *a, const struct wg_pair **out, size_t max);
+/* Copies of the pairs still in the table (evicted ones are only in the totals), busiest
+ * first, at most max; returns how many were written to out. */
+size_t wg_analyser_pairs(const struct wg_analyser *a, struct wg_pair *out, size_t max);
 /* Evidence line for a fact name ("wg.initiations" -> "first: 10.0.0.1:51820 -> ...") or
  * NULL; borrowed. */
 const char *wg_analyser_example(const struct wg_analyser *a, const char *fact);

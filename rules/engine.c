@@ -228,11 +228,16 @@ static int load_text(struct md_ruleset *rs, const char *name, const char *text, 
 		goto fail;
 	}
 	rs->files[rs->n_files++] = fname;
-	memcpy(rs->v + rs->n, rules, n * sizeof(*rules));
+	if (n)
+		memcpy(rs->v + rs->n, rules, n * sizeof(*rules));
 	rs->n += n;
+	if (resolve && (rc = check_supersedes(rs, err, &bad)) != MD_OK) {
+		/* Take back exactly what this text added (another text may share its name). */
+		rs->n -= n;
+		free(rs->files[--rs->n_files]);
+		goto fail;
+	}
 	free(rules);
-	if (resolve && (rc = check_supersedes(rs, err, &bad)) != MD_OK)
-		remove_file(rs, name);
 	return rc;
 fail:
 	for (size_t i = 0; i < n; i++)

@@ -7,10 +7,15 @@
  * finding ids and the key facts.
  *
  * Run from the repository root: MD_BIN=./meshdoctor MD_BUILD=build build/tests/lab_ssh */
+#include "core/session.h"
+#include "core/target.h"
+#include "probes/probe.h"
 #include "tests/support/lab.h"
 
 #include <criterion/criterion.h>
 
+#include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +97,17 @@ static char *slurp(const char *path)
 		buf[0] = '\0';
 	fclose(fp);
 	return buf;
+}
+
+/* An empty ssh_config for the OpenSSH client runs: neither the user's nor /dev/null
+ * (on a shared machine it has been seen replaced by a regular file with content). */
+static const char *empty_config(void)
+{
+	static char path[300];
+
+	snprintf(path, sizeof(path), "%s", lab_path(L, "ssh_config"));
+	write_file(path, "", 0644);
+	return path;
 }
 
 /* known_hosts with one line: name + the public key in pub_path. */
@@ -351,8 +367,8 @@ Test(lab_ssh, unknown_host_key_is_accepted_and_recorded, .timeout = 60)
 	cr_assert_eq(lab_report_n_findings(res.report), 0, "%s", res.out);
 	/* And OpenSSH accepts the line meshdoctor wrote. */
 	cr_assert_eq(lab_sh(L, cli,
-			    "ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes "
-			    "-o UserKnownHostsFile=%s -i %s root@" HOST " true", kh, key),
+			    "ssh -F %s -o BatchMode=yes -o StrictHostKeyChecking=yes "
+			    "-o UserKnownHostsFile=%s -i %s root@" HOST " true", empty_config(), kh, key),
 		     0, "ssh rejected the recorded key");
 }
 
@@ -484,8 +500,8 @@ Test(lab_ssh, rsa_key_refused_for_sha1_while_ssh_logs_in, .timeout = 60)
 	cr_assert_str_eq(path_result("ssh-permission-denied"), "superseded");
 	/* The same key, authorised, logs in with OpenSSH's client (rsa-sha2-512). */
 	cr_assert_eq(lab_sh(L, cli,
-			    "ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes "
-			    "-o UserKnownHostsFile=%s -i %s root@" HOST " true", kh, rsa),
+			    "ssh -F %s -o BatchMode=yes -o StrictHostKeyChecking=yes "
+			    "-o UserKnownHostsFile=%s -i %s root@" HOST " true", empty_config(), kh, rsa),
 		     0, "ssh -i %s should log in", rsa);
 	log = slurp(lab_path(L, "sshd.log"));
 	cr_assert(strstr(log, "ssh-rsa not in PubkeyAcceptedAlgorithms"), "sshd log:\n%s", log);
@@ -536,4 +552,116 @@ Test(lab_ssh, names_that_do_not_resolve, .timeout = 60)
 	assert_fact("ssh.tcp", "no-such-host");
 	assert_findings(mdns);
 	cr_assert_str_eq(path_result("ssh-name-not-resolved"), "superseded");
+}
+
+/* ---- md_session_exec() over a real session ---- */
+
+extern const struct md_probe probe_ssh;
+
+/* Moves this test process into the client namespace (the traffic rule in lab.h: clients
+ * never dial from the root namespace) and checks that it got there. */
+static void enter_client_ns(void)
+{
+	char path[256];
+	struct stat want, self;
+	int fd;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", cli);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0, "%s", path);
+	cr_assert_eq(setns(fd, CLONE_NEWNET), 0, "setns %s", cli);
+	close(fd);
+	cr_assert_eq(stat(path, &want), 0);
+	cr_assert_eq(stat("/proc/self/ns/net", &self), 0);
+	cr_assert_eq(want.st_ino, self.st_ino, "not in %s", cli);
+}
+
+Test(lab_ssh, session_exec_stdin_stderr_status_signal_cap_and_deadline, .timeout = 60)
+{
+	struct md_target t = { 0 };
+	struct md_target_opts o = { .identity = key, .known_hosts = kh, .no_ssh_config = true };
+	struct md_options opt = { .timeout_ms = 10000 };
+	struct md_ctx ctx = { .target = &t, .opt = &opt };
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 10000), short_dl;
+	struct md_facts f;
+	struct md_exec x;
+	struct md_err err = { 0 };
+	int64_t t0;
+
+	start_sshd(key_pub, NULL);
+	known_hosts_with(HOST, hostkey_pub);
+	enter_client_ns();
+	md_facts_init(&f);
+	md_exec_init(&x);
+	cr_assert_eq(md_target_parse("root@" HOST, &t, &err), MD_OK, "%s", err.msg);
+	cr_assert_eq(md_target_resolve(&t, &o, &dl, &err), MD_OK, "%s", err.msg);
+	ctx.deadline = dl;
+	cr_assert_eq(probe_ssh.run(&ctx, &f, &err), MD_OK, "%s", err.msg);
+	cr_assert(ctx.session, "no session: ssh.auth = %s", md_facts_str(&f, "ssh.auth"));
+	cr_assert_str_eq(md_session_os(ctx.session), "linux");
+
+	/* stdin is written, then EOF: cat ends. */
+	cr_assert_eq(md_session_exec(ctx.session, "cat", "secret on stdin\n", 16, &x, &dl, &err), MD_OK,
+		     "%s", err.msg);
+	cr_assert_str_eq(md_buf_str(&x.out), "secret on stdin\n");
+	cr_assert_eq(x.exit_status, 0);
+
+	/* stdout and stderr apart, the exit status. */
+	cr_assert_eq(md_session_exec(ctx.session, "echo out; echo err >&2; exit 3", NULL, 0, &x, &dl, &err),
+		     MD_OK, "%s", err.msg);
+	cr_assert_str_eq(md_buf_str(&x.out), "out\n");
+	cr_assert_str_eq(md_buf_str(&x.err), "err\n");
+	cr_assert_eq(x.exit_status, 3);
+
+	/* A signal instead of a status. */
+	cr_assert_eq(md_session_exec(ctx.session, "kill -TERM $$", NULL, 0, &x, &dl, &err), MD_OK, "%s",
+		     err.msg);
+	cr_assert_str_eq(x.exit_signal, "TERM");
+	cr_assert_eq(x.exit_status, -1);
+
+	/* Output over the cap is an error, not a silent truncation; the session survives. */
+	cr_assert_eq(md_session_exec(ctx.session, "head -c 5000000 /dev/zero", NULL, 0, &x, &dl, &err),
+		     MD_ETOOBIG);
+	md_err_clear(&err);
+	cr_assert_eq(md_session_exec(ctx.session, "echo again", NULL, 0, &x, &dl, &err), MD_OK, "%s",
+		     err.msg);
+	cr_assert_str_eq(md_buf_str(&x.out), "again\n");
+
+	/* The deadline holds; the session is not used after a half-finished command. */
+	t0 = md_now_ms();
+	short_dl = md_deadline_after(t0, 1000);
+	cr_assert_eq(md_session_exec(ctx.session, "sleep 30", NULL, 0, &x, &short_dl, &err),
+		     MD_ETIMEOUT);
+	cr_assert_leq(md_now_ms() - t0, 1100, "exec took %lld ms", (long long)(md_now_ms() - t0));
+	cr_assert(strstr(err.msg, "sleep 30"), "%s", err.msg);
+	md_err_clear(&err);
+	cr_assert_eq(md_session_exec(ctx.session, "true", NULL, 0, &x, &dl, &err), MD_EIO);
+	t0 = md_now_ms();
+	md_session_free(ctx.session);
+	cr_assert_leq(md_now_ms() - t0, 500, "free took %lld ms", (long long)(md_now_ms() - t0));
+	md_exec_cleanup(&x);
+	md_facts_cleanup(&f);
+	md_target_cleanup(&t);
+}
+
+Test(lab_ssh, agent_key_is_tried_first, .timeout = 60)
+{
+	char sock[300], rsa[300];
+	const char *argv[] = { "ssh-agent", "-D", "-a", sock, NULL };
+
+	snprintf(sock, sizeof(sock), "%s", lab_path(L, "agent.sock"));
+	snprintf(rsa, sizeof(rsa), "%s", lab_path(L, "unauthorised_rsa"));
+	keygen(rsa, "-t rsa -b 2048", "");
+	start_sshd(key_pub, NULL);
+	known_hosts_with(HOST, hostkey_pub);
+	cr_assert_gt(lab_spawn(L, cli, argv, "agent.log"), 0);
+	cr_assert_eq(lab_wait_file(sock, 3000), 0, "agent socket");
+	cr_assert_eq(lab_sh(L, NULL, "SSH_AUTH_SOCK=%s ssh-add %s", sock, key), 0, "ssh-add");
+	setenv("SSH_AUTH_SOCK", sock, 1);
+	/* The identity file is not authorised: only the agent's key can log in. */
+	check("root@" HOST, rsa, "5s");
+	assert_fact("ssh.auth", "ok");
+	assert_fact("ssh.auth_method", "agent");
+	assert_fact("ssh.auth_keys_tried", "1");
+	cr_assert_eq(lab_report_n_findings(res.report), 0, "%s", res.out);
 }

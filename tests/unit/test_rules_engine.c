@@ -16,6 +16,9 @@
 static struct md_ruleset rs;
 static struct md_facts facts;
 static struct md_evaluation ev;
+static char tmpdir[64]; /* a test's scratch directory, removed by teardown */
+
+static void remove_tmpdir(void);
 
 static void setup(void)
 {
@@ -29,6 +32,7 @@ static void teardown(void)
 	md_evaluation_cleanup(&ev);
 	md_ruleset_cleanup(&rs);
 	md_facts_cleanup(&facts);
+	remove_tmpdir(); /* also when an assert ended the test early */
 }
 
 TestSuite(engine, .init = setup, .fini = teardown);
@@ -426,8 +430,6 @@ Test(engine, fixture_rules_evaluate, .timeout = 10)
 
 /* ---------------------------------------------------------------- directories */
 
-static char tmpdir[64];
-
 static void write_file(const char *name, const char *text)
 {
 	char path[256];
@@ -452,11 +454,14 @@ static void remove_tmpdir(void)
 				       "50-uses-orphan.rules", ".hidden.rules", "notes.txt" };
 	char path[256];
 
+	if (!tmpdir[0])
+		return;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", tmpdir, names[i]);
 		unlink(path);
 	}
 	rmdir(tmpdir);
+	tmpdir[0] = '\0';
 }
 
 Test(engine, load_dir_sorted_bad_files_contribute_nothing, .timeout = 10)
@@ -497,7 +502,6 @@ Test(engine, load_dir_sorted_bad_files_contribute_nothing, .timeout = 10)
 		 "%s/40-orphan.rules:6: rule \"orphan\" supersedes unknown rule \"nowhere\"", tmpdir);
 	cr_expect_eq(strncmp(err.msg, prefix, strlen(prefix)), 0, "%s", err.msg);
 	cr_expect_eq(rs.n, 3);
-	remove_tmpdir();
 }
 
 Test(engine, load_dir_missing_or_empty_is_not_found, .timeout = 10)
@@ -512,5 +516,4 @@ Test(engine, load_dir_missing_or_empty_is_not_found, .timeout = 10)
 	cr_expect_eq(md_rules_load_dir(&rs, tmpdir, &err), MD_ENOTFOUND);
 	snprintf(want, sizeof(want), "rules directory %s: no *.rules files in it", tmpdir);
 	cr_expect_str_eq(err.msg, want);
-	remove_tmpdir();
 }

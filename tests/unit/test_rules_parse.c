@@ -337,6 +337,22 @@ Test(parse, supersedes_may_name_a_rule_loaded_before, .timeout = 10)
 	md_ruleset_cleanup(&rs);
 }
 
+Test(parse, rejected_text_takes_back_only_its_own_rules, .timeout = 10)
+{
+	struct md_ruleset rs;
+	struct md_err err = { 0 };
+
+	md_ruleset_init(&rs);
+	cr_assert_eq(md_rules_load_string(&rs, "same.rules", OK_RULE, &err), MD_OK, "%s", err.msg);
+	cr_assert_eq(md_rules_load_string(&rs, "same.rules", WHEN("a.b") "supersedes = gone\n", &err),
+		     MD_EPARSE);
+	cr_expect_str_eq(err.msg, "same.rules:6: rule \"r\" supersedes unknown rule \"gone\" (no rule with that id is loaded)");
+	cr_expect_eq(rs.n, 1);
+	cr_expect_str_eq(rs.v[0]->id, "ok");
+	cr_expect_eq(rs.n_files, 1);
+	md_ruleset_cleanup(&rs);
+}
+
 struct bad_file {
 	char name[64];   /* under fixtures/rules/ */
 	int line;

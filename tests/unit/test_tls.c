@@ -342,13 +342,25 @@ static void no_network(void)
 	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare(CLONE_NEWNET) needs root");
 }
 
+/* The command the probe sends for `tailscale ARGS` with a host-side limit of limit_s: with
+ * the 20 s deadline below, 4 s for status/prefs/serve (5 s budget) and 3 s for cert (4 s). */
+static const char *ts_cmd(const char *os, int limit_s, const char *args)
+{
+	static char buf[8][1200];
+	static int next;
+	char *b = buf[next++ % 8];
+
+	md_tls_remote_cmd(os, limit_s, args, b, sizeof(buf[0]));
+	return b;
+}
+
 static int run_probe(const struct md_replay_entry *e, size_t n, const char *os,
 		     const struct md_options *o, struct md_facts *f, struct md_err *err)
 {
 	struct md_session *s = md_session_new_replay(e, n, os);
 	struct md_target t = { .host = "100.102.226.62", .hostname = "100.102.226.62", .port = 22 };
 	struct md_ctx ctx = { .target = &t, .session = s,
-			      .deadline = md_deadline_after(md_now_ms(), 3000), .opt = o };
+			      .deadline = md_deadline_after(md_now_ms(), 20000), .opt = o };
 	int rc;
 
 	cr_assert_not_null(s);
@@ -362,16 +374,15 @@ Test(tls, seed_host_over_replay_records_tailscale_facts_tailscale_fixture, .init
 	char *status = fixture("status-seed004-https-off.json");
 	char *serve = fixture("serve-seed004.json");
 	char *prefs = fixture("prefs-tailscale.json");
-	/* On macOS the probe finds the GUI app's CLI when it is not on PATH (seeds/004). */
-#define TS_MAC "\"$(command -v tailscale || echo /Applications/Tailscale.app/Contents/MacOS/Tailscale)\" "
 	const struct md_replay_entry e[] = {
-		{ TS_MAC "status --json", 0, status, "", false },
-		{ TS_MAC "debug prefs", 0, prefs, "", false },
-		{ TS_MAC "serve status --json", 0, serve, "", false },
+		{ ts_cmd("darwin", 4, "status --json"), 0, status, "", false },
+		{ ts_cmd("darwin", 4, "debug prefs"), 0, prefs, "", false },
+		{ ts_cmd("darwin", 4, "serve status --json"), 0, serve, "", false },
 		{ "curl -s -o /dev/null -w '%{http_code}' --max-time 3 'http://127.0.0.1:18080'",
 		  0, "200", "", false },
-		/* the seed's `tailscale cert` "hangs indefinitely" */
-		{ "if command -v timeout", 0, NULL, NULL, true },
+		/* the seed's `tailscale cert` "hangs indefinitely": the host's timeout ends it */
+		{ ts_cmd("darwin", 3, "cert --cert-file=- 'mneme-macbook-pro14.ayu-scylla.ts.net'"),
+		  124, "", "", false },
 	};
 	struct md_options o = { 0 };
 	struct md_facts f;
@@ -411,12 +422,13 @@ Test(tls, headscale_node_over_replay_tailscale_fixture, .init = no_network)
 	char *status = fixture("status-headscale-running.json");
 	char *serve = fixture("serve-headscale.json");
 	const struct md_replay_entry e[] = {
-		{ "tailscale status --json", 0, status, "", false },
+		{ ts_cmd("linux", 4, "status --json"), 0, status, "", false },
 		/* prefs unreadable: the status heuristic decides */
-		{ "tailscale debug prefs", 1, "", "Access denied: prefs read access denied\n", false },
-		{ "tailscale serve status --json", 0, serve, "", false },
+		{ ts_cmd("linux", 4, "debug prefs"), 1, "", "Access denied: prefs read access denied\n",
+		  false },
+		{ ts_cmd("linux", 4, "serve status --json"), 0, serve, "", false },
 		{ "curl ", 7, "000", "", false },
-		{ "if command -v timeout", 1, "",
+		{ ts_cmd("linux", 3, "cert --cert-file=- 'sfspark2.mesh.internal'"), 1, "",
 		  "500 Internal Server Error: your Tailscale account does not support getting TLS certs\n",
 		  false },
 	};
@@ -441,7 +453,8 @@ Test(tls, headscale_node_over_replay_tailscale_fixture, .init = no_network)
 Test(tls, no_tailscale_cli_and_no_serve_tailscale_fixture, .init = no_network)
 {
 	const struct md_replay_entry e[] = {
-		{ "tailscale status", 127, "", "bash: line 1: tailscale: command not found\n", false },
+		{ ts_cmd("linux", 4, "status --json"), 127, "",
+		  "timeout: failed to run command 'tailscale': No such file or directory\n", false },
 	};
 	struct md_options o = { .sni = "node1.tail1234.ts.net" };
 	struct md_facts f;
@@ -454,6 +467,39 @@ Test(tls, no_tailscale_cli_and_no_serve_tailscale_fixture, .init = no_network)
 	assert_fact(&f, "tls.expected", "true");
 	cr_assert_null(md_facts_get(&f, "tls.cert_issue"), "no CLI: certificate never asked");
 	cr_assert_null(md_facts_get(&f, "tailscale.serve_configured"));
+	md_facts_cleanup(&f);
+}
+
+Test(tls, tailscale_commands_carry_a_limit_on_the_host)
+{
+	char c[1200];
+
+	md_tls_remote_cmd("linux", 4, "status --json", c, sizeof(c));
+	cr_assert(strstr(c, "then timeout 4 tailscale status --json;"), "%s", c);
+	cr_assert(strstr(c, "perl -e 'alarm shift @ARGV; exec @ARGV or exit 127' 4 tailscale status --json;"),
+		  "%s", c);
+	md_tls_remote_cmd("darwin", 3, "cert --cert-file=- 'a.ts.net'", c, sizeof(c));
+	cr_assert(strstr(c, "/Applications/Tailscale.app/Contents/MacOS/Tailscale)\" cert --cert-file=- 'a.ts.net'"),
+		  "%s", c);
+	md_tls_remote_cmd("windows", 3, "status --json", c, sizeof(c));
+	cr_assert_str_eq(c, "tailscale status --json");
+}
+
+Test(tls, a_wedged_tailscale_cli_is_ended_on_the_host_tailscale_fixture, .init = no_network)
+{
+	const struct md_replay_entry e[] = {
+		/* 142 = 128 + SIGALRM: perl's alarm ended it (macOS has no `timeout`) */
+		{ ts_cmd("linux", 4, "status --json"), 142, "", "", false },
+	};
+	struct md_options o = { 0 };
+	struct md_facts f;
+	struct md_err err = { 0 };
+
+	md_facts_init(&f);
+	cr_assert_eq(run_probe(e, 1, "linux", &o, &f, &err), MD_OK, "%s", err.msg);
+	assert_fact(&f, "tailscale.cli", "error");
+	cr_assert_str_eq(md_facts_get(&f, "tailscale.cli")->evidence,
+			 "tailscale status --json: no answer within 4 s (ended on the host)");
 	md_facts_cleanup(&f);
 }
 
