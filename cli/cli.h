@@ -35,6 +35,11 @@ int cli_load_rules(const char *opt_dir, struct md_ruleset *rs, const char **dir_
  * then rename(), so a reader never sees half a report.  0 or -1 (message printed). */
 int cli_write_output(const char *path, const struct md_buf *buf);
 
+/* Checks, before any probe runs, that PATH ("-" is stdout) can be written: not a
+ * directory, in a directory that exists and is writable.  Prints a one-line error naming
+ * OPTION and returns -1 when it cannot. */
+int cli_check_output_path(const char *option, const char *path);
+
 /* Colours on stdout: only on a TTY and when NO_COLOR is unset (https://no-color.org). */
 bool cli_use_color(int fd);
 

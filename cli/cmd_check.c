@@ -193,8 +193,16 @@ int cmd_check_main(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "l:p:i:vh", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_JSON: json_path = optarg; break;
-		case OPT_MARKDOWN: md_path = optarg; break;
+		case OPT_JSON:
+			if (cli_check_output_path("--json", optarg))
+				goto out;
+			json_path = optarg;
+			break;
+		case OPT_MARKDOWN:
+			if (cli_check_output_path("--markdown", optarg))
+				goto out;
+			md_path = optarg;
+			break;
 		case OPT_PROBES: probes_list = optarg; break;
 		case OPT_TIMEOUT:
 			opt.timeout_ms = cli_parse_duration_ms(optarg);

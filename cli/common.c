@@ -86,11 +86,62 @@ int cli_load_rules(const char *opt_dir, struct md_ruleset *rs, const char **dir_
 	return 0;
 }
 
+static int write_all(int fd, const char *path, const struct md_buf *buf)
+{
+	size_t off = 0;
+
+	while (off < buf->len) {
+		ssize_t w = write(fd, buf->data + off, buf->len - off);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			cli_error("cannot write %s: %s", path, strerror(errno));
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+/* Where the symbolic link PATH points, as a path usable from here. */
+static int link_target(const char *path, char *out, size_t n)
+{
+	char t[PATH_MAX];
+	ssize_t len = readlink(path, t, sizeof(t) - 1);
+	const char *slash = strrchr(path, '/');
+
+	if (len <= 0)
+		return -1;
+	t[len] = '\0';
+	if (t[0] == '/' || !slash)
+		return snprintf(out, n, "%s", t) < (int)n ? 0 : -1;
+	return snprintf(out, n, "%.*s/%s", (int)(slash - path), path, t) < (int)n ? 0 : -1;
+}
+
+static int write_in_place(const char *path, const struct md_buf *buf)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0) {
+		cli_error("cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Non-blocking only for the open (a FIFO without a reader fails at once). */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	if (write_all(fd, path, buf) != 0) {
+		close(fd);
+		return -1;
+	}
+	return close(fd) == 0 ? 0 : (cli_error("cannot write %s: %s", path, strerror(errno)), -1);
+}
+
 int cli_write_output(const char *path, const struct md_buf *buf)
 {
 	char tmp[PATH_MAX];
+	char real[PATH_MAX];
+	struct stat st;
 	int fd;
-	size_t off = 0;
 
 	if (strcmp(path, "-") == 0) {
 		if (fwrite(buf->data ? buf->data : "", 1, buf->len, stdout) != buf->len ||
@@ -99,6 +150,26 @@ int cli_write_output(const char *path, const struct md_buf *buf)
 			return -1;
 		}
 		return 0;
+	}
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			cli_error("cannot write %s: it is a directory; name a file", path);
+			return -1;
+		}
+		/* A device, FIFO or socket (/dev/null, /dev/stdout, a pipe) is written in
+		 * place: renaming over it would replace the device with a file. */
+		if (!S_ISREG(st.st_mode))
+			return write_in_place(path, buf);
+		/* A symbolic link to a file: replace the file it names, keep the link. */
+		if (realpath(path, real))
+			path = real;
+	} else if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		/* A link to a file not yet there: create the file it names. */
+		if (link_target(path, real, sizeof(real)) != 0) {
+			cli_error("cannot write %s: cannot follow the link", path);
+			return -1;
+		}
+		path = real;
 	}
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp)) {
 		cli_error("%s: path too long", path);
@@ -109,22 +180,59 @@ int cli_write_output(const char *path, const struct md_buf *buf)
 		cli_error("cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (off < buf->len) {
-		ssize_t w = write(fd, buf->data + off, buf->len - off);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			cli_error("cannot write %s: %s", path, strerror(errno));
-			close(fd);
-			unlink(tmp);
-			return -1;
-		}
-		off += (size_t)w;
+	if (write_all(fd, path, buf) != 0) {
+		close(fd);
+		unlink(tmp);
+		return -1;
 	}
 	if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
 		cli_error("cannot write %s: %s", path, strerror(errno));
 		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_check_output_path(const char *option, const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	const char *slash;
+
+	if (strcmp(path, "-") == 0)
+		return 0;
+	if (!*path) {
+		cli_error("%s: give a file name, or - for standard output", option);
+		return -1;
+	}
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			cli_error("%s %s: is a directory; give a file name", option, path);
+			return -1;
+		}
+		if (access(path, W_OK) != 0) {
+			cli_error("%s %s: cannot write: %s", option, path, strerror(errno));
+			return -1;
+		}
+		if (!S_ISREG(st.st_mode))
+			return 0;
+	}
+	slash = strrchr(path, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else if ((size_t)(slash - path) >= sizeof(dir)) {
+		cli_error("%s: path too long", option);
+		return -1;
+	} else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		cli_error("%s %s: directory %s does not exist", option, path, dir);
+		return -1;
+	}
+	if (access(dir, W_OK | X_OK) != 0) {
+		cli_error("%s %s: cannot create files in %s: %s", option, path, dir, strerror(errno));
 		return -1;
 	}
 	return 0;

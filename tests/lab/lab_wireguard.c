@@ -72,8 +72,8 @@ static void wg_lab_up(struct wg_lab *w, char c, unsigned opts)
 		snprintf(name, sizeof(name), "wg%c%d", c, i + 1);
 		w->ns[i] = lab_netns(lab, name);
 		cr_assert_not_null(w->ns[i], "netns %s", name);
-		snprintf(w->ifname[i], sizeof(w->ifname[i]), "wgl%05d%c%d", (int)(getpid() % 100000),
-			 c, i + 1);
+		snprintf(w->ifname[i], sizeof(w->ifname[i]), "wgl%05u%c%u",
+			 (unsigned)getpid() % 100000u, c, (unsigned)i % 2u + 1u);
 		snprintf(name, sizeof(name), "k%d.key", i + 1);
 		snprintf(w->key[i], sizeof(w->key[i]), "%s", lab_path(lab, name));
 		snprintf(name, sizeof(name), "k%d.pub", i + 1);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <pcap/pcap.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct run {
@@ -199,4 +201,82 @@ Test(cli, report_renders_a_saved_report_and_rejects_others, .timeout = 30)
 		assert_one_line_error(&r, "not a meshdoctor report");
 	}
 	unlink(path);
+}
+
+/* An empty capture made with libpcap's own dump functions: `check --pcap` on it runs
+ * without any network, so the output options can be exercised. */
+static void empty_capture(char *path, size_t n)
+{
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+	pcap_dumper_t *d;
+
+	snprintf(path, n, "/tmp/mdcli-%d.pcap", (int)getpid());
+	cr_assert_not_null(dead);
+	d = pcap_dump_open(dead, path);
+	cr_assert_not_null(d, "%s", pcap_geterr(dead));
+	pcap_dump_close(d);
+	pcap_close(dead);
+}
+
+Test(cli, output_paths_are_checked_before_probes_and_devices_are_written_in_place, .timeout = 30)
+{
+	char cap[64], fifo[64], file[64], link[64];
+	struct stat st;
+	struct run r;
+
+	empty_capture(cap, sizeof(cap));
+	{
+		const char *a[] = { "check", "box", "--probes", "wireguard", "--pcap", cap,
+				    "--json", "/tmp", NULL };
+
+		md(&r, a);
+		assert_one_line_error(&r, "is a directory");
+	}
+	{
+		const char *a[] = { "check", "box", "--probes", "wireguard", "--pcap", cap,
+				    "--markdown", "/no/such/dir/r.md", NULL };
+
+		md(&r, a);
+		assert_one_line_error(&r, "does not exist");
+	}
+	/* A FIFO stands for any device (/dev/null, /dev/stdout): it must stay what it is. */
+	snprintf(fifo, sizeof(fifo), "/tmp/mdcli-%d.fifo", (int)getpid());
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	{
+		int rd = open(fifo, O_RDONLY | O_NONBLOCK);
+		const char *a[] = { "check", "box", "--probes", "wireguard", "--pcap", cap,
+				    "--json", fifo, NULL };
+		char got[8192];
+		ssize_t n;
+
+		cr_assert_geq(rd, 0);
+		md(&r, a);
+		cr_assert_eq(r.code, 0, "%s", r.err);
+		n = read(rd, got, sizeof(got) - 1);
+		cr_assert_gt(n, 0, "the report went into the FIFO");
+		got[n] = '\0';
+		cr_assert(strstr(got, "meshdoctor/report/v1"), "%s", got);
+		close(rd);
+	}
+	cr_assert_eq(stat(fifo, &st), 0);
+	cr_assert(S_ISFIFO(st.st_mode), "the FIFO was replaced by a file");
+	unlink(fifo);
+	/* A symbolic link keeps pointing at the file, which receives the report. */
+	snprintf(file, sizeof(file), "/tmp/mdcli-%d.json", (int)getpid());
+	snprintf(link, sizeof(link), "/tmp/mdcli-%d.link", (int)getpid());
+	cr_assert_eq(symlink(file, link), 0);
+	{
+		const char *a[] = { "check", "box", "--probes", "wireguard", "--pcap", cap,
+				    "--json", link, NULL };
+
+		md(&r, a);
+		cr_assert_eq(r.code, 0, "%s", r.err);
+	}
+	cr_assert_eq(lstat(link, &st), 0);
+	cr_assert(S_ISLNK(st.st_mode), "the link was replaced");
+	cr_assert_eq(stat(file, &st), 0);
+	cr_assert_gt(st.st_size, 0);
+	unlink(link);
+	unlink(file);
+	unlink(cap);
 }
