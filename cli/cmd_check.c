@@ -36,6 +36,7 @@ static void usage(FILE *f)
 		"  -p, --port PORT       SSH port (default: from ~/.ssh/config, else 22)\n"
 		"  -i, --identity FILE   private key to offer (only this one; the agent is still asked)\n"
 		"  --known-hosts FILE    known_hosts file (default: from ~/.ssh/config)\n"
+		"  -F, --ssh-config FILE read this ssh_config instead of ~/.ssh/config\n"
 		"  --no-ssh-config       do not read ~/.ssh/config (through `ssh -G`)\n"
 		"  --rules DIR           load rule files from DIR instead of the installed rules\n"
 		"  -v, --verbose         evidence for every observation, every fact, the rules' path\n"
@@ -74,6 +75,7 @@ static const struct option longopts[] = {
 	{ "identity", required_argument, NULL, 'i' },
 	{ "known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS },
 	{ "no-ssh-config", no_argument, NULL, OPT_NO_SSH_CONFIG },
+	{ "ssh-config", required_argument, NULL, 'F' },
 	{ "rules", required_argument, NULL, OPT_RULES },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "show-secrets", no_argument, NULL, OPT_SHOW_SECRETS },
@@ -191,7 +193,7 @@ int cmd_check_main(int argc, char **argv)
 	md_facts_init(&facts);
 	memset(&target, 0, sizeof(target));
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "l:p:i:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:p:i:F:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_JSON:
 			if (cli_check_output_path("--json", optarg))
@@ -219,6 +221,7 @@ int cmd_check_main(int argc, char **argv)
 		case 'i': topt.identity = optarg; break;
 		case OPT_KNOWN_HOSTS: topt.known_hosts = optarg; break;
 		case OPT_NO_SSH_CONFIG: topt.no_ssh_config = true; break;
+		case 'F': topt.ssh_config = optarg; break;
 		case OPT_RULES: rules_opt = optarg; break;
 		case 'v': opt.verbose = true; break;
 		case OPT_SHOW_SECRETS: opt.show_secrets = true; break;

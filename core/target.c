@@ -253,15 +253,25 @@ int md_target_resolve(struct md_target *t, const struct md_target_opts *o,
 		if (add_file(t->known_hosts, &t->n_known_hosts, o->known_hosts, home))
 			return MD_ENOMEM;
 
+	if (o && o->ssh_config && o->no_ssh_config)
+		return md_err_set(err, MD_EINVAL, "target",
+				  "--ssh-config and --no-ssh-config exclude each other; give one");
+	if (o && o->ssh_config && access(o->ssh_config, R_OK) != 0)
+		return md_err_set(err, MD_EINVAL, "target", "--ssh-config %s: cannot read the file",
+				  o->ssh_config);
 	if (!(o && o->no_ssh_config)) {
 		/* Ask ssh itself: Host/Match blocks, Include, canonicalisation — all as `ssh` does. */
 		char portbuf[16];
-		const char *argv[10];
+		const char *argv[12];
 		int n = 0;
 		struct md_proc_result r;
 		struct md_deadline d = md_deadline_min(*dl, md_deadline_after(md_now_ms(), 2000));
 
 		argv[n++] = "ssh";
+		if (o && o->ssh_config) {
+			argv[n++] = "-F";
+			argv[n++] = o->ssh_config;
+		}
 		argv[n++] = "-G";
 		if (t->user) {
 			argv[n++] = "-l";
@@ -282,6 +292,15 @@ int md_target_resolve(struct md_target *t, const struct md_target_opts *o,
 				return MD_ENOMEM;
 			}
 			t->from_ssh_config = true;
+		} else if (o && o->ssh_config) {
+			/* The user named this file: ssh rejecting it must not pass unnoticed. */
+			char first[256];
+			const char *e = md_buf_str(&r.err);
+
+			snprintf(first, sizeof(first), "%.*s", (int)strcspn(e, "\r\n"), e);
+			md_proc_result_cleanup(&r);
+			return md_err_set(err, MD_EINVAL, "target", "--ssh-config %s: `ssh -G` failed%s%s",
+					  o->ssh_config, *first ? ": " : "", first);
 		}
 		md_proc_result_cleanup(&r);
 	}

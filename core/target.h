@@ -39,7 +39,8 @@ struct md_target_opts {
 	int port;
 	const char *identity;
 	const char *known_hosts;
-	bool no_ssh_config; /* do not run `ssh -G` */
+	bool no_ssh_config;     /* do not run `ssh -G` */
+	const char *ssh_config; /* `ssh -F FILE -G`: this file instead of ~/.ssh/config */
 };
 
 /* Fills user, hostname, port, identities and known_hosts.  Never fails for a missing

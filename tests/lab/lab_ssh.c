@@ -270,6 +270,45 @@ Test(lab_ssh, healthy_host_logs_in_and_fires_nothing, .timeout = 60)
 	}
 }
 
+/* A Host alias from an ssh_config (-F, as `ssh -F` reads it; ~/.ssh/config otherwise):
+ * address, user, key and known_hosts all come from the file, none from the command line. */
+Test(lab_ssh, ssh_config_alias_works_as_it_does_for_ssh, .timeout = 60)
+{
+	char text[1024], path[300];
+
+	start_sshd(key_pub, NULL);
+	known_hosts_with(HOST, hostkey_pub);
+	snprintf(path, sizeof(path), "%s", lab_path(L, "alias_config"));
+	snprintf(text, sizeof(text),
+		 "Host office-one\n"
+		 "  HostName " HOST "\n"
+		 "  User root\n"
+		 "  Port 22\n"
+		 "  IdentityFile %s\n"
+		 "  IdentitiesOnly yes\n"
+		 "  UserKnownHostsFile %s\n",
+		 key, kh);
+	write_file(path, text, 0644);
+	{
+		const char *args[] = { "check", "office-one", "-F", path, "--probes", "ssh",
+				       "--rules", "rules", "--timeout", "5s", "--json", "-", NULL };
+
+		cr_assert_eq(lab_run_md(L, cli, args, 60000, &res), 0, "lab_run_md");
+		cr_assert(res.report, "no JSON report (exit %d)\n%s\n%s", res.exit_code, res.out, res.err);
+	}
+	cr_assert_eq(res.exit_code, 0, "exit %d\n%s", res.exit_code, res.out);
+	assert_fact("ssh.addr", HOST ":22");
+	assert_fact("ssh.hostkey", "match");
+	assert_fact("ssh.auth", "ok");
+	{
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(res.report, "target");
+
+		cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(t, "hostname")->valuestring, HOST);
+		cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(t, "user")->valuestring, "root");
+		cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "ssh_config")));
+	}
+}
+
 Test(lab_ssh, nothing_listening_is_refused, .timeout = 60)
 {
 	const char *want[] = { "ssh-connection-refused", NULL };

@@ -69,6 +69,8 @@ Test(cli, bad_options_are_usage_errors, .timeout = 30)
 	const char *a4[] = { "check", NULL };
 	const char *a5[] = { "frobnicate", NULL };
 	const char *a6[] = { "check", "--pcap", "/nonexistent.pcap", "h", NULL };
+	const char *a7[] = { "check", "-F", "/nonexistent.conf", "h", NULL };
+	const char *a8[] = { "check", "-F", "/dev/null", "--no-ssh-config", "h", NULL };
 
 	md(&r, a1);
 	assert_one_line_error(&r, "unknown probe 'nosuch'");
@@ -82,6 +84,10 @@ Test(cli, bad_options_are_usage_errors, .timeout = 30)
 	assert_one_line_error(&r, "unknown command 'frobnicate'");
 	md(&r, a6);
 	assert_one_line_error(&r, "--pcap /nonexistent.pcap");
+	md(&r, a7);
+	assert_one_line_error(&r, "--ssh-config /nonexistent.conf: cannot read");
+	md(&r, a8);
+	assert_one_line_error(&r, "exclude each other");
 }
 
 Test(cli, help_lists_every_command_and_exit_code, .timeout = 30)
