@@ -12,6 +12,8 @@
 #include <libssh2.h>
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -154,6 +156,14 @@ struct md_session *md_session_new_ssh(int fd, struct md_err *err)
 		return NULL;
 	}
 	s->fd = fd;
+	/* SSH sends many small packets (channel open, exec request, EOF, close) and waits
+	 * for each answer: with Nagle's algorithm each would sit out the peer's delayed
+	 * ACK.  OpenSSH's client sets TCP_NODELAY too. */
+	{
+		int one = 1;
+
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
 		md_addr_format((struct sockaddr *)&ss, sl, s->peer, sizeof(s->peer));
 	else
