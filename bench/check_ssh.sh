@@ -3,11 +3,11 @@
 # sshd and against a dead host (packets dropped by nft), next to what a user would run
 # instead: `ssh -o BatchMode=yes HOST true`.  Not a test: it prints figures and ratios.
 #
-# The bars (issue 2): healthy median <= 1.5x ssh's, peak RSS < 10 MB; on the dead host
-# `check` returns within --timeout + 10%.
+# Goals: against the healthy host, a median wall time at most 1.5x ssh's and a peak RSS
+# under 10 MB; against the dead host, `check` returns within --timeout + 10%.
 #
 # It builds its own two namespaces (client 10.77.200.1, host 10.77.200.2) with a real
-# sshd (lab-recipes.md section 2), and removes everything on exit.
+# sshd (its own config, host key and authorized_keys), and removes everything on exit.
 #
 # Environment: MD_BIN (default ./meshdoctor), RUNS (healthy runs, default 15),
 # DEAD_RUNS (default 3), TIMEOUT_MS (the dead host's --timeout, default 5000).

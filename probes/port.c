@@ -779,8 +779,7 @@ static int remote_listeners(struct md_ctx *ctx, struct md_listeners *l, char *so
 
 /* ==== active checks ==================================================================== */
 
-/* The ports a mesh uses (reference/tailscale-headscale-formats.md section 7, seeds/002 and
- * seeds/004): SSH 22 and WSL2's 2222, Headscale 8080, tailscale serve 443, Syncthing's
+/* The ports a mesh uses (docs/ports.md#ports-checked, seeds/002 and seeds/004): SSH 22 and WSL2's 2222, Headscale 8080, tailscale serve 443, Syncthing's
  * GUI 8384 (and the next two a second/third instance picks), tailscaled's UDP 41641. */
 static const struct md_port_spec mesh_ports[] = {
 	{ 22, false }, { 2222, false }, { 8080, false }, { 443, false },

@@ -664,7 +664,7 @@ const char *ssh_sudo_classify(int exit_status, const char *e)
 		return "nopasswd";
 	/* sudo(8): -n "non-interactive: ... if a password is required for the command to run,
 	 * sudo will display an error message and exit".  A user with no sudoers entry gets
-	 * the same message (lab-recipes.md §2). */
+	 * the same message. */
 	if (strstr(e, "a password is required") || strstr(e, "a terminal is required"))
 		return "password";
 	if (exit_status == 127 || strstr(e, "sudo: not found") ||
@@ -1057,7 +1057,8 @@ static int auth_files(struct md_session *ms, const struct md_target *t,
 
 /* libssh2 before 1.11 signs user authentication with RSA keys as "ssh-rsa" (SHA-1) only;
  * OpenSSH 8.8 and later refuse that signature by default (OpenSSH 8.8 release notes,
- * PubkeyAcceptedAlgorithms; lab-recipes.md §2 shows the server log line). */
+ * PubkeyAcceptedAlgorithms: sshd logs "signature algorithm ssh-rsa not in
+ * PubkeyAcceptedAlgorithms"). */
 static bool libssh2_rsa_sha1_only(void)
 {
 	return libssh2_version(0x010b00) == NULL;

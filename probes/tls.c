@@ -14,9 +14,8 @@
  * Tailscale state (`tailscale status --json`, `tailscale debug prefs`), the serve
  * configuration (`tailscale serve status --json`), whether the serve backend answers HTTP
  * on the host itself, and whether the tailnet can issue a certificate (`tailscale cert`
- * under a hard deadline: ok / failed with its message / hang).  Until a dedicated
- * Tailscale probe exists, the tailscale.* facts come from here, read from the CLI on the
- * host.  Parsing is split out (probes/tls.h) and unit-tested on fixtures/tailscale/. */
+ * under a hard deadline: ok / failed with its message / hang).  The tailscale.* facts come
+ * from here, read from the CLI on the host (docs/tailscale.md).  Parsing is split out (probes/tls.h) and unit-tested on fixtures/tailscale/. */
 #include "probes/tls.h"
 
 #include "core/buf.h"
@@ -50,7 +49,7 @@
  * working tailnet answers "in <5 seconds" (seeds/004, Resolution step 3). */
 #define CERT_MAX_MS 4000
 /* Each other Tailscale CLI command (status, serve status, debug prefs): the CLI itself
- * retries reaching tailscaled for up to ~5 s (reference section 1.1). */
+ * retries reaching tailscaled for up to ~5 s (docs/tailscale.md#how-the-cli-is-run). */
 #define CMD_MAX_MS 5000
 #define BACKEND_MAX_S 3
 /* Without any deadline the handshake still ends. */
@@ -89,7 +88,7 @@ int md_tls_parse_ts_status(const char *json, struct md_ts_status *out, struct md
 		copy_str(out->self_id, sizeof(out->self_id), json_str(self, "ID"));
 		copy_str(out->os, sizeof(out->os), json_str(self, "OS"));
 	}
-	/* DNSName is an FQDN with the trailing dot (section 2.3). */
+	/* DNSName is an FQDN with the trailing dot (docs/tailscale.md#node-status). */
 	n = strlen(out->dns_name);
 	if (n && out->dns_name[n - 1] == '.')
 		out->dns_name[n - 1] = '\0';
@@ -161,7 +160,8 @@ int md_tls_parse_serve(const char *json, struct md_ts_serve *out, struct md_err 
 	const cJSON *fg, *it;
 
 	memset(out, 0, sizeof(*out));
-	/* The CLI prints `{}` for no config (section 3); the LocalAPI's `null` means the same. */
+	/* The CLI prints `{}` for no config; the LocalAPI's `null` means the same
+	 * (docs/tailscale.md#serve-configuration). */
 	if (cJSON_IsNull(root)) {
 		cJSON_Delete(root);
 		return MD_OK;
@@ -204,16 +204,16 @@ static bool ends_with(const char *s, const char *suffix)
 }
 
 /* The control heuristic, in order of reliability:
- *  1. ControlURL (ipn.Prefs, section 1.4): empty means the default
- *     (controlplane.tailscale.com); a host under tailscale.com is Tailscale's; any other
- *     host is a self-hosted control server, which for the meshes meshdoctor serves is
- *     Headscale (DESIGN.md).
+ *  1. ControlURL (ipn.Prefs): empty means the default (controlplane.tailscale.com); a
+ *     host under tailscale.com is Tailscale's; any other host is a self-hosted control
+ *     server, which for the meshes meshdoctor serves is Headscale.
  *  2. Without prefs, the status: a MagicDNS suffix under ts.net, or any CertDomains, is
- *     Tailscale's control (Headscale never sends CertDomains, section 2.4); a Self.ID that
- *     is a plain decimal number is Headscale's node id (section 2.3) — Tailscale's
- *     StableNodeIDs are not plain numbers.
+ *     Tailscale's control (Headscale never sends CertDomains); a Self.ID that is a plain
+ *     decimal number is Headscale's node id — Tailscale's StableNodeIDs are not plain
+ *     numbers.
  * CertDomains null alone proves nothing: a Tailscale tailnet without HTTPS enabled also
- * has none (that is the seed's very case). */
+ * has none (that is the seed's very case).  Described for users in
+ * docs/tailscale.md#control-server-tailscale-or-headscale. */
 const char *md_tls_control_kind(const char *control_url, const struct md_ts_status *st,
 				char *why, size_t why_len)
 {
@@ -292,7 +292,8 @@ const char *md_tls_classify_cert(bool timed_out, int exit_status, const char *ou
 		first_line(out, msg, msg_len);
 	if (!msg[0])
 		snprintf(msg, msg_len, "exit status %d", exit_status);
-	/* Section 1.3: a non-operator gets 403, shown as `Access denied: cert access denied`. */
+	/* A non-operator gets 403, shown as `Access denied: cert access denied`
+	 * (docs/tailscale.md#permissions). */
 	if (strstr(msg, "Access denied") || strstr(msg, "access denied"))
 		return "denied";
 	return "failed";
@@ -313,7 +314,8 @@ int md_tls_backend_url(const char *proxy, char *out, size_t len, bool *insecure)
 	}
 	if (!*proxy)
 		return MD_EINVAL;
-	/* ipn.HTTPHandler.Proxy accepts a bare port, host:port or a URL (section 3). */
+	/* ipn.HTTPHandler.Proxy accepts a bare port, host:port or a URL
+	 * (docs/tailscale.md#serve-configuration). */
 	if (digits)
 		snprintf(out, len, "http://127.0.0.1:%s", proxy);
 	else if (strncmp(proxy, "https+insecure://", 17) == 0) {
@@ -679,7 +681,8 @@ static void ssl_error_text(struct hs *h, int ssl_err, int sys_errno, char *out, 
 
 		ERR_error_string_n(e, out, len);
 		/* OpenSSL reports a received fatal alert as reason SSL_AD_REASON_OFFSET + the
-		 * alert number (ssl/ssl_local.h; lab-recipes.md section 3: 1080 = internal_error). */
+		 * alert number (<openssl/ssl.h>; 1080 = SSL_R_TLSV1_ALERT_INTERNAL_ERROR in
+		 * <openssl/sslerr.h>). */
 		if (ERR_GET_LIB(e) == ERR_LIB_SSL && reason >= SSL_AD_REASON_OFFSET &&
 		    reason < SSL_AD_REASON_OFFSET + 256) {
 			h->alert = reason - SSL_AD_REASON_OFFSET;
@@ -1442,7 +1445,7 @@ static const char *const tls_provides[] = {
 	"tls.cipher", "tls.alpn", "tls.subject", "tls.issuer", "tls.sans", "tls.not_after",
 	"tls.days_left", "tls.cert_issue", "tls.cert_error", "tls.backend", "tls.backend_http",
 	"tls.backend_url", "tls.host", "tls.name", "tls.expected", "tls.cert_domain",
-	/* Until the Tailscale probe exists, this probe reads these from the CLI. */
+	/* Read from the Tailscale CLI on the host (docs/tailscale.md). */
 	"tailscale.cli", "tailscale.backend_state", "tailscale.dns_name", "tailscale.cert_domains",
 	"tailscale.magicdns_suffix", "tailscale.tailnet", "tailscale.control",
 	"tailscale.control_url", "tailscale.serve_configured", "tailscale.serve_https_port",

@@ -3,8 +3,8 @@
  * The probe (probes/tls.c, `probe_tls`) does the I/O: a TLS handshake from this machine,
  * and over the SSH session the Tailscale CLI (`tailscale status --json`, `tailscale serve
  * status --json`, `tailscale debug prefs`, `tailscale cert`) and an HTTP request to the
- * serve backend.  Until a dedicated Tailscale probe exists, the tailscale.* facts come from
- * this probe reading the CLI on the host.  Everything below only turns text into values,
+ * serve backend.  The tailscale.* facts come from this probe reading the CLI on the host
+ * (docs/tailscale.md).  Everything below only turns text into values,
  * so it is tested on fixtures in the real formats (fixtures/tailscale/). */
 #ifndef MD_PROBE_TLS_H
 #define MD_PROBE_TLS_H
@@ -14,8 +14,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* What `tailscale status --json` (ipnstate.Status) tells the TLS probe.
- * reference/tailscale-headscale-formats.md section 2. */
+/* What `tailscale status --json` (ipnstate.Status) tells the TLS probe
+ * (docs/tailscale.md#node-status). */
 struct md_ts_status {
 	char backend_state[32];    /* "Running", "NeedsLogin", ... */
 	char dns_name[256];        /* Self.DNSName without the trailing dot; "" if none */
@@ -30,8 +30,8 @@ struct md_ts_status {
 /* MD_EPARSE when json is not an object with BackendState. */
 int md_tls_parse_ts_status(const char *json, struct md_ts_status *out, struct md_err *err);
 
-/* What `tailscale serve status --json` (ipn.ServeConfig) tells the TLS probe.
- * reference/tailscale-headscale-formats.md section 3.  `{}` = nothing configured. */
+/* What `tailscale serve status --json` (ipn.ServeConfig) tells the TLS probe
+ * (docs/tailscale.md#serve-configuration).  `{}` = nothing configured. */
 struct md_ts_serve {
 	bool configured;    /* any TCP, Web or Services entry (top level or Foreground) */
 	int https_port;     /* first TCP port with "HTTPS": true; 0 if none */

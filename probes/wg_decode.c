@@ -239,7 +239,8 @@ const char *wg_kind_name(enum wg_kind k)
 /* Classification of a UDP payload                                                      */
 /* ------------------------------------------------------------------------------------ */
 
-/* Tailscale disco magic "TS" + U+1F4AC (TS disco/disco.go; reference doc section 8). */
+/* Tailscale disco magic "TS" + U+1F4AC (tailscale/tailscale disco/disco.go;
+ * docs/wireguard.md#tailscale-disco-frames). */
 static const uint8_t disco_magic[6] = { 0x54, 0x53, 0xf0, 0x9f, 0x92, 0xac };
 
 enum wg_kind wg_classify(const uint8_t *p, size_t avail, size_t len)

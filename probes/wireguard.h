@@ -12,7 +12,7 @@
  *                AH and the mobility/HIP/shim6 headers skipped; at most 8 headers);
  *   transport    UDP with a source or destination port in the analyser's port set;
  *   WireGuard    message types from the whitepaper, section 5.4 (and
- *                reference/tailscale-headscale-formats.md section 8):
+ *                docs/wireguard.md#wireguard-messages):
  *                  1 handshake initiation  148 bytes, sender index at 4
  *                  2 handshake response     92 bytes, sender index at 4, receiver at 8
  *                  3 cookie reply           64 bytes, receiver index at 4

@@ -263,7 +263,8 @@ static void sh(const char *fmt, ...)
 	cr_assert_eq(lab_sh(L, NULL, "cd %s && %s", dir, cmd), 0, "set-up failed: %s", cmd);
 }
 
-/* sshd on HOST:22 (lab-recipes.md section 2), key login for root; known_hosts written. */
+/* sshd on HOST:22 with its own config and host key, key login for root; known_hosts
+ * written. */
 static void start_sshd(void)
 {
 	char conf[1024], path[300], line[1024], *pub = NULL;
@@ -302,8 +303,8 @@ static void start_sshd(void)
 	wait_listen(srv, "tcp", 22);
 }
 
-/* Also the healthy-host check for this issue's probes: an sshd host with no Tailscale and
- * nothing on 443 makes no port or TLS rule fire. */
+/* Also the healthy-host check for the port and TLS probes: an sshd host with no Tailscale
+ * and nothing on 443 makes no port or TLS rule fire. */
 Test(lab_port, remote_listener_table_over_ssh, .timeout = 60)
 {
 	char key[300], kh[300];

@@ -1,7 +1,7 @@
 /* lab_ssh.c — the ssh probe and rules/ssh.rules end to end, against a real OpenSSH sshd.
  *
  * Each test builds its own two namespaces joined by a veth pair: the "host" (10.77.0.2)
- * runs sshd with its own config, host key and authorized_keys (lab-recipes.md section 2),
+ * runs sshd with its own config, host key and authorized_keys,
  * or tests/lab/helpers/fakessh for listeners that are not working SSH servers; the client
  * namespace (10.77.0.1) runs meshdoctor.  Assertions read the JSON report: the exact
  * finding ids and the key facts.
@@ -494,7 +494,7 @@ Test(lab_ssh, sudo_that_needs_a_password_is_a_warning, .timeout = 60)
 
 	/* A user of its own (pid-unique: other test processes may run at the same time).
 	 * usermod -p '*': Debian's useradd locks the account, and with UsePAM no sshd
-	 * refuses locked accounts (lab-recipes.md section 2). */
+	 * refuses locked accounts ("account is locked"). */
 	snprintf(user, sizeof(user), "mdsu%d", (int)getpid());
 	cr_assert_eq(lab_sh(L, NULL, "useradd -M -N -d /nonexistent -s /bin/sh %s && usermod -p '*' %s",
 			    user, user),

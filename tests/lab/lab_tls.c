@@ -81,7 +81,8 @@ static void write_file(const char *path, const char *text, mode_t mode)
 	chmod(path, mode);
 }
 
-/* The test CA (lab-recipes.md section 3), and `openssl ca` set up for dated certs. */
+/* The test CA, and `openssl ca` set up for dated certs (`openssl x509` in OpenSSL 3.0
+ * cannot set notBefore/notAfter). */
 static void make_ca(void)
 {
 	char cnf[4096];
@@ -453,7 +454,7 @@ Test(lab_tls, dropped_port_times_out_within_the_deadline, .timeout = 60)
 
 static char key[300], kh[300];
 
-/* sshd on HOST:22 (lab-recipes.md section 2) whose sessions get PATH with the fixture
+/* sshd on HOST:22 whose sessions get PATH with the fixture
  * `tailscale` first (sshd_config SetEnv), and MD_FAKE_TS_DIR pointing at its answers. */
 static void start_ts_host(const char *status, const char *serve, const char *prefs,
 			  const char *cert_mode)

@@ -1,5 +1,5 @@
 /* lab_wireguard.c — the wireguard probe against real WireGuard (wireguard-go) in two
- * network namespaces joined by a veth pair (reference/lab-recipes.md section 5).
+ * network namespaces joined by a veth pair.
  *
  *   ns 1 (10.79.0.1 on veth0, tunnel 100.64.7.1)  <-- veth -->  ns 2 (10.79.0.2, 100.64.7.2)
  *
@@ -328,7 +328,7 @@ static void healthy_case(char c, const char *iface, const char *live_dlt, const 
 	cr_assert_eq(fact_n(live.report, "wg.handshakes_confirmed"), 1);
 	cr_assert_eq(fact_n(live.report, "wg.data_tx_packets"), 4);
 	cr_assert_eq(fact_n(live.report, "wg.data_rx_packets"), 4);
-	/* 56-byte echo + 28 bytes of headers, padded to 96, + 32 (lab-recipes: 128). */
+	/* 56-byte echo + 28 bytes of headers, padded to 96, + 32 = 128. */
 	cr_assert_eq(fact_n(live.report, "wg.data_tx_bytes"), 4 * 128);
 	cr_assert_not_null(fact(live.report, "wg.handshake_rtt_ms"));
 	p0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(live.report, "probes"), 0);

@@ -3,9 +3,9 @@
  *
  * Tailscale is a FIXTURE here: fixtures/tailscale/ holds `tailscale status --json`,
  * `tailscale serve status --json` and `tailscale debug prefs` output in the real formats
- * (reference/tailscale-headscale-formats.md sections 1.4, 2 and 3).  No network: the probe
- * tests run in a fresh, empty network namespace (unshare), where the handshake's connect
- * fails at once with "Network is unreachable". */
+ * (docs/tailscale.md).  No network: the probe tests run in a fresh, empty network
+ * namespace (unshare), where the handshake's connect fails at once with "Network is
+ * unreachable". */
 #include "core/facts.h"
 #include "core/session.h"
 #include "probes/probe.h"
@@ -229,7 +229,7 @@ Test(tls, cert_outcomes)
 	cr_assert_str_eq(md_tls_classify_cert(false, 124, "", "", msg, sizeof(msg)), "hang");
 	cr_assert_str_eq(md_tls_classify_cert(false, 0, "-----BEGIN CERTIFICATE-----\nMIIB\n", "",
 					      msg, sizeof(msg)), "ok");
-	/* reference section 4.3: HTTPS unavailable (always so under Headscale). */
+	/* HTTPS unavailable (always so under Headscale; docs/tls.md#headscale-no-certificates). */
 	cr_assert_str_eq(md_tls_classify_cert(false, 1, "",
 		"500 Internal Server Error: your Tailscale account does not support getting TLS certs\n",
 		msg, sizeof(msg)), "failed");

@@ -9,7 +9,7 @@
  *   silent     accept and never send anything; swallow input (a hung server or proxy)
  *   close      accept and close at once (sshd refusing the client before its banner)
  *   windows    send "SSH-2.0-OpenSSH_for_Windows_9.5\r\n", then swallow input (the banner
- *              of Windows' OpenSSH with no key exchange behind it: lab-recipes.md section 2)
+ *              of Windows' OpenSSH with no key exchange behind it)
  *
  * One process, poll() over the listener and every client; runs until killed. */
 #include <arpa/inet.h>

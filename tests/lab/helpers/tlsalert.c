@@ -1,5 +1,5 @@
 /* tlsalert.c — a tiny TLS server for the lab, for the two failures openssl s_server cannot
- * produce (reference/lab-recipes.md section 3):
+ * produce (s_server sends unrecognized_name or handshake_failure, never internal_error):
  *
  *   tlsalert alert ADDR PORT   answers every ClientHello with a fatal internal_error alert
  *                              (80), from the servername callback — what Go's crypto/tls,
