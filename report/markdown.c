@@ -76,7 +76,7 @@ int md_report_markdown(const cJSON *doc, struct md_buf *out)
 		cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(f, "advice"))
 			rc |= md_buf_printf(out, "%d. %s\n", n++, cJSON_IsString(a) ? a->valuestring : "");
 		if (md_j_str(f, "remedy"))
-			rc |= md_buf_printf(out, "\nRemedy: `meshdoctor fix` action `%s`.\n",
+			rc |= md_buf_printf(out, "\nRemedy action: `%s`.\n",
 					    md_j_str(f, "remedy"));
 		rc |= md_buf_printf(out, "\nSource: `%s`\n\n", md_j_str(f, "source"));
 	}

@@ -118,7 +118,7 @@ static int finding(const cJSON *f, const struct md_text_opts *o, const struct st
 		n++;
 	}
 	if (remedy)
-		rc |= md_buf_printf(out, "  Remedy:   %s (meshdoctor fix)\n", remedy);
+		rc |= md_buf_printf(out, "  Remedy:   %s\n", remedy);
 	rc |= md_buf_printf(out, "  Source:   %s\n", md_j_str(f, "source"));
 	return rc;
 }
