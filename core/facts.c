@@ -149,6 +149,30 @@ int md_fact_strf(struct md_facts *f, const char *probe, const char *name, const 
 	return md_fact_str(f, probe, name, value, ev);
 }
 
+int md_fact_intf(struct md_facts *f, const char *probe, const char *name, int64_t value,
+		 const char *evidence_fmt, ...)
+{
+	char ev[1024];
+	va_list ap;
+
+	va_start(ap, evidence_fmt);
+	vsnprintf(ev, sizeof(ev), evidence_fmt, ap);
+	va_end(ap);
+	return md_fact_int(f, probe, name, value, ev);
+}
+
+int md_fact_boolf(struct md_facts *f, const char *probe, const char *name, bool value,
+		  const char *evidence_fmt, ...)
+{
+	char ev[1024];
+	va_list ap;
+
+	va_start(ap, evidence_fmt);
+	vsnprintf(ev, sizeof(ev), evidence_fmt, ap);
+	va_end(ap);
+	return md_fact_bool(f, probe, name, value, ev);
+}
+
 int md_fact_check(struct md_facts *f, const char *name, enum md_check check, const char *label)
 {
 	for (size_t i = 0; i < f->n; i++)

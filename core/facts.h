@@ -70,6 +70,12 @@ int md_fact_secret(struct md_facts *f, const char *probe, const char *name, cons
 int md_fact_strf(struct md_facts *f, const char *probe, const char *name, const char *value,
 		 const char *evidence_fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* md_fact_int / md_fact_bool with printf-style evidence. */
+int md_fact_intf(struct md_facts *f, const char *probe, const char *name, int64_t value,
+		 const char *evidence_fmt, ...) __attribute__((format(printf, 5, 6)));
+int md_fact_boolf(struct md_facts *f, const char *probe, const char *name, bool value,
+		  const char *evidence_fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* Marks fact `name` (already recorded) as a checklist line: ✓ OK, ✗ FAIL, ! WARN. */
 int md_fact_check(struct md_facts *f, const char *name, enum md_check check, const char *label);
 

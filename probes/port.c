@@ -1067,33 +1067,6 @@ static void bare_addr(const struct sockaddr_storage *ss, char *out, size_t len)
 		snprintf(out, len, "?");
 }
 
-/* A bool / int fact with printf-style evidence. */
-static int fact_boolf(struct md_facts *f, const char *name, bool v, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fact_boolf(struct md_facts *f, const char *name, bool v, const char *fmt, ...)
-{
-	char ev[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(ev, sizeof(ev), fmt, ap);
-	va_end(ap);
-	return md_fact_bool(f, PROBE, name, v, ev);
-}
-
-static int fact_intf(struct md_facts *f, const char *name, int64_t v, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fact_intf(struct md_facts *f, const char *name, int64_t v, const char *fmt, ...)
-{
-	char ev[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(ev, sizeof(ev), fmt, ap);
-	va_end(ap);
-	return md_fact_int(f, PROBE, name, v, ev);
-}
-
 static const char *target_host(const struct md_ctx *ctx)
 {
 	if (ctx->target && ctx->target->hostname)
@@ -1143,9 +1116,9 @@ static int record_listen_facts(struct md_facts *f, const struct check *c, size_t
 			continue;
 		snprintf(name, sizeof(name), "port.listen.%s.%d", proto, c[i].spec.port);
 		if (found)
-			rc = fact_boolf(f, name, true, "%s: %s", source, ev);
+			rc = md_fact_boolf(f, PROBE, name, true, "%s: %s", source, ev);
 		else
-			rc = fact_boolf(f, name, false, "%s: nothing listens on %s port %d", source,
+			rc = md_fact_boolf(f, PROBE, name, false, "%s: nothing listens on %s port %d", source,
 					proto, c[i].spec.port);
 		if (rc)
 			return rc;
@@ -1266,7 +1239,7 @@ static int port_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 		if (rc == MD_OK)
 			rc = put_table(f, "local_listeners", md_listeners_json(&local));
 	} else {
-		rc = fact_intf(f, "port.local_listeners", -1, "%s", why);
+		rc = md_fact_intf(f, PROBE, "port.local_listeners", -1, "%s", why);
 	}
 	if (rc)
 		goto out;

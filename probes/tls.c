@@ -968,32 +968,6 @@ static bool cmd_missing(const struct run *r)
 
 /* ==== the probe ======================================================================== */
 
-static int fact_boolf(struct md_facts *f, const char *name, bool v, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fact_boolf(struct md_facts *f, const char *name, bool v, const char *fmt, ...)
-{
-	char ev[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(ev, sizeof(ev), fmt, ap);
-	va_end(ap);
-	return md_fact_bool(f, PROBE, name, v, ev);
-}
-
-static int fact_intf(struct md_facts *f, const char *name, int64_t v, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fact_intf(struct md_facts *f, const char *name, int64_t v, const char *fmt, ...)
-{
-	char ev[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(ev, sizeof(ev), fmt, ap);
-	va_end(ap);
-	return md_fact_int(f, PROBE, name, v, ev);
-}
-
 struct ts_state {
 	bool cli_ok;
 	struct md_ts_status st;
@@ -1032,7 +1006,7 @@ static int tailscale_state(struct md_ctx *ctx, struct md_facts *f, struct ts_sta
 			rc = md_fact_strf(f, PROBE, "tailscale.dns_name", ts->st.dns_name,
 					  "%s: Self.DNSName \"%s.\"", r.shown, ts->st.dns_name);
 		if (rc == MD_OK)
-			rc = fact_intf(f, "tailscale.cert_domains", ts->st.cert_domains,
+			rc = md_fact_intf(f, PROBE, "tailscale.cert_domains", ts->st.cert_domains,
 				       "%s: \"CertDomains\": %s%s%s", r.shown,
 				       ts->st.cert_domains ? "[\"" : "null",
 				       ts->st.cert_domains ? ts->st.cert_domain : "",
@@ -1091,15 +1065,15 @@ static int serve_state(struct md_ctx *ctx, struct md_facts *f, struct ts_state *
 
 		ts->have_serve = true;
 		if (ts->serve.configured)
-			rc = fact_boolf(f, "tailscale.serve_configured", true,
+			rc = md_fact_boolf(f, PROBE, "tailscale.serve_configured", true,
 					"%s: %s%s%s%s%s", r.shown,
 					ts->serve.https_port ? "TCP port with \"HTTPS\": true" : "a config",
 					ts->serve.host[0] ? ", Web \"" : "", ts->serve.host,
 					ts->serve.proxy[0] ? "\" -> Proxy " : "", ts->serve.proxy);
 		else
-			rc = fact_boolf(f, "tailscale.serve_configured", false, "%s: {}", r.shown);
+			rc = md_fact_boolf(f, PROBE, "tailscale.serve_configured", false, "%s: {}", r.shown);
 		if (rc == MD_OK && ts->serve.https_port)
-			rc = fact_intf(f, "tailscale.serve_https_port", ts->serve.https_port,
+			rc = md_fact_intf(f, PROBE, "tailscale.serve_https_port", ts->serve.https_port,
 				       "%s: \"TCP\": {\"%d\": {\"HTTPS\": true}}%s", r.shown,
 				       ts->serve.https_port,
 				       ts->serve.foreground ? " (foreground session)" : "");
@@ -1165,7 +1139,7 @@ static int backend_check(struct md_ctx *ctx, struct md_facts *f, const struct ts
 	rc = md_fact_strf(f, PROBE, "tls.backend", cls, "%s: HTTP %s (exit %d)", r.cmd,
 			  md_buf_str(&r.x.out)[0] ? md_buf_str(&r.x.out) : "none", r.x.exit_status);
 	if (rc == MD_OK)
-		rc = fact_intf(f, "tls.backend_http", code, "%s", r.cmd);
+		rc = md_fact_intf(f, PROBE, "tls.backend_http", code, "%s", r.cmd);
 done:
 	if (rc == MD_OK)
 		rc = md_fact_str(f, PROBE, "tls.backend_url", url, "serve Proxy handler");
@@ -1262,7 +1236,7 @@ static int record_handshake(struct md_facts *f, const struct hs *h)
 				   : MD_CHECK_FAIL, label);
 	}
 	if (rc == MD_OK)
-		rc = fact_intf(f, "tls.handshake_ms", h->ms, "time from connect to outcome");
+		rc = md_fact_intf(f, PROBE, "tls.handshake_ms", h->ms, "time from connect to outcome");
 	if (rc == MD_OK && h->alert >= 0) {
 		const char *name = md_tls_alert_name(h->alert);
 		char num[32];
@@ -1282,7 +1256,7 @@ static int record_handshake(struct md_facts *f, const struct hs *h)
 			  "X509_V_ERR %ld at depth %d: %s", h->verify_code, h->verify_depth,
 			  h->verify_text);
 	if (rc == MD_OK)
-		rc = fact_intf(f, "tls.verify_code", h->verify_code, "%s", h->verify_text);
+		rc = md_fact_intf(f, PROBE, "tls.verify_code", h->verify_code, "%s", h->verify_text);
 	if (rc == MD_OK) {
 		snprintf(label, sizeof(label), "Certificate verification%s",
 			 h->ca_file ? " (against --ca)" : "");
@@ -1304,7 +1278,7 @@ static int record_handshake(struct md_facts *f, const struct hs *h)
 		if (rc == MD_OK)
 			rc = md_fact_str(f, PROBE, "tls.not_after", h->not_after, "peer certificate");
 		if (rc == MD_OK)
-			rc = fact_intf(f, "tls.days_left", h->days_left, "notAfter %s", h->not_after);
+			rc = md_fact_intf(f, PROBE, "tls.days_left", h->days_left, "notAfter %s", h->not_after);
 	}
 	return rc;
 }
@@ -1411,12 +1385,12 @@ static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	/* Whether HTTPS is expected here at all: asked for on the command line, or a serve
 	 * HTTPS port configured.  A host with nothing on 443 is not a problem otherwise. */
 	if (o && (o->tls_port > 0 || o->tls_host || o->sni || o->ca_file))
-		rc = fact_boolf(f, "tls.expected", true, "a --tls-port/--tls-host/--sni/--ca option");
+		rc = md_fact_boolf(f, PROBE, "tls.expected", true, "a --tls-port/--tls-host/--sni/--ca option");
 	else if (ts.serve.https_port > 0)
-		rc = fact_boolf(f, "tls.expected", true, "tailscale serve has HTTPS on port %d",
+		rc = md_fact_boolf(f, PROBE, "tls.expected", true, "tailscale serve has HTTPS on port %d",
 				ts.serve.https_port);
 	else
-		rc = fact_boolf(f, "tls.expected", false,
+		rc = md_fact_boolf(f, PROBE, "tls.expected", false,
 				"no --tls-* option and no tailscale serve HTTPS configuration");
 	if (rc)
 		goto out;

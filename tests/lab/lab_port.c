@@ -10,6 +10,7 @@
  *
  * Run from the repository root: MD_BIN=./meshdoctor MD_BUILD=build build/tests/lab_port */
 #include "tests/support/lab.h"
+#include "tests/support/lab_assert.h"
 
 #include <criterion/criterion.h>
 
@@ -25,6 +26,10 @@
 static struct lab *L;
 static const char *cli, *srv;
 static struct lab_md_result res;
+
+#define fact(name) lab_fact(&res, (name))
+#define assert_fact(name, want) lab_assert_fact(&res, (name), (want))
+#define assert_findings(ids) lab_assert_findings(&res, (ids))
 static char dir[256];
 
 static void setup(void)
@@ -81,23 +86,6 @@ static void run(const char *ns, const char *const *args)
 		  res.out, res.err);
 }
 
-static const char *fact(const char *name)
-{
-	static char buf[8][1024];
-	static int next;
-	char *b = buf[next++ % 8];
-
-	return lab_report_fact(res.report, name, b, sizeof(buf[0]));
-}
-
-static void assert_fact(const char *name, const char *want)
-{
-	const char *got = fact(name);
-
-	cr_assert(got, "fact %s missing\n%s", name, res.out);
-	cr_assert_str_eq(got, want, "fact %s\n%s", name, res.out);
-}
-
 static const char *evidence(const char *name)
 {
 	const cJSON *p, *x;
@@ -111,16 +99,6 @@ static const char *evidence(const char *name)
 				return cJSON_IsString(e) ? e->valuestring : "";
 		}
 	return "";
-}
-
-static void assert_findings(const char *const *ids)
-{
-	size_t n = 0;
-
-	for (; ids[n]; n++)
-		cr_assert(lab_report_has_finding(res.report, ids[n]), "finding %s missing\n%s", ids[n],
-			  res.out);
-	cr_assert_eq(lab_report_n_findings(res.report), n, "findings: want %zu\n%s", n, res.out);
 }
 
 /* A table the port probe kept ("listeners", "checks"), or NULL. */

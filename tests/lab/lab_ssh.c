@@ -11,6 +11,7 @@
 #include "core/target.h"
 #include "probes/probe.h"
 #include "tests/support/lab.h"
+#include "tests/support/lab_assert.h"
 
 #include <criterion/criterion.h>
 
@@ -30,6 +31,10 @@ static const char *cli, *srv;
 static char key[256], key_pub[300], hostkey_pub[256], kh[400], conf[256];
 static char user[33];    /* a local user created by one test, removed in fini */
 static struct lab_md_result res;
+
+#define fact(name) lab_fact(&res, (name))
+#define assert_fact(name, want) lab_assert_fact(&res, (name), (want))
+#define assert_findings(ids) lab_assert_findings(&res, (ids))
 
 static void setup(void)
 {
@@ -71,16 +76,6 @@ static void keygen(const char *path, const char *type_args, const char *pass)
 		     "ssh-keygen %s", path);
 }
 
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE *fp = fopen(path, "w");
-
-	cr_assert(fp, "%s", path);
-	fputs(text, fp);
-	fclose(fp);
-	chmod(path, mode);
-}
-
 static char *slurp(const char *path)
 {
 	FILE *fp = fopen(path, "r");
@@ -106,7 +101,7 @@ static const char *empty_config(void)
 	static char path[300];
 
 	snprintf(path, sizeof(path), "%s", lab_path(L, "ssh_config"));
-	write_file(path, "", 0644);
+	lab_write_file(path, "", 0644);
 	return path;
 }
 
@@ -118,7 +113,7 @@ static void known_hosts_with(const char *name, const char *pub_path)
 
 	sscanf(pub, "%63s %899s", type, b64);
 	snprintf(line, sizeof(line), "%s %s %s\n", name, type, b64);
-	write_file(kh, line, 0600);
+	lab_write_file(kh, line, 0600);
 	free(pub);
 }
 
@@ -149,7 +144,7 @@ static void start_sshd(const char *authorized, const char *extra)
 		 "%s",
 		 lab_path(L, "hostkey_ed25519"), lab_path(L, "sshd.pid"), lab_path(L, "keys"),
 		 extra ? extra : "");
-	write_file(conf, text, 0644);
+	lab_write_file(conf, text, 0644);
 	{
 		const char *argv[] = { "/usr/sbin/sshd", "-D", "-e", "-f", conf, "-p", "22", NULL };
 
@@ -183,36 +178,6 @@ static void check(const char *target, const char *identity, const char *timeout)
 	cr_assert_eq(lab_run_md(L, cli, args, 60000, &res), 0, "lab_run_md");
 	cr_assert(res.report, "no JSON report (exit %d)\nstdout: %s\nstderr: %s", res.exit_code,
 		  res.out, res.err);
-}
-
-static const char *fact(const char *name)
-{
-	static char buf[8][1024];
-	static int next;
-	char *b = buf[next++ % 8];
-
-	return lab_report_fact(res.report, name, b, sizeof(buf[0]));
-}
-
-static void assert_fact(const char *name, const char *want)
-{
-	const char *got = fact(name);
-
-	cr_assert(got, "fact %s missing\n%s", name, res.out);
-	cr_assert_str_eq(got, want, "fact %s\n%s", name, res.out);
-}
-
-static void assert_findings(const char *const *ids)
-{
-	size_t n = 0;
-
-	for (; ids[n]; n++)
-		cr_assert(lab_report_has_finding(res.report, ids[n]), "finding %s missing\n%s", ids[n],
-			  res.out);
-	cr_assert_eq(lab_report_n_findings(res.report), n, "findings: want %zu\n%s", n, res.out);
-	if (n)
-		cr_assert_eq(lab_report_finding_index(res.report, ids[0]), 0, "%s not first\n%s",
-			     ids[0], res.out);
 }
 
 /* The path entry of rule id: "fired", "not", "undecided", "superseded". */
@@ -288,7 +253,7 @@ Test(lab_ssh, ssh_config_alias_works_as_it_does_for_ssh, .timeout = 60)
 		 "  IdentitiesOnly yes\n"
 		 "  UserKnownHostsFile %s\n",
 		 key, kh);
-	write_file(path, text, 0644);
+	lab_write_file(path, text, 0644);
 	{
 		const char *args[] = { "check", "office-one", "-F", path, "--probes", "ssh",
 				       "--rules", "rules", "--timeout", "5s", "--json", "-", NULL };
@@ -314,7 +279,7 @@ Test(lab_ssh, nothing_listening_is_refused, .timeout = 60)
 	const char *want[] = { "ssh-connection-refused", NULL };
 
 	keygen(key, "-t ed25519", "");
-	write_file(kh, "", 0600);
+	lab_write_file(kh, "", 0600);
 	check("root@" HOST, key, "5s");
 	assert_fact("ssh.tcp", "refused");
 	assert_fact("ssh.tcp_error", "connect " HOST ":22: Connection refused");
@@ -416,7 +381,7 @@ Test(lab_ssh, http_listener_is_not_ssh, .timeout = 60)
 	const char *want[] = { "ssh-not-ssh-server", NULL };
 
 	keygen(key, "-t ed25519", "");
-	write_file(kh, "", 0600);
+	lab_write_file(kh, "", 0600);
 	start_fake("http");
 	check("root@" HOST, key, "5s");
 	assert_fact("ssh.tcp", "connected");
@@ -432,7 +397,7 @@ Test(lab_ssh, listener_that_answers_only_when_spoken_to_is_not_ssh, .timeout = 6
 	const char *want[] = { "ssh-not-ssh-server", NULL };
 
 	keygen(key, "-t ed25519", "");
-	write_file(kh, "", 0600);
+	lab_write_file(kh, "", 0600);
 	start_fake("http-wait");
 	check("root@" HOST, key, "5s");
 	assert_fact("ssh.banner_status", "not-ssh");
@@ -445,7 +410,7 @@ Test(lab_ssh, silent_listener_has_no_banner_and_the_deadline_holds, .timeout = 6
 	const char *want[] = { "ssh-no-banner", NULL };
 
 	keygen(key, "-t ed25519", "");
-	write_file(kh, "", 0600);
+	lab_write_file(kh, "", 0600);
 	start_fake("silent");
 	check("root@" HOST, key, "3000");
 	assert_within_deadline(TIMEOUT_MS);
@@ -461,7 +426,7 @@ Test(lab_ssh, listener_that_closes_at_once, .timeout = 60)
 	const char *want[] = { "ssh-closed-before-banner", NULL };
 
 	keygen(key, "-t ed25519", "");
-	write_file(kh, "", 0600);
+	lab_write_file(kh, "", 0600);
 	start_fake("close");
 	check("root@" HOST, key, "5s");
 	assert_fact("ssh.banner_status", "closed");
@@ -473,7 +438,7 @@ Test(lab_ssh, windows_banner_is_recognised, .timeout = 60)
 	const char *want[] = { "ssh-handshake-failed", NULL };
 
 	keygen(key, "-t ed25519", "");
-	write_file(kh, "", 0600);
+	lab_write_file(kh, "", 0600);
 	start_fake("windows");
 	check("steve@" HOST, key, "3000");
 	assert_within_deadline(TIMEOUT_MS);
@@ -501,7 +466,7 @@ Test(lab_ssh, sudo_that_needs_a_password_is_a_warning, .timeout = 60)
 		     0, "useradd %s", user);
 	snprintf(line, sizeof(line), "%s ALL=(ALL) ALL\n", user);
 	snprintf(keys_file, sizeof(keys_file), "/etc/sudoers.d/mdlab-%s", user);
-	write_file(keys_file, line, 0440);
+	lab_write_file(keys_file, line, 0440);
 	start_sshd(key_pub, NULL);
 	snprintf(keys_file, sizeof(keys_file), "%s/%s", lab_path(L, "keys"), user);
 	cr_assert_eq(lab_sh(L, NULL, "cp %s %s && chmod 644 %s", key_pub, keys_file, keys_file), 0);
@@ -566,7 +531,7 @@ Test(lab_ssh, no_route_is_unreachable, .timeout = 60)
 	const char *want[] = { "ssh-host-unreachable", NULL };
 
 	keygen(key, "-t ed25519", "");
-	write_file(kh, "", 0600);
+	lab_write_file(kh, "", 0600);
 	check("root@10.99.0.1", key, "5s");
 	assert_fact("ssh.tcp", "unreachable");
 	assert_fact("ssh.tcp_error", "connect 10.99.0.1:22: Network is unreachable");
@@ -579,7 +544,7 @@ Test(lab_ssh, names_that_do_not_resolve, .timeout = 60)
 	const char *mdns[] = { "ssh-mdns-name-not-resolved", NULL };
 
 	keygen(key, "-t ed25519", "");
-	write_file(kh, "", 0600);
+	lab_write_file(kh, "", 0600);
 	/* RFC 2606: .invalid never resolves; the client namespace has no route to any DNS
 	 * server, so nothing leaves the machine. */
 	check("root@nosuch.invalid", key, "5s");

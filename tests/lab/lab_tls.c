@@ -14,6 +14,7 @@
  *
  * Run from the repository root: MD_BIN=./meshdoctor MD_BUILD=build build/tests/lab_tls */
 #include "tests/support/lab.h"
+#include "tests/support/lab_assert.h"
 
 #include <criterion/criterion.h>
 
@@ -31,6 +32,10 @@
 static struct lab *L;
 static const char *cli, *srv;
 static struct lab_md_result res;
+
+#define fact(name) lab_fact(&res, (name))
+#define assert_fact(name, want) lab_assert_fact(&res, (name), (want))
+#define assert_findings(ids) lab_assert_findings(&res, (ids))
 static char dir[256];
 
 static void setup(void)
@@ -71,16 +76,6 @@ static void sh(const char *fmt, ...)
 		     lab_path(L, "sh.log"));
 }
 
-static void write_file(const char *path, const char *text, mode_t mode)
-{
-	FILE *fp = fopen(path, "w");
-
-	cr_assert(fp, "%s", path);
-	fputs(text, fp);
-	fclose(fp);
-	chmod(path, mode);
-}
-
 /* The test CA, and `openssl ca` set up for dated certs (`openssl x509` in OpenSSL 3.0
  * cannot set notBefore/notAfter). */
 static void make_ca(void)
@@ -96,7 +91,7 @@ static void make_ca(void)
 		 "private_key = %s/ca.key\ndefault_md = sha256\npolicy = pol\n"
 		 "copy_extensions = copy\nunique_subject = no\n[pol]\ncommonName = supplied\n",
 		 dir, dir, dir, dir, dir, dir);
-	write_file(lab_path(L, "ca.cnf"), cnf, 0644);
+	lab_write_file(lab_path(L, "ca.cnf"), cnf, 0644);
 }
 
 /* A key and a CSR carrying its subjectAltName (copied into the cert by `openssl ca`). */
@@ -215,37 +210,6 @@ static void check_tls(int port, bool with_ca, const char *timeout)
 	args[n++] = "-";
 	args[n] = NULL;
 	run(args);
-}
-
-static const char *fact(const char *name)
-{
-	static char buf[8][1024];
-	static int next;
-	char *b = buf[next++ % 8];
-
-	return lab_report_fact(res.report, name, b, sizeof(buf[0]));
-}
-
-static void assert_fact(const char *name, const char *want)
-{
-	const char *got = fact(name);
-
-	cr_assert(got, "fact %s missing\n%s", name, res.out);
-	cr_assert_str_eq(got, want, "fact %s\n%s", name, res.out);
-}
-
-/* Exactly these findings, the first one first. */
-static void assert_findings(const char *const *ids)
-{
-	size_t n = 0;
-
-	for (; ids[n]; n++)
-		cr_assert(lab_report_has_finding(res.report, ids[n]), "finding %s missing\n%s", ids[n],
-			  res.out);
-	cr_assert_eq(lab_report_n_findings(res.report), n, "findings: want %zu\n%s", n, res.out);
-	if (n)
-		cr_assert_eq(lab_report_finding_index(res.report, ids[0]), 0, "%s not first\n%s",
-			     ids[0], res.out);
 }
 
 /* The facts a finding cites, as "name=value" lines. */
@@ -483,7 +447,7 @@ static void start_ts_host(const char *status, const char *serve, const char *pre
 	cr_assert_gt(getline(&pub, &cap, fp), 0);
 	fclose(fp);
 	snprintf(line, sizeof(line), HOST " %s", pub);
-	write_file(kh, line, 0600);
+	lab_write_file(kh, line, 0600);
 	free(pub);
 	snprintf(conf, sizeof(conf),
 		 "ListenAddress " HOST "\n"
@@ -498,7 +462,7 @@ static void start_ts_host(const char *status, const char *serve, const char *pre
 		 "LogLevel VERBOSE\n"
 		 "SetEnv PATH=%s/bin:/usr/sbin:/usr/bin:/sbin:/bin MD_FAKE_TS_DIR=%s/ts\n",
 		 dir, dir, dir, dir, dir);
-	write_file(lab_path(L, "sshd_config"), conf, 0644);
+	lab_write_file(lab_path(L, "sshd_config"), conf, 0644);
 	{
 		char cpath[300];
 		const char *argv[] = { "/usr/sbin/sshd", "-D", "-e", "-f", cpath, "-p", "22", NULL };
