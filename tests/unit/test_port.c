@@ -12,6 +12,7 @@
 #include "probes/probe.h"
 #include "rules/engine.h"
 
+#include "tests/support/fact_spec.h"
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <openssl/evp.h>
@@ -433,36 +434,6 @@ struct rule_case {
 	bool fires;
 };
 
-static void put_facts(struct md_facts *f, const char *spec)
-{
-	char buf[256], *save = NULL;
-
-	snprintf(buf, sizeof(buf), "%s", spec);
-	for (char *kv = strtok_r(buf, ";", &save); kv; kv = strtok_r(NULL, ";", &save)) {
-		char *eq = strchr(kv, '=');
-		char *end;
-		long v;
-
-		cr_assert_not_null(eq, "bad fact spec %s", kv);
-		*eq = '\0';
-		v = strtol(eq + 1, &end, 10);
-		if (strcmp(eq + 1, "true") == 0 || strcmp(eq + 1, "false") == 0)
-			md_fact_bool(f, "test", kv, strcmp(eq + 1, "true") == 0, "fixture");
-		else if (*end == '\0' && end != eq + 1)
-			md_fact_int(f, "test", kv, v, "fixture");
-		else
-			md_fact_str(f, "test", kv, eq + 1, "fixture");
-	}
-}
-
-static bool fired(const struct md_evaluation *ev, const char *id)
-{
-	for (size_t i = 0; i < ev->n_findings; i++)
-		if (strcmp(ev->findings[i].rule->id, id) == 0)
-			return true;
-	return false;
-}
-
 ParameterizedTestParameters(port, rules)
 {
 	static struct rule_case cases[] = {
@@ -496,9 +467,9 @@ ParameterizedTest(struct rule_case *c, port, rules)
 	md_ruleset_init(&rs);
 	md_facts_init(&f);
 	cr_assert_eq(md_rules_load_file(&rs, "rules/port.rules", &err), MD_OK, "%s", err.msg);
-	put_facts(&f, c->facts);
+	cr_assert_eq(test_put_facts(&f, "test", c->facts), 0, "%s", c->facts);
 	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
-	cr_assert_eq(fired(&ev, c->rule), c->fires, "%s with %s: fired %d, want %d", c->rule,
+	cr_assert_eq((test_finding_index(&ev, c->rule) >= 0), c->fires, "%s with %s: fired %d, want %d", c->rule,
 		     c->facts, !c->fires, c->fires);
 	md_evaluation_cleanup(&ev);
 	md_facts_cleanup(&f);

@@ -9,6 +9,7 @@
 #include "probes/ssh.h"
 #include "rules/engine.h"
 
+#include "tests/support/fact_spec.h"
 #include <criterion/criterion.h>
 #include <libssh2.h>
 #include <openssl/evp.h>
@@ -754,29 +755,6 @@ struct rule_case {
 	const char *superseded; /* a rule that must be "superseded" in the path, or NULL */
 };
 
-static void add_facts(struct md_facts *f, const char *spec)
-{
-	char *copy = strdup(spec), *save = NULL;
-
-	for (char *tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
-		char *eq = strchr(tok, '=');
-		char *v;
-
-		cr_assert(eq, "bad spec %s", tok);
-		*eq = '\0';
-		v = eq + 1;
-		if (*v == '"') {
-			v[strlen(v) - 1] = '\0';
-			cr_assert_eq(md_fact_str(f, "ssh", tok, v + 1, "test"), MD_OK, "%s", tok);
-		} else if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
-			cr_assert_eq(md_fact_bool(f, "ssh", tok, v[0] == 't', "test"), MD_OK);
-		} else {
-			cr_assert_eq(md_fact_int(f, "ssh", tok, atoll(v), "test"), MD_OK);
-		}
-	}
-	free(copy);
-}
-
 #define BASE "ssh.addr=\"10.77.0.2:22\";ssh.host=\"h1\";ssh.port=22;ssh.user=\"steve\";"
 #define CONNECTED BASE "ssh.tcp=\"connected\";ssh.banner_status=\"ok\";ssh.server_windows=false;" \
 	"ssh.server_software=\"OpenSSH_9.2p1\";ssh.banner=\"SSH-2.0-OpenSSH_9.2p1\";"
@@ -827,7 +805,7 @@ static void ssh_rules_fire_one(const struct rule_case *c)
 	md_ruleset_init(&rs);
 	md_facts_init(&f);
 	cr_assert_eq(md_rules_load_file(&rs, "rules/ssh.rules", &err), MD_OK, "%s", err.msg);
-	add_facts(&f, c->facts);
+	cr_assert_eq(test_put_facts(&f, "ssh", c->facts), 0);
 	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
 	cr_assert_geq(ev.n_findings, 1, "no finding for %s", c->facts);
 	cr_assert_str_eq(ev.findings[0].rule->id, c->want_first, "first finding for %s", c->facts);
@@ -858,8 +836,10 @@ Test(ssh_rules, healthy_host_fires_nothing, .timeout = 10)
 	md_ruleset_init(&rs);
 	md_facts_init(&f);
 	cr_assert_eq(md_rules_load_file(&rs, "rules/ssh.rules", &err), MD_OK, "%s", err.msg);
-	add_facts(&f, KEXED "ssh.auth=\"ok\";ssh.auth_method=\"publickey:/k\";ssh.auth_keys_tried=1;"
-			    "host.os=\"linux\";host.sudo=\"nopasswd\"");
+	cr_assert_eq(test_put_facts(&f, "ssh",
+				    KEXED "ssh.auth=\"ok\";ssh.auth_method=\"publickey:/k\";"
+				    "ssh.auth_keys_tried=1;host.os=\"linux\";host.sudo=\"nopasswd\""),
+		     0);
 	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
 	cr_assert_eq(ev.n_findings, 0, "fired: %s", ev.n_findings ? ev.findings[0].rule->id : "");
 	md_evaluation_cleanup(&ev);

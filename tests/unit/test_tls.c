@@ -12,6 +12,7 @@
 #include "probes/tls.h"
 #include "rules/engine.h"
 
+#include "tests/support/fact_spec.h"
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <openssl/x509_vfy.h>
@@ -523,36 +524,6 @@ struct rule_case {
 	bool fires;
 };
 
-static void put_facts(struct md_facts *f, const char *spec)
-{
-	char buf[512], *save = NULL;
-
-	snprintf(buf, sizeof(buf), "%s", spec);
-	for (char *kv = strtok_r(buf, ";", &save); kv; kv = strtok_r(NULL, ";", &save)) {
-		char *eq = strchr(kv, '=');
-		char *end;
-		long v;
-
-		cr_assert_not_null(eq, "bad fact spec %s", kv);
-		*eq = '\0';
-		v = strtol(eq + 1, &end, 10);
-		if (strcmp(eq + 1, "true") == 0 || strcmp(eq + 1, "false") == 0)
-			md_fact_bool(f, "test", kv, strcmp(eq + 1, "true") == 0, "fixture");
-		else if (*end == '\0' && end != eq + 1)
-			md_fact_int(f, "test", kv, v, "fixture");
-		else
-			md_fact_str(f, "test", kv, eq + 1, "fixture");
-	}
-}
-
-static int finding_index(const struct md_evaluation *ev, const char *id)
-{
-	for (size_t i = 0; i < ev->n_findings; i++)
-		if (strcmp(ev->findings[i].rule->id, id) == 0)
-			return (int)i;
-	return -1;
-}
-
 #define SEED_CHAIN                                                                            \
 	"tailscale.serve_configured=true;tailscale.serve_proxy=http://127.0.0.1:18080;"       \
 	"tailscale.dns_name=mneme-macbook-pro14.ayu-scylla.ts.net;port.listen.tcp.443=true;"  \
@@ -610,9 +581,9 @@ ParameterizedTest(struct rule_case *c, tls, rules)
 	md_ruleset_init(&rs);
 	md_facts_init(&f);
 	cr_assert_eq(md_rules_load_file(&rs, "rules/tls.rules", &err), MD_OK, "%s", err.msg);
-	put_facts(&f, c->facts);
+	cr_assert_eq(test_put_facts(&f, "test", c->facts), 0, "%s", c->facts);
 	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
-	cr_assert_eq(finding_index(&ev, c->rule) >= 0, c->fires, "%s with %s: want fired=%d",
+	cr_assert_eq(test_finding_index(&ev, c->rule) >= 0, c->fires, "%s with %s: want fired=%d",
 		     c->rule, c->facts, c->fires);
 	md_evaluation_cleanup(&ev);
 	md_facts_cleanup(&f);
@@ -629,11 +600,14 @@ Test(tls, seed_chain_is_the_top_finding_and_supersedes_the_generic_ones)
 	md_ruleset_init(&rs);
 	md_facts_init(&f);
 	cr_assert_eq(md_rules_load_file(&rs, "rules/tls.rules", &err), MD_OK, "%s", err.msg);
-	put_facts(&f, SEED_CHAIN ";tls.handshake=timeout;tls.cert_issue=hang;tailscale.control=tailscale");
+	cr_assert_eq(test_put_facts(&f, "test",
+				    SEED_CHAIN ";tls.handshake=timeout;tls.cert_issue=hang;"
+				    "tailscale.control=tailscale"),
+		     0);
 	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
-	cr_assert_eq(finding_index(&ev, "tls-https-certs-not-enabled"), 0);
-	cr_assert_eq(finding_index(&ev, "tls-handshake-timeout"), -1, "superseded");
-	cr_assert_eq(finding_index(&ev, "tls-cert-issue-hangs"), -1, "superseded");
+	cr_assert_eq(test_finding_index(&ev, "tls-https-certs-not-enabled"), 0);
+	cr_assert_eq(test_finding_index(&ev, "tls-handshake-timeout"), -1, "superseded");
+	cr_assert_eq(test_finding_index(&ev, "tls-cert-issue-hangs"), -1, "superseded");
 	md_evaluation_cleanup(&ev);
 	md_facts_cleanup(&f);
 	md_ruleset_cleanup(&rs);
