@@ -33,7 +33,8 @@ struct md_fact {
 	int64_t at_ms;   /* wall clock, ms since the epoch */
 	/* Checklist line (optional): whether the observed step completed, as the probe saw
 	 * it — not a diagnosis.  label == NULL: not a checklist item. */
-	enum md_check { MD_CHECK_NONE, MD_CHECK_OK, MD_CHECK_FAIL, MD_CHECK_WARN } check;
+	/* A checklist line: OK ✓, FAIL ✗, WARN !, SKIP - (not applicable here). */
+	enum md_check { MD_CHECK_NONE, MD_CHECK_OK, MD_CHECK_FAIL, MD_CHECK_WARN, MD_CHECK_SKIP } check;
 	char *label;     /* "TCP connect to 10.0.0.2:22" */
 };
 

@@ -1210,16 +1210,19 @@ static int cert_check(struct md_ctx *ctx, struct md_facts *f, struct ts_state *t
 	return rc;
 }
 
-static int record_handshake(struct md_facts *f, const struct hs *h)
+/* expected: HTTPS is wanted on this port; when it is not, nothing there is no failure. */
+static int record_handshake(struct md_facts *f, const struct hs *h, bool expected)
 {
+	bool connected = strcmp(h->tcp, "connected") == 0;
 	char label[400];
 	int rc;
 
 	rc = md_fact_str(f, PROBE, "tls.tcp", h->tcp, h->tcp_ev);
 	if (rc == MD_OK) {
-		snprintf(label, sizeof(label), "TCP connect to %s:%d", h->host, h->port);
-		rc = md_fact_check(f, "tls.tcp", strcmp(h->tcp, "connected") ? MD_CHECK_FAIL
-					       : MD_CHECK_OK, label);
+		snprintf(label, sizeof(label), "TCP connect to %s:%d%s", h->host, h->port,
+			 connected || expected ? "" : " (no HTTPS expected here)");
+		rc = md_fact_check(f, "tls.tcp", connected ? MD_CHECK_OK
+					       : expected ? MD_CHECK_FAIL : MD_CHECK_SKIP, label);
 	}
 	if (rc == MD_OK && h->addr[0])
 		rc = md_fact_str(f, PROBE, "tls.addr", h->addr, "dialled for the TLS handshake");
@@ -1232,7 +1235,8 @@ static int record_handshake(struct md_facts *f, const struct hs *h)
 			 h->sni, h->sni[0] ? ")" : "");
 		rc = md_fact_check(f, "tls.handshake",
 				   ok ? MD_CHECK_OK
-				   : strcmp(h->handshake, "skipped") == 0 ? MD_CHECK_WARN
+				   : strcmp(h->handshake, "skipped") == 0
+				   ? (expected ? MD_CHECK_WARN : MD_CHECK_SKIP)
 				   : MD_CHECK_FAIL, label);
 	}
 	if (rc == MD_OK)
@@ -1299,6 +1303,7 @@ static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	const char *sni_src, *known;
 	pthread_t th;
 	bool threaded = false;
+	bool expected;
 	int rc = MD_OK;
 
 	if (!h)
@@ -1379,11 +1384,13 @@ static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	threaded = false;
 	if (rc)
 		goto out;
-	rc = record_handshake(f, h);
-	if (rc)
-		goto out;
 	/* Whether HTTPS is expected here at all: asked for on the command line, or a serve
 	 * HTTPS port configured.  A host with nothing on 443 is not a problem otherwise. */
+	expected = (o && (o->tls_port > 0 || o->tls_host || o->sni || o->ca_file)) ||
+		   ts.serve.https_port > 0;
+	rc = record_handshake(f, h, expected);
+	if (rc)
+		goto out;
 	if (o && (o->tls_port > 0 || o->tls_host || o->sni || o->ca_file))
 		rc = md_fact_boolf(f, PROBE, "tls.expected", true, "a --tls-port/--tls-host/--sni/--ca option");
 	else if (ts.serve.https_port > 0)

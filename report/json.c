@@ -48,6 +48,7 @@ static const char *check_name(enum md_check c)
 	case MD_CHECK_OK: return "ok";
 	case MD_CHECK_FAIL: return "fail";
 	case MD_CHECK_WARN: return "warn";
+	case MD_CHECK_SKIP: return "skip";
 	case MD_CHECK_NONE: break;
 	}
 	return NULL;

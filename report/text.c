@@ -23,6 +23,10 @@ static const char *mark(const char *check, const struct style *st, const char **
 		*color = st->fail;
 		return "✗";
 	}
+	if (check && strcmp(check, "skip") == 0) {
+		*color = st->dim;
+		return "-";
+	}
 	*color = st->warn;
 	return "!";
 }
@@ -43,6 +47,13 @@ static void upper(const char *s, char *out, size_t len)
 	for (; s && s[i] && i + 1 < len; i++)
 		out[i] = (s[i] >= 'a' && s[i] <= 'z') ? (char)(s[i] - 32) : s[i];
 	out[i] = '\0';
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), k = strlen(tail);
+
+	return k && k <= n && strcmp(s + n - k, tail) == 0;
 }
 
 static int checklist(const cJSON *doc, const struct md_text_opts *o, const struct style *st,
@@ -76,8 +87,14 @@ static int checklist(const cJSON *doc, const struct md_text_opts *o, const struc
 				continue;
 			}
 			m = mark(check, st, &color);
-			rc |= md_buf_printf(out, "  %s%s%s %s: %s\n", color, m, st->off,
-					    label ? label : md_j_str(x, "name"), val);
+			if (!label)
+				label = md_j_str(x, "name");
+			/* "OS: linux", not "OS: linux: linux" */
+			if (ends_with(label, val))
+				rc |= md_buf_printf(out, "  %s%s%s %s\n", color, m, st->off, label);
+			else
+				rc |= md_buf_printf(out, "  %s%s%s %s: %s\n", color, m, st->off, label,
+						    val);
 			if (o->verbose && ev)
 				rc |= md_buf_printf(out, "      %s%s%s\n", st->dim, ev, st->off);
 		}

@@ -45,6 +45,10 @@ static void build(struct fixture *fx)
 	md_fact_check(&fx->facts, "ssh.tcp", MD_CHECK_OK, "TCP connect to 10.0.0.2:2222");
 	md_fact_str(&fx->facts, "ssh", "ssh.auth", "denied", "Username/PublicKey combination invalid");
 	md_fact_check(&fx->facts, "ssh.auth", MD_CHECK_FAIL, "authentication");
+	md_fact_str(&fx->facts, "ssh", "host.os", "linux", "uname -s: Linux");
+	md_fact_check(&fx->facts, "host.os", MD_CHECK_OK, "OS: linux");
+	md_fact_str(&fx->facts, "ssh", "tls.tcp", "refused", "connect 10.0.0.2:443: Connection refused");
+	md_fact_check(&fx->facts, "tls.tcp", MD_CHECK_SKIP, "TCP connect to 10.0.0.2:443 (no HTTPS expected here)");
 	md_fact_int(&fx->facts, "ssh", "ssh.port", 2222, NULL);
 	md_fact_secret(&fx->facts, "ssh", "ssh.authkey", "hskey-auth-SECRETSECRET", "generated");
 	for (size_t i = 0; i < fx->facts.n; i++)
@@ -113,13 +117,15 @@ Test(report, json_has_the_v1_members_and_typed_values)
 	probes = cJSON_GetObjectItem(fx.doc, "probes");
 	cr_assert_eq(cJSON_GetArraySize(probes), 1);
 	facts = cJSON_GetObjectItem(cJSON_GetArrayItem(probes, 0), "facts");
-	cr_assert_eq(cJSON_GetArraySize(facts), 4);
+	cr_assert_eq(cJSON_GetArraySize(facts), 6);
 	f0 = cJSON_GetArrayItem(facts, 0);
 	cr_assert_str_eq(cJSON_GetObjectItem(f0, "check")->valuestring, "ok");
-	port = cJSON_GetArrayItem(facts, 2);
+	cr_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(facts, 3), "check")->valuestring,
+			 "skip");
+	port = cJSON_GetArrayItem(facts, 4);
 	cr_assert(cJSON_IsNumber(cJSON_GetObjectItem(port, "value")), "int facts are JSON numbers");
 	cr_assert_null(cJSON_GetObjectItem(port, "check"), "no check member without a checklist mark");
-	key = cJSON_GetArrayItem(facts, 3);
+	key = cJSON_GetArrayItem(facts, 5);
 	cr_assert_str_eq(cJSON_GetObjectItem(key, "value")->valuestring, "********");
 	cr_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(
 		cJSON_GetArrayItem(cJSON_GetObjectItem(fx.doc, "findings"), 0), "evidence"), 1), "value")),
