@@ -1,6 +1,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,4 +117,19 @@ void md_buf_rstrip(struct md_buf *b)
 {
 	while (b->len && strchr(" \t\r\n", b->data[b->len - 1]))
 		b->data[--b->len] = '\0';
+}
+
+void *md_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	size_t c;
+
+	if (n < *cap)
+		return v;
+	c = *cap ? *cap * 2 : first;
+	if (c < *cap || c > SIZE_MAX / elem)
+		return NULL;
+	v = realloc(v, c * elem);
+	if (v)
+		*cap = c;
+	return v;
 }

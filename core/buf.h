@@ -29,4 +29,9 @@ char *md_buf_steal(struct md_buf *b);
 /* Removes trailing white space (for command output). */
 void md_buf_rstrip(struct md_buf *b);
 
+/* Room for one more element in array v (n elements of size elem, capacity *cap): when
+ * full, doubles the capacity (first when empty).  Returns the array, moved or not, or NULL
+ * when out of memory (v and *cap unchanged). */
+void *md_grow(void *v, size_t *cap, size_t n, size_t elem, size_t first);
+
 #endif

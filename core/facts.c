@@ -1,4 +1,5 @@
 #include "core/facts.h"
+#include "core/buf.h"
 #include "core/deadline.h"
 #include "core/err.h"
 
@@ -67,14 +68,12 @@ static struct md_fact *slot(struct md_facts *f, const char *name)
 			memset(&f->v[i], 0, sizeof(f->v[i]));
 			return &f->v[i];
 		}
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 32;
-		struct md_fact *v = realloc(f->v, cap * sizeof(*v));
+	{
+		struct md_fact *v = md_grow(f->v, &f->cap, f->n, sizeof(*v), 32);
 
 		if (!v)
 			return NULL;
 		f->v = v;
-		f->cap = cap;
 	}
 	memset(&f->v[f->n], 0, sizeof(f->v[0]));
 	return &f->v[f->n++];

@@ -64,14 +64,12 @@ int md_listeners_add(struct md_listeners *l, const struct md_listener *x)
 		if (strcmp(l->v[i].proto, x->proto) == 0 && strcmp(l->v[i].addr, x->addr) == 0 &&
 		    l->v[i].port == x->port)
 			return MD_OK; /* e.g. SO_REUSEPORT sockets: one row is enough */
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct md_listener *v = realloc(l->v, cap * sizeof(*v));
+	{
+		struct md_listener *v = md_grow(l->v, &l->cap, l->n, sizeof(*v), 16);
 
 		if (!v)
 			return MD_ENOMEM;
 		l->v = v;
-		l->cap = cap;
 	}
 	l->v[l->n++] = *x;
 	return MD_OK;

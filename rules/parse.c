@@ -651,15 +651,16 @@ void md_rule_free(struct md_rule *r)
 
 static int map_add(struct md_srcmap *m, size_t off, int line)
 {
+	/* Two arrays, one capacity: the second grows from the first's old capacity. */
 	if (m->n == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 4;
-		size_t *o = realloc(m->off, cap * sizeof(*o));
+		size_t cap = m->cap, cap2 = m->cap;
+		size_t *o = md_grow(m->off, &cap, m->n, sizeof(*o), 4);
+		int *l;
 
 		if (!o)
 			return MD_ENOMEM;
 		m->off = o;
-		int *l = realloc(m->line, cap * sizeof(*l));
-
+		l = md_grow(m->line, &cap2, m->n, sizeof(*l), 4);
 		if (!l)
 			return MD_ENOMEM;
 		m->line = l;
