@@ -60,6 +60,28 @@ Test(buf, refuses_to_grow_past_its_cap)
 	md_buf_cleanup(&b);
 }
 
+Test(buf, grow_doubles_only_when_full_and_refuses_overflow)
+{
+	size_t cap = 0;
+	int *v = md_grow(NULL, &cap, 0, sizeof(int), 4), *w;
+
+	cr_assert_not_null(v);
+	cr_assert_eq(cap, 4, "the first capacity");
+	w = md_grow(v, &cap, 3, sizeof(int), 4);
+	cr_assert_eq(w, v, "room left: the same array");
+	cr_assert_eq(cap, 4);
+	v = md_grow(w, &cap, 4, sizeof(int), 4);
+	cr_assert_not_null(v);
+	cr_assert_eq(cap, 8, "full: doubled");
+	{
+		size_t huge = SIZE_MAX / 2 + 1;
+
+		cr_assert_null(md_grow(v, &huge, huge, sizeof(int), 4), "overflow is refused");
+		cr_assert_eq(huge, SIZE_MAX / 2 + 1, "capacity unchanged");
+	}
+	free(v);
+}
+
 Test(facts, records_typed_values_with_evidence)
 {
 	struct md_facts f;
