@@ -13,6 +13,7 @@
 # DEAD_RUNS (default 3), TIMEOUT_MS (the dead host's --timeout, default 5000).
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 MD_BIN=${MD_BIN:-./meshdoctor}
 RUNS=${RUNS:-15}
@@ -83,28 +84,6 @@ MD="$MD_BIN check root@$HOST --identity $DIR/client --known-hosts $DIR/known_hos
 SSH_OPTS="-F $DIR/ssh_config -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=$DIR/known_hosts -i $DIR/client"
 SSH="ssh $SSH_OPTS root@$HOST true"
 
-# ---- measuring
-# Median wall time in ms of N runs of a command line inside the client namespace.
-median_ms() { # N CMD...
-	n=$1
-	shift
-	if command -v hyperfine >/dev/null 2>&1; then
-		hyperfine -N -i -w 1 -r "$n" --export-csv "$DIR/hf.csv" "ip netns exec $NS_C $*" >"$DIR/hf.log" 2>&1; [ -n "${BENCH_DEBUG:-}" ] && cat "$DIR/hf.csv" "$DIR/hf.log" >&2
-		# command,mean,stddev,median,user,system,min,max (seconds)
-		awk -F, 'NR == 2 { printf "%.0f\n", $4 * 1000 }' "$DIR/hf.csv"
-		return
-	fi
-	: >"$DIR/times"
-	k=0
-	while [ $k -lt "$n" ]; do
-		t0=$(date +%s%N)
-		ip netns exec "$NS_C" "$@" >/dev/null 2>&1 || true
-		t1=$(date +%s%N)
-		echo $(((t1 - t0) / 1000000)) >>"$DIR/times"
-		k=$((k + 1))
-	done
-	sort -n "$DIR/times" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'
-}
 
 # Peak RSS in KiB of one run (GNU time %M), the largest of three.
 peak_kb() { # CMD...
@@ -117,23 +96,22 @@ peak_kb() { # CMD...
 	echo "$best"
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 # Sanity: the healthy host must be healthy for meshdoctor and for ssh.
 ip netns exec "$NS_C" $MD >"$DIR/first.txt" 2>&1 || { echo "check_ssh: check on the healthy host did not exit 0:" >&2; cat "$DIR/first.txt" >&2; }
 ip netns exec "$NS_C" $SSH || { echo "check_ssh: ssh to the healthy host failed" >&2; exit 1; }
 
 echo "healthy host ($HOST, OpenSSH sshd), median of $RUNS runs:"
-md_ms=$(median_ms "$RUNS" $MD)
-md_ssh_ms=$(median_ms "$RUNS" $MD --probes ssh)
-ssh_ms=$(median_ms "$RUNS" $SSH)
+md_ms=$(bench_median_ms "$NS_C" "$RUNS" "$DIR" $MD)
+md_ssh_ms=$(bench_median_ms "$NS_C" "$RUNS" "$DIR" $MD --probes ssh)
+ssh_ms=$(bench_median_ms "$NS_C" "$RUNS" "$DIR" $SSH)
 md_kb=$(peak_kb $MD)
 ssh_kb=$(peak_kb $SSH)
 printf '  %-34s %6s ms  %6s KiB peak RSS\n' "meshdoctor check (all probes)" "$md_ms" "$md_kb"
 printf '  %-34s %6s ms\n' "meshdoctor check --probes ssh" "$md_ssh_ms"
 printf '  %-34s %6s ms  %6s KiB peak RSS\n' "ssh -o BatchMode=yes HOST true" "$ssh_ms" "$ssh_kb"
 printf '  ratio check/ssh: time %s (bar <= 1.50), --probes ssh %s, RSS %s; check RSS %s MiB (bar < 10)\n' \
-	"$(ratio "$md_ms" "$ssh_ms")" "$(ratio "$md_ssh_ms" "$ssh_ms")" "$(ratio "$md_kb" "$ssh_kb")" \
+	"$(bench_ratio "$md_ms" "$ssh_ms")" "$(bench_ratio "$md_ssh_ms" "$ssh_ms")" "$(bench_ratio "$md_kb" "$ssh_kb")" \
 	"$(awk -v k="$md_kb" 'BEGIN { printf "%.1f", k / 1024 }')"
 
 # ---- the dead host: every packet to port 22 dropped on the host
@@ -142,10 +120,10 @@ ip netns exec "$NS_S" nft add chain inet mdbench in '{ type filter hook input pr
 ip netns exec "$NS_S" nft add rule inet mdbench in tcp dport 22 drop
 secs=$(awk -v t="$TIMEOUT_MS" 'BEGIN { printf "%d", (t + 999) / 1000 }')
 echo "dead host (tcp/22 dropped), --timeout ${TIMEOUT_MS} ms, median of $DEAD_RUNS runs:"
-dead_md_ms=$(median_ms "$DEAD_RUNS" $MD --timeout "$TIMEOUT_MS")
-dead_ssh_ms=$(median_ms "$DEAD_RUNS" ssh $SSH_OPTS -o ConnectTimeout="$secs" root@$HOST true)
+dead_md_ms=$(bench_median_ms "$NS_C" "$DEAD_RUNS" "$DIR" $MD --timeout "$TIMEOUT_MS")
+dead_ssh_ms=$(bench_median_ms "$NS_C" "$DEAD_RUNS" "$DIR" ssh $SSH_OPTS -o ConnectTimeout="$secs" root@$HOST true)
 dead_md_kb=$(peak_kb $MD --timeout "$TIMEOUT_MS")
 printf '  %-34s %6s ms  %6s KiB peak RSS\n' "meshdoctor check --timeout $TIMEOUT_MS" "$dead_md_ms" "$dead_md_kb"
 printf '  %-34s %6s ms\n' "ssh -o ConnectTimeout=$secs" "$dead_ssh_ms"
 printf '  ratio check/ssh: %s; check/deadline: %s (bar <= 1.10)\n' \
-	"$(ratio "$dead_md_ms" "$dead_ssh_ms")" "$(ratio "$dead_md_ms" "$TIMEOUT_MS")"
+	"$(bench_ratio "$dead_md_ms" "$dead_ssh_ms")" "$(bench_ratio "$dead_md_ms" "$TIMEOUT_MS")"

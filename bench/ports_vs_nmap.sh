@@ -12,6 +12,7 @@
 # Environment: MD_BIN (default ./meshdoctor), RUNS (default 20).
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 MD_BIN=${MD_BIN:-./meshdoctor}
 RUNS=${RUNS:-20}
@@ -60,28 +61,11 @@ if [ "$md_open" -ne 3 ]; then
 	[ "$md_open" = 3 ] || { echo "ports_vs_nmap: meshdoctor saw ${md_open:-?} open ports, want 3" >&2; exit 1; }
 fi
 
-median_ms() {
-	if command -v hyperfine >/dev/null 2>&1; then
-		hyperfine -N -i -w 2 -r "$RUNS" --export-csv "$DIR/hf.csv" "ip netns exec $NS $*" >/dev/null 2>&1
-		awk -F, 'NR == 2 { printf "%.1f\n", $4 * 1000 }' "$DIR/hf.csv"
-		return
-	fi
-	: >"$DIR/times"
-	k=0
-	while [ $k -lt "$RUNS" ]; do
-		t0=$(date +%s%N)
-		ip netns exec "$NS" "$@" </dev/null >/dev/null 2>&1 || true
-		t1=$(date +%s%N)
-		echo $(((t1 - t0) / 1000)) >>"$DIR/times"
-		k=$((k + 1))
-	done
-	sort -n "$DIR/times" | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f\n", m / 1000 }'
-}
 
-md_ms=$(median_ms $MD)
-nmap_ms=$(median_ms $NMAP)
+md_ms=$(bench_median_ms "$NS" "$RUNS" "$DIR" $MD)
+nmap_ms=$(bench_median_ms "$NS" "$RUNS" "$DIR" $NMAP)
 echo "TCP connect checks of 1,000 loopback ports (3 open), median of $RUNS runs:"
 printf '  %-46s %8s ms\n' "meshdoctor check --probes port --port-list 1-1000" "$md_ms"
 printf '  %-46s %8s ms\n' "nmap -sT -n -p 1-1000 127.0.0.1" "$nmap_ms"
 printf '  ratio meshdoctor/nmap: %s (below 1.00 = meshdoctor faster)\n' \
-	"$(awk -v a="$md_ms" -v b="$nmap_ms" 'BEGIN { printf "%.2f", a / b }')"
+	"$(bench_ratio "$md_ms" "$nmap_ms")"

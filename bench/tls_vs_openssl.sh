@@ -18,6 +18,7 @@
 # Environment: MD_BIN (default ./meshdoctor), RUNS (default 30).
 set -eu
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 MD_BIN=${MD_BIN:-./meshdoctor}
 RUNS=${RUNS:-30}
@@ -97,38 +98,18 @@ for o in "$OSSL_SYS" "$OSSL"; do
 		{ echo "tls_vs_openssl: s_client did not verify the endpoint" >&2; exit 1; }
 done
 
-# Median wall time in ms of RUNS runs (hyperfine when installed, else date +%s%N).
-median_ms() {
-	if command -v hyperfine >/dev/null 2>&1; then
-		hyperfine -N -i -w 3 -r "$RUNS" --export-csv "$DIR/hf.csv" \
-			"ip netns exec $NS_C $*" >/dev/null 2>&1
-		awk -F, 'NR == 2 { printf "%.1f\n", $4 * 1000 }' "$DIR/hf.csv"
-		return
-	fi
-	: >"$DIR/times"
-	k=0
-	while [ $k -lt "$RUNS" ]; do
-		t0=$(date +%s%N)
-		ip netns exec "$NS_C" "$@" </dev/null >/dev/null 2>&1 || true
-		t1=$(date +%s%N)
-		echo $(((t1 - t0) / 1000)) >>"$DIR/times"
-		k=$((k + 1))
-	done
-	sort -n "$DIR/times" | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f\n", m / 1000 }'
-}
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-md_sys_ms=$(median_ms $MD_SYS)
-ossl_sys_ms=$(median_ms $OSSL_SYS)
-md_ms=$(median_ms $MD)
-ossl_ms=$(median_ms $OSSL)
+md_sys_ms=$(bench_median_ms "$NS_C" "$RUNS" "$DIR" $MD_SYS)
+ossl_sys_ms=$(bench_median_ms "$NS_C" "$RUNS" "$DIR" $OSSL_SYS)
+md_ms=$(bench_median_ms "$NS_C" "$RUNS" "$DIR" $MD)
+ossl_ms=$(bench_median_ms "$NS_C" "$RUNS" "$DIR" $OSSL)
 echo "TLS check of $HOST:$PORT (SNI $NAME), median of $RUNS runs:"
 echo " 1. as a user runs it, system trust store (+ the endpoint's CA):"
 printf '  %-50s %8s ms\n' "meshdoctor check HOST --probes tls" "$md_sys_ms"
 printf '  %-50s %8s ms\n' "openssl s_client -connect ... </dev/null" "$ossl_sys_ms"
-printf '  ratio meshdoctor/s_client: %s (below 1.00 = meshdoctor faster)\n' "$(ratio "$md_sys_ms" "$ossl_sys_ms")"
+printf '  ratio meshdoctor/s_client: %s (below 1.00 = meshdoctor faster)\n' "$(bench_ratio "$md_sys_ms" "$ossl_sys_ms")"
 echo " 2. one CA file for both (equal TLS work):"
 printf '  %-50s %8s ms\n' "meshdoctor check HOST --probes tls --ca CA" "$md_ms"
 printf '  %-50s %8s ms\n' "openssl s_client -connect ... -CAfile CA" "$ossl_ms"
-printf '  ratio meshdoctor/s_client: %s\n' "$(ratio "$md_ms" "$ossl_ms")"
+printf '  ratio meshdoctor/s_client: %s\n' "$(bench_ratio "$md_ms" "$ossl_ms")"
