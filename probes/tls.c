@@ -69,13 +69,91 @@ static void copy_str(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src ? src : "");
 }
 
+/* DNSName is an FQDN with the trailing dot (docs/tailscale.md#node-status). */
+static void strip_dot(char *name)
+{
+	size_t n = strlen(name);
+
+	if (n && name[n - 1] == '.')
+		name[n - 1] = '\0';
+}
+
+static void ts_peer(const cJSON *o, struct md_ts_peer *p)
+{
+	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(o, "TailscaleIPs"), *ip;
+
+	memset(p, 0, sizeof(*p));
+	copy_str(p->host_name, sizeof(p->host_name), json_str(o, "HostName"));
+	copy_str(p->dns_name, sizeof(p->dns_name), json_str(o, "DNSName"));
+	strip_dot(p->dns_name);
+	cJSON_ArrayForEach(ip, ips)
+		if (cJSON_IsString(ip) && p->n_ips < MD_TS_PEER_IPS)
+			copy_str(p->ips[p->n_ips++], sizeof(p->ips[0]), ip->valuestring);
+	copy_str(p->cur_addr, sizeof(p->cur_addr), json_str(o, "CurAddr"));
+	copy_str(p->relay, sizeof(p->relay), json_str(o, "Relay"));
+	copy_str(p->peer_relay, sizeof(p->peer_relay), json_str(o, "PeerRelay"));
+	p->online = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "Online"));
+	p->active = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "Active"));
+}
+
+/* Peer is an object keyed by node key ("nodekey:..."), null before the first netmap. */
+static int ts_peers(const cJSON *root, struct md_ts_peers *out, struct md_err *err)
+{
+	const cJSON *peer = cJSON_GetObjectItemCaseSensitive(root, "Peer"), *it;
+	int n = cJSON_IsObject(peer) ? cJSON_GetArraySize(peer) : 0;
+
+	memset(out, 0, sizeof(*out));
+	if (n == 0)
+		return MD_OK;
+	out->v = calloc((size_t)n, sizeof(*out->v));
+	if (!out->v)
+		return md_err_set(err, MD_ENOMEM, "tailscale", "tailscale status --json: %d peers: "
+				  "out of memory", n);
+	cJSON_ArrayForEach(it, peer)
+		if (cJSON_IsObject(it) &&
+		    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "ShareeNode")))
+			ts_peer(it, &out->v[out->n++]);
+	return MD_OK;
+}
+
+void md_ts_peers_free(struct md_ts_peers *peers)
+{
+	if (!peers)
+		return;
+	free(peers->v);
+	peers->v = NULL;
+	peers->n = 0;
+}
+
+/* The order of the CLI's own status line (cmd/tailscale/cli/status.go). */
+const char *md_ts_peer_path(const struct md_ts_peer *p)
+{
+	if (!p->active)
+		return p->online ? "idle" : "offline";
+	if (p->relay[0] && !p->cur_addr[0] && !p->peer_relay[0])
+		return "derp";
+	if (p->cur_addr[0])
+		return "direct";
+	if (p->peer_relay[0])
+		return "peer-relay";
+	return "unknown";
+}
+
 int md_tls_parse_ts_status(const char *json, struct md_ts_status *out, struct md_err *err)
+{
+	return md_tls_parse_ts_status_peers(json, out, NULL, err);
+}
+
+int md_tls_parse_ts_status_peers(const char *json, struct md_ts_status *out,
+				 struct md_ts_peers *peers, struct md_err *err)
 {
 	cJSON *root = cJSON_Parse(json);
 	const cJSON *self, *tn, *cd;
-	size_t n;
+	int rc = MD_OK;
 
 	memset(out, 0, sizeof(*out));
+	if (peers)
+		memset(peers, 0, sizeof(*peers));
 	if (!cJSON_IsObject(root) || !json_str(root, "BackendState")) {
 		cJSON_Delete(root);
 		return md_err_set(err, MD_EPARSE, "tailscale",
@@ -88,10 +166,7 @@ int md_tls_parse_ts_status(const char *json, struct md_ts_status *out, struct md
 		copy_str(out->self_id, sizeof(out->self_id), json_str(self, "ID"));
 		copy_str(out->os, sizeof(out->os), json_str(self, "OS"));
 	}
-	/* DNSName is an FQDN with the trailing dot (docs/tailscale.md#node-status). */
-	n = strlen(out->dns_name);
-	if (n && out->dns_name[n - 1] == '.')
-		out->dns_name[n - 1] = '\0';
+	strip_dot(out->dns_name);
 	tn = cJSON_GetObjectItemCaseSensitive(root, "CurrentTailnet");
 	if (cJSON_IsObject(tn)) {
 		copy_str(out->tailnet, sizeof(out->tailnet), json_str(tn, "Name"));
@@ -108,8 +183,10 @@ int md_tls_parse_ts_status(const char *json, struct md_ts_status *out, struct md
 			copy_str(out->cert_domain, sizeof(out->cert_domain),
 				 cJSON_GetArrayItem(cd, 0)->valuestring);
 	}
+	if (peers)
+		rc = ts_peers(root, peers, err);
 	cJSON_Delete(root);
-	return MD_OK;
+	return rc;
 }
 
 /* Looks through one ServeConfig object (top level, a Foreground session or a Service). */

@@ -5,7 +5,9 @@
  * status --json`, `tailscale debug prefs`, `tailscale cert`) and an HTTP request to the
  * serve backend.  The tailscale.* facts come from this probe reading the CLI on the host
  * (docs/tailscale.md).  Everything below only turns text into values,
- * so it is tested on fixtures in the real formats (fixtures/tailscale/). */
+ * so it is tested on fixtures in the real formats (fixtures/tailscale/).  The status
+ * parser also reads the capturing machine's own status for the WireGuard probe
+ * (probes/wg_tailscale.c). */
 #ifndef MD_PROBE_TLS_H
 #define MD_PROBE_TLS_H
 
@@ -29,6 +31,37 @@ struct md_ts_status {
 
 /* MD_EPARSE when json is not an object with BackendState. */
 int md_tls_parse_ts_status(const char *json, struct md_ts_status *out, struct md_err *err);
+
+/* One entry of the status's Peer object (ipnstate.PeerStatus, keyed by node key), as far
+ * as the WireGuard probe needs it to tell how this machine reaches each peer
+ * (docs/wireguard.md#tailscale-on-the-capturing-machine). */
+#define MD_TS_PEER_IPS 4
+struct md_ts_peer {
+	char host_name[64];
+	char dns_name[256];             /* DNSName without the trailing dot */
+	char ips[MD_TS_PEER_IPS][48];   /* TailscaleIPs (the first MD_TS_PEER_IPS) */
+	int n_ips;
+	char cur_addr[64];              /* "ip:port" when direct, "" otherwise */
+	char relay[32];                 /* home DERP region code, present even when direct */
+	char peer_relay[96];            /* "ip:port:vni:N" via a peer relay, "" otherwise */
+	bool online, active;
+};
+
+struct md_ts_peers {
+	struct md_ts_peer *v;           /* malloc'd: md_ts_peers_free() */
+	size_t n;
+};
+
+/* md_tls_parse_ts_status, and with peers non-NULL the Peer entries too, minus those with
+ * "ShareeNode": true (the CLI hides them).  MD_ENOMEM when the peers do not fit in memory. */
+int md_tls_parse_ts_status_peers(const char *json, struct md_ts_status *out,
+				 struct md_ts_peers *peers, struct md_err *err);
+void md_ts_peers_free(struct md_ts_peers *peers);
+
+/* The path to a peer as `tailscale status` prints it: "direct" (active, CurAddr set),
+ * "derp" (active, only Relay set), "peer-relay" (active, PeerRelay set), "idle" (not
+ * active), "offline" (not active and not online) or "unknown" (active, no path yet). */
+const char *md_ts_peer_path(const struct md_ts_peer *p);
 
 /* What `tailscale serve status --json` (ipn.ServeConfig) tells the TLS probe
  * (docs/tailscale.md#serve-configuration).  `{}` = nothing configured. */

@@ -9,11 +9,11 @@
  *
  * Budget (budget(), which `check` also adds to the run's deadline): a live capture gets
  * --capture-seconds + WG_SLACK_MS (2 s) for resolving the target, opening the device and
- * recording facts; --pcap gets WG_SLACK_MS + WG_MS_PER_MB per MB of file (offline
- * analysis reads ~0.25 ms/MB from the page cache (bench/wg_vs_tshark.sh), so that leaves
- * room for a cold disk).
- * The capture always stops WG_RESERVE_MS before the deadline, so a shorter deadline gives
- * a shorter capture: wg.capture_seconds is the time actually captured (and
+ * recording facts, + WG_TS_MS (2 s) for `tailscale status --json`; --pcap gets
+ * WG_SLACK_MS + WG_MS_PER_MB per MB of file (offline analysis reads ~0.25 ms/MB from the
+ * page cache (bench/wg_vs_tshark.sh), so that leaves room for a cold disk).
+ * The capture always stops WG_RESERVE_MS + WG_TS_MIN_MS before the deadline, so a shorter
+ * deadline gives a shorter capture: wg.capture_seconds is the time actually captured (and
  * wg.capture_shortened says why).
  *
  * Opt-in (MD_NEEDS_OPT_IN): a capture takes seconds, so the probe runs when named in
@@ -21,8 +21,15 @@
  *
  * Permissions: opening a live capture needs root or CAP_NET_RAW.  Without it run() records
  * wg.capture = "permission-denied" and returns MD_EPERM with one line saying so (the CLI
- * exits 2); --pcap needs no privilege. */
+ * exits 2); --pcap needs no privilege.
+ *
+ * Tailscale: after a live capture (never with --pcap: today's state says nothing about an
+ * old file) `tailscale status --json` runs on this machine, under WG_TS_MS, for the wg.ts_*
+ * facts (probes/wg_tailscale.c): whether the peers' traffic goes direct or over DERP, which
+ * a capture without WireGuard packets cannot tell by itself.  The live budget holds
+ * WG_TS_MS more, and the capture keeps WG_TS_MIN_MS of the deadline for it. */
 #include "core/net.h"
+#include "core/proc.h"
 #include "probes/probe.h"
 #include "probes/wireguard.h"
 
@@ -46,6 +53,9 @@
 #define WG_MS_PER_MB 5
 #define WG_RESERVE_MS 150   /* kept after the capture for stats and facts */
 #define WG_RESOLVE_MS 1000  /* at most this long for the target's addresses */
+#define WG_TS_MS 2000       /* `tailscale status --json` at most this long */
+#define WG_TS_MIN_MS 500    /* kept for it when the deadline cuts the capture short */
+#define WG_TS_MAX_OUT (8u << 20) /* its output: a large tailnet's status is megabytes */
 
 struct wg_run {
 	struct wg_analyser *a;
@@ -276,7 +286,7 @@ static int capture_live(struct md_ctx *ctx, struct wg_analyser *a, const char *i
 	stop = md_deadline_after(t0, (int64_t)seconds * 1000);
 	reserve_dl = ctx->deadline;
 	if (reserve_dl.end_ms)
-		reserve_dl.end_ms -= WG_RESERVE_MS;
+		reserve_dl.end_ms -= WG_RESERVE_MS + WG_TS_MIN_MS;
 	stop = md_deadline_min(stop, reserve_dl);
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -318,6 +328,38 @@ static int capture_live(struct md_ctx *ctx, struct wg_analyser *a, const char *i
 			     *captured_s, seconds);
 out:
 	pcap_close(p);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Tailscale's view of this machine's peers                                             */
+/* ------------------------------------------------------------------------------------ */
+
+static int tailscale_status(const struct md_ctx *ctx, const struct addrinfo *ai,
+			    struct md_facts *f)
+{
+	static const char *const argv[] = { "tailscale", "status", "--json", NULL };
+	struct md_deadline dl = md_deadline_min(ctx->deadline,
+						md_deadline_after(md_now_ms(), WG_TS_MS));
+	struct md_proc_result r;
+	struct md_err e = { 0 };
+	struct wg_ts_cli cli;
+	struct wg_ts_target t = { .addrs = ai };
+	size_t n = 0;
+	int rc;
+
+	if (ctx->target && ctx->target->host)
+		t.names[n++] = ctx->target->host;
+	if (ctx->target && ctx->target->hostname)
+		t.names[n++] = ctx->target->hostname;
+	md_proc_result_init(&r, WG_TS_MAX_OUT);
+	cli.rc = md_proc_run(argv, NULL, 0, &dl, &r, &e);
+	cli.exit_code = r.exit_code;
+	cli.out = md_buf_str(&r.out);
+	cli.err = md_buf_str(&r.err);
+	cli.errmsg = e.msg;
+	rc = wg_ts_record(f, &cli, &t);
+	md_proc_result_cleanup(&r);
 	return rc;
 }
 
@@ -422,7 +464,8 @@ static int run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 		    strcmp(md_facts_str(f, "wg.capture"), "ok") != 0)
 			goto out;
 	}
-	if (wg_analyser_record(a, f, source, captured_s) != MD_OK)
+	if (wg_analyser_record(a, f, source, captured_s) != MD_OK ||
+	    (!o->pcap_file && tailscale_status(ctx, ai, f) != MD_OK))
 		rc = md_err_set(err, MD_ENOMEM, "wireguard", "recording facts: out of memory");
 out:
 	if (ai)
@@ -439,7 +482,7 @@ static int64_t budget(const struct md_options *o)
 		return WG_SLACK_MS + (stat(o->pcap_file, &st) == 0
 					      ? (int64_t)(st.st_size >> 20) * WG_MS_PER_MB : 0);
 	return (int64_t)(o->capture_seconds > 0 ? o->capture_seconds : WG_DEFAULT_SECONDS) *
-		       1000 + WG_SLACK_MS;
+		       1000 + WG_SLACK_MS + WG_TS_MS;
 }
 
 static bool wanted(const struct md_options *o)
@@ -447,14 +490,29 @@ static bool wanted(const struct md_options *o)
 	return o->pcap_file || (o->iface && *o->iface) || o->n_wg_ports > 0;
 }
 
-static const char *const provides[] = { "wg.*", NULL };
+static const char *const provides[] = {
+	/* the capture (here) */
+	"wg.source", "wg.capture", "wg.iface", "wg.link_type", "wg.capture_seconds",
+	"wg.capture_shortened", "wg.capture_dropped",
+	/* what it saw (wg_decode.c) */
+	"wg.packets", "wg.messages", "wg.initiations", "wg.initiations_tx", "wg.initiations_rx",
+	"wg.responses", "wg.responses_tx", "wg.responses_rx", "wg.cookie_replies",
+	"wg.cookie_replies_tx", "wg.cookie_replies_rx", "wg.data_tx_packets",
+	"wg.data_rx_packets", "wg.data_tx_bytes", "wg.data_rx_bytes", "wg.keepalives",
+	"wg.disco", "wg.non_wg", "wg.bad_size", "wg.fragments", "wg.truncated",
+	"wg.handshakes_completed", "wg.handshakes_confirmed", "wg.handshake_rtt_ms",
+	"wg.max_init_burst", "wg.endpoints", "wg.endpoint_changes", "wg.direction_basis",
+	/* Tailscale on this machine, live captures only (wg_tailscale.c) */
+	"wg.ts_state", "wg.ts_peers_online", "wg.ts_peers_active", "wg.ts_peers_direct",
+	"wg.ts_peers_derp", "wg.ts_peers_peer_relay", "wg.ts_target_path", NULL,
+};
 
 const struct md_probe probe_wireguard = {
 	.name = "wireguard",
 	.desc = "WireGuard packets on the wire: handshakes, data, disco (live capture or --pcap)",
 	.provides = provides,
 	.needs = MD_NEEDS_OPT_IN,
-	.budget_ms = WG_DEFAULT_SECONDS * 1000 + WG_SLACK_MS, /* budget() refines it */
+	.budget_ms = WG_DEFAULT_SECONDS * 1000 + WG_SLACK_MS + WG_TS_MS, /* budget() refines it */
 	.budget = budget,
 	.wanted = wanted,
 	.run = run,

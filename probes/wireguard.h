@@ -67,6 +67,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <netdb.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -211,5 +212,33 @@ int wg_analyser_record(const struct wg_analyser *a, struct md_facts *f, const ch
  * first (the frames read so far are in a), MD_EIO on a read error midway. */
 int wg_read_pcap(struct wg_analyser *a, const char *path, const struct md_deadline *dl,
 		 uint64_t *frames_read, int *dlt, struct md_err *err);
+
+/* Tailscale on the capturing machine (probes/wg_tailscale.c,
+ * docs/wireguard.md#tailscale-on-the-capturing-machine): after a live capture,
+ * wireguard.c runs WG_TS_CMD here and hands over what came of it. */
+#define WG_TS_CMD "tailscale status --json"
+
+struct wg_ts_cli {
+	int rc;             /* md_proc_run's: MD_OK (it ran to its end), MD_ENOTFOUND, ... */
+	int exit_code;
+	const char *out;    /* stdout */
+	const char *err;    /* stderr */
+	const char *errmsg; /* md_proc_run's message when rc != MD_OK */
+};
+
+/* The target, to find it among the peers: its names as written and as resolved (NULL
+ * ends the list; each matched, ignoring case, against DNSName, DNSName's first label and
+ * HostName, or as an IP literal against TailscaleIPs) and its resolved addresses. */
+struct wg_ts_target {
+	const char *names[3];
+	const struct addrinfo *addrs; /* may be NULL */
+};
+
+/* Records wg.ts_state ("missing" when the CLI is not installed, "error" when it failed or
+ * printed no status, else the BackendState) and, once the status was read,
+ * wg.ts_peers_online, wg.ts_peers_active, wg.ts_peers_direct, wg.ts_peers_derp,
+ * wg.ts_peers_peer_relay and, when the target is one of the peers, wg.ts_target_path
+ * (md_ts_peer_path()).  t may be NULL.  MD_ENOMEM is the only error. */
+int wg_ts_record(struct md_facts *f, const struct wg_ts_cli *cli, const struct wg_ts_target *t);
 
 #endif

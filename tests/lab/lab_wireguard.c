@@ -504,3 +504,146 @@ Test(lab_wireguard, small_path_mtu_fragments_the_tunnel)
 	cr_assert_eq(fact_n(r.report, "wg.data_rx_packets"), 3);
 	lab_md_result_free(&r);
 }
+
+/* ------------------------------------------------------------------------------------ */
+/* Tailscale on the capturing machine                                                   */
+/* ------------------------------------------------------------------------------------ */
+
+/* Two namespaces on a veth and no WireGuard at all: ns 1 is the fixture's own node
+ * (100.64.0.2), ns 2 holds 100.64.0.3, the fixture's peer that Tailscale relays over DERP
+ * (DESKTOP-7Q2K9LM, winbox).  Tailscale itself cannot run here, so the `tailscale` that
+ * meshdoctor finds first on its PATH is fixtures/tailscale/fake-tailscale.sh answering
+ * from fixtures/tailscale/status-peer-paths.json; without it, no `tailscale` at all. */
+static const char *quiet_pair(char c)
+{
+	char n1[16], n2[16];
+	const char *ns1, *ns2;
+
+	snprintf(n1, sizeof(n1), "ts%c1", c);
+	snprintf(n2, sizeof(n2), "ts%c2", c);
+	ns1 = lab_netns(lab, n1);
+	ns2 = lab_netns(lab, n2);
+	cr_assert(ns1 && ns2, "netns");
+	cr_assert_eq(lab_veth(lab, ns1, "veth0", "100.64.0.2/24", ns2, "veth0", "100.64.0.3/24"),
+		     0, "veth");
+	return ns1;
+}
+
+/* md_live() with PATH (and MD_FAKE_TS_DIR when ts_dir) set for the meshdoctor child only. */
+static void md_live_path(const char *ns, const char *path, const char *ts_dir,
+			 struct lab_md_result *r)
+{
+	char *saved = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+
+	cr_assert_not_null(saved);
+	setenv("PATH", path, 1);
+	if (ts_dir)
+		setenv("MD_FAKE_TS_DIR", ts_dir, 1);
+	md_live(ns, "100.64.0.3", NULL, 1, r);
+	setenv("PATH", saved, 1);
+	unsetenv("MD_FAKE_TS_DIR");
+	free(saved);
+}
+
+/* The evidence text with which finding rule cites fact, or NULL. */
+static const char *cited(const cJSON *report, const char *rule, const char *fact)
+{
+	const cJSON *f, *e;
+
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(report, "findings")) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(f, "rule");
+
+		if (!cJSON_IsString(id) || strcmp(id->valuestring, rule) != 0)
+			continue;
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(f, "evidence")) {
+			const cJSON *name = cJSON_GetObjectItemCaseSensitive(e, "fact");
+			const cJSON *ev = cJSON_GetObjectItemCaseSensitive(e, "evidence");
+
+			if (cJSON_IsString(name) && strcmp(name->valuestring, fact) == 0)
+				return cJSON_IsString(ev) ? ev->valuestring : NULL;
+		}
+	}
+	return NULL;
+}
+
+Test(lab_wireguard, no_packets_while_tailscale_relays_over_derp_tailscale_fixture)
+{
+	static const char *const want[][2] = {
+		/* a real capture on the veth, which carried no WireGuard */
+		{ "wg.capture", "ok" }, { "wg.iface", "veth0" }, { "wg.packets", "0" },
+		{ "wg.messages", "0" },
+		/* Tailscale's view, from the fixture CLI */
+		{ "wg.ts_state", "Running" }, { "wg.ts_peers_online", "4" },
+		{ "wg.ts_peers_active", "3" }, { "wg.ts_peers_derp", "1" },
+		{ "wg.ts_peers_direct", "1" }, { "wg.ts_peers_peer_relay", "1" },
+		{ "wg.ts_target_path", "derp" },
+	};
+	const char *ns = quiet_pair('d');
+	char bin[512], ts[512], path[4096], cwd[512];
+	struct lab_md_result r;
+
+	snprintf(bin, sizeof(bin), "%s", lab_path(lab, "bin"));
+	snprintf(ts, sizeof(ts), "%s", lab_path(lab, "ts"));
+	cr_assert_not_null(getcwd(cwd, sizeof(cwd)));
+	cr_assert_eq(lab_sh(lab, NULL, "mkdir -p %s %s && "
+			    "cp %s/fixtures/tailscale/fake-tailscale.sh %s/tailscale && "
+			    "chmod 755 %s/tailscale && "
+			    "cp %s/fixtures/tailscale/status-peer-paths.json %s/status.json",
+			    bin, ts, cwd, bin, bin, cwd, ts), 0, "install the fixture CLI");
+	snprintf(path, sizeof(path), "%s:%s", bin,
+		 getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+	md_live_path(ns, path, ts, &r);
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const char *got = fact(r.report, want[i][0]);
+
+		cr_assert(got && strcmp(got, want[i][1]) == 0, "%s: %s, want %s", want[i][0],
+			  got ? got : "(missing)", want[i][1]);
+	}
+
+	assert_finding(r.report, "wg-traffic-relayed-derp");
+	cr_assert_eq(lab_report_finding_index(r.report, "wg-traffic-relayed-derp"), 0,
+		     "findings: %s", findings(r.report));
+	cr_assert_str_eq(cited(r.report, "wg-traffic-relayed-derp", "wg.ts_peers_derp"),
+			 "tailscale status --json: DESKTOP-7Q2K9LM via DERP fra");
+	/* sfspark1 goes direct, yet nothing at all crossed the port: the capture missed it. */
+	assert_finding(r.report, "wg-capture-missed-tailscale-traffic");
+	cr_assert_eq(lab_report_n_findings(r.report), 2, "findings: %s", findings(r.report));
+	cr_assert_eq(r.exit_code, 1, "a warning: exit %d, stderr: %s", r.exit_code, r.err);
+	lab_md_result_free(&r);
+}
+
+Test(lab_wireguard, no_tailscale_cli_is_recorded_as_missing)
+{
+	const char *ns = quiet_pair('m');
+	char empty[512];
+	struct lab_md_result r;
+	const cJSON *p0;
+	const char *ev;
+
+	/* PATH with nothing on it: no `tailscale` wherever the host may have one. */
+	snprintf(empty, sizeof(empty), "%s", lab_path(lab, "empty-path"));
+	cr_assert_eq(lab_sh(lab, NULL, "mkdir -p %s", empty), 0);
+	md_live_path(ns, empty, NULL, &r);
+
+	cr_assert_eq(r.exit_code, 0, "exit %d, findings: %s, stderr: %s", r.exit_code,
+		     findings(r.report), r.err);
+	p0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.report, "probes"), 0);
+	cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(p0, "status")->valuestring, "ok");
+	cr_assert_str_eq(fact(r.report, "wg.capture"), "ok");
+	cr_assert_str_eq(fact(r.report, "wg.ts_state"), "missing");
+	ev = NULL;
+	{
+		const cJSON *x;
+
+		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(p0, "facts"))
+			if (strcmp(cJSON_GetObjectItemCaseSensitive(x, "name")->valuestring,
+				   "wg.ts_state") == 0)
+				ev = cJSON_GetObjectItemCaseSensitive(x, "evidence")->valuestring;
+	}
+	cr_assert_not_null(ev);
+	cr_assert_str_eq(ev, "tailscale status --json: tailscale: No such file or directory");
+	cr_assert_null(fact(r.report, "wg.ts_peers_derp"));
+	cr_assert_eq(lab_report_n_findings(r.report), 0, "findings: %s", findings(r.report));
+	lab_md_result_free(&r);
+}

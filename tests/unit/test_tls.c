@@ -13,6 +13,7 @@
 #include "rules/engine.h"
 
 #include "tests/support/fact_spec.h"
+#include "tests/support/fixture.h"
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <openssl/x509_vfy.h>
@@ -27,22 +28,7 @@ TestSuite(tls, .timeout = 15);
 
 static char *fixture(const char *name)
 {
-	char path[256];
-	FILE *f;
-	long n;
-	char *s;
-
-	snprintf(path, sizeof(path), "fixtures/tailscale/%s", name);
-	f = fopen(path, "rb");
-	cr_assert_not_null(f, "open %s (run from the repository root)", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	s = calloc(1, (size_t)n + 1);
-	cr_assert_not_null(s);
-	cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return s;
+	return test_fixture("tailscale", name);
 }
 
 /* ==== tailscale status --json ========================================================== */

@@ -5,11 +5,18 @@
  * libpcap's own pcap_open_dead() + pcap_dump(), into a temporary directory.  The one
  * pcapng file is written by a 40-line writer below (draft-ietf-opsawg-pcapng: SHB, IDB,
  * EPB), because libpcap 1.10 cannot write pcapng.  No network is touched; the permission
- * test drops CAP_NET_RAW and asks for a capture on lo, which fails before any packet. */
+ * test drops CAP_NET_RAW and asks for a capture on lo, which fails before any packet.
+ *
+ * Tailscale is a FIXTURE here: the wg.ts_* facts are recorded from `tailscale status
+ * --json` output in the real format (fixtures/tailscale/status-peer-paths.json: a peer on
+ * each path), as the probe would get it from the CLI after a live capture. */
 #include "core/facts.h"
 #include "probes/probe.h"
+#include "probes/tls.h"
 #include "probes/wireguard.h"
 #include "rules/engine.h"
+#include "tests/support/fact_spec.h"
+#include "tests/support/fixture.h"
 
 #include <arpa/inet.h>
 #include <cJSON.h>
@@ -1172,6 +1179,278 @@ Test(wireguard, live_capture_without_permission_is_eperm)
 }
 
 /* ------------------------------------------------------------------------------------ */
+/* Tailscale on the capturing machine (wg_tailscale.c)                                  */
+/* ------------------------------------------------------------------------------------ */
+
+/* wg_ts_record() into f (initialised) on fixtures/tailscale/NAME as the CLI's answer
+ * (exit 0), for a target with names (NULL-terminated, or NULL) and addresses ai. */
+static void ts_record(struct md_facts *f, const char *name, const char *const *names,
+		      const struct addrinfo *ai)
+{
+	char *json = test_fixture("tailscale", name);
+	struct wg_ts_cli cli = { .rc = MD_OK, .exit_code = 0, .out = json, .err = "" };
+	struct wg_ts_target t = { .addrs = ai };
+
+	for (size_t i = 0; names && names[i] && i < 2; i++)
+		t.names[i] = names[i];
+	cr_assert_eq(wg_ts_record(f, &cli, &t), MD_OK);
+	free(json);
+}
+
+static const char *evidence(const struct md_facts *f, const char *name)
+{
+	const struct md_fact *x = md_facts_get(f, name);
+
+	cr_assert_not_null(x, "fact %s missing", name);
+	return x->evidence ? x->evidence : "";
+}
+
+Test(wireguard, peer_paths_are_classified_as_the_cli_does_tailscale_fixture)
+{
+	static const struct { const char *host, *path, *dns; } want[] = {
+		{ "sfspark1", "direct", "sfspark1.mesh.internal" },
+		{ "DESKTOP-7Q2K9LM", "derp", "winbox.mesh.internal" },
+		{ "nas", "peer-relay", "nas.mesh.internal" },
+		{ "pi4", "idle", "pi4.mesh.internal" },
+		{ "oldlaptop", "offline", "oldlaptop.mesh.internal" },
+	};
+	char *j = test_fixture("tailscale", "status-peer-paths.json");
+	struct md_ts_status st;
+	struct md_ts_peers peers;
+	size_t seen = 0;
+
+	cr_assert_eq(md_tls_parse_ts_status_peers(j, &st, &peers, NULL), MD_OK);
+	cr_assert_str_eq(st.backend_state, "Running");
+	cr_assert_str_eq(st.dns_name, "sfspark2.mesh.internal");
+	cr_assert_eq(peers.n, 5);
+	for (size_t i = 0; i < peers.n; i++)
+		for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+			if (strcmp(peers.v[i].host_name, want[k].host))
+				continue;
+			seen++;
+			cr_assert_str_eq(md_ts_peer_path(&peers.v[i]), want[k].path, "%s",
+					 want[k].host);
+			cr_assert_str_eq(peers.v[i].dns_name, want[k].dns, "trailing dot removed");
+			cr_assert_eq(peers.v[i].n_ips, 2);
+		}
+	cr_assert_eq(seen, 5);
+	md_ts_peers_free(&peers);
+	free(j);
+}
+
+Test(wireguard, path_classification_follows_the_cli_order)
+{
+	struct md_ts_peer p = { .relay = "fra", .online = true };
+
+	cr_assert_str_eq(md_ts_peer_path(&p), "idle");
+	p.online = false;
+	cr_assert_str_eq(md_ts_peer_path(&p), "offline");
+	p.active = true; /* active while offline: the path still counts */
+	cr_assert_str_eq(md_ts_peer_path(&p), "derp");
+	snprintf(p.peer_relay, sizeof(p.peer_relay), "203.0.113.45:40123:vni:7");
+	cr_assert_str_eq(md_ts_peer_path(&p), "peer-relay", "Relay is set even off DERP");
+	snprintf(p.cur_addr, sizeof(p.cur_addr), "192.168.1.10:41641");
+	cr_assert_str_eq(md_ts_peer_path(&p), "direct");
+	memset(&p, 0, sizeof(p));
+	p.active = true;
+	cr_assert_str_eq(md_ts_peer_path(&p), "unknown");
+}
+
+Test(wireguard, sharee_nodes_and_a_null_peer_map_are_left_out)
+{
+	struct md_ts_status st;
+	struct md_ts_peers peers;
+
+	cr_assert_eq(md_tls_parse_ts_status_peers(
+			     "{\"BackendState\": \"Running\", \"Peer\": {\"nodekey:01\": "
+			     "{\"HostName\": \"shared\", \"Active\": true, \"CurAddr\": "
+			     "\"198.51.100.1:41641\", \"ShareeNode\": true}}}", &st, &peers, NULL),
+		     MD_OK);
+	cr_assert_eq(peers.n, 0);
+	md_ts_peers_free(&peers);
+	cr_assert_eq(md_tls_parse_ts_status_peers("{\"BackendState\": \"Stopped\", \"Peer\": null}",
+						  &st, &peers, NULL), MD_OK);
+	cr_assert_eq(peers.n, 0);
+	cr_assert_null(peers.v);
+}
+
+Test(wireguard, status_facts_count_and_name_the_peers_tailscale_fixture)
+{
+	const char *const names[] = { "winbox", NULL };
+	struct md_facts f;
+
+	md_facts_init(&f);
+	ts_record(&f, "status-peer-paths.json", names, NULL);
+	cr_assert_str_eq(md_facts_str(&f, "wg.ts_state"), "Running");
+	cr_assert_eq(fact_int(&f, "wg.ts_peers_online"), 4);
+	cr_assert_eq(fact_int(&f, "wg.ts_peers_active"), 3);
+	cr_assert_eq(fact_int(&f, "wg.ts_peers_direct"), 1);
+	cr_assert_eq(fact_int(&f, "wg.ts_peers_derp"), 1);
+	cr_assert_eq(fact_int(&f, "wg.ts_peers_peer_relay"), 1);
+	cr_assert_str_eq(evidence(&f, "wg.ts_peers_derp"),
+			 "tailscale status --json: DESKTOP-7Q2K9LM via DERP fra");
+	cr_assert_str_eq(evidence(&f, "wg.ts_peers_direct"),
+			 "tailscale status --json: sfspark1 direct 192.168.1.10:41641");
+	cr_assert_str_eq(evidence(&f, "wg.ts_peers_peer_relay"),
+			 "tailscale status --json: nas via peer relay 203.0.113.45:40123:vni:7");
+	cr_assert_str_eq(evidence(&f, "wg.ts_state"),
+			 "tailscale status --json: \"BackendState\": \"Running\", 5 peers");
+	cr_assert_str_eq(md_facts_str(&f, "wg.ts_target_path"), "derp");
+	cr_assert_not_null(strstr(evidence(&f, "wg.ts_target_path"),
+				  "peer DESKTOP-7Q2K9LM (winbox.mesh.internal, 100.64.0.3) is the "
+				  "target (the target winbox is its name): \"Online\": true, "
+				  "\"Active\": true, \"CurAddr\": \"\", \"Relay\": \"fra\""),
+			  "%s", evidence(&f, "wg.ts_target_path"));
+	cr_assert_eq(md_facts_get(&f, "wg.ts_state")->check, MD_CHECK_WARN, "a peer over DERP");
+	md_facts_cleanup(&f);
+}
+
+Test(wireguard, target_found_by_name_address_or_resolved_address_tailscale_fixture)
+{
+	static const struct { const char *name, *path; } cases[] = {
+		{ "sfspark1", "direct" },                    /* HostName and short name */
+		{ "SFSPARK1.mesh.internal.", "direct" },     /* MagicDNS name, any case, a dot */
+		{ "desktop-7q2k9lm", "derp" },               /* HostName, not the DNS label */
+		{ "100.64.0.4", "peer-relay" },              /* a Tailscale IP */
+		{ "fd7a:115c:a1e0:0::5", "idle" },           /* IPv6, written differently */
+		{ "oldlaptop", "offline" },
+		{ "10.79.0.2", NULL },                       /* not a peer: no fact */
+		{ "mesh", NULL },
+	};
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	struct addrinfo ai = { .ai_family = AF_INET, .ai_addr = (struct sockaddr *)&sin,
+			       .ai_addrlen = sizeof(sin) };
+	const char *const lan[] = { "winbox-lan", NULL };
+	struct md_facts f;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *const names[] = { cases[i].name, NULL };
+
+		md_facts_init(&f);
+		ts_record(&f, "status-peer-paths.json", names, NULL);
+		if (cases[i].path)
+			cr_assert_str_eq(md_facts_str(&f, "wg.ts_target_path"), cases[i].path, "%s",
+					 cases[i].name);
+		else
+			cr_assert_null(md_facts_get(&f, "wg.ts_target_path"), "%s", cases[i].name);
+		md_facts_cleanup(&f);
+	}
+	/* A name only this machine knows, which resolves to a peer's Tailscale IP. */
+	inet_pton(AF_INET, "100.64.0.3", &sin.sin_addr);
+	md_facts_init(&f);
+	ts_record(&f, "status-peer-paths.json", lan, &ai);
+	cr_assert_str_eq(md_facts_str(&f, "wg.ts_target_path"), "derp");
+	cr_assert_not_null(strstr(evidence(&f, "wg.ts_target_path"),
+				  "the target resolves to its Tailscale IP 100.64.0.3"));
+	md_facts_cleanup(&f);
+}
+
+/* A large tailnet: the evidence names the first six peers and counts the others. */
+Test(wireguard, many_relayed_peers_are_counted_not_all_named)
+{
+	char json[4096];
+	size_t o = 0;
+	struct wg_ts_cli cli = { .rc = MD_OK, .out = json, .err = "" };
+	struct md_facts f;
+
+	o += (size_t)snprintf(json + o, sizeof(json) - o,
+			      "{\"BackendState\": \"Running\", \"Peer\": {");
+	for (int i = 0; i < 8; i++)
+		o += (size_t)snprintf(json + o, sizeof(json) - o,
+				      "%s\"nodekey:%02d\": {\"HostName\": \"n%d\", "
+				      "\"CurAddr\": \"\", \"Relay\": \"fra\", \"PeerRelay\": \"\", "
+				      "\"Online\": true, \"Active\": true}", i ? ", " : "", i, i);
+	snprintf(json + o, sizeof(json) - o, "}}");
+	md_facts_init(&f);
+	cr_assert_eq(wg_ts_record(&f, &cli, NULL), MD_OK);
+	cr_assert_eq(fact_int(&f, "wg.ts_peers_derp"), 8);
+	cr_assert_str_eq(evidence(&f, "wg.ts_peers_derp"),
+			 "tailscale status --json: n0 via DERP fra, n1 via DERP fra, n2 via DERP "
+			 "fra, n3 via DERP fra, n4 via DERP fra, n5 via DERP fra, and 2 more");
+	md_facts_cleanup(&f);
+}
+
+Test(wireguard, needslogin_node_has_no_peers_tailscale_fixture)
+{
+	struct md_facts f;
+
+	md_facts_init(&f);
+	ts_record(&f, "status-needslogin.json", NULL, NULL);
+	cr_assert_str_eq(md_facts_str(&f, "wg.ts_state"), "NeedsLogin");
+	cr_assert_eq(fact_int(&f, "wg.ts_peers_online"), 0);
+	cr_assert_eq(fact_int(&f, "wg.ts_peers_derp"), 0);
+	cr_assert_str_eq(evidence(&f, "wg.ts_peers_derp"),
+			 "tailscale status --json: no active peer relayed over DERP");
+	cr_assert_eq(md_facts_get(&f, "wg.ts_state")->check, MD_CHECK_WARN);
+	md_facts_cleanup(&f);
+}
+
+Test(wireguard, cli_missing_failing_or_garbled_is_a_state)
+{
+	static const struct {
+		struct { int rc, exit_code; char out[64], err[160], errmsg[80]; } cli;
+		char state[16], evidence[200];
+	} cases[] = {
+		{ { MD_ENOTFOUND, -1, "", "", "tailscale: No such file or directory" },
+		  "missing", "tailscale status --json: tailscale: No such file or directory" },
+		{ { MD_OK, 1, "", "failed to connect to local tailscaled; it doesn't appear to be "
+		    "running (sudo systemctl start tailscaled ?)\nmore\n", "" },
+		  "error", "tailscale status --json: exit 1: failed to connect to local "
+		  "tailscaled; it doesn't appear to be running "
+		  "(sudo systemctl start tailscaled ?)" },
+		{ { MD_ETIMEOUT, -1, "", "", "tailscale: still running at the deadline, killed" },
+		  "error", "tailscale status --json: tailscale: still running at the deadline, "
+		  "killed" },
+		{ { MD_EIO, -1, "", "", "" }, "error", "tailscale status --json: io-error" },
+		{ { MD_OK, 0, "{\"Peer\": {}}", "", "" }, "error",
+		  "tailscale status --json: not a status object (no BackendState)" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct wg_ts_cli cli = { .rc = cases[i].cli.rc, .exit_code = cases[i].cli.exit_code,
+					 .out = cases[i].cli.out, .err = cases[i].cli.err,
+					 .errmsg = cases[i].cli.errmsg };
+		struct md_facts f;
+
+		md_facts_init(&f);
+		cr_assert_eq(wg_ts_record(&f, &cli, NULL), MD_OK);
+		cr_assert_str_eq(md_facts_str(&f, "wg.ts_state"), cases[i].state, "case %zu", i);
+		cr_assert_str_eq(evidence(&f, "wg.ts_state"), cases[i].evidence, "case %zu", i);
+		cr_assert_null(md_facts_get(&f, "wg.ts_peers_derp"), "no counts without a status");
+		md_facts_cleanup(&f);
+	}
+}
+
+/* Every fact the probe records is named in its provides list (`meshdoctor probes`, and the
+ * probe named for an undecided rule). */
+Test(wireguard, every_recorded_fact_is_provided_tailscale_fixture)
+{
+	struct cap c;
+	struct probe_run r;
+	const char *const names[] = { "winbox", NULL };
+
+	cap_open(&c, DLT_LINUX_SLL);
+	put_healthy(&c, A4, B4, 0, 0);
+	cap_close(&c);
+	run_probe(&r, B4, c.path, NULL);
+	cr_assert_eq(r.rc, MD_OK, "run: %s", r.err.msg);
+	cr_assert_null(md_facts_get(&r.facts, "wg.ts_state"), "--pcap: no Tailscale state");
+	/* What only a live capture adds. */
+	ts_record(&r.facts, "status-peer-paths.json", names, NULL);
+	md_fact_str(&r.facts, "wireguard", "wg.iface", "veth0", NULL);
+	md_fact_int(&r.facts, "wireguard", "wg.capture_dropped", 0, NULL);
+	md_fact_str(&r.facts, "wireguard", "wg.capture_shortened", "deadline", NULL);
+	for (size_t i = 0; i < r.facts.n; i++) {
+		bool listed = false;
+
+		for (const char *const *p = probe_wireguard.provides; *p; p++)
+			listed = listed || strcmp(*p, r.facts.v[i].name) == 0;
+		cr_assert(listed, "%s is not in the wireguard probe's provides", r.facts.v[i].name);
+	}
+	md_facts_cleanup(&r.facts);
+}
+
+/* ------------------------------------------------------------------------------------ */
 /* Rules: every rule in rules/wireguard.rules fires on its facts; healthy fires none     */
 /* ------------------------------------------------------------------------------------ */
 
@@ -1246,9 +1525,13 @@ ParameterizedTestParameters(wireguard, rules)
 		{ "wg-data-rx-only", { { "wg.data_tx_packets", 0 }, { "", 0 } },
 		  "wg-data-tx-only" },
 		{ "wg-traffic-relayed-derp",
-		  { { "tailscale.peers_online", 2 }, { "wg.messages", 0 }, { "wg.disco", 4 },
-		    { "", 0 } },
-		  "" },
+		  { { "wg.ts_peers_derp", 1 }, { "wg.ts_peers_active", 2 }, { "wg.messages", 0 },
+		    { "wg.disco", 4 }, { "", 0 } },
+		  "wg-capture-missed-tailscale-traffic" },
+		{ "wg-capture-missed-tailscale-traffic", /* direct peers, nothing captured */
+		  { { "wg.ts_peers_direct", 2 }, { "wg.ts_peers_peer_relay", 0 },
+		    { "wg.ts_peers_derp", 0 }, { "wg.packets", 0 }, { "wg.messages", 0 } },
+		  "wg-traffic-relayed-derp" },
 		{ "wg-fragmented", { { "wg.fragments", 12 }, { "", 0 } }, "" },
 		{ "wg-port-shared", { { "wg.non_wg", 5 }, { "wg.bad_size", 1 }, { "", 0 } }, "" },
 	};
@@ -1269,8 +1552,7 @@ ParameterizedTest(struct rule_case *rc, wireguard, rules)
 		     err.msg);
 	healthy_facts(&f);
 	for (size_t i = 0; i < 6 && rc->set[i].name[0]; i++)
-		md_fact_int(&f, strncmp(rc->set[i].name, "wg.", 3) ? "tailscale" : "wireguard",
-			    rc->set[i].name, rc->set[i].v, NULL);
+		md_fact_int(&f, "wireguard", rc->set[i].name, rc->set[i].v, NULL);
 	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
 	for (size_t i = 0; i < ev.n_findings; i++) {
 		const char *id = ev.findings[i].rule->id;
@@ -1295,25 +1577,69 @@ ParameterizedTest(struct rule_case *rc, wireguard, rules)
 	md_ruleset_cleanup(&rs);
 }
 
-Test(wireguard, derp_rule_is_undecided_without_the_tailscale_fact)
+/* A --pcap analysis records no wg.ts_* fact: the Tailscale leaves stay undecided, and the
+ * trace names the wireguard probe as the one that would record them. */
+Test(wireguard, tailscale_rules_are_undecided_without_the_tailscale_facts)
 {
 	struct md_ruleset rs;
 	struct md_err err = { 0 };
 	struct md_facts f;
 	struct md_evaluation ev = { 0 };
-	bool seen = false;
+	int seen = 0;
 
 	md_ruleset_init(&rs);
 	cr_assert_eq(md_rules_load_file(&rs, "rules/wireguard.rules", &err), MD_OK, "%s", err.msg);
 	healthy_facts(&f);
 	md_fact_int(&f, "wireguard", "wg.messages", 0, NULL);
+	md_fact_int(&f, "wireguard", "wg.packets", 0, NULL);
 	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
 	for (size_t i = 0; i < ev.n_path; i++)
-		if (strcmp(ev.path[i].rule->id, "wg-traffic-relayed-derp") == 0) {
-			seen = true;
+		if (strcmp(ev.path[i].rule->id, "wg-traffic-relayed-derp") == 0 ||
+		    strcmp(ev.path[i].rule->id, "wg-capture-missed-tailscale-traffic") == 0) {
+			seen++;
 			cr_assert_eq(ev.path[i].result, MD_RULE_UNDECIDED, "%s", ev.path[i].trace);
+			cr_assert_not_null(strstr(ev.path[i].trace, "missing, probe wireguard"), "%s",
+					   ev.path[i].trace);
 		}
-	cr_assert(seen);
+	cr_assert_eq(seen, 2);
+	md_evaluation_cleanup(&ev);
+	md_facts_cleanup(&f);
+	md_ruleset_cleanup(&rs);
+}
+
+/* The rules on what the probe records: the fixture's status after a capture that saw
+ * nothing at all.  One peer goes over DERP (the warning); one goes direct, and the capture
+ * missed it too (the info). */
+Test(wireguard, derp_rule_fires_on_the_recorded_status_tailscale_fixture)
+{
+	const char *const names[] = { "winbox", NULL };
+	struct md_ruleset rs;
+	struct md_err err = { 0 };
+	struct md_facts f;
+	struct md_evaluation ev = { 0 };
+	const struct md_finding *x;
+	int i;
+
+	md_ruleset_init(&rs);
+	cr_assert_eq(md_rules_load_file(&rs, "rules/wireguard.rules", &err), MD_OK, "%s", err.msg);
+	healthy_facts(&f);
+	for (size_t k = 0; k < f.n; k++)
+		if (f.v[k].type == MD_FACT_INT)
+			f.v[k].num = 0;
+	ts_record(&f, "status-peer-paths.json", names, NULL);
+	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
+	cr_assert_eq(ev.n_findings, 2);
+	i = test_finding_index(&ev, "wg-traffic-relayed-derp");
+	cr_assert_eq(i, 0, "the warning first");
+	x = &ev.findings[i];
+	cr_assert_not_null(strstr(x->cause, "reaches 1 of its 3 active peers only through a DERP "
+				  "relay"), "%s", x->cause);
+	cr_assert_str_eq(x->evidence[0].fact, "wg.ts_peers_derp");
+	cr_assert_str_eq(x->evidence[0].value, "1");
+	cr_assert_str_eq(x->evidence[0].evidence,
+			 "tailscale status --json: DESKTOP-7Q2K9LM via DERP fra");
+	cr_assert_str_eq(x->evidence[0].probe, "wireguard");
+	cr_assert_eq(test_finding_index(&ev, "wg-capture-missed-tailscale-traffic"), 1);
 	md_evaluation_cleanup(&ev);
 	md_facts_cleanup(&f);
 	md_ruleset_cleanup(&rs);
