@@ -601,10 +601,14 @@ Test(lab_wireguard, no_packets_while_tailscale_relays_over_derp_tailscale_fixtur
 			  got ? got : "(missing)", want[i][1]);
 	}
 
-	assert_finding(r.report, "wg-traffic-relayed-derp");
-	cr_assert_eq(lab_report_finding_index(r.report, "wg-traffic-relayed-derp"), 0,
+	/* The target is the relayed peer: its own finding comes first, in place of the
+	 * general one. */
+	assert_finding(r.report, "wg-target-relayed-derp");
+	cr_assert_eq(lab_report_finding_index(r.report, "wg-target-relayed-derp"), 0,
 		     "findings: %s", findings(r.report));
-	cr_assert_str_eq(cited(r.report, "wg-traffic-relayed-derp", "wg.ts_peers_derp"),
+	cr_assert_eq(lab_report_finding_index(r.report, "wg-traffic-relayed-derp"), -1,
+		     "superseded: %s", findings(r.report));
+	cr_assert_str_eq(cited(r.report, "wg-target-relayed-derp", "wg.ts_peers_derp"),
 			 "tailscale status --json: DESKTOP-7Q2K9LM via DERP fra");
 	/* sfspark1 goes direct, yet nothing at all crossed the port: the capture missed it. */
 	assert_finding(r.report, "wg-capture-missed-tailscale-traffic");

@@ -1577,6 +1577,30 @@ ParameterizedTest(struct rule_case *rc, wireguard, rules)
 	md_ruleset_cleanup(&rs);
 }
 
+/* Tailscale says the target itself goes through DERP: the target's finding replaces the
+ * general one. */
+Test(wireguard, target_relayed_over_derp_replaces_the_general_finding)
+{
+	struct md_ruleset rs;
+	struct md_err err = { 0 };
+	struct md_facts f;
+	struct md_evaluation ev = { 0 };
+
+	md_ruleset_init(&rs);
+	cr_assert_eq(md_rules_load_file(&rs, "rules/wireguard.rules", &err), MD_OK, "%s", err.msg);
+	healthy_facts(&f);
+	cr_assert_eq(test_put_facts(&f, "wireguard",
+				    "wg.ts_target_path=derp;wg.ts_peers_derp=1;wg.ts_peers_active=1;"
+				    "wg.messages=0;wg.disco=3"),
+		     0);
+	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
+	cr_assert_eq(test_finding_index(&ev, "wg-target-relayed-derp"), 0);
+	cr_assert_eq(test_finding_index(&ev, "wg-traffic-relayed-derp"), -1, "superseded");
+	md_evaluation_cleanup(&ev);
+	md_facts_cleanup(&f);
+	md_ruleset_cleanup(&rs);
+}
+
 /* A --pcap analysis records no wg.ts_* fact: the Tailscale leaves stay undecided, and the
  * trace names the wireguard probe as the one that would record them. */
 Test(wireguard, tailscale_rules_are_undecided_without_the_tailscale_facts)
@@ -1612,7 +1636,8 @@ Test(wireguard, tailscale_rules_are_undecided_without_the_tailscale_facts)
  * missed it too (the info). */
 Test(wireguard, derp_rule_fires_on_the_recorded_status_tailscale_fixture)
 {
-	const char *const names[] = { "winbox", NULL };
+	/* a target that is none of the peers: the general finding */
+	const char *const names[] = { "nas.lan", NULL };
 	struct md_ruleset rs;
 	struct md_err err = { 0 };
 	struct md_facts f;
