@@ -243,6 +243,66 @@ int md_report_json_text(const cJSON *doc, struct md_buf *out)
 	return rc;
 }
 
+/* An array whose elements are all objects (absent is allowed when optional). */
+static bool objects(const cJSON *a, bool optional)
+{
+	const cJSON *x;
+
+	if (!a)
+		return optional;
+	if (!cJSON_IsArray(a))
+		return false;
+	cJSON_ArrayForEach(x, a)
+		if (!cJSON_IsObject(x))
+			return false;
+	return true;
+}
+
+/* The containers the renderers walk must have their documented types; a leaf that is
+ * missing or of another type is rendered as "?", so it is not checked here. */
+static int check_shape(const cJSON *doc, struct md_err *err)
+{
+	static const char *const objs[] = { "tool", "target", "verdict" };
+	const cJSON *x, *a;
+	int i;
+
+	for (size_t k = 0; k < sizeof(objs) / sizeof(objs[0]); k++)
+		if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(doc, objs[k])))
+			return md_err_set(err, MD_EPARSE, "report", "\"%s\" must be an object", objs[k]);
+	if (!objects(cJSON_GetObjectItemCaseSensitive(doc, "probes"), false))
+		return md_err_set(err, MD_EPARSE, "report", "\"probes\" must be an array of objects");
+	i = 0;
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(doc, "probes")) {
+		if (!objects(cJSON_GetObjectItemCaseSensitive(x, "facts"), true))
+			return md_err_set(err, MD_EPARSE, "report",
+					  "probes[%d].facts must be an array of objects", i);
+		i++;
+	}
+	if (!objects(cJSON_GetObjectItemCaseSensitive(doc, "findings"), false))
+		return md_err_set(err, MD_EPARSE, "report", "\"findings\" must be an array of objects");
+	i = 0;
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(doc, "findings")) {
+		a = cJSON_GetObjectItemCaseSensitive(x, "advice");
+		if (!objects(cJSON_GetObjectItemCaseSensitive(x, "evidence"), true))
+			return md_err_set(err, MD_EPARSE, "report",
+					  "findings[%d].evidence must be an array of objects", i);
+		if (a && !cJSON_IsArray(a))
+			return md_err_set(err, MD_EPARSE, "report",
+					  "findings[%d].advice must be an array", i);
+		i++;
+	}
+	if (!objects(cJSON_GetObjectItemCaseSensitive(doc, "path"), true))
+		return md_err_set(err, MD_EPARSE, "report", "\"path\" must be an array of objects");
+	i = 0;
+	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(doc, "path")) {
+		if (!objects(cJSON_GetObjectItemCaseSensitive(x, "missing"), true))
+			return md_err_set(err, MD_EPARSE, "report",
+					  "path[%d].missing must be an array of objects", i);
+		i++;
+	}
+	return MD_OK;
+}
+
 int md_report_parse(const char *text, cJSON **out, struct md_err *err)
 {
 	static const char *const required[] = { "tool", "target", "verdict", "probes", "findings" };
@@ -265,6 +325,10 @@ int md_report_parse(const char *text, cJSON **out, struct md_err *err)
 			return md_err_set(err, MD_EPARSE, "report", "report has no \"%s\" member",
 					  required[i]);
 		}
+	if (check_shape(doc, err) != MD_OK) {
+		cJSON_Delete(doc);
+		return MD_EPARSE;
+	}
 	*out = doc;
 	return MD_OK;
 }

@@ -55,13 +55,15 @@ int md_report_markdown(const cJSON *doc, struct md_buf *out)
 	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(doc, "findings")) {
 		int n = 1;
 
-		rc |= md_buf_printf(out, "#### %s: %s (`%s`)\n\n", md_j_str(f, "severity"),
-				    md_j_str(f, "title") ?: md_j_str(f, "rule"), md_j_str(f, "rule"));
-		rc |= md_buf_printf(out, "**Cause.** %s\n\n**Evidence.**\n\n", md_j_str(f, "cause"));
+		rc |= md_buf_printf(out, "#### %s: %s (`%s`)\n\n", md_j_or_q(md_j_str(f, "severity")),
+				    md_j_or_q(md_j_str(f, "title") ?: md_j_str(f, "rule")),
+				    md_j_or_q(md_j_str(f, "rule")));
+		rc |= md_buf_printf(out, "**Cause.** %s\n\n**Evidence.**\n\n",
+				    md_j_or_q(md_j_str(f, "cause")));
 		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(f, "evidence")) {
 			const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "value");
 
-			rc |= md_buf_printf(out, "- `%s` = ", md_j_str(e, "fact"));
+			rc |= md_buf_printf(out, "- `%s` = ", md_j_or_q(md_j_str(e, "fact")));
 			if (cJSON_IsNull(v))
 				rc |= md_buf_puts(out, "(not observed)");
 			else
@@ -74,24 +76,25 @@ int md_report_markdown(const cJSON *doc, struct md_buf *out)
 		}
 		rc |= md_buf_puts(out, "\n**What to do.**\n\n");
 		cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(f, "advice"))
-			rc |= md_buf_printf(out, "%d. %s\n", n++, cJSON_IsString(a) ? a->valuestring : "");
+			rc |= md_buf_printf(out, "%d. %s\n", n++, cJSON_IsString(a) ? a->valuestring : "?");
 		if (md_j_str(f, "remedy"))
 			rc |= md_buf_printf(out, "\nRemedy action: `%s`.\n",
 					    md_j_str(f, "remedy"));
-		rc |= md_buf_printf(out, "\nSource: `%s`\n\n", md_j_str(f, "source"));
+		rc |= md_buf_printf(out, "\nSource: `%s`\n\n", md_j_or_q(md_j_str(f, "source")));
 	}
 	rc |= md_buf_puts(out, "### Observations\n\n| probe | fact | value | evidence |\n|---|---|---|---|\n");
 	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(doc, "probes")) {
 		const char *status = md_j_str(p, "status");
 
 		if (status && strcmp(status, "ok") != 0) {
-			rc |= md_buf_printf(out, "| %s | (%s) | | ", md_j_str(p, "name"), status);
+			rc |= md_buf_printf(out, "| %s | (%s) | | ", md_j_or_q(md_j_str(p, "name")), status);
 			rc |= cell(out, md_j_str(p, "message"));
 			rc |= md_buf_puts(out, " |\n");
 		}
 		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(p, "facts")) {
 			md_j_value_text(cJSON_GetObjectItemCaseSensitive(x, "value"), val, sizeof(val));
-			rc |= md_buf_printf(out, "| %s | `%s` | ", md_j_str(p, "name"), md_j_str(x, "name"));
+			rc |= md_buf_printf(out, "| %s | `%s` | ", md_j_or_q(md_j_str(p, "name")),
+					    md_j_or_q(md_j_str(x, "name")));
 			rc |= cell(out, val);
 			rc |= md_buf_puts(out, " | ");
 			rc |= cell(out, md_j_str(x, "evidence"));

@@ -28,7 +28,14 @@ const char *md_j_value_text(const cJSON *v, char *buf, size_t len)
 		snprintf(buf, len, "%lld", (long long)v->valuedouble);
 	else if (cJSON_IsNumber(v))
 		snprintf(buf, len, "%.2f", v->valuedouble);
-	else
+	else if (cJSON_IsNull(v))
 		snprintf(buf, len, "null");
+	else
+		snprintf(buf, len, "?");
 	return buf;
+}
+
+const char *md_j_or_q(const char *s)
+{
+	return s ? s : "?";
 }

@@ -38,7 +38,10 @@ struct md_report {
 /* Returns a new tree (cJSON_Delete) or NULL when out of memory. */
 cJSON *md_report_build(const struct md_report *r);
 
-/* Parses and checks a saved report (schema and required members).  *out on success. */
+/* Parses and checks a saved report: the schema, the required members and the types of
+ * the containers the renderers walk (objects, arrays of objects).  Leaves that are missing
+ * or of another type are not errors: the renderers show them as "?".  *out on success;
+ * MD_EPARSE with a one-line message otherwise. */
 int md_report_parse(const char *text, cJSON **out, struct md_err *err);
 
 struct md_text_opts {

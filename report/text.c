@@ -44,14 +44,20 @@ static void upper(const char *s, char *out, size_t len)
 {
 	size_t i = 0;
 
-	for (; s && s[i] && i + 1 < len; i++)
+	s = md_j_or_q(s);
+	for (; s[i] && i + 1 < len; i++)
 		out[i] = (s[i] >= 'a' && s[i] <= 'z') ? (char)(s[i] - 32) : s[i];
 	out[i] = '\0';
 }
 
 static bool ends_with(const char *s, const char *tail)
 {
-	size_t n = strlen(s), k = strlen(tail);
+	size_t n, k;
+
+	if (!s || !tail)
+		return false;
+	n = strlen(s);
+	k = strlen(tail);
 
 	return k && k <= n && strcmp(s + n - k, tail) == 0;
 }
@@ -68,7 +74,7 @@ static int checklist(const cJSON *doc, const struct md_text_opts *o, const struc
 
 		if (status && strcmp(status, "ok") != 0) {
 			rc |= md_buf_printf(out, "  %s-%s %s: %s%s\n", st->dim, st->off,
-					    md_j_str(p, "name"),
+					    md_j_or_q(md_j_str(p, "name")),
 					    strcmp(status, "skipped") == 0 ? "skipped" : "could not run",
 					    msg ? "" : "");
 			if (msg)
@@ -82,13 +88,14 @@ static int checklist(const cJSON *doc, const struct md_text_opts *o, const struc
 				continue;
 			md_j_value_text(cJSON_GetObjectItemCaseSensitive(x, "value"), val, sizeof(val));
 			if (!check) {
-				rc |= md_buf_printf(out, "      %s%s = %s%s\n", st->dim, md_j_str(x, "name"),
+				rc |= md_buf_printf(out, "      %s%s = %s%s\n", st->dim,
+						    md_j_or_q(md_j_str(x, "name")),
 						    val, st->off);
 				continue;
 			}
 			m = mark(check, st, &color);
 			if (!label)
-				label = md_j_str(x, "name");
+				label = md_j_or_q(md_j_str(x, "name"));
 			/* "OS: linux", not "OS: linux: linux" */
 			if (ends_with(label, val))
 				rc |= md_buf_printf(out, "  %s%s%s %s\n", color, m, st->off, label);
@@ -113,15 +120,15 @@ static int finding(const cJSON *f, const struct md_text_opts *o, const struct st
 
 	upper(sev, sevu, sizeof(sevu));
 	rc |= md_buf_printf(out, "\n%s%s%-8s%s  %s%s%s  [%s]\n", st->bold, sev_color(sev, st), sevu,
-			    st->off, st->bold, title ? title : md_j_str(f, "rule"), st->off,
-			    md_j_str(f, "rule"));
-	rc |= md_buf_printf(out, "  Cause:    %s\n", md_j_str(f, "cause"));
+			    st->off, st->bold, md_j_or_q(title ? title : md_j_str(f, "rule")), st->off,
+			    md_j_or_q(md_j_str(f, "rule")));
+	rc |= md_buf_printf(out, "  Cause:    %s\n", md_j_or_q(md_j_str(f, "cause")));
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(f, "evidence")) {
 		const char *ev = md_j_str(e, "evidence");
 
 		md_j_value_text(cJSON_GetObjectItemCaseSensitive(e, "value"), val, sizeof(val));
 		rc |= md_buf_printf(out, "  %s %s = %s", n++ ? "         " : "Evidence:",
-				    md_j_str(e, "fact"),
+				    md_j_or_q(md_j_str(e, "fact")),
 				    cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(e, "value")) ?
 					    "(not observed)" : val);
 		if (ev && (o->verbose || strcmp(ev, val) != 0))
@@ -131,12 +138,12 @@ static int finding(const cJSON *f, const struct md_text_opts *o, const struct st
 	n = 0;
 	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(f, "advice")) {
 		rc |= md_buf_printf(out, "  %s %d. %s\n", n ? "         " : "Do:      ", n + 1,
-				    cJSON_IsString(a) ? a->valuestring : "");
+				    cJSON_IsString(a) ? a->valuestring : "?");
 		n++;
 	}
 	if (remedy)
 		rc |= md_buf_printf(out, "  Remedy:   %s\n", remedy);
-	rc |= md_buf_printf(out, "  Source:   %s\n", md_j_str(f, "source"));
+	rc |= md_buf_printf(out, "  Source:   %s\n", md_j_or_q(md_j_str(f, "source")));
 	return rc;
 }
 
@@ -166,7 +173,8 @@ int md_report_text(const cJSON *doc, const struct md_text_opts *o, struct md_buf
 			const cJSON *m;
 			const char *by = md_j_str(s, "superseded_by");
 
-			rc |= md_buf_printf(out, "  %-10s %s", md_j_str(s, "result"), md_j_str(s, "rule"));
+			rc |= md_buf_printf(out, "  %-10s %s", md_j_or_q(md_j_str(s, "result")),
+					    md_j_or_q(md_j_str(s, "rule")));
 			if (by)
 				rc |= md_buf_printf(out, " (by %s)", by);
 			rc |= md_buf_printf(out, "\n             %s%s%s\n", st->dim,
@@ -174,7 +182,8 @@ int md_report_text(const cJSON *doc, const struct md_text_opts *o, struct md_buf
 			cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(s, "missing")) {
 				const char *probe = md_j_str(m, "probe");
 
-				rc |= md_buf_printf(out, "             needs %s (%s)\n", md_j_str(m, "fact"),
+				rc |= md_buf_printf(out, "             needs %s (%s)\n",
+						    md_j_or_q(md_j_str(m, "fact")),
 						    probe ? probe : "no probe records it yet");
 			}
 		}

@@ -286,3 +286,103 @@ Test(cli, output_paths_are_checked_before_probes_and_devices_are_written_in_plac
 	unlink(file);
 	unlink(cap);
 }
+
+/* ---- meshdoctor report on hand-made reports ---------------------------------------- */
+
+#define SCHEMA "\"schema\":\"meshdoctor/report/v1\""
+
+/* Writes text to a new temporary file; path receives its name. */
+static void temp_report(char *path, size_t n, const char *text)
+{
+	int fd;
+
+	snprintf(path, n, "/tmp/mdcli-rep-XXXXXX");
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+/* `report` renders text, verbose text and Markdown from text; each must succeed, show
+ * every missing member as '?' (never "(null)") and contain want. */
+static void assert_renders(const char *text, const char *want)
+{
+	static const char *const modes[][2] = { { "--text", NULL }, { "-v", NULL }, { "--markdown", NULL } };
+	char path[64];
+	struct run r;
+
+	temp_report(path, sizeof(path), text);
+	for (size_t i = 0; i < 3; i++) {
+		const char *a[] = { "report", modes[i][0], path, NULL };
+
+		md(&r, a);
+		cr_assert_eq(r.code, 0, "report %s on %s: exit %d, stderr: %s", modes[i][0], text,
+			     r.code, r.err);
+		cr_assert_null(strstr(r.out, "(null)"), "report %s on %s printed (null):\n%s",
+			       modes[i][0], text, r.out);
+		cr_assert(!want || strstr(r.out, want), "report %s on %s lacks '%s':\n%s",
+			  modes[i][0], text, want, r.out);
+	}
+	unlink(path);
+}
+
+static void assert_rejected(const char *text, const char *part)
+{
+	char path[64];
+	struct run r;
+	const char *a[] = { "report", path, NULL };
+
+	temp_report(path, sizeof(path), text);
+	md(&r, a);
+	assert_one_line_error(&r, part);
+	unlink(path);
+}
+
+Test(cli, report_renders_members_that_are_missing_as_question_marks, .timeout = 60)
+{
+	/* The least a report can be. */
+	assert_renders("{" SCHEMA ",\"tool\":{},\"target\":{},\"verdict\":{},\"probes\":[],"
+		       "\"findings\":[]}", "?");
+	/* A checklist fact with neither label nor name; a finding, a path step and a cited
+	 * fact with nothing in them. */
+	assert_renders("{" SCHEMA ",\"tool\":{},\"target\":{},\"verdict\":{},"
+		       "\"probes\":[{\"facts\":[{\"check\":\"ok\"},{\"check\":\"fail\",\"value\":\"x\"},{}]},"
+		       "{\"status\":\"error\"},{\"status\":\"skipped\",\"facts\":[]}],"
+		       "\"findings\":[{},{\"evidence\":[{}],\"advice\":[null,5]}],"
+		       "\"path\":[{},{\"missing\":[{}]}]}", "?");
+	/* Members of the wrong type are missing members. */
+	assert_renders("{" SCHEMA ",\"tool\":{\"version\":1},\"target\":{\"spec\":[],\"port\":\"22\"},"
+		       "\"verdict\":{\"status\":7,\"exit_code\":\"two\"},"
+		       "\"probes\":[{\"name\":{},\"status\":1,\"message\":2,\"facts\":[{\"name\":3,"
+		       "\"check\":4,\"label\":5,\"value\":{\"a\":1},\"evidence\":6}]}],"
+		       "\"findings\":[{\"rule\":1,\"severity\":2,\"title\":3,\"cause\":4,\"remedy\":5,"
+		       "\"source\":6,\"evidence\":[{\"fact\":1,\"value\":[],\"evidence\":2}]}],"
+		       "\"path\":[{\"rule\":1,\"result\":2,\"trace\":3,\"superseded_by\":4,"
+		       "\"missing\":[{\"fact\":1,\"probe\":2}]}]}", "?");
+}
+
+Test(cli, report_rejects_a_malformed_report_in_one_line, .timeout = 60)
+{
+	assert_rejected("{" SCHEMA ",\"tool\":{},\"target\":{},\"verdict\":{},\"probes\":\"x\","
+			"\"findings\":[]}", "\"probes\"");
+	assert_rejected("{" SCHEMA ",\"tool\":{},\"target\":{},\"verdict\":{},\"probes\":[],"
+			"\"findings\":{}}", "\"findings\"");
+	assert_rejected("{" SCHEMA ",\"tool\":[],\"target\":{},\"verdict\":{},\"probes\":[],"
+			"\"findings\":[]}", "\"tool\"");
+	assert_rejected("{" SCHEMA ",\"tool\":{},\"target\":5,\"verdict\":{},\"probes\":[],"
+			"\"findings\":[]}", "\"target\"");
+	assert_rejected("{" SCHEMA ",\"tool\":{},\"target\":{},\"verdict\":{},\"probes\":[5],"
+			"\"findings\":[]}", "\"probes\"");
+	assert_rejected("{" SCHEMA ",\"tool\":{},\"target\":{},\"verdict\":{},"
+			"\"probes\":[{\"facts\":{}}],\"findings\":[]}", "facts");
+	assert_rejected("{" SCHEMA ",\"tool\":{},\"target\":{},\"verdict\":{},"
+			"\"probes\":[{\"facts\":[\"x\"]}],\"findings\":[]}", "facts");
+	assert_rejected("{" SCHEMA ",\"tool\":{},\"target\":{},\"verdict\":{},\"probes\":[],"
+			"\"findings\":[[]]}", "\"findings\"");
+	assert_rejected("{" SCHEMA ",\"tool\":{},\"target\":{},\"verdict\":{},\"probes\":[],"
+			"\"findings\":[{\"evidence\":{}}]}", "evidence");
+	assert_rejected("{" SCHEMA ",\"tool\":{},\"target\":{},\"verdict\":{},\"probes\":[],"
+			"\"findings\":[],\"path\":{}}", "\"path\"");
+	assert_rejected("[]", "not a meshdoctor report");
+	assert_rejected("", "not JSON");
+}
