@@ -23,7 +23,7 @@ int cmd_rules_main(int argc, char **argv);
 int cmd_report_main(int argc, char **argv);
 int cmd_version_main(int argc, char **argv);
 
-/* One line to stderr: "meshdoctor: <msg>". */
+/* One line to stderr: "meshdoctor: <msg>", control characters shown as \xNN. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* The rules directory: --rules DIR, else $MESHDOCTOR_RULES, else rules/ beside the binary

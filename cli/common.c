@@ -13,13 +13,22 @@
 
 void cli_error(const char *fmt, ...)
 {
+	struct md_buf raw, safe;
 	va_list ap;
+	int rc;
 
-	fputs("meshdoctor: ", stderr);
+	md_buf_init(&raw, 0);
+	md_buf_init(&safe, 0);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rc = md_buf_vprintf(&raw, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* Messages name paths, targets and what peers answered: control characters in them
+	 * are shown as \xNN, so the message stays one line and cannot drive the terminal. */
+	if (rc == MD_OK)
+		rc = md_escape_buf(&safe, md_buf_str(&raw));
+	fprintf(stderr, "meshdoctor: %s\n", rc == MD_OK ? md_buf_str(&safe) : "out of memory");
+	md_buf_cleanup(&raw);
+	md_buf_cleanup(&safe);
 }
 
 /* A directory holding at least one *.rules file (a build directory also has a rules/

@@ -1,4 +1,5 @@
 #include "core/err.h"
+#include "core/buf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -6,6 +7,7 @@
 
 int md_err_set(struct md_err *e, int code, const char *where, const char *fmt, ...)
 {
+	char raw[1024];
 	va_list ap;
 
 	if (!e || e->code != 0)
@@ -13,12 +15,13 @@ int md_err_set(struct md_err *e, int code, const char *where, const char *fmt, .
 	e->code = code;
 	snprintf(e->where, sizeof(e->where), "%s", where ? where : "");
 	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
 	/* One line: a multi-line message from a peer must not break the format. */
-	for (char *p = e->msg; *p; p++)
-		if (*p == '\n' || *p == '\r')
+	for (char *p = raw; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
+	md_escape_str(e->msg, sizeof(e->msg), raw);
 	return code;
 }
 
@@ -49,4 +52,105 @@ const char *md_status_name(int code)
 	case MD_ESKIP: return "skipped";
 	}
 	return "error";
+}
+
+/* Printable ASCII, or a whole, shortest-form UTF-8 sequence of a code point that is
+ * neither a C1 control nor a surrogate nor above U+10FFFF (RFC 3629 section 4). */
+size_t md_escape_shown_len(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (p[0] >= 0x20 && p[0] < 0x7f)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		if (p[0] == 0xc2)
+			lo = 0xa0; /* U+0080–U+009F are the C1 controls */
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (p[0] == 0xed)
+			hi = 0x9f; /* surrogates */
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90; /* overlong */
+		else if (p[0] == 0xf4)
+			hi = 0x8f; /* above U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	/* The NUL at the end is not a continuation byte, so this never reads past it. */
+	for (size_t i = 2; i < n; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+/* The next piece of s as it is to be shown: either s itself (*len bytes) or an escape
+ * written into esc. */
+static const char *next_piece(const char *s, char esc[5], size_t *len)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char c = (unsigned char)*s;
+
+	*len = md_escape_shown_len(s);
+	if (*len)
+		return s;
+	esc[0] = '\\';
+	esc[1] = 'x';
+	esc[2] = hex[c >> 4];
+	esc[3] = hex[c & 15];
+	esc[4] = '\0';
+	*len = 4;
+	return esc;
+}
+
+int md_escape_buf(struct md_buf *out, const char *s)
+{
+	int rc = MD_OK;
+
+	while (s && *s && rc == MD_OK) {
+		const char *start = s;
+		char esc[5];
+		size_t len;
+
+		/* Runs of characters shown as they are go in one append. */
+		while (*s && md_escape_shown_len(s))
+			s += md_escape_shown_len(s);
+		if (s > start) {
+			rc = md_buf_append(out, start, (size_t)(s - start));
+			continue;
+		}
+		next_piece(s, esc, &len);
+		rc = md_buf_append(out, esc, len);
+		s++;
+	}
+	return rc;
+}
+
+size_t md_escape_str(char *out, size_t cap, const char *s)
+{
+	size_t n = 0;
+
+	if (!cap)
+		return 0;
+	while (s && *s) {
+		char esc[5];
+		size_t len;
+		const char *piece = next_piece(s, esc, &len);
+
+		if (n + len + 1 > cap)
+			break;
+		memcpy(out + n, piece, len);
+		n += len;
+		s += piece == s ? len : 1;
+	}
+	out[n] = '\0';
+	return n;
 }

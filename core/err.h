@@ -5,6 +5,10 @@
 #ifndef MD_ERR_H
 #define MD_ERR_H
 
+#include <stddef.h>
+
+struct md_buf;
+
 enum md_status {
 	MD_OK = 0,
 	MD_EINVAL = -1,    /* bad input from the user or a file */
@@ -31,11 +35,30 @@ struct md_err {
 };
 
 /* Sets e (if e is non-NULL and still unset) and returns code, so callers can write
- * `return md_err_set(err, MD_EIO, "open", "%s: %s", path, strerror(errno));`. */
+ * `return md_err_set(err, MD_EIO, "open", "%s: %s", path, strerror(errno));`.
+ * The message is kept on one line (line breaks and tabs become spaces) and made safe for
+ * a terminal (md_escape_str). */
 int md_err_set(struct md_err *e, int code, const char *where, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void md_err_clear(struct md_err *e);
 /* Short stable name of a code ("timeout", "refused", ...), for facts and reports. */
 const char *md_status_name(int code);
+
+/* Text safe to show on a terminal.  Strings from a peer (an SSH banner, a server's error,
+ * a command's output) may carry escape sequences that would move the cursor, retitle the
+ * window or rewrite what was printed before.  These functions copy text with every C0
+ * control (U+0000–U+001F), DEL (0x7f), C1 control (U+0080–U+009F, whether encoded as
+ * UTF-8 or as a raw byte) and every byte that is not part of valid UTF-8 (RFC 3629)
+ * written as \xNN, one per byte; valid UTF-8 text (✓, ✗, accented letters) is kept. */
+
+/* Length of the character at p (in a NUL-terminated string) when it may be shown as it
+ * is: printable ASCII or a valid UTF-8 sequence of a code point that is not a C1 control.
+ * 0 when the byte at p is to be escaped. */
+size_t md_escape_shown_len(const char *p);
+/* Appends s (NUL-terminated; NULL appends nothing) to out.  MD_OK or MD_ENOMEM/MD_ETOOBIG. */
+int md_escape_buf(struct md_buf *out, const char *s);
+/* Writes s into out (cap bytes, NUL-terminated), stopping before the first character or
+ * escape that does not fit whole.  Returns the length written. */
+size_t md_escape_str(char *out, size_t cap, const char *s);
 
 #endif

@@ -227,6 +227,33 @@ cJSON *md_report_build(const struct md_report *r)
 	return doc;
 }
 
+/* cJSON escapes C0 controls, '"' and '\\' in strings but writes DEL, C1 controls and bytes
+ * that are not UTF-8 as they are: a report shown with `cat` could then still drive the
+ * terminal, and RFC 8259 section 8.1 wants UTF-8.  Outside strings cJSON writes only ASCII,
+ * so every such byte is inside a string, where \u00NN names the same code point (a byte
+ * that is not UTF-8 is read as Latin-1, so nothing is lost). */
+static int put_json(struct md_buf *out, const char *s)
+{
+	int rc = MD_OK;
+
+	while (*s && rc == MD_OK) {
+		const unsigned char *u = (const unsigned char *)s;
+		size_t n = md_escape_shown_len(s);
+
+		if (n || *u < 0x20) { /* text, or cJSON's own newlines and tabs */
+			rc = md_buf_append(out, s, n ? n : 1);
+			s += n ? n : 1;
+		} else if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f) {
+			rc = md_buf_printf(out, "\\u%04x", u[1]);
+			s += 2;
+		} else {
+			rc = md_buf_printf(out, "\\u%04x", u[0]);
+			s++;
+		}
+	}
+	return rc;
+}
+
 int md_report_json_text(const cJSON *doc, struct md_buf *out)
 {
 	char *s = cJSON_Print(doc);
@@ -236,7 +263,7 @@ int md_report_json_text(const cJSON *doc, struct md_buf *out)
 		return MD_ENOMEM;
 	/* cJSON indents with tabs; reports are read by people in tickets, so keep that and
 	 * end with a newline. */
-	rc = md_buf_puts(out, s);
+	rc = put_json(out, s);
 	if (!rc)
 		rc = md_buf_puts(out, "\n");
 	cJSON_free(s);

@@ -1,105 +1,220 @@
-/* markdown.c — the report as Markdown, to paste into a bug ticket. */
+/* markdown.c — the report as Markdown, to paste into a bug ticket.
+ *
+ * Every string from the tree (what remote hosts said, and a saved report may come from
+ * anyone) is written through prose() or code(): control characters become \xNN
+ * (md_escape_buf), and Markdown's own characters are escaped so that a value can neither
+ * end a code span, split a table row, open a link or image, nor inject HTML.  CommonMark
+ * allows a backslash before any ASCII punctuation (spec 0.31, section 2.4). */
 #include "report/render.h"
 #include "report/report.h"
 
 #include <string.h>
 
-/* Table cells: a '|' or a newline in a value would break the table. */
-static int cell(struct md_buf *out, const char *s)
-{
-	int rc = 0;
+/* Characters that could start or end Markdown markup inside a line: emphasis, code, links
+ * and images, raw HTML and entities, table cells, strikethrough, a heading's closing #s,
+ * and the backslash itself. */
+#define MD_META "\\`*_[]<>|~&#"
 
-	for (const char *p = s ? s : ""; *p; p++) {
-		if (*p == '|')
-			rc |= md_buf_puts(out, "\\|");
-		else if (*p == '\n' || *p == '\r')
-			rc |= md_buf_puts(out, " ");
-		else
-			rc |= md_buf_append(out, p, 1);
+/* s made safe for a terminal, into t (reset first); "?" when missing. */
+static int safe(struct md_buf *t, const char *s)
+{
+	md_buf_reset(t);
+	return md_escape_buf(t, md_j_or_q(s));
+}
+
+/* Running text (also a table cell): every Markdown character escaped. */
+static int prose(struct md_buf *out, const char *s)
+{
+	struct md_buf t;
+	int rc;
+
+	md_buf_init(&t, 0);
+	rc = safe(&t, s);
+	for (const char *p = md_buf_str(&t); rc == 0 && *p; p++) {
+		if (strchr(MD_META, *p))
+			rc = md_buf_append(out, "\\", 1);
+		if (rc == 0)
+			rc = md_buf_append(out, p, 1);
 	}
+	md_buf_cleanup(&t);
+	return rc;
+}
+
+/* An inline code span that shows s as it is.  The fence is one backtick longer than the
+ * longest run of backticks in s, padded with spaces when s has any (CommonMark 6.1); in a
+ * table a '|' is written "\|", which GFM's table reader turns back into '|'. */
+static int code_span(struct md_buf *out, const char *s, bool in_table)
+{
+	struct md_buf t;
+	size_t run = 0, longest = 0;
+	const char *v;
+	bool pad;
+	int rc;
+
+	md_buf_init(&t, 0);
+	rc = safe(&t, s);
+	v = md_buf_str(&t);
+	for (const char *p = v; *p; p++) {
+		run = *p == '`' ? run + 1 : 0;
+		if (run > longest)
+			longest = run;
+	}
+	/* Also pad when s is empty or starts and ends with a space, which CommonMark would
+	 * otherwise strip (or not read as code at all). */
+	pad = longest > 0 || !*v ||
+	      (v[0] == ' ' && v[strlen(v) - 1] == ' ' && v[strspn(v, " ")] != '\0');
+	for (size_t i = 0; rc == 0 && i <= longest; i++)
+		rc = md_buf_append(out, "`", 1);
+	if (rc == 0 && pad)
+		rc = md_buf_append(out, " ", 1);
+	for (const char *p = v; rc == 0 && *p; p++)
+		rc = in_table && *p == '|' ? md_buf_puts(out, "\\|") : md_buf_append(out, p, 1);
+	if (rc == 0 && pad)
+		rc = md_buf_append(out, " ", 1);
+	for (size_t i = 0; rc == 0 && i <= longest; i++)
+		rc = md_buf_append(out, "`", 1);
+	md_buf_cleanup(&t);
 	return rc;
 }
 
 static int code(struct md_buf *out, const char *s)
 {
-	int rc = md_buf_puts(out, "`");
-
-	/* Backticks inside inline code would end it; swap them for a lookalike quote. */
-	for (const char *p = s ? s : ""; *p; p++)
-		rc |= *p == '`' ? md_buf_puts(out, "'") : *p == '\n' ? md_buf_puts(out, " ")
-								   : md_buf_append(out, p, 1);
-	return rc | md_buf_puts(out, "`");
+	return code_span(out, s, false);
 }
 
-int md_report_markdown(const cJSON *doc, struct md_buf *out)
+/* A number from the tree with printf format fmt, or "?" when missing. */
+static int num(struct md_buf *out, const cJSON *o, const char *key, const char *fmt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsNumber(v) ? md_buf_printf(out, fmt, v->valuedouble) : md_buf_puts(out, "?");
+}
+
+static int header(const cJSON *doc, struct md_buf *out)
 {
 	const cJSON *target = cJSON_GetObjectItemCaseSensitive(doc, "target");
 	const cJSON *verdict = cJSON_GetObjectItemCaseSensitive(doc, "verdict");
 	const cJSON *tool = cJSON_GetObjectItemCaseSensitive(doc, "tool");
-	const cJSON *f, *p, *x, *e, *a;
+	int rc = 0;
+
+	rc |= md_buf_puts(out, "## meshdoctor check ");
+	rc |= code(out, md_j_str(target, "spec"));
+	rc |= md_buf_puts(out, ": ");
+	rc |= prose(out, md_j_str(verdict, "status"));
+	rc |= md_buf_puts(out, "\n\n- Target: ");
+	rc |= prose(out, md_j_str(target, "user"));
+	rc |= md_buf_puts(out, "@");
+	rc |= prose(out, md_j_str(target, "hostname"));
+	rc |= md_buf_puts(out, " port ");
+	rc |= num(out, target, "port", "%.0f");
+	rc |= md_buf_puts(out, "\n- When: ");
+	rc |= prose(out, md_j_str(doc, "generated_at"));
+	rc |= md_buf_puts(out, " (");
+	rc |= num(out, doc, "duration_ms", "%.0f");
+	rc |= md_buf_puts(out, " ms)\n- meshdoctor ");
+	rc |= prose(out, md_j_str(tool, "version"));
+	rc |= md_buf_puts(out, ", exit code ");
+	rc |= num(out, verdict, "exit_code", "%.0f");
+	return rc | md_buf_puts(out, "\n\n");
+}
+
+static int finding(const cJSON *f, struct md_buf *out)
+{
+	const cJSON *e, *a;
+	char val[512];
+	int rc = 0, n = 1;
+
+	rc |= md_buf_puts(out, "#### ");
+	rc |= prose(out, md_j_str(f, "severity"));
+	rc |= md_buf_puts(out, ": ");
+	rc |= prose(out, md_j_str(f, "title") ?: md_j_str(f, "rule"));
+	rc |= md_buf_puts(out, " (");
+	rc |= code(out, md_j_str(f, "rule"));
+	rc |= md_buf_puts(out, ")\n\n**Cause.** ");
+	rc |= prose(out, md_j_str(f, "cause"));
+	rc |= md_buf_puts(out, "\n\n**Evidence.**\n\n");
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(f, "evidence")) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "value");
+
+		rc |= md_buf_puts(out, "- ");
+		rc |= code(out, md_j_str(e, "fact"));
+		rc |= md_buf_puts(out, " = ");
+		if (cJSON_IsNull(v))
+			rc |= md_buf_puts(out, "(not observed)");
+		else
+			rc |= code(out, md_j_value_text(v, val, sizeof(val)));
+		if (md_j_str(e, "evidence")) {
+			rc |= md_buf_puts(out, ": ");
+			rc |= code(out, md_j_str(e, "evidence"));
+		}
+		rc |= md_buf_puts(out, "\n");
+	}
+	rc |= md_buf_puts(out, "\n**What to do.**\n\n");
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(f, "advice")) {
+		rc |= md_buf_printf(out, "%d. ", n++);
+		rc |= prose(out, cJSON_IsString(a) ? a->valuestring : NULL);
+		rc |= md_buf_puts(out, "\n");
+	}
+	if (md_j_str(f, "remedy")) {
+		rc |= md_buf_puts(out, "\nRemedy action: ");
+		rc |= code(out, md_j_str(f, "remedy"));
+		rc |= md_buf_puts(out, ".\n");
+	}
+	rc |= md_buf_puts(out, "\nSource: ");
+	rc |= code(out, md_j_str(f, "source"));
+	return rc | md_buf_puts(out, "\n\n");
+}
+
+static int observations(const cJSON *doc, struct md_buf *out)
+{
+	const cJSON *p, *x;
 	char val[512];
 	int rc = 0;
 
-	rc |= md_buf_printf(out, "## meshdoctor check `%s`: %s\n\n",
-			    md_j_str(target, "spec") ? md_j_str(target, "spec") : "?",
-			    md_j_str(verdict, "status") ? md_j_str(verdict, "status") : "?");
-	rc |= md_buf_printf(out, "- Target: %s@%s port %.0f\n", md_j_str(target, "user") ?: "?",
-			    md_j_str(target, "hostname") ?: "?", md_j_num(target, "port", 0));
-	rc |= md_buf_printf(out, "- When: %s (%.0f ms)\n", md_j_str(doc, "generated_at") ?: "?",
-			    md_j_num(doc, "duration_ms", 0));
-	rc |= md_buf_printf(out, "- meshdoctor %s, exit code %.0f\n\n",
-			    md_j_str(tool, "version") ?: "?", md_j_num(verdict, "exit_code", 3));
-	rc |= md_buf_puts(out, "### Findings\n\n");
-	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "findings")) == 0)
-		rc |= md_buf_puts(out, "No problem found.\n\n");
-	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(doc, "findings")) {
-		int n = 1;
-
-		rc |= md_buf_printf(out, "#### %s: %s (`%s`)\n\n", md_j_or_q(md_j_str(f, "severity")),
-				    md_j_or_q(md_j_str(f, "title") ?: md_j_str(f, "rule")),
-				    md_j_or_q(md_j_str(f, "rule")));
-		rc |= md_buf_printf(out, "**Cause.** %s\n\n**Evidence.**\n\n",
-				    md_j_or_q(md_j_str(f, "cause")));
-		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(f, "evidence")) {
-			const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "value");
-
-			rc |= md_buf_printf(out, "- `%s` = ", md_j_or_q(md_j_str(e, "fact")));
-			if (cJSON_IsNull(v))
-				rc |= md_buf_puts(out, "(not observed)");
-			else
-				rc |= code(out, md_j_value_text(v, val, sizeof(val)));
-			if (md_j_str(e, "evidence")) {
-				rc |= md_buf_puts(out, ": ");
-				rc |= code(out, md_j_str(e, "evidence"));
-			}
-			rc |= md_buf_puts(out, "\n");
-		}
-		rc |= md_buf_puts(out, "\n**What to do.**\n\n");
-		cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(f, "advice"))
-			rc |= md_buf_printf(out, "%d. %s\n", n++, cJSON_IsString(a) ? a->valuestring : "?");
-		if (md_j_str(f, "remedy"))
-			rc |= md_buf_printf(out, "\nRemedy action: `%s`.\n",
-					    md_j_str(f, "remedy"));
-		rc |= md_buf_printf(out, "\nSource: `%s`\n\n", md_j_or_q(md_j_str(f, "source")));
-	}
 	rc |= md_buf_puts(out, "### Observations\n\n| probe | fact | value | evidence |\n|---|---|---|---|\n");
 	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(doc, "probes")) {
-		const char *status = md_j_str(p, "status");
+		const char *status = md_j_str(p, "status"), *name = md_j_str(p, "name");
 
 		if (status && strcmp(status, "ok") != 0) {
-			rc |= md_buf_printf(out, "| %s | (%s) | | ", md_j_or_q(md_j_str(p, "name")), status);
-			rc |= cell(out, md_j_str(p, "message"));
+			const char *msg = md_j_str(p, "message");
+
+			rc |= md_buf_puts(out, "| ");
+			rc |= prose(out, name);
+			rc |= md_buf_puts(out, " | (");
+			rc |= prose(out, status);
+			rc |= md_buf_puts(out, ") | | ");
+			rc |= msg ? prose(out, msg) : 0;
 			rc |= md_buf_puts(out, " |\n");
 		}
 		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(p, "facts")) {
+			const char *ev = md_j_str(x, "evidence");
+
 			md_j_value_text(cJSON_GetObjectItemCaseSensitive(x, "value"), val, sizeof(val));
-			rc |= md_buf_printf(out, "| %s | `%s` | ", md_j_or_q(md_j_str(p, "name")),
-					    md_j_or_q(md_j_str(x, "name")));
-			rc |= cell(out, val);
+			rc |= md_buf_puts(out, "| ");
+			rc |= prose(out, name);
 			rc |= md_buf_puts(out, " | ");
-			rc |= cell(out, md_j_str(x, "evidence"));
+			rc |= code_span(out, md_j_str(x, "name"), true);
+			rc |= md_buf_puts(out, " | ");
+			rc |= prose(out, val);
+			rc |= md_buf_puts(out, " | ");
+			rc |= ev ? prose(out, ev) : 0;
 			rc |= md_buf_puts(out, " |\n");
 		}
 	}
+	return rc;
+}
+
+int md_report_markdown(const cJSON *doc, struct md_buf *out)
+{
+	const cJSON *f;
+	int rc = 0;
+
+	rc |= header(doc, out);
+	rc |= md_buf_puts(out, "### Findings\n\n");
+	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "findings")) == 0)
+		rc |= md_buf_puts(out, "No problem found.\n\n");
+	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(doc, "findings"))
+		rc |= finding(f, out);
+	rc |= observations(doc, out);
 	return rc ? MD_ENOMEM : MD_OK;
 }

@@ -386,3 +386,16 @@ Test(cli, report_rejects_a_malformed_report_in_one_line, .timeout = 60)
 	assert_rejected("[]", "not a meshdoctor report");
 	assert_rejected("", "not JSON");
 }
+
+Test(cli, error_messages_show_control_characters_as_hex, .timeout = 30)
+{
+	struct run r;
+	const char *a1[] = { "report", "/nonexistent/\033]0;owned\007\xc2\x9b" "2J", NULL };
+	const char *a2[] = { "frob\033[2J\nnicate", NULL };
+
+	md(&r, a1);
+	assert_one_line_error(&r, "/nonexistent/\\x1b]0;owned\\x07\\xc2\\x9b2J");
+	cr_assert_null(strchr(r.err, '\033'), "%s", r.err);
+	md(&r, a2);
+	assert_one_line_error(&r, "unknown command 'frob\\x1b[2J\\x0anicate'");
+}

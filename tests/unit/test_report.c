@@ -3,6 +3,7 @@
 #include "report/report.h"
 
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,4 +223,229 @@ Test(report, parse_rejects_what_is_not_a_report)
 	cr_assert_eq(md_report_parse("{\"schema\":\"meshdoctor/report/v1\",\"tool\":{}}", &doc, &e), MD_EPARSE);
 	cr_assert(strstr(e.msg, "\"target\""), "%s", e.msg);
 	cr_assert_null(doc);
+}
+
+/* ---- text that remote hosts wrote never drives the terminal ------------------------- */
+
+/* Arrays, not pointers: criterion hands parameters to another process. */
+struct esc_case {
+	char in[64], want[96];
+};
+
+static struct esc_case esc_cases[] = {
+	{ "plain text, ✓ ✗ é ü 日本 😀", "plain text, ✓ ✗ é ü 日本 😀" },
+	{ "\033]0;owned\007", "\\x1b]0;owned\\x07" },          /* OSC: retitle the window */
+	{ "a\033[2Jb", "a\\x1b[2Jb" },                          /* CSI: clear the screen */
+	{ "tab\there\r\n", "tab\\x09here\\x0d\\x0a" },
+	{ "del\177", "del\\x7f" },
+	{ "c1-utf8 \xc2\x9b" "31m", "c1-utf8 \\xc2\\x9b31m" },  /* U+009B, CSI as UTF-8 */
+	{ "c1-raw \x9b" "31m", "c1-raw \\x9b31m" },             /* 0x9B, CSI as one byte */
+	{ "nbsp\xc2\xa0ok", "nbsp\xc2\xa0ok" },                 /* U+00A0 is text */
+	{ "bad \xff \xc0\xaf \xe2\x9c \xed\xa0\x80 \xf4\x90\x80\x80",
+	  "bad \\xff \\xc0\\xaf \\xe2\\x9c \\xed\\xa0\\x80 \\xf4\\x90\\x80\\x80" },
+	{ "back\\slash", "back\\slash" },
+};
+
+ParameterizedTestParameters(escape, control_characters_become_hex)
+{
+	return cr_make_param_array(struct esc_case, esc_cases, sizeof(esc_cases) / sizeof(esc_cases[0]));
+}
+
+ParameterizedTest(const struct esc_case *c, escape, control_characters_become_hex)
+{
+	struct md_buf b;
+	char small[512];
+
+	md_buf_init(&b, 0);
+	cr_assert_eq(md_escape_buf(&b, c->in), MD_OK);
+	cr_assert_str_eq(md_buf_str(&b), c->want, "escape of \"%s\"", c->want);
+	md_escape_str(small, sizeof(small), c->in);
+	cr_assert_str_eq(small, c->want, "escape (fixed buffer) of \"%s\"", c->want);
+	md_buf_cleanup(&b);
+}
+
+Test(escape, fixed_buffer_never_cuts_an_escape_or_a_character)
+{
+	char out[8];
+
+	cr_assert_eq(md_escape_str(out, 6, "ab\033cd"), 2);
+	cr_assert_str_eq(out, "ab");
+	cr_assert_eq(md_escape_str(out, 6, "✓✓"), 3);
+	cr_assert_str_eq(out, "✓");
+	cr_assert_eq(md_escape_str(out, 1, "x"), 0);
+	cr_assert_str_eq(out, "");
+}
+
+Test(escape, error_messages_are_one_line_without_controls)
+{
+	struct md_err e = { 0 };
+
+	md_err_set(&e, MD_EPROTO, "ssh", "banner %s", "SSH-2.0-x\033]0;pwned\007\r\nnext\tline\x9b");
+	cr_assert_str_eq(e.msg, "banner SSH-2.0-x\\x1b]0;pwned\\x07  next line\\x9b");
+}
+
+/* A report whose every remote-derived string carries escape sequences. */
+static cJSON *hostile_doc(struct md_facts *facts, struct md_target *target)
+{
+	static struct md_rule rule = {
+		.id = "r\033[1mule", .file = "x.rules", .line = 1, .when = "x", .severity = MD_SEV_WARNING,
+		.title = "title \033[2J", .cause = "x", .source = "src\x9b",
+	};
+	static char *advice[] = { "do \033]8;;http://evil\033\\this\033]8;;\033\\" };
+	static struct md_cited cited[] = { { "ssh.banner", "SSH-2.0-\033[31mevil", "banner \xc2\x9b" "1m", "ssh" } };
+	static struct md_finding fin;
+	static struct md_evaluation ev;
+	static struct md_probe_run runs[2];
+	static const struct md_probe pssh = { .name = "ssh" }, ptls = { .name = "tls" };
+	struct md_report r;
+
+	cr_assert_eq(md_target_parse("box", target, NULL), MD_OK);
+	md_facts_init(facts);
+	md_fact_str(facts, "ssh", "ssh.banner", "SSH-2.0-\033[31mevil\x7f", "read \033[8mhidden\033[0m");
+	md_fact_check(facts, "ssh.banner", MD_CHECK_OK, "banner \033]0;title\007");
+	md_fact_str(facts, "ssh", "ssh.other", "\x9b" "2J", "\xc2\x9b" "2J");
+	fin = (struct md_finding){ .rule = &rule, .severity = MD_SEV_WARNING,
+		.cause = "The server said \033[31mSSH-2.0-evil\033[0m.", .advice = advice, .n_advice = 1,
+		.evidence = cited, .n_evidence = 1 };
+	ev = (struct md_evaluation){ .findings = &fin, .n_findings = 1 };
+	runs[0] = (struct md_probe_run){ .probe = &pssh, .status = MD_OK };
+	runs[1] = (struct md_probe_run){ .probe = &ptls, .status = MD_ETIMEOUT };
+	snprintf(runs[1].message, sizeof(runs[1].message), "peer said \033[5mblink");
+	r = (struct md_report){ .target = target, .facts = facts, .runs = runs, .n_runs = 2,
+		.eval = &ev, .exit_code = 1 };
+	return md_report_build(&r);
+}
+
+/* No ESC, BEL, DEL or C1 control, raw or as UTF-8, and no byte outside valid UTF-8,
+ * except the colour codes the text renderer writes itself. */
+static void assert_no_controls(const char *s, const char *what)
+{
+	static const char *const styles[] = { "\033[32m", "\033[31m", "\033[33m", "\033[2m",
+					      "\033[1m", "\033[0m" };
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		size_t n = *p < 0x80 ? 1 : *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2;
+		bool style = false;
+
+		for (size_t i = 0; *p == 033 && i < sizeof(styles) / sizeof(styles[0]); i++)
+			if (strncmp((const char *)p, styles[i], strlen(styles[i])) == 0) {
+				p += strlen(styles[i]);
+				style = true;
+				break;
+			}
+		if (style)
+			continue;
+		cr_assert((*p >= 0x20 && *p != 0x7f) || *p == '\n' || *p >= 0x80,
+			  "%s: control 0x%02x at offset %zu:\n%s", what, *p, (size_t)(p - (const unsigned char *)s), s);
+		cr_assert(*p < 0x80 || (*p >= 0xc2 && *p <= 0xf4), "%s: byte 0x%02x at offset %zu", what,
+			  *p, (size_t)(p - (const unsigned char *)s));
+		for (size_t i = 1; i < n; i++)
+			cr_assert(p[i] >= 0x80 && p[i] <= 0xbf, "%s: cut UTF-8 at offset %zu", what,
+				  (size_t)(p - (const unsigned char *)s));
+		cr_assert(!(*p == 0xc2 && p[1] <= 0x9f), "%s: U+00%02X at offset %zu", what, p[1],
+			  (size_t)(p - (const unsigned char *)s));
+		p += n;
+	}
+}
+
+Test(escape, text_rendering_shows_remote_controls_as_hex)
+{
+	struct md_facts facts;
+	struct md_target target;
+	struct md_buf b;
+	cJSON *doc = hostile_doc(&facts, &target);
+
+	md_buf_init(&b, 0);
+	for (int color = 0; color < 2; color++)
+		for (int verbose = 0; verbose < 2; verbose++) {
+			struct md_text_opts to = { .color = color, .verbose = verbose };
+
+			md_buf_reset(&b);
+			cr_assert_eq(md_report_text(doc, &to, &b), MD_OK);
+			assert_no_controls(md_buf_str(&b), "text");
+			cr_assert(strstr(md_buf_str(&b), "SSH-2.0-\\x1b[31mevil\\x7f"), "%s", md_buf_str(&b));
+			cr_assert(strstr(md_buf_str(&b), "banner \\x1b]0;title\\x07"), "%s", md_buf_str(&b));
+		}
+	md_buf_cleanup(&b);
+	cJSON_Delete(doc);
+	md_facts_cleanup(&facts);
+	md_target_cleanup(&target);
+}
+
+Test(escape, markdown_escapes_controls_and_markup)
+{
+	struct md_facts facts;
+	struct md_target target;
+	struct md_buf b;
+	cJSON *doc = hostile_doc(&facts, &target);
+
+	md_buf_init(&b, 0);
+	cr_assert_eq(md_report_markdown(doc, &b), MD_OK);
+	assert_no_controls(md_buf_str(&b), "markdown");
+	cr_assert(strstr(md_buf_str(&b), "The server said \\\\x1b\\[31mSSH-2.0-evil\\\\x1b\\[0m."),
+		  "%s", md_buf_str(&b));
+	md_buf_cleanup(&b);
+	cJSON_Delete(doc);
+	md_facts_cleanup(&facts);
+	md_target_cleanup(&target);
+}
+
+Test(escape, markdown_values_cannot_break_code_spans_or_tables)
+{
+	static const char *const json =
+		"{\"schema\":\"meshdoctor/report/v1\",\"tool\":{},\"target\":{\"spec\":\"a`b\"},"
+		"\"verdict\":{},\"probes\":[{\"name\":\"p|q\",\"status\":\"ok\",\"facts\":[{\"name\":\"x|y\","
+		"\"value\":\"v|w\\nnext\",\"evidence\":\"<img src=x onerror=alert(1)> *b* [l](u)\"}]}],"
+		"\"findings\":[{\"severity\":\"warning\",\"title\":\"t ##\",\"rule\":\"r``\",\"cause\":\"c\","
+		"\"evidence\":[{\"fact\":\"f\",\"value\":\"``x\",\"evidence\":\" \"}],"
+		"\"advice\":[\"&amp; _u_\"]}]}";
+	cJSON *doc = NULL;
+	struct md_buf b;
+	const char *s;
+
+	cr_assert_eq(md_report_parse(json, &doc, NULL), MD_OK);
+	md_buf_init(&b, 0);
+	cr_assert_eq(md_report_markdown(doc, &b), MD_OK);
+	s = md_buf_str(&b);
+	cr_assert(strstr(s, "## meshdoctor check `` a`b ``: ?\n"), "%s", s);
+	cr_assert(strstr(s, "#### warning: t \\#\\# (``` r`` ```)\n"), "%s", s);
+	cr_assert(strstr(s, "- `f` = ``` ``x ```: ` `\n"), "%s", s);
+	cr_assert(strstr(s, "1. \\&amp; \\_u\\_\n"), "%s", s);
+	cr_assert(strstr(s, "| p\\|q | `x\\|y` | v\\|w\\\\x0anext | "
+			    "\\<img src=x onerror=alert(1)\\> \\*b\\* \\[l\\](u) |\n"), "%s", s);
+	md_buf_cleanup(&b);
+	cJSON_Delete(doc);
+}
+
+Test(escape, json_text_escapes_every_control_and_stays_utf8)
+{
+	struct md_facts facts;
+	struct md_target target;
+	struct md_buf b;
+	cJSON *doc = hostile_doc(&facts, &target), *back;
+	const cJSON *p, *f;
+	char *copy;
+
+	md_buf_init(&b, 0);
+	cr_assert_eq(md_report_json_text(doc, &b), MD_OK);
+	/* JSON's own layout indents with tabs. */
+	copy = strdup(md_buf_str(&b));
+	for (char *q = copy; *q; q++)
+		if (*q == '\t')
+			*q = ' ';
+	assert_no_controls(copy, "json");
+	free(copy);
+	cr_assert(strstr(md_buf_str(&b), "SSH-2.0-\\u001b[31mevil\\u007f"), "%s", md_buf_str(&b));
+	cr_assert(strstr(md_buf_str(&b), "\"\\u009b2J\""), "%s", md_buf_str(&b));
+	back = cJSON_Parse(md_buf_str(&b));
+	cr_assert_not_null(back);
+	p = cJSON_GetArrayItem(cJSON_GetObjectItem(back, "probes"), 0);
+	f = cJSON_GetArrayItem(cJSON_GetObjectItem(p, "facts"), 0);
+	cr_assert_str_eq(cJSON_GetObjectItem(f, "value")->valuestring, "SSH-2.0-\033[31mevil\x7f");
+	cJSON_Delete(back);
+	md_buf_cleanup(&b);
+	cJSON_Delete(doc);
+	md_facts_cleanup(&facts);
+	md_target_cleanup(&target);
 }
