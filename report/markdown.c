@@ -211,8 +211,22 @@ int md_report_markdown(const cJSON *doc, struct md_buf *out)
 
 	rc |= header(doc, out);
 	rc |= md_buf_puts(out, "### Findings\n\n");
-	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "findings")) == 0)
-		rc |= md_buf_puts(out, "No problem found.\n\n");
+	if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "findings")) == 0) {
+		const cJSON *verdict = cJSON_GetObjectItemCaseSensitive(doc, "verdict");
+		int nfail = md_j_failed_probes(doc);
+		double code = md_j_num(verdict, "exit_code", -1);
+
+		/* "No problem found" only when the exit code says so and every probe ran. */
+		if (nfail)
+			rc |= md_buf_printf(out, "No finding, but %d probe%s did not complete (see "
+					    "Observations)%s.\n\n", nfail, nfail == 1 ? "" : "s",
+					    code == 3 ? ": meshdoctor could not tell" : "");
+		else if (code == 0)
+			rc |= md_buf_puts(out, "No problem found.\n\n");
+		else
+			rc |= md_buf_puts(out, code == 3 ? "No finding: meshdoctor could not tell.\n\n"
+							 : "No finding.\n\n");
+	}
 	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(doc, "findings"))
 		rc |= finding(f, out);
 	rc |= observations(doc, out);

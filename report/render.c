@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 const char *md_j_str(const cJSON *o, const char *key)
 {
@@ -38,4 +39,17 @@ const char *md_j_value_text(const cJSON *v, char *buf, size_t len)
 const char *md_j_or_q(const char *s)
 {
 	return s ? s : "?";
+}
+
+int md_j_failed_probes(const cJSON *doc)
+{
+	const cJSON *p;
+	int n = 0;
+
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(doc, "probes")) {
+		const char *status = md_j_str(p, "status");
+
+		n += status && strcmp(status, "ok") != 0 && strcmp(status, "skipped") != 0;
+	}
+	return n;
 }

@@ -12,6 +12,8 @@ double md_j_num(const cJSON *o, const char *key, double def);
 /* A fact or cited value as text into buf ("refused", "22", "true", "null"); "?" when
  * absent or not a string, number, boolean or null. */
 const char *md_j_value_text(const cJSON *v, char *buf, size_t len);
+/* How many probes did not complete (status "error"), as the verdict line counts them. */
+int md_j_failed_probes(const cJSON *doc);
 /* s, or "?" for a member that is missing (a hand-made or damaged report). */
 const char *md_j_or_q(const char *s);
 

@@ -102,11 +102,14 @@ static int probe_line(const cJSON *p, const char *status, const struct style *st
 		      struct md_buf *out)
 {
 	const char *msg = md_j_str(p, "message");
+	bool skipped = strcmp(status, "skipped") == 0;
 	int rc = 0;
 
-	rc |= md_buf_printf(out, "  %s-%s ", st->dim, st->off);
+	/* A skipped probe did not apply ('-'); one that failed leaves the answer open ('?'). */
+	rc |= md_buf_printf(out, "  %s%s%s ", skipped ? st->dim : st->warn, skipped ? "-" : "?",
+			    st->off);
 	rc |= put(out, md_j_str(p, "name"));
-	rc |= md_buf_puts(out, strcmp(status, "skipped") == 0 ? ": skipped\n" : ": could not run\n");
+	rc |= md_buf_puts(out, skipped ? ": skipped\n" : ": did not complete\n");
 	if (msg) {
 		rc |= md_buf_printf(out, "      %s", st->dim);
 		rc |= put(out, msg);
@@ -259,6 +262,30 @@ static int rule_path(const cJSON *doc, const struct style *st, struct md_buf *ou
 
 /* ---- the whole report ----------------------------------------------------------- */
 
+/* The verdict in words, true to the exit code: "no problem found" only for exit 0 with
+ * every probe complete; a probe that did not complete is always named. */
+static int verdict_words(const cJSON *verdict, int nf, int nfail, struct md_buf *out)
+{
+	double code = md_j_num(verdict, "exit_code", -1);
+	int rc = 0;
+
+	if (nf)
+		rc |= md_buf_printf(out, "%d finding%s (%.0f critical, %.0f warning%s)", nf,
+				    nf == 1 ? "" : "s", md_j_num(verdict, "critical", 0),
+				    md_j_num(verdict, "warnings", 0),
+				    md_j_num(verdict, "warnings", 0) == 1 ? "" : "s");
+	else if (code == 3)
+		rc |= md_buf_puts(out, "could not tell");
+	else if (code == 0 && !nfail)
+		rc |= md_buf_puts(out, "no problem found");
+	else if (!nfail)
+		rc |= md_buf_puts(out, "no finding");
+	if (nfail)
+		rc |= md_buf_printf(out, "%s%d probe%s did not complete — see above",
+				    nf ? "; " : code == 3 ? ": " : "", nfail, nfail == 1 ? "" : "s");
+	return rc;
+}
+
 int md_report_text(const cJSON *doc, const struct md_text_opts *o, struct md_buf *out)
 {
 	const struct style *st = o->color ? &ansi : &plain;
@@ -291,13 +318,7 @@ int md_report_text(const cJSON *doc, const struct md_text_opts *o, struct md_buf
 			    vs && strcmp(vs, "ok") == 0 ? st->ok : sev_color(vs, st));
 	rc |= put(out, vsu);
 	rc |= md_buf_printf(out, "%s: ", st->off);
-	if (nf == 0)
-		rc |= md_buf_puts(out, "no problem found");
-	else
-		rc |= md_buf_printf(out, "%d finding%s (%.0f critical, %.0f warning%s)", nf,
-				    nf == 1 ? "" : "s", md_j_num(verdict, "critical", 0),
-				    md_j_num(verdict, "warnings", 0),
-				    md_j_num(verdict, "warnings", 0) == 1 ? "" : "s");
+	rc |= verdict_words(verdict, nf, md_j_failed_probes(doc), out);
 	rc |= md_buf_puts(out, ", exit ");
 	rc |= put_num(out, verdict, "exit_code", "%.0f", 1);
 	rc |= md_buf_puts(out, "\n");

@@ -449,3 +449,92 @@ Test(escape, json_text_escapes_every_control_and_stays_utf8)
 	md_facts_cleanup(&facts);
 	md_target_cleanup(&target);
 }
+
+/* ---- the verdict line says what the exit code says ---------------------------------- */
+
+/* A run with no finding: ssh ran, tls failed with status, port was skipped. */
+static cJSON *unfinished_doc(int tls_status, int exit_code)
+{
+	static const struct md_probe pssh = { .name = "ssh" }, ptls = { .name = "tls" },
+				     pport = { .name = "port" };
+	static struct md_probe_run runs[3];
+	static struct md_evaluation ev;
+	static struct md_target target;
+	static struct md_facts facts;
+	struct md_report r;
+	cJSON *doc;
+
+	cr_assert_eq(md_target_parse("box", &target, NULL), MD_OK);
+	md_facts_init(&facts);
+	runs[0] = (struct md_probe_run){ .probe = &pssh, .status = MD_OK };
+	runs[1] = (struct md_probe_run){ .probe = &ptls, .status = tls_status };
+	snprintf(runs[1].message, sizeof(runs[1].message), "connect box:443: timed out");
+	runs[2] = (struct md_probe_run){ .probe = &pport, .status = MD_ESKIP };
+	snprintf(runs[2].message, sizeof(runs[2].message), "needs an SSH session");
+	ev = (struct md_evaluation){ 0 };
+	r = (struct md_report){ .target = &target, .facts = &facts, .runs = runs, .n_runs = 3,
+		.eval = &ev, .exit_code = exit_code };
+	doc = md_report_build(&r);
+	md_facts_cleanup(&facts);
+	md_target_cleanup(&target);
+	cr_assert_not_null(doc);
+	return doc;
+}
+
+static void render_both(const cJSON *doc, struct md_buf *text, struct md_buf *md)
+{
+	struct md_text_opts to = { 0 };
+
+	md_buf_init(text, 0);
+	md_buf_init(md, 0);
+	cr_assert_eq(md_report_text(doc, &to, text), MD_OK);
+	cr_assert_eq(md_report_markdown(doc, md), MD_OK);
+}
+
+Test(verdict, a_probe_that_did_not_complete_is_not_no_problem)
+{
+	cJSON *doc = unfinished_doc(MD_ETIMEOUT, 3);
+	struct md_buf t, m;
+
+	render_both(doc, &t, &m);
+	cr_assert_null(strstr(md_buf_str(&t), "no problem found"), "%s", md_buf_str(&t));
+	cr_assert(strstr(md_buf_str(&t), "\nUNKNOWN: could not tell: 1 probe did not complete — see above, exit 3\n"),
+		  "%s", md_buf_str(&t));
+	/* The failed probe has its own mark and word; the skipped one keeps '-'. */
+	cr_assert(strstr(md_buf_str(&t), "  ? tls: did not complete\n      connect box:443: timed out\n"),
+		  "%s", md_buf_str(&t));
+	cr_assert(strstr(md_buf_str(&t), "  - port: skipped\n"), "%s", md_buf_str(&t));
+	cr_assert_null(strstr(md_buf_str(&t), "- tls"), "%s", md_buf_str(&t));
+	cr_assert_null(strstr(md_buf_str(&m), "No problem found"), "%s", md_buf_str(&m));
+	cr_assert(strstr(md_buf_str(&m), "No finding, but 1 probe did not complete"), "%s", md_buf_str(&m));
+	md_buf_cleanup(&t);
+	md_buf_cleanup(&m);
+	cJSON_Delete(doc);
+}
+
+Test(verdict, critical_without_a_finding_is_not_no_problem)
+{
+	cJSON *doc = unfinished_doc(MD_EPERM, 2);
+	struct md_buf t, m;
+
+	render_both(doc, &t, &m);
+	cr_assert(strstr(md_buf_str(&t), "\nCRITICAL: 1 probe did not complete — see above, exit 2\n"),
+		  "%s", md_buf_str(&t));
+	cr_assert_null(strstr(md_buf_str(&m), "No problem found"), "%s", md_buf_str(&m));
+	md_buf_cleanup(&t);
+	md_buf_cleanup(&m);
+	cJSON_Delete(doc);
+}
+
+Test(verdict, no_problem_only_when_everything_ran_and_exit_is_zero)
+{
+	cJSON *doc = unfinished_doc(MD_OK, 0);
+	struct md_buf t, m;
+
+	render_both(doc, &t, &m);
+	cr_assert(strstr(md_buf_str(&t), "\nOK: no problem found, exit 0\n"), "%s", md_buf_str(&t));
+	cr_assert(strstr(md_buf_str(&m), "No problem found."), "%s", md_buf_str(&m));
+	md_buf_cleanup(&t);
+	md_buf_cleanup(&m);
+	cJSON_Delete(doc);
+}
