@@ -30,11 +30,13 @@ static cJSON *str_or_null(const char *s)
 	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
 }
 
+#define MASK "********"
+
 static cJSON *fact_value(const struct md_fact *x, bool show_secrets)
 {
 	switch (x->type) {
 	case MD_FACT_STR: return cJSON_CreateString(x->str);
-	case MD_FACT_SECRET: return cJSON_CreateString(show_secrets ? x->str : "********");
+	case MD_FACT_SECRET: return cJSON_CreateString(show_secrets ? x->str : MASK);
 	case MD_FACT_INT: return cJSON_CreateNumber((double)x->num);
 	case MD_FACT_REAL: return cJSON_CreateNumber(x->real);
 	case MD_FACT_BOOL: return cJSON_CreateBool(x->num != 0);
@@ -63,7 +65,10 @@ static cJSON *fact_json(const struct md_fact *x, bool show_secrets)
 	cJSON_AddStringToObject(o, "name", x->name);
 	cJSON_AddStringToObject(o, "type", md_fact_type_name(x->type));
 	cJSON_AddItemToObject(o, "value", fact_value(x, show_secrets));
-	cJSON_AddItemToObject(o, "evidence", str_or_null(x->evidence));
+	/* A secret's evidence is the command or text it came from, so it holds the secret
+	 * too: masked with the value. */
+	cJSON_AddItemToObject(o, "evidence", str_or_null(x->evidence && x->type == MD_FACT_SECRET &&
+							   !show_secrets ? MASK : x->evidence));
 	cJSON_AddStringToObject(o, "probe", x->probe);
 	cJSON_AddStringToObject(o, "at", at);
 	if (x->check != MD_CHECK_NONE) {
@@ -127,8 +132,16 @@ static cJSON *strings(char *const *v, size_t n)
 	return a;
 }
 
-static cJSON *findings_json(const struct md_evaluation *ev)
+static bool masked_secret(const struct md_report *r, const char *name)
 {
+	const struct md_fact *f = r->facts && name ? md_facts_get(r->facts, name) : NULL;
+
+	return f && f->type == MD_FACT_SECRET && !r->show_secrets;
+}
+
+static cJSON *findings_json(const struct md_report *r)
+{
+	const struct md_evaluation *ev = r->eval;
 	cJSON *arr = cJSON_CreateArray();
 
 	for (size_t i = 0; ev && i < ev->n_findings; i++) {
@@ -141,10 +154,13 @@ static cJSON *findings_json(const struct md_evaluation *ev)
 		cJSON_AddStringToObject(o, "cause", f->cause);
 		for (size_t j = 0; j < f->n_evidence; j++) {
 			cJSON *c = cJSON_CreateObject();
+			const struct md_cited *cf = &f->evidence[j];
+			bool mask = masked_secret(r, cf->fact);
 
-			cJSON_AddStringToObject(c, "fact", f->evidence[j].fact);
-			cJSON_AddItemToObject(c, "value", str_or_null(f->evidence[j].value));
-			cJSON_AddItemToObject(c, "evidence", str_or_null(f->evidence[j].evidence));
+			cJSON_AddStringToObject(c, "fact", cf->fact);
+			cJSON_AddItemToObject(c, "value", str_or_null(mask && cf->value ? MASK : cf->value));
+			cJSON_AddItemToObject(c, "evidence",
+					      str_or_null(mask && cf->evidence ? MASK : cf->evidence));
 			cJSON_AddItemToObject(c, "probe", str_or_null(f->evidence[j].probe));
 			cJSON_AddItemToArray(evid, c);
 		}
@@ -217,7 +233,7 @@ cJSON *md_report_build(const struct md_report *r)
 	cJSON_AddNumberToObject(verdict, "critical", critical);
 	cJSON_AddNumberToObject(verdict, "warnings", warnings);
 	cJSON_AddItemToObject(doc, "probes", probes_json(r));
-	cJSON_AddItemToObject(doc, "findings", findings_json(r->eval));
+	cJSON_AddItemToObject(doc, "findings", findings_json(r));
 	cJSON_AddItemToObject(doc, "path", path_json(r->eval));
 	rules = cJSON_AddObjectToObject(doc, "rules");
 	cJSON_AddItemToObject(rules, "dir", str_or_null(r->rules_dir));

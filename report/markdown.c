@@ -8,6 +8,7 @@
 #include "report/render.h"
 #include "report/report.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* Characters that could start or end Markdown markup inside a line: emphasis, code, links
@@ -118,7 +119,7 @@ static int header(const cJSON *doc, struct md_buf *out)
 	return rc | md_buf_puts(out, "\n\n");
 }
 
-static int finding(const cJSON *f, struct md_buf *out)
+static int finding(const cJSON *doc, const cJSON *f, struct md_buf *out)
 {
 	const cJSON *e, *a;
 	char val[512];
@@ -135,6 +136,8 @@ static int finding(const cJSON *f, struct md_buf *out)
 	rc |= md_buf_puts(out, "\n\n**Evidence.**\n\n");
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(f, "evidence")) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "value");
+		const char *ev = md_j_str(e, "evidence");
+		bool mask = md_j_secret_masked(doc, md_j_str(e, "fact"));
 
 		rc |= md_buf_puts(out, "- ");
 		rc |= code(out, md_j_str(e, "fact"));
@@ -142,10 +145,10 @@ static int finding(const cJSON *f, struct md_buf *out)
 		if (cJSON_IsNull(v))
 			rc |= md_buf_puts(out, "(not observed)");
 		else
-			rc |= code(out, md_j_value_text(v, val, sizeof(val)));
-		if (md_j_str(e, "evidence")) {
+			rc |= code(out, mask ? MD_J_MASK : md_j_value_text(v, val, sizeof(val)));
+		if (ev) {
 			rc |= md_buf_puts(out, ": ");
-			rc |= code(out, md_j_str(e, "evidence"));
+			rc |= code(out, mask ? MD_J_MASK : ev);
 		}
 		rc |= md_buf_puts(out, "\n");
 	}
@@ -190,6 +193,10 @@ static int observations(const cJSON *doc, struct md_buf *out)
 			const char *ev = md_j_str(x, "evidence");
 
 			md_j_value_text(cJSON_GetObjectItemCaseSensitive(x, "value"), val, sizeof(val));
+			if (md_j_fact_masked(x)) {
+				snprintf(val, sizeof(val), "%s", MD_J_MASK);
+				ev = ev ? MD_J_MASK : NULL;
+			}
 			rc |= md_buf_puts(out, "| ");
 			rc |= prose(out, name);
 			rc |= md_buf_puts(out, " | ");
@@ -228,7 +235,7 @@ int md_report_markdown(const cJSON *doc, struct md_buf *out)
 							 : "No finding.\n\n");
 	}
 	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(doc, "findings"))
-		rc |= finding(f, out);
+		rc |= finding(doc, f, out);
 	rc |= observations(doc, out);
 	return rc ? MD_ENOMEM : MD_OK;
 }

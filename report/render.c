@@ -53,3 +53,26 @@ int md_j_failed_probes(const cJSON *doc)
 	}
 	return n;
 }
+
+bool md_j_fact_masked(const cJSON *fact)
+{
+	const char *type = md_j_str(fact, "type"), *value = md_j_str(fact, "value");
+
+	return type && strcmp(type, "secret") == 0 && (!value || strcmp(value, MD_J_MASK) == 0);
+}
+
+bool md_j_secret_masked(const cJSON *doc, const char *name)
+{
+	const cJSON *p, *x;
+
+	if (!name)
+		return false;
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(doc, "probes"))
+		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(p, "facts")) {
+			const char *n = md_j_str(x, "name");
+
+			if (n && strcmp(n, name) == 0 && md_j_fact_masked(x))
+				return true;
+		}
+	return false;
+}

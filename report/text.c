@@ -8,6 +8,7 @@
 #include "report/render.h"
 #include "report/report.h"
 
+#include <stdio.h>
 #include <string.h>
 
 struct style {
@@ -129,6 +130,10 @@ static int fact_line(const cJSON *x, const struct md_text_opts *o, const struct 
 	if (!check && !o->verbose)
 		return 0;
 	md_j_value_text(cJSON_GetObjectItemCaseSensitive(x, "value"), val, sizeof(val));
+	if (md_j_fact_masked(x)) {
+		snprintf(val, sizeof(val), "%s", MD_J_MASK);
+		ev = ev ? MD_J_MASK : NULL;
+	}
 	if (!check) {
 		rc |= md_buf_printf(out, "      %s", st->dim);
 		rc |= put(out, md_j_str(x, "name"));
@@ -174,8 +179,8 @@ static int checklist(const cJSON *doc, const struct md_text_opts *o, const struc
 
 /* ---- findings ------------------------------------------------------------------- */
 
-static int finding(const cJSON *f, const struct md_text_opts *o, const struct style *st,
-		   struct md_buf *out)
+static int finding(const cJSON *doc, const cJSON *f, const struct md_text_opts *o,
+		   const struct style *st, struct md_buf *out)
 {
 	const char *sev = md_j_str(f, "severity"), *title = md_j_str(f, "title");
 	const char *remedy = md_j_str(f, "remedy");
@@ -198,6 +203,10 @@ static int finding(const cJSON *f, const struct md_text_opts *o, const struct st
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "value");
 
 		md_j_value_text(v, val, sizeof(val));
+		if (md_j_secret_masked(doc, md_j_str(e, "fact"))) {
+			snprintf(val, sizeof(val), "%s", MD_J_MASK);
+			ev = ev ? MD_J_MASK : NULL;
+		}
 		rc |= md_buf_printf(out, "  %s ", n++ ? "         " : "Evidence:");
 		rc |= put(out, md_j_str(e, "fact"));
 		rc |= md_buf_puts(out, " = ");
@@ -308,7 +317,7 @@ int md_report_text(const cJSON *doc, const struct md_text_opts *o, struct md_buf
 	rc |= md_buf_printf(out, " s)%s\n\n", st->off);
 	rc |= checklist(doc, o, st, out);
 	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(doc, "findings")) {
-		rc |= finding(f, o, st, out);
+		rc |= finding(doc, f, o, st, out);
 		nf++;
 	}
 	if (o->verbose)

@@ -538,3 +538,108 @@ Test(verdict, no_problem_only_when_everything_ran_and_exit_is_zero)
 	md_buf_cleanup(&m);
 	cJSON_Delete(doc);
 }
+
+/* ---- secrets: value and evidence masked everywhere ---------------------------------- */
+
+static cJSON *secret_doc(struct md_facts *facts, struct md_target *target, bool show)
+{
+	static struct md_rule rule = {
+		.id = "authkey-expired", .file = "x.rules", .line = 1, .when = "x",
+		.severity = MD_SEV_WARNING, .title = "t", .cause = "x", .source = "s",
+	};
+	/* As the rule engine cites a fact: its value as text (masked) and its evidence. */
+	static struct md_cited cited[] = { { "tailscale.authkey", "********",
+					     "tailscale up --authkey=hskey-auth-SECRETSECRET", "tailscale" } };
+	static struct md_finding fin;
+	static struct md_evaluation ev;
+	static struct md_probe_run runs[1];
+	static const struct md_probe pts = { .name = "tailscale" };
+	struct md_report r;
+
+	cr_assert_eq(md_target_parse("box", target, NULL), MD_OK);
+	md_facts_init(facts);
+	md_fact_secret(facts, "tailscale", "tailscale.authkey", "hskey-auth-SECRETSECRET",
+		       "tailscale up --authkey=hskey-auth-SECRETSECRET");
+	md_fact_check(facts, "tailscale.authkey", MD_CHECK_WARN, "auth key");
+	fin = (struct md_finding){ .rule = &rule, .severity = MD_SEV_WARNING, .cause = "c",
+		.evidence = cited, .n_evidence = 1 };
+	ev = (struct md_evaluation){ .findings = &fin, .n_findings = 1 };
+	runs[0] = (struct md_probe_run){ .probe = &pts, .status = MD_OK };
+	r = (struct md_report){ .target = target, .facts = facts, .runs = runs, .n_runs = 1,
+		.eval = &ev, .exit_code = 1, .show_secrets = show };
+	return md_report_build(&r);
+}
+
+static void assert_no_secret_anywhere(const cJSON *doc, const char *secret, bool json)
+{
+	struct md_buf b;
+	struct md_text_opts to = { .verbose = true };
+
+	md_buf_init(&b, 0);
+	cr_assert_eq(md_report_json_text(doc, &b), MD_OK);
+	cr_assert(!json || !strstr(md_buf_str(&b), secret), "JSON:\n%s", md_buf_str(&b));
+	md_buf_reset(&b);
+	cr_assert_eq(md_report_text(doc, &to, &b), MD_OK);
+	cr_assert_null(strstr(md_buf_str(&b), secret), "text:\n%s", md_buf_str(&b));
+	md_buf_reset(&b);
+	to.verbose = false;
+	cr_assert_eq(md_report_text(doc, &to, &b), MD_OK);
+	cr_assert_null(strstr(md_buf_str(&b), secret), "text:\n%s", md_buf_str(&b));
+	md_buf_reset(&b);
+	cr_assert_eq(md_report_markdown(doc, &b), MD_OK);
+	cr_assert_null(strstr(md_buf_str(&b), secret), "Markdown:\n%s", md_buf_str(&b));
+	md_buf_cleanup(&b);
+}
+
+Test(secrets, evidence_of_a_secret_fact_is_masked_like_its_value)
+{
+	struct md_facts facts;
+	struct md_target target;
+	cJSON *doc = secret_doc(&facts, &target, false);
+	const cJSON *fact = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(
+		cJSON_GetObjectItem(doc, "probes"), 0), "facts"), 0);
+	const cJSON *cite = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(
+		cJSON_GetObjectItem(doc, "findings"), 0), "evidence"), 0);
+
+	cr_assert_str_eq(cJSON_GetObjectItem(fact, "value")->valuestring, "********");
+	cr_assert_str_eq(cJSON_GetObjectItem(fact, "evidence")->valuestring, "********");
+	cr_assert_str_eq(cJSON_GetObjectItem(cite, "value")->valuestring, "********");
+	cr_assert_str_eq(cJSON_GetObjectItem(cite, "evidence")->valuestring, "********");
+	assert_no_secret_anywhere(doc, "SECRETSECRET", true);
+	cJSON_Delete(doc);
+	md_facts_cleanup(&facts);
+	md_target_cleanup(&target);
+}
+
+Test(secrets, show_secrets_shows_the_evidence_too)
+{
+	struct md_facts facts;
+	struct md_target target;
+	cJSON *doc = secret_doc(&facts, &target, true);
+	const cJSON *fact = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(
+		cJSON_GetObjectItem(doc, "probes"), 0), "facts"), 0);
+
+	cr_assert_str_eq(cJSON_GetObjectItem(fact, "evidence")->valuestring,
+			 "tailscale up --authkey=hskey-auth-SECRETSECRET");
+	cJSON_Delete(doc);
+	md_facts_cleanup(&facts);
+	md_target_cleanup(&target);
+}
+
+Test(secrets, a_saved_report_with_a_masked_secret_never_shows_its_evidence)
+{
+	/* As older meshdoctor wrote them: the value masked, the evidence not. */
+	static const char *const json =
+		"{\"schema\":\"meshdoctor/report/v1\",\"tool\":{},\"target\":{},\"verdict\":{},"
+		"\"probes\":[{\"name\":\"tailscale\",\"status\":\"ok\",\"facts\":[{\"name\":\"tailscale.authkey\","
+		"\"type\":\"secret\",\"value\":\"********\",\"evidence\":\"--authkey=SECRETSECRET\","
+		"\"check\":\"warn\",\"label\":\"auth key\"}]}],"
+		"\"findings\":[{\"rule\":\"r\",\"evidence\":[{\"fact\":\"tailscale.authkey\","
+		"\"value\":\"********\",\"evidence\":\"--authkey=SECRETSECRET\"}]}]}";
+	cJSON *doc = NULL;
+
+	cr_assert_eq(md_report_parse(json, &doc, NULL), MD_OK);
+	/* `report` renders text and Markdown only. */
+	assert_no_secret_anywhere(doc, "SECRETSECRET", false);
+	cJSON_Delete(doc);
+}
