@@ -31,13 +31,21 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * (FILE:LINE: message) and returns non-zero.  *dir_out is the directory used (static). */
 int cli_load_rules(const char *opt_dir, struct md_ruleset *rs, const char **dir_out);
 
-/* Writes buf to path ("-" = stdout) at once: a temporary file in the same directory,
- * then rename(), so a reader never sees half a report.  0 or -1 (message printed). */
+/* The standard stream PATH names: STDOUT_FILENO for "-", /dev/stdout, /dev/fd/1,
+ * /proc/self/fd/1 or another path to the file or device standard output writes to;
+ * likewise STDERR_FILENO; -1 for any other path. */
+int cli_output_fd(const char *path);
+
+/* Writes buf to path at once.  A standard stream (cli_output_fd) is written through its
+ * descriptor, so a redirected file is neither replaced nor overwritten from its start; a
+ * device, FIFO or anything under /dev or /proc is opened and written in place; a regular
+ * file is replaced by a temporary file in the same directory and rename(), so a reader
+ * never sees half a report.  0 or -1 (message printed). */
 int cli_write_output(const char *path, const struct md_buf *buf);
 
 /* Checks, before any probe runs, that PATH ("-" is stdout) can be written: not a
- * directory, in a directory that exists and is writable.  Prints a one-line error naming
- * OPTION and returns -1 when it cannot. */
+ * directory; a regular file in a directory that exists and is writable.  Prints a
+ * one-line error naming OPTION and returns -1 when it cannot. */
 int cli_check_output_path(const char *option, const char *path);
 
 /* Colours on stdout: only on a TTY and when NO_COLOR is unset (https://no-color.org). */

@@ -26,9 +26,11 @@ static void usage(FILE *f)
 		"TARGET is [USER@]HOST[:PORT] ([ADDR]:PORT for IPv6) or a Host alias from ~/.ssh/config.\n"
 		"\n"
 		"options:\n"
-		"  --json FILE           write the report as JSON to FILE ('-': to standard output,\n"
+		"  --json FILE           write the report as JSON to FILE ('-' or /dev/stdout: to\n"
+		"                        standard output, instead of the text); a file is replaced\n"
+		"                        at once and keeps its mode\n"
+		"  --markdown FILE       write the report as Markdown to FILE ('-': standard output,\n"
 		"                        instead of the text)\n"
-		"  --markdown FILE       write the report as Markdown to FILE ('-': standard output)\n"
 		"  --probes LIST         run only these probes, comma-separated (see `meshdoctor probes`);\n"
 		"                        wireguard runs only when named, or with --pcap/--iface/--wg-port\n"
 		"  --timeout DURATION    deadline for the whole run: 5000, 5000ms, 5s (default 5s);\n"
@@ -351,8 +353,9 @@ int cmd_check_main(int argc, char **argv)
 			.exit_code = rc, .show_secrets = opt.show_secrets,
 		};
 		struct md_buf buf;
-		bool text = !(json_path && strcmp(json_path, "-") == 0) &&
-			    !(md_path && strcmp(md_path, "-") == 0);
+		/* The text goes to standard output unless a report already does. */
+		bool text = !(json_path && cli_output_fd(json_path) == STDOUT_FILENO) &&
+			    !(md_path && cli_output_fd(md_path) == STDOUT_FILENO);
 
 		doc = md_report_build(&r);
 		if (!doc) {

@@ -113,6 +113,44 @@ static int write_all(int fd, const char *path, const struct md_buf *buf)
 	return 0;
 }
 
+static bool same_file(const struct stat *a, int fd)
+{
+	struct stat b;
+
+	return fstat(fd, &b) == 0 && a->st_dev == b.st_dev && a->st_ino == b.st_ino;
+}
+
+int cli_output_fd(const char *path)
+{
+	static const struct { const char *name; int fd; } names[] = {
+		{ "-", STDOUT_FILENO }, { "/dev/stdout", STDOUT_FILENO },
+		{ "/dev/fd/1", STDOUT_FILENO }, { "/proc/self/fd/1", STDOUT_FILENO },
+		{ "/dev/stderr", STDERR_FILENO }, { "/dev/fd/2", STDERR_FILENO },
+		{ "/proc/self/fd/2", STDERR_FILENO },
+	};
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(path, names[i].name) == 0)
+			return names[i].fd;
+	/* Another name for the file or device standard output or error already writes to
+	 * (`--json out.json >out.json`, /dev/pts/0 on that terminal). */
+	if (stat(path, &st) != 0)
+		return -1;
+	if (same_file(&st, STDOUT_FILENO))
+		return STDOUT_FILENO;
+	if (same_file(&st, STDERR_FILENO))
+		return STDERR_FILENO;
+	return -1;
+}
+
+/* Devices and kernel files (/dev/null, /dev/tty, /proc/self/fd/3) are written as they are:
+ * renaming a file over them would replace the device, or the file a descriptor names. */
+static bool special_path(const char *path)
+{
+	return strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0;
+}
+
 /* Where the symbolic link PATH points, as a path usable from here. */
 static int link_target(const char *path, char *out, size_t n)
 {
@@ -130,7 +168,9 @@ static int link_target(const char *path, char *out, size_t n)
 
 static int write_in_place(const char *path, const struct md_buf *buf)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+	/* A regular file reached through /dev or /proc is appended to: it may be a file a
+	 * shell opened with >>, and a report must never overwrite what it holds. */
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0) {
 		cli_error("cannot write %s: %s", path, strerror(errno));
@@ -145,6 +185,18 @@ static int write_in_place(const char *path, const struct md_buf *buf)
 	return close(fd) == 0 ? 0 : (cli_error("cannot write %s: %s", path, strerror(errno)), -1);
 }
 
+static int write_stream(int fd, const char *path, const struct md_buf *buf)
+{
+	FILE *f = fd == STDOUT_FILENO ? stdout : stderr;
+
+	if (fwrite(buf->data ? buf->data : "", 1, buf->len, f) != buf->len || fflush(f) != 0) {
+		cli_error("writing %s: %s", strcmp(path, "-") == 0 ? "to standard output" : path,
+			  strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int cli_write_output(const char *path, const struct md_buf *buf)
 {
 	char tmp[PATH_MAX];
@@ -152,26 +204,23 @@ int cli_write_output(const char *path, const struct md_buf *buf)
 	struct stat st;
 	int fd;
 
-	if (strcmp(path, "-") == 0) {
-		if (fwrite(buf->data ? buf->data : "", 1, buf->len, stdout) != buf->len ||
-		    fflush(stdout) != 0) {
-			cli_error("writing to standard output: %s", strerror(errno));
-			return -1;
-		}
-		return 0;
-	}
+	fd = cli_output_fd(path);
+	if (fd >= 0)
+		return write_stream(fd, path, buf);
 	if (stat(path, &st) == 0) {
 		if (S_ISDIR(st.st_mode)) {
 			cli_error("cannot write %s: it is a directory; name a file", path);
 			return -1;
 		}
-		/* A device, FIFO or socket (/dev/null, /dev/stdout, a pipe) is written in
-		 * place: renaming over it would replace the device with a file. */
-		if (!S_ISREG(st.st_mode))
+		/* A device, FIFO or socket (/dev/null, a pipe), or anything under /dev or
+		 * /proc, is written in place. */
+		if (!S_ISREG(st.st_mode) || special_path(path))
 			return write_in_place(path, buf);
 		/* A symbolic link to a file: replace the file it names, keep the link. */
 		if (realpath(path, real))
 			path = real;
+	} else if (special_path(path)) {
+		return write_in_place(path, buf);
 	} else if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
 		/* A link to a file not yet there: create the file it names. */
 		if (link_target(path, real, sizeof(real)) != 0) {
@@ -208,12 +257,12 @@ int cli_check_output_path(const char *option, const char *path)
 	struct stat st;
 	const char *slash;
 
-	if (strcmp(path, "-") == 0)
-		return 0;
 	if (!*path) {
 		cli_error("%s: give a file name, or - for standard output", option);
 		return -1;
 	}
+	if (cli_output_fd(path) >= 0)
+		return 0;
 	if (stat(path, &st) == 0) {
 		if (S_ISDIR(st.st_mode)) {
 			cli_error("%s %s: is a directory; give a file name", option, path);
@@ -223,7 +272,8 @@ int cli_check_output_path(const char *option, const char *path)
 			cli_error("%s %s: cannot write: %s", option, path, strerror(errno));
 			return -1;
 		}
-		if (!S_ISREG(st.st_mode))
+		/* Written in place: the directory need not be writable. */
+		if (!S_ISREG(st.st_mode) || special_path(path))
 			return 0;
 	}
 	slash = strrchr(path, '/');

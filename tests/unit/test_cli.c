@@ -399,3 +399,88 @@ Test(cli, error_messages_show_control_characters_as_hex, .timeout = 30)
 	md(&r, a2);
 	assert_one_line_error(&r, "unknown command 'frob\\x1b[2J\\x0anicate'");
 }
+
+/* ---- where --json and --markdown write ---------------------------------------------- */
+
+/* Runs `sh -c script` with $0 = meshdoctor and $1 = an empty capture file: for output
+ * redirections and umask, which md() cannot express. */
+static void sh(struct run *r, const char *script, const char *cap)
+{
+	const char *bin = getenv("MD_BIN");
+	const char *args[] = { "/bin/sh", "-c", script, bin && *bin ? bin : "./meshdoctor", cap, NULL };
+	struct md_proc_result pr;
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 20000);
+
+	md_proc_result_init(&pr, 1 << 20);
+	cr_assert_eq(md_proc_run(args, NULL, 0, &dl, &pr, NULL), MD_OK);
+	r->code = pr.exit_code;
+	snprintf(r->out, sizeof(r->out), "%s", md_buf_str(&pr.out));
+	snprintf(r->err, sizeof(r->err), "%s", md_buf_str(&pr.err));
+	md_proc_result_cleanup(&pr);
+}
+
+static char *slurp_file(const char *path)
+{
+	static char buf[65536];
+	FILE *f = fopen(path, "rb");
+	size_t n;
+
+	cr_assert_not_null(f, "%s", path);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+Test(cli, json_to_dev_stdout_writes_into_the_redirected_file_in_place, .timeout = 60)
+{
+	static const char *const names[] = { "/dev/stdout", "/proc/self/fd/1", "/dev/fd/1", NULL };
+	char cap[64], file[64], script[512];
+	struct stat before, after;
+	struct run r;
+
+	empty_capture(cap, sizeof(cap));
+	snprintf(file, sizeof(file), "/tmp/mdcli-%d-out.json", (int)getpid());
+	for (size_t i = 0; names[i]; i++) {
+		const char *got;
+
+		unlink(file);
+		cr_assert_eq(close(open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600)), 0);
+		cr_assert_eq(stat(file, &before), 0);
+		snprintf(script, sizeof(script),
+			 "exec \"$0\" check box --probes wireguard --pcap \"$1\" --json %s >%s",
+			 names[i], file);
+		sh(&r, script, cap);
+		cr_assert_eq(r.code, 0, "--json %s: exit %d: %s", names[i], r.code, r.err);
+		cr_assert_eq(stat(file, &after), 0);
+		cr_assert(before.st_ino == after.st_ino && before.st_dev == after.st_dev,
+			  "--json %s replaced the file standard output goes to", names[i]);
+		cr_assert_eq(after.st_mode & 07777, 0600, "--json %s changed the mode", names[i]);
+		got = slurp_file(file);
+		cr_assert_eq(strncmp(got, "{", 1), 0, "--json %s: the file holds only the JSON:\n%s",
+			     names[i], got);
+		cr_assert(strstr(got, "\"schema\":\t\"meshdoctor/report/v1\""), "%s", got);
+		cr_assert_null(strstr(got, "meshdoctor check box"), "no text with the JSON: %s", got);
+	}
+	/* Appending to standard output appends the report. */
+	cr_assert_eq(close(open(file, O_WRONLY | O_TRUNC)), 0);
+	snprintf(script, sizeof(script), "echo first >%s; "
+		 "exec \"$0\" check box --probes wireguard --pcap \"$1\" --json /dev/stdout >>%s",
+		 file, file);
+	sh(&r, script, cap);
+	cr_assert_eq(r.code, 0, "%s", r.err);
+	cr_assert_eq(strncmp(slurp_file(file), "first\n{", 7), 0, "%s", slurp_file(file));
+	/* The same for standard error. */
+	snprintf(script, sizeof(script),
+		 "exec \"$0\" check box --probes wireguard --pcap \"$1\" --markdown /dev/stderr 2>%s",
+		 file);
+	cr_assert_eq(stat(file, &before), 0);
+	sh(&r, script, cap);
+	cr_assert_eq(r.code, 0, "%s", r.err);
+	cr_assert_eq(stat(file, &after), 0);
+	cr_assert_eq(before.st_ino, after.st_ino, "--markdown /dev/stderr replaced the file");
+	cr_assert(strstr(slurp_file(file), "## meshdoctor check `box`"), "%s", slurp_file(file));
+	cr_assert(strstr(r.out, "meshdoctor check box"), "the text still goes to stdout: %s", r.out);
+	unlink(file);
+	unlink(cap);
+}
