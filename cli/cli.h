@@ -39,8 +39,9 @@ int cli_output_fd(const char *path);
 /* Writes buf to path at once.  A standard stream (cli_output_fd) is written through its
  * descriptor, so a redirected file is neither replaced nor overwritten from its start; a
  * device, FIFO or anything under /dev or /proc is opened and written in place; a regular
- * file is replaced by a temporary file in the same directory and rename(), so a reader
- * never sees half a report.  0 or -1 (message printed). */
+ * file is replaced by a temporary file in the same directory (mode 0600 while written,
+ * then the mode of the file it replaces, or 0644 less the umask) and rename(), so a
+ * reader never sees half a report.  0 or -1 (message printed). */
 int cli_write_output(const char *path, const struct md_buf *buf);
 
 /* Checks, before any probe runs, that PATH ("-" is stdout) can be written: not a

@@ -202,6 +202,8 @@ int cli_write_output(const char *path, const struct md_buf *buf)
 	char tmp[PATH_MAX];
 	char real[PATH_MAX];
 	struct stat st;
+	mode_t mode, mask;
+	bool exists = false;
 	int fd;
 
 	fd = cli_output_fd(path);
@@ -216,6 +218,7 @@ int cli_write_output(const char *path, const struct md_buf *buf)
 		 * /proc, is written in place. */
 		if (!S_ISREG(st.st_mode) || special_path(path))
 			return write_in_place(path, buf);
+		exists = true;
 		/* A symbolic link to a file: replace the file it names, keep the link. */
 		if (realpath(path, real))
 			path = real;
@@ -229,11 +232,17 @@ int cli_write_output(const char *path, const struct md_buf *buf)
 		}
 		path = real;
 	}
+	/* The report replaces the file at once: a temporary file in the same directory, then
+	 * rename().  Private while it is written; then the mode of the file it replaces (a
+	 * report kept 0600 stays so), or what a new file would get (0644 less the umask). */
+	mask = umask(0);
+	umask(mask);
+	mode = exists ? st.st_mode & 0777 : 0644 & ~mask;
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp)) {
 		cli_error("%s: path too long", path);
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		cli_error("cannot write %s: %s", path, strerror(errno));
 		return -1;
@@ -243,7 +252,7 @@ int cli_write_output(const char *path, const struct md_buf *buf)
 		unlink(tmp);
 		return -1;
 	}
-	if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+	if (fchmod(fd, mode) != 0 || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
 		cli_error("cannot write %s: %s", path, strerror(errno));
 		unlink(tmp);
 		return -1;

@@ -484,3 +484,44 @@ Test(cli, json_to_dev_stdout_writes_into_the_redirected_file_in_place, .timeout 
 	unlink(file);
 	unlink(cap);
 }
+
+Test(cli, report_files_keep_the_mode_of_the_file_they_replace, .timeout = 60)
+{
+	char cap[64], file[64], script[512];
+	struct stat st;
+	struct run r;
+
+	empty_capture(cap, sizeof(cap));
+	snprintf(file, sizeof(file), "/tmp/mdcli-%d-mode.json", (int)getpid());
+	/* A report kept private stays private. */
+	unlink(file);
+	cr_assert_eq(close(open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600)), 0);
+	cr_assert_eq(chmod(file, 0600), 0);
+	snprintf(script, sizeof(script), "umask 022; exec \"$0\" check box --probes wireguard "
+		 "--pcap \"$1\" --json %s", file);
+	sh(&r, script, cap);
+	cr_assert_eq(r.code, 0, "%s", r.err);
+	cr_assert_eq(stat(file, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0600, "mode %o", st.st_mode & 07777);
+	cr_assert(strstr(slurp_file(file), "meshdoctor/report/v1"));
+	/* Another mode is kept too, whatever the umask. */
+	cr_assert_eq(chmod(file, 0640), 0);
+	snprintf(script, sizeof(script), "umask 077; exec \"$0\" check box --probes wireguard "
+		 "--pcap \"$1\" --markdown %s", file);
+	sh(&r, script, cap);
+	cr_assert_eq(r.code, 0, "%s", r.err);
+	cr_assert_eq(stat(file, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0640, "mode %o", st.st_mode & 07777);
+	/* A new file: 0644 less the umask. */
+	for (int i = 0; i < 2; i++) {
+		unlink(file);
+		snprintf(script, sizeof(script), "umask %s; exec \"$0\" check box --probes wireguard "
+			 "--pcap \"$1\" --json %s", i ? "027" : "022", file);
+		sh(&r, script, cap);
+		cr_assert_eq(r.code, 0, "%s", r.err);
+		cr_assert_eq(stat(file, &st), 0);
+		cr_assert_eq(st.st_mode & 07777, i ? 0640 : 0644, "mode %o", st.st_mode & 07777);
+	}
+	unlink(file);
+	unlink(cap);
+}
