@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEFAULT_TIMEOUT_MS 5000
@@ -30,9 +31,10 @@ static void usage(FILE *f)
 		"                        standard output, instead of the text); a file is replaced\n"
 		"                        at once and keeps its mode\n"
 		"  --markdown FILE       write the report as Markdown to FILE ('-': standard output,\n"
-		"                        instead of the text)\n"
-		"  --probes LIST         run only these probes, comma-separated (see `meshdoctor probes`);\n"
-		"                        wireguard runs only when named, or with --pcap/--iface/--wg-port\n"
+		"                        instead of the text); not where --json writes\n"
+		"  --probes LIST         run only these probes, comma-separated, each once (see\n"
+		"                        `meshdoctor probes`); wireguard runs only when named, or\n"
+		"                        with --pcap/--iface/--wg-port\n"
 		"  --timeout DURATION    deadline for the whole run: 5000, 5000ms, 5s (default 5s);\n"
 		"                        a live WireGuard capture adds --capture-seconds to it\n"
 		"  -l, --user USER       SSH user (default: from ~/.ssh/config, else $USER)\n"
@@ -43,7 +45,7 @@ static void usage(FILE *f)
 		"  --no-ssh-config       do not read ~/.ssh/config (through `ssh -G`)\n"
 		"  --rules DIR           load rule files from DIR instead of the installed rules\n"
 		"  -v, --verbose         evidence for every observation, every fact, the rules' path\n"
-		"  --show-secrets        show secret values instead of ********\n"
+		"  --show-secrets        show secret values (and their evidence) instead of ********\n"
 		"  -h, --help            this text\n"
 		"\n"
 		"probe options:\n"
@@ -100,6 +102,7 @@ static const struct option longopts[] = {
 static int select_probes(const char *list, const struct md_options *opt, bool sel[])
 {
 	char *copy, *save = NULL;
+	size_t n = 0;
 
 	for (size_t i = 0; i < md_n_probes; i++) {
 		const struct md_probe *p = md_probes[i];
@@ -110,14 +113,24 @@ static int select_probes(const char *list, const struct md_options *opt, bool se
 	if (!list)
 		return 0;
 	copy = strdup(list);
-	if (!copy)
+	if (!copy) {
+		cli_error("out of memory");
 		return -1;
+	}
 	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		bool found = false;
 
-		for (size_t i = 0; i < md_n_probes; i++)
-			if (strcmp(md_probes[i]->name, tok) == 0)
-				sel[i] = found = true;
+		for (size_t i = 0; i < md_n_probes && !found; i++) {
+			if (strcmp(md_probes[i]->name, tok) != 0)
+				continue;
+			/* Each probe runs once: a name given again is a mistake in the list. */
+			if (sel[i]) {
+				cli_error("--probes: '%s' named twice; name each probe once", tok);
+				free(copy);
+				return -1;
+			}
+			sel[i] = found = true;
+		}
 		if (!found) {
 			char names[256] = "";
 
@@ -130,8 +143,38 @@ static int select_probes(const char *list, const struct md_options *opt, bool se
 			free(copy);
 			return -1;
 		}
+		n++;
 	}
 	free(copy);
+	if (n == 0) {
+		cli_error("--probes '%s': name at least one probe (see: meshdoctor probes)", list);
+		return -1;
+	}
+	return 0;
+}
+
+/* --json and --markdown must not land in one place: two documents in one stream or file
+ * would be neither JSON nor Markdown. */
+static int check_outputs(const char *json_path, const char *md_path)
+{
+	struct stat a, b;
+	int fd;
+
+	if (!json_path || !md_path)
+		return 0;
+	fd = cli_output_fd(json_path);
+	if (fd >= 0 && fd == cli_output_fd(md_path)) {
+		cli_error("--json and --markdown both write to standard %s; name a file for one of them",
+			  fd == STDOUT_FILENO ? "output" : "error");
+		return -1;
+	}
+	if (strcmp(json_path, md_path) == 0 ||
+	    (stat(json_path, &a) == 0 && stat(md_path, &b) == 0 && S_ISREG(a.st_mode) &&
+	     a.st_dev == b.st_dev && a.st_ino == b.st_ino)) {
+		cli_error("--json %s and --markdown %s name the same file; name two files", json_path,
+			  md_path);
+		return -1;
+	}
 	return 0;
 }
 
@@ -180,12 +223,12 @@ int cmd_check_main(int argc, char **argv)
 	struct md_ruleset rules;
 	struct md_facts facts;
 	struct md_evaluation ev = { 0 };
-	struct md_probe_run runs[32];
+	struct md_probe_run *runs = NULL;
 	struct md_ctx ctx = { 0 };
 	struct md_err err = { 0 };
 	const char *json_path = NULL, *md_path = NULL, *probes_list = NULL, *rules_opt = NULL;
 	const char *rules_dir = NULL;
-	bool sel[32];
+	bool *sel = NULL;
 	size_t n_runs = 0;
 	int c, rc = MD_EXIT_USAGE;
 	int64_t start_ms, start_wall, budget_ms;
@@ -281,6 +324,15 @@ int cmd_check_main(int argc, char **argv)
 	if (optind != argc - 1) {
 		cli_error(optind >= argc ? "check needs a TARGET: [USER@]HOST[:PORT] (try --help)"
 					 : "check takes one TARGET, got more (try --help)");
+		goto out;
+	}
+	if (check_outputs(json_path, md_path))
+		goto out;
+	/* One selection flag and at most one run per probe in the registry. */
+	sel = calloc(md_n_probes, sizeof(*sel));
+	runs = calloc(md_n_probes, sizeof(*runs));
+	if (!sel || !runs) {
+		cli_error("out of memory");
 		goto out;
 	}
 	if (select_probes(probes_list, &opt, sel))
@@ -386,5 +438,7 @@ out:
 	md_facts_cleanup(&facts);
 	md_ruleset_cleanup(&rules);
 	md_target_cleanup(&target);
+	free(runs);
+	free(sel);
 	return rc;
 }

@@ -525,3 +525,57 @@ Test(cli, report_files_keep_the_mode_of_the_file_they_replace, .timeout = 60)
 	unlink(file);
 	unlink(cap);
 }
+
+Test(cli, two_reports_to_one_place_and_repeated_probes_are_usage_errors, .timeout = 60)
+{
+	char cap[64], file[64];
+	struct run r;
+
+	empty_capture(cap, sizeof(cap));
+	snprintf(file, sizeof(file), "/tmp/mdcli-%d-both", (int)getpid());
+	{
+		const char *a[] = { "check", "box", "--probes", "wireguard", "--pcap", cap,
+				    "--json", "-", "--markdown", "-", NULL };
+
+		md(&r, a);
+		assert_one_line_error(&r, "standard output");
+	}
+	{
+		const char *a[] = { "check", "box", "--probes", "wireguard", "--pcap", cap,
+				    "--json", "/dev/stdout", "--markdown", "-", NULL };
+
+		md(&r, a);
+		assert_one_line_error(&r, "standard output");
+	}
+	{
+		const char *a[] = { "check", "box", "--probes", "wireguard", "--pcap", cap,
+				    "--json", file, "--markdown", file, NULL };
+
+		md(&r, a);
+		assert_one_line_error(&r, "same file");
+	}
+	{
+		const char *a[] = { "check", "box", "--probes", "wireguard,wireguard", "--pcap", cap, NULL };
+
+		md(&r, a);
+		assert_one_line_error(&r, "--probes: 'wireguard' named twice");
+	}
+	{
+		static char many[8192];
+		const char *a[] = { "check", "box", "--probes", many, "--pcap", cap, NULL };
+
+		many[0] = '\0';
+		for (int i = 0; i < 500; i++)
+			strcat(many, i ? ",wireguard" : "wireguard");
+		md(&r, a);
+		assert_one_line_error(&r, "named twice");
+	}
+	{
+		const char *a[] = { "check", "box", "--probes", ",", "--pcap", cap, NULL };
+
+		md(&r, a);
+		assert_one_line_error(&r, "name at least one probe");
+	}
+	unlink(file);
+	unlink(cap);
+}
