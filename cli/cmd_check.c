@@ -203,6 +203,17 @@ static int verdict(const struct md_evaluation *ev, const struct md_probe_run *ru
 	return warn ? MD_EXIT_WARNING : MD_EXIT_OK;
 }
 
+/* Writes a rendering (render_rc: what the renderer returned) to path.  0 or -1, with one
+ * line printed. */
+static int emit(const char *path, int render_rc, const char *what, const struct md_buf *buf)
+{
+	if (render_rc != MD_OK) {
+		cli_error("out of memory rendering the %s report", what);
+		return -1;
+	}
+	return cli_write_output(path, buf);
+}
+
 static int parse_port_opt(const char *name, const char *v, int *out)
 {
 	int p = md_parse_port(v);
@@ -416,17 +427,17 @@ int cmd_check_main(int argc, char **argv)
 			goto out;
 		}
 		md_buf_init(&buf, 0);
-		if (json_path && (md_report_json_text(doc, &buf) || cli_write_output(json_path, &buf)))
+		if (json_path && emit(json_path, md_report_json_text(doc, &buf), "JSON", &buf))
 			rc = MD_EXIT_UNKNOWN;
 		md_buf_reset(&buf);
-		if (md_path && (md_report_markdown(doc, &buf) || cli_write_output(md_path, &buf)))
+		if (md_path && emit(md_path, md_report_markdown(doc, &buf), "Markdown", &buf))
 			rc = MD_EXIT_UNKNOWN;
 		md_buf_reset(&buf);
 		if (text) {
 			struct md_text_opts to = { .color = cli_use_color(STDOUT_FILENO),
 						   .verbose = opt.verbose };
 
-			if (md_report_text(doc, &to, &buf) || cli_write_output("-", &buf))
+			if (emit("-", md_report_text(doc, &to, &buf), "text", &buf))
 				rc = MD_EXIT_UNKNOWN;
 		}
 		md_buf_cleanup(&buf);

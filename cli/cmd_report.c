@@ -83,13 +83,19 @@ int cmd_report_main(int argc, char **argv)
 		goto out;
 	}
 	if (markdown) {
-		if (md_report_markdown(doc, &out))
+		if (md_report_markdown(doc, &out)) {
+			cli_error("out of memory rendering %s", argv[optind]);
+			rc = MD_EXIT_UNKNOWN;
 			goto out;
+		}
 	} else {
 		struct md_text_opts to = { .color = cli_use_color(STDOUT_FILENO), .verbose = verbose };
 
-		if (md_report_text(doc, &to, &out))
+		if (md_report_text(doc, &to, &out)) {
+			cli_error("out of memory rendering %s", argv[optind]);
+			rc = MD_EXIT_UNKNOWN;
 			goto out;
+		}
 	}
 	rc = cli_write_output("-", &out) ? MD_EXIT_UNKNOWN : MD_EXIT_OK;
 out:

@@ -25,9 +25,50 @@ void md_format_time(int64_t wall_ms, char *out, size_t len)
 		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(wall_ms % 1000));
 }
 
+/* ---- building the tree ----------------------------------------------------------
+ *
+ * Every node is attached to its parent as soon as it is made, through put() and push():
+ * a node that could not be made or attached is freed there and the builder notes that
+ * memory ran out.  md_report_build() then frees the whole tree and returns NULL, so no
+ * caller ever sees half a report. */
+
+struct jb {
+	bool oom;
+};
+
+/* Adds item (owned) to object o as key.  item, or NULL (item freed) on failure. */
+static cJSON *put(struct jb *b, cJSON *o, const char *key, cJSON *item)
+{
+	if (item && o && cJSON_AddItemToObject(o, key, item))
+		return item;
+	cJSON_Delete(item);
+	b->oom = true;
+	return NULL;
+}
+
+/* Appends item (owned) to array a.  item, or NULL (item freed) on failure. */
+static cJSON *push(struct jb *b, cJSON *a, cJSON *item)
+{
+	if (item && a && cJSON_AddItemToArray(a, item))
+		return item;
+	cJSON_Delete(item);
+	b->oom = true;
+	return NULL;
+}
+
 static cJSON *str_or_null(const char *s)
 {
 	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+static void put_str(struct jb *b, cJSON *o, const char *key, const char *s)
+{
+	put(b, o, key, str_or_null(s));
+}
+
+static void put_num(struct jb *b, cJSON *o, const char *key, double v)
+{
+	put(b, o, key, cJSON_CreateNumber(v));
 }
 
 #define MASK "********"
@@ -35,8 +76,8 @@ static cJSON *str_or_null(const char *s)
 static cJSON *fact_value(const struct md_fact *x, bool show_secrets)
 {
 	switch (x->type) {
-	case MD_FACT_STR: return cJSON_CreateString(x->str);
-	case MD_FACT_SECRET: return cJSON_CreateString(show_secrets ? x->str : MASK);
+	case MD_FACT_STR: return str_or_null(x->str);
+	case MD_FACT_SECRET: return str_or_null(show_secrets ? x->str : MASK);
 	case MD_FACT_INT: return cJSON_CreateNumber((double)x->num);
 	case MD_FACT_REAL: return cJSON_CreateNumber(x->real);
 	case MD_FACT_BOOL: return cJSON_CreateBool(x->num != 0);
@@ -56,26 +97,25 @@ static const char *check_name(enum md_check c)
 	return NULL;
 }
 
-static cJSON *fact_json(const struct md_fact *x, bool show_secrets)
+static void fact_json(struct jb *b, cJSON *facts, const struct md_fact *x, bool show_secrets)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *o = push(b, facts, cJSON_CreateObject());
 	char at[40];
 
 	md_format_time(x->at_ms, at, sizeof(at));
-	cJSON_AddStringToObject(o, "name", x->name);
-	cJSON_AddStringToObject(o, "type", md_fact_type_name(x->type));
-	cJSON_AddItemToObject(o, "value", fact_value(x, show_secrets));
+	put_str(b, o, "name", x->name);
+	put_str(b, o, "type", md_fact_type_name(x->type));
+	put(b, o, "value", fact_value(x, show_secrets));
 	/* A secret's evidence is the command or text it came from, so it holds the secret
 	 * too: masked with the value. */
-	cJSON_AddItemToObject(o, "evidence", str_or_null(x->evidence && x->type == MD_FACT_SECRET &&
-							   !show_secrets ? MASK : x->evidence));
-	cJSON_AddStringToObject(o, "probe", x->probe);
-	cJSON_AddStringToObject(o, "at", at);
+	put_str(b, o, "evidence",
+		x->evidence && x->type == MD_FACT_SECRET && !show_secrets ? MASK : x->evidence);
+	put_str(b, o, "probe", x->probe);
+	put_str(b, o, "at", at);
 	if (x->check != MD_CHECK_NONE) {
-		cJSON_AddStringToObject(o, "check", check_name(x->check));
-		cJSON_AddItemToObject(o, "label", str_or_null(x->label));
+		put_str(b, o, "check", check_name(x->check));
+		put_str(b, o, "label", x->label);
 	}
-	return o;
 }
 
 static const char *run_status(int status)
@@ -87,49 +127,55 @@ static const char *run_status(int status)
 	return "error";
 }
 
-static cJSON *probes_json(const struct md_report *r)
+static void tables_json(struct jb *b, cJSON *tables, const struct md_facts *facts,
+			const char *probe)
 {
-	cJSON *arr = cJSON_CreateArray();
+	for (size_t j = 0; j < facts->n_tables; j++) {
+		const struct md_table *t = &facts->tables[j];
+		cJSON *tj, *small;
 
-	for (size_t i = 0; i < r->n_runs; i++) {
-		const struct md_probe_run *run = &r->runs[i];
-		cJSON *p = cJSON_CreateObject(), *facts = cJSON_CreateArray(), *tables = NULL;
-
-		cJSON_AddStringToObject(p, "name", run->probe->name);
-		cJSON_AddStringToObject(p, "status", run_status(run->status));
-		cJSON_AddNumberToObject(p, "duration_ms", (double)run->duration_ms);
-		cJSON_AddItemToObject(p, "message", run->message[0] ? cJSON_CreateString(run->message)
-								     : cJSON_CreateNull());
-		for (size_t j = 0; j < r->facts->n; j++)
-			if (strcmp(r->facts->v[j].probe, run->probe->name) == 0)
-				cJSON_AddItemToArray(facts, fact_json(&r->facts->v[j], r->show_secrets));
-		cJSON_AddItemToObject(p, "facts", facts);
-		for (size_t j = 0; j < r->facts->n_tables; j++) {
-			const struct md_table *t = &r->facts->tables[j];
-			cJSON *tj;
-
-			if (strcmp(t->probe, run->probe->name) != 0)
-				continue;
-			tj = cJSON_Parse(t->json);
-			if (!tj)
-				continue; /* a probe's malformed table never breaks the report */
-			if (!tables)
-				tables = cJSON_CreateObject();
-			cJSON_AddItemToObject(tables, t->name, tj);
+		if (strcmp(t->probe, probe) != 0)
+			continue;
+		tj = cJSON_Parse(t->json);
+		if (tj) {
+			put(b, tables, t->name, tj);
+			continue;
 		}
-		cJSON_AddItemToObject(p, "tables", tables ? tables : cJSON_CreateObject());
-		cJSON_AddItemToArray(arr, p);
+		/* A probe's malformed table never breaks the report, but running out of
+		 * memory does: cJSON_Parse fails alike for both, a small allocation tells. */
+		small = cJSON_CreateNull();
+		if (!small)
+			b->oom = true;
+		cJSON_Delete(small);
 	}
-	return arr;
 }
 
-static cJSON *strings(char *const *v, size_t n)
+static void probes_json(struct jb *b, cJSON *arr, const struct md_report *r)
 {
-	cJSON *a = cJSON_CreateArray();
+	for (size_t i = 0; i < r->n_runs; i++) {
+		const struct md_probe_run *run = &r->runs[i];
+		cJSON *p = push(b, arr, cJSON_CreateObject()), *facts;
 
+		put_str(b, p, "name", run->probe->name);
+		put_str(b, p, "status", run_status(run->status));
+		put_num(b, p, "duration_ms", (double)run->duration_ms);
+		put_str(b, p, "message", run->message[0] ? run->message : NULL);
+		facts = put(b, p, "facts", cJSON_CreateArray());
+		for (size_t j = 0; r->facts && j < r->facts->n; j++)
+			if (strcmp(r->facts->v[j].probe, run->probe->name) == 0)
+				fact_json(b, facts, &r->facts->v[j], r->show_secrets);
+		if (r->facts)
+			tables_json(b, put(b, p, "tables", cJSON_CreateObject()), r->facts,
+				    run->probe->name);
+		else
+			put(b, p, "tables", cJSON_CreateObject());
+	}
+}
+
+static void strings(struct jb *b, cJSON *a, char *const *v, size_t n)
+{
 	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
-	return a;
+		push(b, a, str_or_null(v[i]));
 }
 
 static bool masked_secret(const struct md_report *r, const char *name)
@@ -139,68 +185,59 @@ static bool masked_secret(const struct md_report *r, const char *name)
 	return f && f->type == MD_FACT_SECRET && !r->show_secrets;
 }
 
-static cJSON *findings_json(const struct md_report *r)
+static void findings_json(struct jb *b, cJSON *arr, const struct md_report *r)
 {
 	const struct md_evaluation *ev = r->eval;
-	cJSON *arr = cJSON_CreateArray();
 
 	for (size_t i = 0; ev && i < ev->n_findings; i++) {
 		const struct md_finding *f = &ev->findings[i];
-		cJSON *o = cJSON_CreateObject(), *evid = cJSON_CreateArray();
+		cJSON *o = push(b, arr, cJSON_CreateObject()), *evid;
 
-		cJSON_AddStringToObject(o, "rule", f->rule->id);
-		cJSON_AddStringToObject(o, "severity", md_severity_name(f->severity));
-		cJSON_AddItemToObject(o, "title", str_or_null(f->rule->title));
-		cJSON_AddStringToObject(o, "cause", f->cause);
+		put_str(b, o, "rule", f->rule->id);
+		put_str(b, o, "severity", md_severity_name(f->severity));
+		put_str(b, o, "title", f->rule->title);
+		put_str(b, o, "cause", f->cause);
+		evid = put(b, o, "evidence", cJSON_CreateArray());
 		for (size_t j = 0; j < f->n_evidence; j++) {
-			cJSON *c = cJSON_CreateObject();
 			const struct md_cited *cf = &f->evidence[j];
+			cJSON *c = push(b, evid, cJSON_CreateObject());
 			bool mask = masked_secret(r, cf->fact);
 
-			cJSON_AddStringToObject(c, "fact", cf->fact);
-			cJSON_AddItemToObject(c, "value", str_or_null(mask && cf->value ? MASK : cf->value));
-			cJSON_AddItemToObject(c, "evidence",
-					      str_or_null(mask && cf->evidence ? MASK : cf->evidence));
-			cJSON_AddItemToObject(c, "probe", str_or_null(f->evidence[j].probe));
-			cJSON_AddItemToArray(evid, c);
+			put_str(b, c, "fact", cf->fact);
+			put_str(b, c, "value", mask && cf->value ? MASK : cf->value);
+			put_str(b, c, "evidence", mask && cf->evidence ? MASK : cf->evidence);
+			put_str(b, c, "probe", cf->probe);
 		}
-		cJSON_AddItemToObject(o, "evidence", evid);
-		cJSON_AddItemToObject(o, "advice", strings(f->advice, f->n_advice));
-		cJSON_AddItemToObject(o, "remedy", str_or_null(f->rule->remedy));
-		cJSON_AddStringToObject(o, "source", f->rule->source);
-		cJSON_AddItemToArray(arr, o);
+		strings(b, put(b, o, "advice", cJSON_CreateArray()), f->advice, f->n_advice);
+		put_str(b, o, "remedy", f->rule->remedy);
+		put_str(b, o, "source", f->rule->source);
 	}
-	return arr;
 }
 
-static cJSON *path_json(const struct md_evaluation *ev)
+static void path_json(struct jb *b, cJSON *arr, const struct md_evaluation *ev)
 {
-	cJSON *arr = cJSON_CreateArray();
-
 	for (size_t i = 0; ev && i < ev->n_path; i++) {
 		const struct md_step *s = &ev->path[i];
-		cJSON *o = cJSON_CreateObject(), *miss = cJSON_CreateArray();
+		cJSON *o = push(b, arr, cJSON_CreateObject()), *miss;
 
-		cJSON_AddStringToObject(o, "rule", s->rule->id);
-		cJSON_AddStringToObject(o, "result", md_rule_result_name(s->result));
-		cJSON_AddItemToObject(o, "trace", str_or_null(s->trace));
+		put_str(b, o, "rule", s->rule->id);
+		put_str(b, o, "result", md_rule_result_name(s->result));
+		put_str(b, o, "trace", s->trace);
+		miss = put(b, o, "missing", cJSON_CreateArray());
 		for (size_t j = 0; j < s->n_missing; j++) {
-			cJSON *m = cJSON_CreateObject();
+			cJSON *m = push(b, miss, cJSON_CreateObject());
 
-			cJSON_AddStringToObject(m, "fact", s->missing[j].fact);
-			cJSON_AddItemToObject(m, "probe", str_or_null(s->missing[j].probe));
-			cJSON_AddItemToArray(miss, m);
+			put_str(b, m, "fact", s->missing[j].fact);
+			put_str(b, m, "probe", s->missing[j].probe);
 		}
-		cJSON_AddItemToObject(o, "missing", miss);
 		if (s->superseded_by)
-			cJSON_AddStringToObject(o, "superseded_by", s->superseded_by);
-		cJSON_AddItemToArray(arr, o);
+			put_str(b, o, "superseded_by", s->superseded_by);
 	}
-	return arr;
 }
 
 cJSON *md_report_build(const struct md_report *r)
 {
+	struct jb b = { false };
 	cJSON *doc = cJSON_CreateObject(), *tool, *target, *verdict, *rules;
 	char at[40];
 	int warnings = 0, critical = 0;
@@ -208,38 +245,42 @@ cJSON *md_report_build(const struct md_report *r)
 	if (!doc)
 		return NULL;
 	md_format_time(r->started_wall_ms, at, sizeof(at));
-	cJSON_AddStringToObject(doc, "schema", MD_REPORT_SCHEMA);
-	tool = cJSON_AddObjectToObject(doc, "tool");
-	cJSON_AddStringToObject(tool, "name", "meshdoctor");
-	cJSON_AddStringToObject(tool, "version", MD_VERSION);
-	cJSON_AddStringToObject(doc, "generated_at", at);
-	cJSON_AddNumberToObject(doc, "duration_ms", (double)r->duration_ms);
-	target = cJSON_AddObjectToObject(doc, "target");
-	cJSON_AddItemToObject(target, "spec", str_or_null(r->target->spec));
-	cJSON_AddItemToObject(target, "user", str_or_null(r->target->user));
-	cJSON_AddItemToObject(target, "host", str_or_null(r->target->host));
-	cJSON_AddItemToObject(target, "hostname", str_or_null(r->target->hostname));
-	cJSON_AddNumberToObject(target, "port", r->target->port);
-	cJSON_AddBoolToObject(target, "ssh_config", r->target->from_ssh_config);
+	put_str(&b, doc, "schema", MD_REPORT_SCHEMA);
+	tool = put(&b, doc, "tool", cJSON_CreateObject());
+	put_str(&b, tool, "name", "meshdoctor");
+	put_str(&b, tool, "version", MD_VERSION);
+	put_str(&b, doc, "generated_at", at);
+	put_num(&b, doc, "duration_ms", (double)r->duration_ms);
+	target = put(&b, doc, "target", cJSON_CreateObject());
+	put_str(&b, target, "spec", r->target->spec);
+	put_str(&b, target, "user", r->target->user);
+	put_str(&b, target, "host", r->target->host);
+	put_str(&b, target, "hostname", r->target->hostname);
+	put_num(&b, target, "port", r->target->port);
+	put(&b, target, "ssh_config", cJSON_CreateBool(r->target->from_ssh_config));
 	for (size_t i = 0; r->eval && i < r->eval->n_findings; i++) {
 		if (r->eval->findings[i].severity == MD_SEV_CRITICAL)
 			critical++;
 		else if (r->eval->findings[i].severity == MD_SEV_WARNING)
 			warnings++;
 	}
-	verdict = cJSON_AddObjectToObject(doc, "verdict");
-	cJSON_AddStringToObject(verdict, "status", md_verdict_name(r->exit_code));
-	cJSON_AddNumberToObject(verdict, "exit_code", r->exit_code);
-	cJSON_AddNumberToObject(verdict, "critical", critical);
-	cJSON_AddNumberToObject(verdict, "warnings", warnings);
-	cJSON_AddItemToObject(doc, "probes", probes_json(r));
-	cJSON_AddItemToObject(doc, "findings", findings_json(r));
-	cJSON_AddItemToObject(doc, "path", path_json(r->eval));
-	rules = cJSON_AddObjectToObject(doc, "rules");
-	cJSON_AddItemToObject(rules, "dir", str_or_null(r->rules_dir));
-	cJSON_AddNumberToObject(rules, "count", r->rules ? (double)r->rules->n : 0);
-	cJSON_AddItemToObject(rules, "files", r->rules ? strings(r->rules->files, r->rules->n_files)
-						       : cJSON_CreateArray());
+	verdict = put(&b, doc, "verdict", cJSON_CreateObject());
+	put_str(&b, verdict, "status", md_verdict_name(r->exit_code));
+	put_num(&b, verdict, "exit_code", r->exit_code);
+	put_num(&b, verdict, "critical", critical);
+	put_num(&b, verdict, "warnings", warnings);
+	probes_json(&b, put(&b, doc, "probes", cJSON_CreateArray()), r);
+	findings_json(&b, put(&b, doc, "findings", cJSON_CreateArray()), r);
+	path_json(&b, put(&b, doc, "path", cJSON_CreateArray()), r->eval);
+	rules = put(&b, doc, "rules", cJSON_CreateObject());
+	put_str(&b, rules, "dir", r->rules_dir);
+	put_num(&b, rules, "count", r->rules ? (double)r->rules->n : 0);
+	strings(&b, put(&b, rules, "files", cJSON_CreateArray()), r->rules ? r->rules->files : NULL,
+		r->rules ? r->rules->n_files : 0);
+	if (b.oom) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
 	return doc;
 }
 

@@ -35,7 +35,8 @@ struct md_report {
 	bool show_secrets;
 };
 
-/* Returns a new tree (cJSON_Delete) or NULL when out of memory. */
+/* Returns a new tree (cJSON_Delete) or NULL when out of memory; never a partial tree:
+ * whatever was built is freed first.  A probe's table that is not valid JSON is left out. */
 cJSON *md_report_build(const struct md_report *r);
 
 /* Parses and checks a saved report: the schema, the required members and the types of

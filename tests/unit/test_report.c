@@ -31,6 +31,7 @@ struct fixture {
 	struct md_cited cited[2];
 	struct md_step path[2];
 	struct md_finding findings[2];
+	struct md_report r;
 	cJSON *doc;
 };
 
@@ -71,6 +72,7 @@ static void build(struct fixture *fx)
 	r = (struct md_report){ .target = &fx->target, .facts = &fx->facts, .runs = fx->runs,
 		.n_runs = 1, .eval = &fx->ev, .started_wall_ms = 1795000000123LL,
 		.duration_ms = 412, .exit_code = 2 };
+	fx->r = r;
 	fx->doc = md_report_build(&r);
 	cr_assert_not_null(fx->doc);
 }
@@ -642,4 +644,73 @@ Test(secrets, a_saved_report_with_a_masked_secret_never_shows_its_evidence)
 	/* `report` renders text and Markdown only. */
 	assert_no_secret_anywhere(doc, "SECRETSECRET", false);
 	cJSON_Delete(doc);
+}
+
+/* ---- out of memory: the whole report or none of it --------------------------------- */
+
+static long allocs, fail_at, live;
+static bool fail_after;
+
+/* cJSON's allocator for these tests: allocation number fail_at fails (and every later one
+ * when fail_after); live counts what is not yet freed. */
+static void *failing_malloc(size_t n)
+{
+	void *p;
+
+	allocs++;
+	if (allocs == fail_at || (fail_after && allocs > fail_at))
+		return NULL;
+	p = malloc(n);
+	live += p != NULL;
+	return p;
+}
+
+static void counting_free(void *p)
+{
+	live -= p != NULL;
+	free(p);
+}
+
+/* Fails each allocation md_report_build makes in turn: each time it must return the
+ * complete report or NULL, with nothing left allocated. */
+static void assert_all_or_nothing(const struct md_report *r, bool persistent)
+{
+	cJSON_Hooks hooks = { failing_malloc, counting_free };
+	cJSON *ref = md_report_build(r);
+	long k;
+
+	cr_assert_not_null(ref);
+	for (k = 1;; k++) {
+		cJSON *doc;
+
+		allocs = live = 0;
+		fail_at = k;
+		fail_after = persistent;
+		cJSON_InitHooks(&hooks);
+		doc = md_report_build(r);
+		if (doc) {
+			cr_assert(cJSON_Compare(doc, ref, true),
+				  "allocation %ld failed and a partial report came back", k);
+			cJSON_Delete(doc);
+		}
+		cr_assert_eq(live, 0, "allocation %ld failed: %ld blocks left", k, live);
+		cJSON_InitHooks(NULL);
+		if (allocs < k)
+			break; /* no allocation failed: every one has been tried */
+	}
+	cr_assert_gt(k, 50, "only %ld allocations", k);
+	cJSON_Delete(ref);
+}
+
+Test(report, out_of_memory_while_building_leaves_no_partial_report)
+{
+	struct fixture fx;
+
+	build(&fx);
+	assert_all_or_nothing(&fx.r, false);
+	assert_all_or_nothing(&fx.r, true);
+	/* A probe's table is parsed; memory running out there fails the report too. */
+	cr_assert_eq(md_facts_table(&fx.facts, "ssh", "sessions", "[{\"user\":\"steve\"}]"), MD_OK);
+	assert_all_or_nothing(&fx.r, true);
+	destroy(&fx);
 }
