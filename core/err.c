@@ -54,6 +54,22 @@ const char *md_status_name(int code)
 	return "error";
 }
 
+/* The Unicode bidirectional controls (UAX #9): a remote string holding them can reorder
+ * how the text around it is displayed, so that the terminal shows something other than
+ * what was received.  p holds a valid n-byte UTF-8 sequence. */
+static int is_bidi_control(const unsigned char *p, size_t n)
+{
+	unsigned cp;
+
+	if (n == 2)
+		return p[0] == 0xd8 && p[1] == 0x9c; /* U+061C arabic letter mark */
+	if (n != 3)
+		return 0;
+	cp = (unsigned)(p[0] & 0x0f) << 12 | (unsigned)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
+	return cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
 /* Printable ASCII, or a whole, shortest-form UTF-8 sequence of a code point that is
  * neither a C1 control nor a surrogate nor above U+10FFFF (RFC 3629 section 4). */
 size_t md_escape_shown_len(const char *s)
@@ -89,6 +105,8 @@ size_t md_escape_shown_len(const char *s)
 	for (size_t i = 2; i < n; i++)
 		if (p[i] < 0x80 || p[i] > 0xbf)
 			return 0;
+	if (is_bidi_control(p, n))
+		return 0;
 	return n;
 }
 

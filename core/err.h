@@ -48,11 +48,13 @@ const char *md_status_name(int code);
  * a command's output) may carry escape sequences that would move the cursor, retitle the
  * window or rewrite what was printed before.  These functions copy text with every C0
  * control (U+0000–U+001F), DEL (0x7f), C1 control (U+0080–U+009F, whether encoded as
- * UTF-8 or as a raw byte) and every byte that is not part of valid UTF-8 (RFC 3629)
+ * UTF-8 or as a raw byte), Unicode bidirectional control (U+061C, U+200E, U+200F,
+ * U+202A–U+202E, U+2066–U+2069) and every byte that is not part of valid UTF-8 (RFC 3629)
  * written as \xNN, one per byte; valid UTF-8 text (✓, ✗, accented letters) is kept. */
 
 /* Length of the character at p (in a NUL-terminated string) when it may be shown as it
- * is: printable ASCII or a valid UTF-8 sequence of a code point that is not a C1 control.
+ * is: printable ASCII or a valid UTF-8 sequence of a code point that is neither a C1
+ * control nor a bidirectional control.
  * 0 when the byte at p is to be escaped. */
 size_t md_escape_shown_len(const char *p);
 /* Appends s (NUL-terminated; NULL appends nothing) to out.  MD_OK or MD_ENOMEM/MD_ETOOBIG. */

@@ -246,6 +246,11 @@ static struct esc_case esc_cases[] = {
 	{ "bad \xff \xc0\xaf \xe2\x9c \xed\xa0\x80 \xf4\x90\x80\x80",
 	  "bad \\xff \\xc0\\xaf \\xe2\\x9c \\xed\\xa0\\x80 \\xf4\\x90\\x80\\x80" },
 	{ "back\\slash", "back\\slash" },
+	/* Bidirectional controls would make "evil\u202egnp.exe" display as "evilexe.png". */
+	{ "evil\xe2\x80\xaegnp", "evil\\xe2\\x80\\xaegnp" },            /* U+202E */
+	{ "\xe2\x81\xa6x\xe2\x81\xa9", "\\xe2\\x81\\xa6x\\xe2\\x81\\xa9" }, /* U+2066, U+2069 */
+	{ "\xe2\x80\x8f\xd8\x9c", "\\xe2\\x80\\x8f\\xd8\\x9c" },   /* U+200F, U+061C */
+	{ "dash \xe2\x80\x94 \xe2\x80\xaf", "dash \xe2\x80\x94 \xe2\x80\xaf" }, /* U+2014, U+202F stay */
 };
 
 ParameterizedTestParameters(escape, control_characters_become_hex)
