@@ -405,6 +405,16 @@ int md_tls_backend_url(const char *proxy, char *out, size_t len, bool *insecure)
 	return MD_OK;
 }
 
+/* Whole days from now to notAfter, rounded down: 0 while less than a day is left, -1 from
+ * the moment it expired until a day later.  ASN1_TIME_diff() gives days and seconds with
+ * the same sign, so truncating would call a certificate that expired hours ago 0. */
+int md_tls_days_left(int days, int secs)
+{
+	int64_t t = (int64_t)days * 86400 + secs;
+
+	return (int)(t >= 0 ? t / 86400 : -((-t + 86399) / 86400));
+}
+
 const char *md_tls_classify_backend(int exit_status, const char *out, int *http_code)
 {
 	char *end;
@@ -742,7 +752,7 @@ static void cert_details(struct hs *h, SSL *ssl)
 	if (ASN1_TIME_to_tm(na, &tm) == 1)
 		strftime(h->not_after, sizeof(h->not_after), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (ASN1_TIME_diff(&days, &secs, NULL, na) == 1)
-		h->days_left = days; /* whole days; negative once expired */
+		h->days_left = md_tls_days_left(days, secs); /* negative once expired */
 	X509_free(cert);
 }
 

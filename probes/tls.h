@@ -104,6 +104,10 @@ int md_tls_backend_url(const char *proxy, char *out, size_t len, bool *insecure)
 /* curl -w '%{http_code}' output: "answering" for any HTTP status, "down" for 000 / empty. */
 const char *md_tls_classify_backend(int exit_status, const char *out, int *http_code);
 
+/* Whole days left until a certificate's notAfter, from ASN1_TIME_diff()'s days and
+ * seconds (same sign), rounded down: negative as soon as it has expired. */
+int md_tls_days_left(int days, int secs);
+
 /* The shell command that runs `tailscale ARGS` on a host of os ("linux", "darwin",
  * "windows", NULL = a POSIX shell) with a limit of limit_s seconds enforced on the host
  * (`timeout`, else perl's alarm; ended commands exit 124 or 142).  On macOS the CLI is

@@ -278,6 +278,22 @@ Test(lab_tls, expired_certificate, .timeout = 60)
 	cr_assert_eq(res.exit_code, 2);
 }
 
+/* Expired three hours ago: less than a day, and still a negative number of days. */
+Test(lab_tls, certificate_expired_hours_ago_has_negative_days_left, .timeout = 60)
+{
+	const char *want[] = { "tls-cert-expired", NULL };
+
+	make_ca();
+	make_dated("recent", "DNS:" NAME, "$(date -u -d '-2 days' +%Y%m%d%H%M%SZ)",
+		   "$(date -u -d '-3 hours' +%Y%m%d%H%M%SZ)");
+	start_s_server("recent", HOST, 8453);
+	check_tls(8453, true, "5s");
+	assert_fact("tls.verify", "expired");
+	assert_fact("tls.days_left", "-1");
+	assert_findings(want);
+	cr_assert(strstr(res.out, "(-1 days left)"), "%s", res.out);
+}
+
 Test(lab_tls, not_yet_valid_certificate, .timeout = 60)
 {
 	const char *want[] = { "tls-cert-not-yet-valid", NULL };

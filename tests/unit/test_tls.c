@@ -232,6 +232,34 @@ Test(tls, cert_outcomes)
 	cr_assert_str_eq(msg, "exit status 3");
 }
 
+struct days_case {
+	int days, secs, want;
+};
+
+ParameterizedTestParameters(tls, days_left)
+{
+	static struct days_case cases[] = {
+		{ 0, -5 * 3600, -1 },   /* expired five hours ago */
+		{ 0, -1, -1 },          /* expired a second ago */
+		{ -1, 0, -1 },          /* exactly a day ago */
+		{ -1, -3600, -2 },      /* a day and an hour ago */
+		{ -300, -10, -301 },
+		{ 0, 0, 0 },            /* expires now */
+		{ 0, 86399, 0 },        /* less than a day left */
+		{ 5, 100, 5 },
+		{ 89, 86399, 89 },
+	};
+
+	return cr_make_param_array(struct days_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct days_case *c, tls, days_left)
+{
+	cr_assert_eq(md_tls_days_left(c->days, c->secs), c->want,
+		     "ASN1_TIME_diff %d days %d s: got %d, want %d", c->days, c->secs,
+		     md_tls_days_left(c->days, c->secs), c->want);
+}
+
 struct url_case {
 	char proxy[48];
 	int rc;
