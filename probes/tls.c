@@ -351,6 +351,23 @@ static void first_line(const char *s, char *out, size_t len)
 	}
 }
 
+/* Remote text (a serve Proxy, a name from the status) for evidence: printable ASCII kept,
+ * anything else as \xNN, so that it can neither end a line nor drive a terminal. */
+static void printable(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *in && o + 5 < len; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (c >= ' ' && c < 0x7f && c != '\\')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, len - o, "\\x%02x", c);
+	}
+	out[o] = '\0';
+}
+
 const char *md_tls_classify_cert(bool timed_out, int exit_status, const char *out,
 				 const char *err, char *msg, size_t msg_len)
 {
@@ -376,32 +393,91 @@ const char *md_tls_classify_cert(bool timed_out, int exit_status, const char *ou
 	return "failed";
 }
 
+static bool port_ok(const char *p, size_t n)
+{
+	long v = 0;
+
+	if (n == 0 || n > 5)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)p[i]))
+			return false;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v >= 1 && v <= 65535;
+}
+
+/* HOST[:PORT][/PATH] with HOST a DNS name or IPv4 address (letters, digits, '.', '-';
+ * starting with a letter or digit) or a bracketed IPv6 address, PORT 1-65535 and PATH
+ * from [A-Za-z0-9._~/-]: a URL no shell can read anything else into (docs/tls.md). */
+static bool authority_path_ok(const char *p)
+{
+	const char *h = p;
+
+	if (*p == '[') {
+		for (p++; isxdigit((unsigned char)*p) || *p == ':' || *p == '.'; p++)
+			;
+		if (*p != ']' || p == h + 1)
+			return false;
+		p++;
+	} else {
+		if (!isalnum((unsigned char)*p))
+			return false;
+		while (isalnum((unsigned char)*p) || *p == '.' || *p == '-')
+			p++;
+	}
+	if (*p == ':') {
+		size_t n = strspn(++p, "0123456789");
+
+		if (!port_ok(p, n))
+			return false;
+		p += n;
+	}
+	if (*p && *p != '/')
+		return false;
+	for (; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._~/-", *p))
+			return false;
+	return true;
+}
+
 int md_tls_backend_url(const char *proxy, char *out, size_t len, bool *insecure)
 {
-	bool digits = *proxy != '\0';
+	const char *scheme = "http://", *rest = proxy;
+	bool bare_port = proxy[strspn(proxy, "0123456789")] == '\0';
+	int n;
 
 	*insecure = false;
-	for (const char *p = proxy; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		/* The URL goes into a single-quoted shell word: refuse quotes and controls. */
-		if (c <= ' ' || c == '\'' || c == '"' || c == '\\' || c == '`' || c >= 0x7f)
-			return MD_EINVAL;
-		digits = digits && isdigit(c);
-	}
-	if (!*proxy)
-		return MD_EINVAL;
+	out[0] = '\0';
 	/* ipn.HTTPHandler.Proxy accepts a bare port, host:port or a URL
-	 * (docs/tailscale.md#serve-configuration). */
-	if (digits)
-		snprintf(out, len, "http://127.0.0.1:%s", proxy);
-	else if (strncmp(proxy, "https+insecure://", 17) == 0) {
-		snprintf(out, len, "https://%s", proxy + 17);
+	 * (docs/tailscale.md#serve-configuration).  The value comes from the host and the URL
+	 * goes into a shell command there, so only the strict form is accepted. */
+	if (bare_port) {
+		if (!port_ok(proxy, strlen(proxy)))
+			return MD_EINVAL;
+		scheme = "http://127.0.0.1:";
+	} else if (strncmp(proxy, "https+insecure://", 17) == 0) {
+		scheme = "https://";
+		rest = proxy + 17;
 		*insecure = true;
-	} else if (strstr(proxy, "://"))
-		snprintf(out, len, "%s", proxy);
-	else
-		snprintf(out, len, "http://%s", proxy);
+	} else if (strncmp(proxy, "http://", 7) == 0) {
+		rest = proxy + 7;
+	} else if (strncmp(proxy, "https://", 8) == 0) {
+		scheme = "https://";
+		rest = proxy + 8;
+	} else if (strstr(proxy, "://")) {
+		return MD_EINVAL;
+	}
+	if (!bare_port && !authority_path_ok(rest)) {
+		*insecure = false;
+		return MD_EINVAL;
+	}
+	n = snprintf(out, len, "%s%s", scheme, rest);
+	if (n < 0 || (size_t)n >= len) {
+		out[0] = '\0';
+		*insecure = false;
+		return MD_EINVAL;
+	}
 	return MD_OK;
 }
 
@@ -1061,6 +1137,7 @@ struct ts_state {
 	bool have_status;
 	struct md_ts_serve serve;
 	bool have_serve;
+	bool proxy_unsafe;  /* the serve Proxy is not a URL meshdoctor passes to a shell */
 	char domain[256];
 	bool cert_done;
 };
@@ -1148,9 +1225,18 @@ static int serve_state(struct md_ctx *ctx, struct md_facts *f, struct ts_state *
 	run_ts(ctx, &r, CMD_MAX_MS, "serve status --json");
 	if (r.rc == MD_OK && r.x.exit_status == 0 &&
 	    md_tls_parse_serve(md_buf_str(&r.x.out), &ts->serve, &pe) == MD_OK) {
-		char label[1024];
+		char label[1024], proxy[600];
+		bool insecure;
 
 		ts->have_serve = true;
+		/* The Proxy is remote data that ends up in a command and in advice: anything but
+		 * a plain URL is recorded as unsafe-proxy-url and never used. */
+		ts->proxy_unsafe = ts->serve.proxy[0] &&
+				   md_tls_backend_url(ts->serve.proxy, proxy, sizeof(proxy),
+						      &insecure) != MD_OK;
+		printable(ts->serve.proxy, proxy, sizeof(proxy));
+		if (ts->proxy_unsafe)
+			copy_str(ts->serve.proxy, sizeof(ts->serve.proxy), "unsafe-proxy-url");
 		if (ts->serve.configured)
 			rc = md_fact_boolf(f, PROBE, "tailscale.serve_configured", true,
 					"%s: %s%s%s%s%s", r.shown,
@@ -1166,8 +1252,9 @@ static int serve_state(struct md_ctx *ctx, struct md_facts *f, struct ts_state *
 				       ts->serve.foreground ? " (foreground session)" : "");
 		if (rc == MD_OK && ts->serve.proxy[0])
 			rc = md_fact_strf(f, PROBE, "tailscale.serve_proxy", ts->serve.proxy,
-					  "%s: Web \"%s\" handler Proxy \"%s\"", r.shown, ts->serve.host,
-					  ts->serve.proxy);
+					  "%s: Web \"%s\" handler Proxy \"%s\"%s", r.shown,
+					  ts->serve.host, proxy,
+					  ts->proxy_unsafe ? " is not a plain http(s) URL: not used" : "");
 		if (rc == MD_OK && ts->serve.configured) {
 			snprintf(label, sizeof(label), "tailscale serve configured (%s%s%s)",
 				 ts->serve.host[0] ? ts->serve.host : "no HTTPS",
@@ -1191,10 +1278,11 @@ static int backend_check(struct md_ctx *ctx, struct md_facts *f, const struct ts
 	const char *cls;
 	int code = 0, rc;
 
-	if (md_tls_backend_url(ts->serve.proxy, url, sizeof(url), &insecure) != MD_OK)
-		return md_fact_strf(f, PROBE, "tls.backend", "unknown",
-				    "serve Proxy \"%s\" is not a URL meshdoctor will pass to a shell",
-				    ts->serve.proxy);
+	if (ts->proxy_unsafe || md_tls_backend_url(ts->serve.proxy, url, sizeof(url),
+						   &insecure) != MD_OK)
+		return md_fact_str(f, PROBE, "tls.backend", "unsafe-proxy-url",
+				   "the serve Proxy is not a plain http(s) URL (see "
+				   "tailscale.serve_proxy): not passed to a shell on the host");
 	if (windows)
 		run_cmd(ctx, &r, (BACKEND_MAX_S + 1) * 1000,
 			"curl.exe -s %s-o NUL -w \"%%{http_code}\" --max-time %d \"%s\"",

@@ -98,7 +98,9 @@ const char *md_tls_classify_cert(bool timed_out, int exit_status, const char *ou
 /* The serve Proxy value as a URL curl can fetch on the host: "18080" ->
  * "http://127.0.0.1:18080", "localhost:3000" -> "http://localhost:3000",
  * "https+insecure://127.0.0.1:8443" -> "https://127.0.0.1:8443" with *insecure.
- * MD_EINVAL for values with characters that have no place in a URL. */
+ * Only http, https and https+insecure, a host that is a DNS name, an IPv4 address or a
+ * bracketed IPv6 address, a port of 1-65535 and a path of [A-Za-z0-9._~/-] are accepted:
+ * MD_EINVAL (out "") for anything else, which is then never run. */
 int md_tls_backend_url(const char *proxy, char *out, size_t len, bool *insecure);
 
 /* curl -w '%{http_code}' output: "answering" for any HTTP status, "down" for 000 / empty. */

@@ -261,9 +261,9 @@ ParameterizedTest(struct days_case *c, tls, days_left)
 }
 
 struct url_case {
-	char proxy[48];
+	char proxy[64];
 	int rc;
-	char want[48];
+	char want[64];
 	bool insecure;
 };
 
@@ -274,9 +274,39 @@ ParameterizedTestParameters(tls, backend_url)
 		{ "18080", MD_OK, "http://127.0.0.1:18080", false },
 		{ "localhost:3000", MD_OK, "http://localhost:3000", false },
 		{ "https+insecure://127.0.0.1:8443", MD_OK, "https://127.0.0.1:8443", true },
+		{ "http://[::1]:3000/api/v1", MD_OK, "http://[::1]:3000/api/v1", false },
+		{ "https://backend.lan:8443/a_b/c-d.e~f", MD_OK, "https://backend.lan:8443/a_b/c-d.e~f",
+		  false },
+		{ "http://localhost", MD_OK, "http://localhost", false },
+		{ "10.0.0.5:80/x", MD_OK, "http://10.0.0.5:80/x", false },
+		/* hostile or merely odd: never put in a command */
 		{ "http://x/'; rm -rf ~; '", MD_EINVAL, "", false },
 		{ "http://a b", MD_EINVAL, "", false },
 		{ "", MD_EINVAL, "", false },
+		{ "http://127.0.0.1:8080/$(id)", MD_EINVAL, "", false },
+		{ "http://127.0.0.1:8080/`id`", MD_EINVAL, "", false },
+		{ "http://127.0.0.1:8080/%0aid", MD_EINVAL, "", false },
+		{ "http://127.0.0.1:8080/&calc", MD_EINVAL, "", false },
+		{ "http://127.0.0.1:8080/|calc", MD_EINVAL, "", false },
+		{ "http://127.0.0.1:8080/%COMSPEC%", MD_EINVAL, "", false },
+		{ "http://127.0.0.1:8080/a;id", MD_EINVAL, "", false },
+		{ "http://127.0.0.1:8080/?q=1", MD_EINVAL, "", false },
+		{ "http://127.0.0.1:8080/a\"b", MD_EINVAL, "", false },
+		{ "http://127.0.0.1:8080/a^b", MD_EINVAL, "", false },
+		{ "http://127.0.0.1:8080/a>b", MD_EINVAL, "", false },
+		{ "http://127.0.0.1:8080/a\nb", MD_EINVAL, "", false },
+		{ "http://user@127.0.0.1:8080", MD_EINVAL, "", false },
+		{ "http://-K/etc/passwd", MD_EINVAL, "", false },
+		{ "http://127.0.0.1:0", MD_EINVAL, "", false },
+		{ "http://127.0.0.1:65536", MD_EINVAL, "", false },
+		{ "http://127.0.0.1:", MD_EINVAL, "", false },
+		{ "http://[::1;id]:80", MD_EINVAL, "", false },
+		{ "http://", MD_EINVAL, "", false },
+		{ "file:///etc/passwd", MD_EINVAL, "", false },
+		{ "unix:/var/run/app.sock", MD_EINVAL, "", false },
+		{ "ftp://127.0.0.1:21", MD_EINVAL, "", false },
+		{ "HTTP://127.0.0.1:80", MD_EINVAL, "", false },
+		{ "99999", MD_EINVAL, "", false },
 	};
 
 	return cr_make_param_array(struct url_case, cases, sizeof(cases) / sizeof(cases[0]));
@@ -289,6 +319,8 @@ ParameterizedTest(struct url_case *c, tls, backend_url)
 
 	cr_assert_eq(md_tls_backend_url(c->proxy, out, sizeof(out), &insecure), c->rc, "%s",
 		     c->proxy);
+	if (c->rc != MD_OK)
+		cr_assert_str_eq(out, "", "no URL for %s", c->proxy);
 	if (c->rc == MD_OK) {
 		cr_assert_str_eq(out, c->want, "%s", c->proxy);
 		cr_assert_eq(insecure, c->insecure, "%s", c->proxy);
@@ -382,6 +414,14 @@ static int run_probe(const struct md_replay_entry *e, size_t n, const char *os,
 	rc = probe_tls.run(&ctx, f, err);
 	md_session_free(s);
 	return rc;
+}
+
+static const char *evidence(const struct md_facts *f, const char *name)
+{
+	const struct md_fact *x = md_facts_get(f, name);
+
+	cr_assert_not_null(x, "fact %s missing", name);
+	return x->evidence ? x->evidence : "";
 }
 
 Test(tls, seed_host_over_replay_records_tailscale_facts_tailscale_fixture, .init = no_network)
@@ -516,6 +556,44 @@ Test(tls, a_wedged_tailscale_cli_is_ended_on_the_host_tailscale_fixture, .init =
 	cr_assert_str_eq(md_facts_get(&f, "tailscale.cli")->evidence,
 			 "tailscale status --json: no answer within 4 s (ended on the host)");
 	md_facts_cleanup(&f);
+}
+
+/* The serve configuration is the host's to write: a Proxy that is not a plain URL is
+ * recorded as unsafe-proxy-url, shown escaped, and never fetched. */
+Test(tls, hostile_serve_proxy_is_never_run_tailscale_fixture, .init = no_network)
+{
+	char *status = fixture("status-seed004-https-off.json");
+	const char *serve =
+		"{\"TCP\": {\"443\": {\"HTTPS\": true}}, \"Web\": {\"mneme-macbook-pro14.ayu-"
+		"scylla.ts.net:443\": {\"Handlers\": {\"/\": {\"Proxy\": "
+		"\"http://127.0.0.1:18080/\\u001b[2J$(touch /tmp/x)\"}}}}}\n";
+	const struct md_replay_entry e[] = {
+		{ ts_cmd("linux", 4, "status --json"), 0, status, "", false },
+		{ ts_cmd("linux", 4, "serve status --json"), 0, serve, "", false },
+		/* were anything fetched, it would answer */
+		{ "curl ", 0, "200", "", false },
+		{ "wget ", 0, "", "", false },
+		{ ts_cmd("linux", 3, "cert --cert-file=- 'mneme-macbook-pro14.ayu-scylla.ts.net'"), 1,
+		  "", "boom\n", false },
+	};
+	struct md_options o = { 0 };
+	struct md_facts f;
+	struct md_err err = { 0 };
+
+	md_facts_init(&f);
+	cr_assert_eq(run_probe(e, 5, "linux", &o, &f, &err), MD_OK, "%s", err.msg);
+	assert_fact(&f, "tailscale.serve_configured", "true");
+	assert_fact(&f, "tailscale.serve_proxy", "unsafe-proxy-url");
+	cr_assert(strstr(evidence(&f, "tailscale.serve_proxy"),
+			 "Proxy \"http://127.0.0.1:18080/\\x1b[2J$(touch /tmp/x)\" is not a plain"),
+		  "%s", evidence(&f, "tailscale.serve_proxy"));
+	cr_assert_null(strchr(evidence(&f, "tailscale.serve_configured"), '\x1b'), "%s",
+		       evidence(&f, "tailscale.serve_configured"));
+	assert_fact(&f, "tls.backend", "unsafe-proxy-url");
+	cr_assert_null(md_facts_get(&f, "tls.backend_url"));
+	cr_assert_null(md_facts_get(&f, "tls.backend_http"));
+	md_facts_cleanup(&f);
+	free(status);
 }
 
 Test(tls, without_session_or_target_the_probe_is_skipped)
