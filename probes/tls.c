@@ -52,6 +52,14 @@
  * retries reaching tailscaled for up to ~5 s (docs/tailscale.md#how-the-cli-is-run). */
 #define CMD_MAX_MS 5000
 #define BACKEND_MAX_S 3
+/* A step with less than this left is not started (a remote command) or, for the handshake,
+ * a timeout within it is not taken for one: it is recorded as `skipped`, "deadline spent".
+ * The host-side limit counts whole seconds, and a wait this short says nothing about a
+ * server or a CLI that hangs. */
+#define STEP_MIN_MS 1000
+/* The Tailscale state read before the handshake (it needs the MagicDNS name for its SNI)
+ * gets at most this share of what is left, in percent: the handshake keeps the rest. */
+#define STATE_SHARE_PCT 50
 /* Without any deadline the handshake still ends. */
 #define HANDSHAKE_DEFAULT_MS 10000
 
@@ -368,13 +376,22 @@ static void printable(const char *in, char *out, size_t len)
 	out[o] = '\0';
 }
 
-const char *md_tls_classify_cert(bool timed_out, int exit_status, const char *out,
+/* 124: coreutils/busybox `timeout` ended the command; 137 = 128 + SIGKILL (`timeout -k`, or
+ * a shell reporting the kill); 142 = 128 + SIGALRM: perl's alarm (md_tls_remote_cmd). */
+bool md_tls_ended_by_limit(int limit_s, int exit_status, const char *exit_signal)
+{
+	if (limit_s <= 0)
+		return false;
+	return exit_status == 124 || exit_status == 137 || exit_status == 142 ||
+	       (exit_signal && (strcmp(exit_signal, "ALRM") == 0 || strcmp(exit_signal, "KILL") == 0));
+}
+
+const char *md_tls_classify_cert(bool ended_by_limit, int exit_status, const char *out,
 				 const char *err, char *msg, size_t msg_len)
 {
 	msg[0] = '\0';
-	if (timed_out || exit_status == 124) {
-		/* 124: coreutils `timeout` ended it. */
-		snprintf(msg, msg_len, "no result before the deadline");
+	if (ended_by_limit) {
+		snprintf(msg, msg_len, "no result within the limit (ended on the host)");
 		return "hang";
 	}
 	if (exit_status == 0 && out && strstr(out, "-----BEGIN CERTIFICATE-----")) {
@@ -602,6 +619,7 @@ struct hs {
 	char verify_name[256]; /* name or IP the certificate must match; "" = none */
 	const char *ca_file;
 	struct md_deadline dl;
+	int64_t budget_ms;   /* left of dl when the handshake started */
 	/* trust store, loaded while the ClientHello is in flight (see load_trust) */
 	SSL_CTX *ctx;
 	bool trust_loaded;
@@ -862,6 +880,29 @@ static void ssl_error_text(struct hs *h, int ssl_err, int sys_errno, char *out, 
 		snprintf(out, len, "SSL_connect failed (SSL_get_error %d)", ssl_err);
 }
 
+/* A timeout within less than STEP_MIN_MS tells nothing about the server: the deadline was
+ * spent before the handshake started (docs/tls.md#when-the-deadline-runs-short). */
+static void deadline_spent(struct hs *h)
+{
+	char was[sizeof(h->hs_ev)];
+
+	if (h->budget_ms >= STEP_MIN_MS)
+		return;
+	if (strcmp(h->tcp, "timeout") == 0) {
+		copy_str(h->tcp, sizeof(h->tcp), "skipped");
+		snprintf(h->tcp_ev, sizeof(h->tcp_ev), "deadline spent: %lld ms were left for the "
+			 "connection to %.200s:%d (less than %d ms)", (long long)h->budget_ms, h->host,
+			 h->port, STEP_MIN_MS);
+		snprintf(h->hs_ev, sizeof(h->hs_ev), "%s", h->tcp_ev);
+	} else if (strcmp(h->handshake, "timeout") == 0) {
+		copy_str(was, sizeof(was), h->hs_ev);
+		copy_str(h->handshake, sizeof(h->handshake), "skipped");
+		snprintf(h->hs_ev, sizeof(h->hs_ev), "deadline spent: %lld ms were left for the "
+			 "handshake (less than %d ms): %.400s", (long long)h->budget_ms, STEP_MIN_MS,
+			 was);
+	}
+}
+
 static void handshake(struct hs *h)
 {
 	static const unsigned char alpn[] = "\x02h2\x08http/1.1";
@@ -874,6 +915,7 @@ static void handshake(struct hs *h)
 
 	h->alert = -1;
 	h->verify_code = X509_V_OK;
+	h->budget_ms = md_deadline_left_ms(&h->dl);
 	rc = md_net_connect_tcp(h->host, h->port, &h->dl, &fd, &peer, &e);
 	copy_str(h->addr, sizeof(h->addr), peer.text[0] ? peer.text : "");
 	if (rc != MD_OK) {
@@ -993,6 +1035,7 @@ ssl_setup_failed:
 	snprintf(h->hs_ev, sizeof(h->hs_ev), "OpenSSL set-up failed");
 out:
 	h->ms = md_now_ms() - t0;
+	deadline_spent(h);
 	SSL_free(ssl);
 	SSL_CTX_free(ctx);
 	if (fd >= 0)
@@ -1042,63 +1085,77 @@ static const char *host_os(const struct md_ctx *ctx)
 
 
 struct run {
-	int rc;            /* md_session_exec's */
-	bool timed_out;    /* our deadline passed, or the host's own timeout ended it */
+	int rc;            /* md_session_exec's; MD_ETIMEOUT: our own deadline ran out */
+	bool skipped;      /* not started: less than STEP_MIN_MS was left (left_ms) */
+	int64_t left_ms;
+	bool ended;        /* the host-side limit ended it (md_tls_ended_by_limit) */
 	int limit_s;       /* the host-side limit, 0 = none */
+	int64_t max_ms;    /* our own limit for it */
 	struct md_exec x;
-	char cmd[1200];    /* what was sent */
+	char cmd[4096];    /* what was sent */
 	char shown[400];   /* what it amounts to, for evidence ("tailscale status --json") */
 	char errmsg[256];
 };
 
-static void run_cmd(struct md_ctx *ctx, struct run *r, int64_t max_ms, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void run_cmd(struct md_ctx *ctx, struct run *r, int64_t max_ms, const char *fmt, ...)
+/* The time a step gets: max_ms, or what is left of dl when that is less.  False (the step
+ * is skipped, r->left_ms says why) when that is under STEP_MIN_MS.  r->limit_s is the
+ * host-side limit: it ends margin_ms before ours, so the host's answer still arrives. */
+static bool step_start(struct run *r, const struct md_deadline *dl, int64_t max_ms,
+		       int64_t margin_ms)
+{
+	int64_t left = md_deadline_left_ms(dl);
+
+	if (left < max_ms)
+		max_ms = left;
+	if (max_ms < STEP_MIN_MS) {
+		r->skipped = true;
+		r->left_ms = max_ms > 0 ? max_ms : 0;
+		return false;
+	}
+	r->max_ms = max_ms;
+	r->limit_s = (int)((max_ms - margin_ms) / 1000);
+	if (r->limit_s < 1)
+		r->limit_s = 1;
+	return true;
+}
+
+/* Runs r->cmd within r->max_ms of ctx->deadline. */
+static void run_exec(struct md_ctx *ctx, struct run *r)
 {
 	struct md_deadline dl = md_deadline_min(ctx->deadline,
-						md_deadline_after(md_now_ms(), max_ms));
+						md_deadline_after(md_now_ms(), r->max_ms));
 	struct md_err e = { 0 };
-	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(r->cmd, sizeof(r->cmd), fmt, ap);
-	va_end(ap);
 	if (!r->shown[0])
 		snprintf(r->shown, sizeof(r->shown), "%.399s", r->cmd);
 	md_exec_init(&r->x);
 	r->rc = md_session_exec(ctx->session, r->cmd, NULL, 0, &r->x, &dl, &e);
-	/* 124: coreutils timeout; 142 = 128 + SIGALRM: the perl alarm (md_tls_remote_cmd) */
-	r->timed_out = r->rc == MD_ETIMEOUT ||
-		       (r->rc == MD_OK && r->limit_s &&
-			(r->x.exit_status == 124 || r->x.exit_status == 142 ||
-			 strcmp(r->x.exit_signal, "ALRM") == 0));
+	r->ended = r->rc == MD_OK &&
+		   md_tls_ended_by_limit(r->limit_s, r->x.exit_status, r->x.exit_signal);
 	copy_str(r->errmsg, sizeof(r->errmsg), e.msg);
 }
 
 /* A Tailscale CLI command with a limit enforced on the host itself, so that a hung CLI
  * (a wedged tailscaled; `tailscale cert` on a tailnet without certificates) ends there and
  * the SSH session stays usable for what follows — a command cut off by our own deadline
- * leaves the session unusable (core/session.h). */
-static void run_ts(struct md_ctx *ctx, struct run *r, int64_t max_ms, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void run_ts(struct md_ctx *ctx, struct run *r, int64_t max_ms, const char *fmt, ...)
+ * leaves the session unusable (core/session.h).  It gets at most max_ms, and no more than
+ * is left of dl; with less than STEP_MIN_MS it is not run (r->skipped). */
+static void run_ts(struct md_ctx *ctx, struct run *r, const struct md_deadline *dl,
+		   int64_t max_ms, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void run_ts(struct md_ctx *ctx, struct run *r, const struct md_deadline *dl,
+		   int64_t max_ms, const char *fmt, ...)
 {
-	int64_t left = md_deadline_left_ms(&ctx->deadline);
-	char args[400], cmd[1200];
+	char args[400];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
-	if (left < max_ms)
-		max_ms = left > 0 ? left : 0;
-	/* the host's limit ends half a second before ours, so its answer still arrives */
-	r->limit_s = (int)((max_ms - 500) / 1000);
-	if (r->limit_s < 1)
-		r->limit_s = 1;
 	snprintf(r->shown, sizeof(r->shown), "tailscale %.380s", args);
-	md_tls_remote_cmd(host_os(ctx), r->limit_s, args, cmd, sizeof(cmd));
-	run_cmd(ctx, r, max_ms, "%s", cmd);
+	if (!step_start(r, dl, max_ms, 500))
+		return;
+	md_tls_remote_cmd(host_os(ctx), r->limit_s, args, r->cmd, sizeof(r->cmd));
+	run_exec(ctx, r);
 }
 
 /* One-line summary of a command's failure for evidence. */
@@ -1106,11 +1163,16 @@ static void run_failure(const struct run *r, char *out, size_t len)
 {
 	char line[200];
 
+	if (r->skipped) {
+		snprintf(out, len, "%.400s: not run: deadline spent (%lld ms left, %d needed)",
+			 r->shown, (long long)r->left_ms, STEP_MIN_MS);
+		return;
+	}
 	if (r->rc != MD_OK) {
 		snprintf(out, len, "%.400s: %.250s", r->shown, r->errmsg[0] ? r->errmsg : md_status_name(r->rc));
 		return;
 	}
-	if (r->timed_out) {
+	if (r->ended) {
 		snprintf(out, len, "%.400s: no answer within %d s (ended on the host)", r->shown,
 			 r->limit_s);
 		return;
@@ -1125,8 +1187,9 @@ static bool cmd_missing(const struct run *r)
 {
 	const char *e = md_buf_str(&r->x.err);
 
-	return r->rc == MD_OK && (r->x.exit_status == 127 || strstr(e, "not recognized as") ||
-				  strstr(e, "command not found"));
+	return r->rc == MD_OK && !r->skipped &&
+	       (r->x.exit_status == 127 || strstr(e, "not recognized as") ||
+		strstr(e, "command not found"));
 }
 
 /* ==== the probe ======================================================================== */
@@ -1142,17 +1205,22 @@ struct ts_state {
 	bool cert_done;
 };
 
-/* tailscale status --json and debug prefs -> tailscale.* facts. */
-static int tailscale_state(struct md_ctx *ctx, struct md_facts *f, struct ts_state *ts)
+/* tailscale status --json and debug prefs -> tailscale.* facts, within dl. */
+static int tailscale_state(struct md_ctx *ctx, const struct md_deadline *dl, struct md_facts *f,
+			   struct ts_state *ts)
 {
 	struct run r = { 0 };
 	struct md_err pe = { 0 };
-	char why[1024], control_url[256];
+	char why[1024], control_url[256], prefs_why[600] = "";
 	bool have_url = false;
 	const char *kind;
 	int rc;
 
-	run_ts(ctx, &r, CMD_MAX_MS, "status --json");
+	run_ts(ctx, &r, dl, CMD_MAX_MS, "status --json");
+	if (r.skipped) {
+		run_failure(&r, why, sizeof(why));
+		return md_fact_str(f, PROBE, "tailscale.cli", "skipped", why);
+	}
 	if (cmd_missing(&r)) {
 		run_failure(&r, why, sizeof(why));
 		rc = md_fact_str(f, PROBE, "tailscale.cli", "missing", why);
@@ -1183,7 +1251,7 @@ static int tailscale_state(struct md_ctx *ctx, struct md_facts *f, struct ts_sta
 					  "%s: CurrentTailnet.Name", r.shown);
 	} else {
 		run_failure(&r, why, sizeof(why));
-		if (r.rc == MD_OK && !r.timed_out && r.x.exit_status == 0 && pe.msg[0])
+		if (r.rc == MD_OK && !r.ended && r.x.exit_status == 0 && pe.msg[0])
 			snprintf(why + strlen(why), sizeof(why) - strlen(why), " (%s)", pe.msg);
 		rc = md_fact_str(f, PROBE, "tailscale.cli", "error", why);
 	}
@@ -1193,8 +1261,8 @@ static int tailscale_state(struct md_ctx *ctx, struct md_facts *f, struct ts_sta
 
 	/* The control server: ControlURL from the prefs, else the status heuristic. */
 	memset(&r, 0, sizeof(r));
-	run_ts(ctx, &r, CMD_MAX_MS, "debug prefs");
-	if (r.rc == MD_OK && r.x.exit_status == 0 &&
+	run_ts(ctx, &r, dl, CMD_MAX_MS, "debug prefs");
+	if (!r.skipped && r.rc == MD_OK && r.x.exit_status == 0 &&
 	    md_tls_parse_prefs_control(md_buf_str(&r.x.out), control_url, sizeof(control_url),
 				       NULL) == MD_OK) {
 		have_url = true;
@@ -1202,12 +1270,14 @@ static int tailscale_state(struct md_ctx *ctx, struct md_facts *f, struct ts_sta
 				  "%s: \"ControlURL\": \"%s\"", r.shown, control_url);
 	} else {
 		rc = MD_OK;
+		run_failure(&r, prefs_why, sizeof(prefs_why));
 	}
 	md_exec_cleanup(&r.x);
 	if (rc)
 		return rc;
 	kind = md_tls_control_kind(have_url ? control_url : NULL, &ts->st, why, sizeof(why));
-	rc = md_fact_str(f, PROBE, "tailscale.control", kind, why);
+	rc = md_fact_strf(f, PROBE, "tailscale.control", kind, "%s%s%s%s", why,
+			  prefs_why[0] ? " (prefs unread: " : "", prefs_why, prefs_why[0] ? ")" : "");
 	if (rc == MD_OK)
 		rc = md_fact_check(f, "tailscale.control",
 				   strcmp(kind, "unknown") ? MD_CHECK_OK : MD_CHECK_WARN,
@@ -1222,8 +1292,8 @@ static int serve_state(struct md_ctx *ctx, struct md_facts *f, struct ts_state *
 	char why[1024];
 	int rc = MD_OK;
 
-	run_ts(ctx, &r, CMD_MAX_MS, "serve status --json");
-	if (r.rc == MD_OK && r.x.exit_status == 0 &&
+	run_ts(ctx, &r, &ctx->deadline, CMD_MAX_MS, "serve status --json");
+	if (!r.skipped && r.rc == MD_OK && r.x.exit_status == 0 &&
 	    md_tls_parse_serve(md_buf_str(&r.x.out), &ts->serve, &pe) == MD_OK) {
 		char label[1024], proxy[600];
 		bool insecure;
@@ -1263,10 +1333,37 @@ static int serve_state(struct md_ctx *ctx, struct md_facts *f, struct ts_state *
 		}
 	} else {
 		run_failure(&r, why, sizeof(why));
-		rc = md_fact_str(f, PROBE, "tailscale.serve_status", "error", why);
+		rc = md_fact_str(f, PROBE, "tailscale.serve_status", r.skipped ? "skipped" : "error",
+				 why);
 	}
 	md_exec_cleanup(&r.x);
 	return rc;
+}
+
+/* curl (else wget) on the host fetches url within what is left; r->limit_s is the
+ * transfer's --max-time / -T, at most BACKEND_MAX_S. */
+static void backend_fetch(struct md_ctx *ctx, struct run *r, const char *url, bool insecure,
+			  bool windows, bool wget)
+{
+	if (!step_start(r, &ctx->deadline, (BACKEND_MAX_S + 1) * 1000, 1000))
+		return;
+	if (r->limit_s > BACKEND_MAX_S)
+		r->limit_s = BACKEND_MAX_S;
+	if (wget)
+		snprintf(r->cmd, sizeof(r->cmd), "wget -q -O /dev/null -T %d %s'%s'", r->limit_s,
+			 insecure ? "--no-check-certificate " : "", url);
+	else if (windows)
+		snprintf(r->cmd, sizeof(r->cmd),
+			 "curl.exe -s %s-o NUL -w \"%%{http_code}\" --max-time %d \"%s\"",
+			 insecure ? "-k " : "", r->limit_s, url);
+	else
+		snprintf(r->cmd, sizeof(r->cmd),
+			 "curl -s %s-o /dev/null -w '%%{http_code}' --max-time %d '%s'",
+			 insecure ? "-k " : "", r->limit_s, url);
+	snprintf(r->shown, sizeof(r->shown), "%.399s", r->cmd);
+	/* curl and wget end themselves: not a `timeout` limit (their exits are their own) */
+	run_exec(ctx, r);
+	r->ended = false;
 }
 
 /* Does the serve backend answer HTTP, asked from the target itself (seeds/004 step 6). */
@@ -1283,31 +1380,25 @@ static int backend_check(struct md_ctx *ctx, struct md_facts *f, const struct ts
 		return md_fact_str(f, PROBE, "tls.backend", "unsafe-proxy-url",
 				   "the serve Proxy is not a plain http(s) URL (see "
 				   "tailscale.serve_proxy): not passed to a shell on the host");
-	if (windows)
-		run_cmd(ctx, &r, (BACKEND_MAX_S + 1) * 1000,
-			"curl.exe -s %s-o NUL -w \"%%{http_code}\" --max-time %d \"%s\"",
-			insecure ? "-k " : "", BACKEND_MAX_S, url);
-	else
-		run_cmd(ctx, &r, (BACKEND_MAX_S + 1) * 1000,
-			"curl -s %s-o /dev/null -w '%%{http_code}' --max-time %d '%s'",
-			insecure ? "-k " : "", BACKEND_MAX_S, url);
+	backend_fetch(ctx, &r, url, insecure, windows, false);
 	if (cmd_missing(&r) && !windows) {
 		/* No curl: wget's exit status says as much (0 fetched, 8 the server answered
 		 * with an error status, 4 network failure). */
 		md_exec_cleanup(&r.x);
 		memset(&r, 0, sizeof(r));
-		run_cmd(ctx, &r, (BACKEND_MAX_S + 1) * 1000, "wget -q -O /dev/null -T %d %s'%s'",
-			BACKEND_MAX_S, insecure ? "--no-check-certificate " : "", url);
-		if (r.rc == MD_OK && !cmd_missing(&r)) {
+		backend_fetch(ctx, &r, url, insecure, windows, true);
+		if (!r.skipped && r.rc == MD_OK && !cmd_missing(&r)) {
 			cls = r.x.exit_status == 0 || r.x.exit_status == 8 ? "answering" : "down";
 			rc = md_fact_strf(f, PROBE, "tls.backend", cls, "%s: exit %d", r.cmd,
 					  r.x.exit_status);
 			goto done;
 		}
 	}
-	if (r.rc != MD_OK || cmd_missing(&r)) {
+	if (r.skipped || r.rc != MD_OK || cmd_missing(&r)) {
+		if (r.skipped)
+			snprintf(r.shown, sizeof(r.shown), "fetch %.300s on the host", url);
 		run_failure(&r, why, sizeof(why));
-		rc = md_fact_str(f, PROBE, "tls.backend", "unknown", why);
+		rc = md_fact_str(f, PROBE, "tls.backend", r.skipped ? "skipped" : "unknown", why);
 		goto done;
 	}
 	cls = md_tls_classify_backend(r.x.exit_status, md_buf_str(&r.x.out), &code);
@@ -1324,7 +1415,8 @@ done:
 
 		snprintf(label, sizeof(label), "Serve backend %s, asked from the host", url);
 		rc = md_fact_check(f, "tls.backend",
-				   v && strcmp(v, "answering") == 0 ? MD_CHECK_OK : MD_CHECK_FAIL,
+				   v && strcmp(v, "answering") == 0 ? MD_CHECK_OK
+				   : v && strcmp(v, "skipped") == 0 ? MD_CHECK_SKIP : MD_CHECK_FAIL,
 				   label);
 	}
 	md_exec_cleanup(&r.x);
@@ -1341,36 +1433,50 @@ static bool domain_ok(const char *d)
 	return true;
 }
 
-/* `tailscale cert` under a hard deadline.  --cert-file=- writes only the public
+/* `tailscale cert` under a hard limit on the host.  --cert-file=- writes only the public
  * certificate to stdout and, with no --key-file, no key anywhere (cmd/tailscale/cli/cert.go
- * writes the key only when its path is set): the check leaves nothing on the host. */
+ * writes the key only when its path is set): the check leaves nothing on the host.  Only
+ * the host's own limit ending the command is a hang: when our deadline runs out first,
+ * nothing is known (docs/tls.md#certificate-issuance-with-tailscale-cert). */
 static int cert_check(struct md_ctx *ctx, struct md_facts *f, struct ts_state *ts)
 {
 	struct run r = { 0 };
-	int64_t left = md_deadline_left_ms(&ctx->deadline), max_ms = CERT_MAX_MS;
-	char msg[300];
+	char msg[300], why[1024], args[320];
 	const char *cls;
 	int rc;
 
 	ts->cert_done = true;
-	if (left < max_ms)
-		max_ms = left;
-	run_ts(ctx, &r, max_ms, "cert --cert-file=- '%s'", ts->domain);
-	if (r.rc != MD_OK && !r.timed_out) {
-		char why[1024];
-
+	snprintf(r.shown, sizeof(r.shown), "tailscale cert --cert-file=- %.300s", ts->domain);
+	if (!step_start(&r, &ctx->deadline, CERT_MAX_MS, 500)) {
 		run_failure(&r, why, sizeof(why));
+		return md_fact_str(f, PROBE, "tls.cert_issue", "skipped", why);
+	}
+	snprintf(args, sizeof(args), "cert --cert-file=- '%s'", ts->domain);
+	md_tls_remote_cmd(host_os(ctx), r.limit_s, args, r.cmd, sizeof(r.cmd));
+	run_exec(ctx, &r);
+	if (r.rc != MD_OK) {
+		if (r.rc == MD_ETIMEOUT)
+			snprintf(why, sizeof(why), "%s: no answer within meshdoctor's own %lld ms, "
+				 "before the host's limit of %d s ended it: not known to hang",
+				 r.shown, (long long)r.max_ms, r.limit_s);
+		else
+			run_failure(&r, why, sizeof(why));
 		rc = md_fact_str(f, PROBE, "tls.cert_issue", "unknown", why);
 		md_exec_cleanup(&r.x);
 		return rc;
 	}
-	cls = md_tls_classify_cert(r.timed_out, r.x.exit_status, md_buf_str(&r.x.out),
+	cls = md_tls_classify_cert(r.ended, r.x.exit_status, md_buf_str(&r.x.out),
 				   md_buf_str(&r.x.err), msg, sizeof(msg));
+	if (strcmp(cls, "hang") == 0)
+		snprintf(why, sizeof(why), "no result within the limit (exit %d%s%s: ended on the "
+			 "host)", r.x.exit_status, r.x.exit_signal[0] ? ", signal " : "",
+			 r.x.exit_signal);
+	else
+		copy_str(why, sizeof(why), msg);
 	rc = md_fact_str(f, PROBE, "tls.cert_domain", ts->domain, "the node's MagicDNS name");
 	if (rc == MD_OK)
 		rc = md_fact_strf(f, PROBE, "tls.cert_issue", cls, "%s (over SSH, limit %d s): %s",
-			  r.shown, r.limit_s, strcmp(cls, "hang") == 0 ? "no result within the limit"
-			  : msg);
+				  r.shown, r.limit_s, why);
 	if (rc == MD_OK && strcmp(cls, "ok"))
 		rc = md_fact_str(f, PROBE, "tls.cert_error", msg, r.shown);
 	if (rc == MD_OK) {
@@ -1397,7 +1503,8 @@ static int record_handshake(struct md_facts *f, const struct hs *h, bool expecte
 		snprintf(label, sizeof(label), "TCP connect to %s:%d%s", h->host, h->port,
 			 connected || expected ? "" : " (no HTTPS expected here)");
 		rc = md_fact_check(f, "tls.tcp", connected ? MD_CHECK_OK
-					       : expected ? MD_CHECK_FAIL : MD_CHECK_SKIP, label);
+				   : strcmp(h->tcp, "skipped") == 0 ? MD_CHECK_SKIP
+				   : expected ? MD_CHECK_FAIL : MD_CHECK_SKIP, label);
 	}
 	if (rc == MD_OK && h->addr[0])
 		rc = md_fact_str(f, PROBE, "tls.addr", h->addr, "dialled for the TLS handshake");
@@ -1489,9 +1596,17 @@ static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	}
 	pthread_once(&verify_once, verify_idx_init);
 
-	/* The Tailscale state first: its MagicDNS name is the SNI tailscaled serves. */
+	/* The Tailscale state first: its MagicDNS name is the SNI tailscaled serves.  It gets
+	 * at most STATE_SHARE_PCT of what is left, so that however slow the CLI, the handshake
+	 * after it keeps a share of its own. */
 	if (ctx->session) {
-		rc = tailscale_state(ctx, f, &ts);
+		struct md_deadline state_dl = ctx->deadline;
+
+		if (ctx->deadline.end_ms)
+			state_dl = md_deadline_after(md_now_ms(),
+						     md_deadline_left_ms(&ctx->deadline) *
+						     STATE_SHARE_PCT / 100);
+		rc = tailscale_state(ctx, &state_dl, f, &ts);
 		if (rc)
 			goto out;
 	}
@@ -1577,14 +1692,15 @@ static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	if (rc)
 		goto out;
 	/* A failed handshake with no serve config seen: the certificate question still
-	 * explains it, if there is time left to ask. */
+	 * explains it, if there is time left to ask (cert_check records `skipped` if not). */
 	if (ts.cli_ok && !ts.cert_done && domain_ok(ts.domain) &&
-	    (strcmp(h->handshake, "timeout") == 0 || strcmp(h->handshake, "alert") == 0) &&
-	    md_deadline_left_ms(&ctx->deadline) > 1000)
+	    (strcmp(h->handshake, "timeout") == 0 || strcmp(h->handshake, "alert") == 0))
 		rc = cert_check(ctx, f, &ts);
 	if (rc == MD_OK && ts.cli_ok && !ts.cert_done)
 		rc = md_fact_str(f, PROBE, "tls.cert_issue", "skipped",
-				 ts.serve.configured ? "no valid MagicDNS name to ask for"
+				 !ts.have_serve ? "the serve configuration was not read: certificate "
+						  "issuance not asked"
+				 : ts.serve.configured ? "no valid MagicDNS name to ask for"
 				 : "no HTTPS serve configuration: certificate issuance not asked");
 out:
 	if (threaded)

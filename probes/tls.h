@@ -88,11 +88,17 @@ int md_tls_parse_prefs_control(const char *json, char *out, size_t len, struct m
 const char *md_tls_control_kind(const char *control_url, const struct md_ts_status *st,
 				char *why, size_t why_len);
 
-/* Result of `tailscale cert`: "ok", "failed", "hang" or "denied".  timed_out: the
- * command did not end before its deadline.  msg gets the message that explains it (the
- * first line of stderr, e.g. "500 Internal Server Error: your Tailscale account does not
- * support getting TLS certs"). */
-const char *md_tls_classify_cert(bool timed_out, int exit_status, const char *out,
+/* True when a command run under a host-side limit of limit_s (md_tls_remote_cmd) was ended
+ * by that limit: exit 124 (`timeout`), 137 (SIGKILL) or 142 (SIGALRM, perl's alarm), or
+ * the SIGALRM / SIGKILL signal itself.  Always false with limit_s 0 (no limit). */
+bool md_tls_ended_by_limit(int limit_s, int exit_status, const char *exit_signal);
+
+/* Result of `tailscale cert`: "ok", "failed", "hang" or "denied".  ended_by_limit: the
+ * host-side limit ended the command (md_tls_ended_by_limit) — the only way to "hang"; a
+ * command our own deadline cut off is not classified at all.  msg gets the message that
+ * explains it (the first line of stderr, e.g. "500 Internal Server Error: your Tailscale
+ * account does not support getting TLS certs"). */
+const char *md_tls_classify_cert(bool ended_by_limit, int exit_status, const char *out,
 				 const char *err, char *msg, size_t msg_len);
 
 /* The serve Proxy value as a URL curl can fetch on the host: "18080" ->
@@ -103,12 +109,12 @@ const char *md_tls_classify_cert(bool timed_out, int exit_status, const char *ou
  * MD_EINVAL (out "") for anything else, which is then never run. */
 int md_tls_backend_url(const char *proxy, char *out, size_t len, bool *insecure);
 
-/* curl -w '%{http_code}' output: "answering" for any HTTP status, "down" for 000 / empty. */
-const char *md_tls_classify_backend(int exit_status, const char *out, int *http_code);
-
 /* Whole days left until a certificate's notAfter, from ASN1_TIME_diff()'s days and
  * seconds (same sign), rounded down: negative as soon as it has expired. */
 int md_tls_days_left(int days, int secs);
+
+/* curl -w '%{http_code}' output: "answering" for any HTTP status, "down" for 000 / empty. */
+const char *md_tls_classify_backend(int exit_status, const char *out, int *http_code);
 
 /* The shell command that runs `tailscale ARGS` on a host of os ("linux", "darwin",
  * "windows", NULL = a POSIX shell) with a limit of limit_s seconds enforced on the host

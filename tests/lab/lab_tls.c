@@ -170,6 +170,41 @@ static void start_http(const char *bind, int port)
 			    bind, port), 0, "http.server did not listen on %s:%d", bind, port);
 }
 
+/* A TLS server that answers the ClientHello only delay_s seconds after the connection, as
+ * tailscaled does while it obtains the certificate for the name during the handshake
+ * (docs/tls.md#no-serverhello-before-the-deadline).  Python's ssl module (Debian's
+ * /usr/bin/python3), a thread per connection; cert NAME.crt and NAME.key. */
+static void start_slow_tls(const char *name, const char *bind, int port, const char *delay_s)
+{
+	static const char script[] =
+		"import socket, ssl, sys, threading, time\n"
+		"cert, key, host, port, delay = sys.argv[1:6]\n"
+		"ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n"
+		"ctx.load_cert_chain(cert, key)\n"
+		"srv = socket.create_server((host, int(port)))\n"
+		"def serve(c):\n"
+		"    time.sleep(float(delay))\n"
+		"    try:\n"
+		"        with ctx.wrap_socket(c, server_side=True) as t:\n"
+		"            t.settimeout(2)\n"
+		"            t.recv(4096)\n"
+		"    except Exception:\n"
+		"        c.close()\n"
+		"while True:\n"
+		"    c, _ = srv.accept()\n"
+		"    threading.Thread(target=serve, args=(c,), daemon=True).start()\n";
+	char py[300], cert[300], keyf[300], p[16];
+	const char *argv[] = { "/usr/bin/python3", py, cert, keyf, bind, p, delay_s, NULL };
+
+	snprintf(py, sizeof(py), "%s/slow_tls.py", dir);
+	snprintf(cert, sizeof(cert), "%s/%s.crt", dir, name);
+	snprintf(keyf, sizeof(keyf), "%s/%s.key", dir, name);
+	snprintf(p, sizeof(p), "%d", port);
+	lab_write_file(py, script, 0644);
+	cr_assert_gt(lab_spawn(L, srv, argv, "slow_tls.log"), 0, "slow TLS server");
+	wait_port(port);
+}
+
 /* ==== running meshdoctor =============================================================== */
 
 static void run(const char *const *args)
@@ -489,8 +524,9 @@ static void start_ts_host(const char *status, const char *serve, const char *pre
 	wait_port(22);
 }
 
-/* meshdoctor check root@HOST with the ssh, port and tls probes. */
-static void check_host(const char *timeout, const char *extra1, const char *extra2)
+/* meshdoctor check root@HOST --probes PROBES. */
+static void check_host_probes(const char *probes, const char *timeout, const char *extra1,
+			      const char *extra2)
 {
 	const char *args[24];
 	size_t n = 0;
@@ -503,7 +539,7 @@ static void check_host(const char *timeout, const char *extra1, const char *extr
 	args[n++] = kh;
 	args[n++] = "--no-ssh-config";
 	args[n++] = "--probes";
-	args[n++] = "ssh,port,tls";
+	args[n++] = probes;
 	args[n++] = "--rules";
 	args[n++] = "rules";
 	args[n++] = "--timeout";
@@ -517,6 +553,12 @@ static void check_host(const char *timeout, const char *extra1, const char *extr
 	args[n] = NULL;
 	run(args);
 	assert_fact("ssh.auth", "ok");
+}
+
+/* meshdoctor check root@HOST with the ssh, port and tls probes. */
+static void check_host(const char *timeout, const char *extra1, const char *extra2)
+{
+	check_host_probes("ssh,port,tls", timeout, extra1, extra2);
 }
 
 Test(lab_tls, seed004_alert_https_not_enabled_is_the_top_finding_tailscale_fixture, .timeout = 90)
@@ -671,4 +713,59 @@ Test(lab_tls, cert_check_refused_to_the_user_is_only_info_tailscale_fixture, .ti
 	assert_fact("tls.cert_issue", "denied");
 	assert_findings(want);
 	cr_assert_eq(res.exit_code, 0, "info only\n%s", res.out);
+}
+
+/* A fact's evidence text, "" when the fact is missing. */
+static const char *fact_evidence(const char *name)
+{
+	const cJSON *p, *x;
+
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(res.report, "probes"))
+		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(p, "facts")) {
+			const cJSON *n = cJSON_GetObjectItemCaseSensitive(x, "name");
+			const cJSON *e = cJSON_GetObjectItemCaseSensitive(x, "evidence");
+
+			if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
+				return cJSON_IsString(e) ? e->valuestring : "";
+		}
+	return "";
+}
+
+/* A healthy serve host (HTTPS certificates enabled) whose tailscaled is slow: `tailscale
+ * debug prefs` never answers (the host's limit ends it), `tailscale cert` takes 1.5 s, and
+ * the serve answers its first handshake after 2.5 s, the time tailscaled takes to obtain
+ * the certificate.  The Tailscale state read before the handshake must leave the handshake
+ * its share of the deadline: the handshake completes, and no deadline spent elsewhere is
+ * taken for the seed's hang.  (When the prefs could take their full 4 s, the handshake was
+ * left about 1.5 s of the 6.5: it timed out, `tailscale cert` was cut off with under a
+ * second, and tls-https-certs-not-enabled fired on a healthy host.) */
+Test(lab_tls, slow_tailscale_cli_leaves_the_handshake_its_share_tailscale_fixture, .timeout = 90)
+{
+	char ca[300];
+
+	make_ca();
+	make_leaf("serve", SEED_NAME, "DNS:" SEED_NAME, 90);
+	start_ts_host("status-seed004-https-on.json", "serve-seed004.json", "prefs-tailscale.json",
+		      "ok");
+	sh("cp serve.crt ts/cert.pem && echo 30 > ts/delay-debug && echo 1.5 > ts/delay-cert");
+	start_slow_tls("serve", "0.0.0.0", 443, "2.5");
+	start_http("127.0.0.1", 18080);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
+	check_host_probes("ssh,tls", "6.5s", "--ca", ca);
+	cr_assert(!lab_report_has_finding(res.report, "tls-https-certs-not-enabled"),
+		  "a deadline spent on the CLI taken for the seed's hang\n%s", res.out);
+	cr_assert(!lab_report_has_finding(res.report, "tls-handshake-timeout"), "%s", res.out);
+	assert_fact("tailscale.cli", "ok");
+	assert_fact("tls.sni", SEED_NAME);
+	assert_fact("tls.tcp", "connected");
+	assert_fact("tls.handshake", "ok");
+	assert_fact("tls.verify", "ok");
+	assert_fact("tls.protocol", "TLSv1.3");
+	cr_assert(strstr(fact_evidence("tls.handshake"), "certificate verified"), "%s",
+		  fact_evidence("tls.handshake"));
+	cr_assert_geq(atoi(fact("tls.handshake_ms")), 2450, "the server's real wait: %s ms",
+		      fact("tls.handshake_ms"));
+	assert_fact("tls.cert_issue", "ok");
+	cr_assert_leq(res.elapsed_ms, 7000, "run took %lld ms with --timeout 6.5s",
+		      (long long)res.elapsed_ms);
 }

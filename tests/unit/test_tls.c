@@ -212,8 +212,9 @@ Test(tls, cert_outcomes)
 {
 	char msg[256];
 
-	cr_assert_str_eq(md_tls_classify_cert(true, -1, "", "", msg, sizeof(msg)), "hang");
-	cr_assert_str_eq(md_tls_classify_cert(false, 124, "", "", msg, sizeof(msg)), "hang");
+	cr_assert_str_eq(md_tls_classify_cert(true, 124, "", "", msg, sizeof(msg)), "hang");
+	/* 124 from the CLI itself, with no limit of ours around it, is just a failure */
+	cr_assert_str_eq(md_tls_classify_cert(false, 124, "", "", msg, sizeof(msg)), "failed");
 	cr_assert_str_eq(md_tls_classify_cert(false, 0, "-----BEGIN CERTIFICATE-----\nMIIB\n", "",
 					      msg, sizeof(msg)), "ok");
 	/* HTTPS unavailable (always so under Headscale; docs/tls.md#headscale-no-certificates). */
@@ -230,6 +231,18 @@ Test(tls, cert_outcomes)
 					      msg, sizeof(msg)), "denied");
 	cr_assert_str_eq(md_tls_classify_cert(false, 3, "", "", msg, sizeof(msg)), "failed");
 	cr_assert_str_eq(msg, "exit status 3");
+}
+
+Test(tls, only_the_hosts_own_limit_ends_a_command)
+{
+	cr_assert(md_tls_ended_by_limit(3, 124, ""), "timeout(1)");
+	cr_assert(md_tls_ended_by_limit(3, 137, ""), "SIGKILL, 128 + 9");
+	cr_assert(md_tls_ended_by_limit(3, 142, ""), "perl's alarm, 128 + 14");
+	cr_assert(md_tls_ended_by_limit(3, -1, "ALRM"));
+	cr_assert(md_tls_ended_by_limit(3, -1, "KILL"));
+	cr_assert_not(md_tls_ended_by_limit(3, 1, ""));
+	cr_assert_not(md_tls_ended_by_limit(3, 0, ""));
+	cr_assert_not(md_tls_ended_by_limit(0, 124, ""), "no limit was set: not ours");
 }
 
 struct days_case {
@@ -401,19 +414,26 @@ static const char *ts_cmd(const char *os, int limit_s, const char *args)
 	return b;
 }
 
-static int run_probe(const struct md_replay_entry *e, size_t n, const char *os,
-		     const struct md_options *o, struct md_facts *f, struct md_err *err)
+static int run_probe_within(const struct md_replay_entry *e, size_t n, const char *os,
+			    const struct md_options *o, int64_t deadline_ms, struct md_facts *f,
+			    struct md_err *err)
 {
 	struct md_session *s = md_session_new_replay(e, n, os);
 	struct md_target t = { .host = "100.102.226.62", .hostname = "100.102.226.62", .port = 22 };
 	struct md_ctx ctx = { .target = &t, .session = s,
-			      .deadline = md_deadline_after(md_now_ms(), 20000), .opt = o };
+			      .deadline = md_deadline_after(md_now_ms(), deadline_ms), .opt = o };
 	int rc;
 
 	cr_assert_not_null(s);
 	rc = probe_tls.run(&ctx, f, err);
 	md_session_free(s);
 	return rc;
+}
+
+static int run_probe(const struct md_replay_entry *e, size_t n, const char *os,
+		     const struct md_options *o, struct md_facts *f, struct md_err *err)
+{
+	return run_probe_within(e, n, os, o, 20000, f, err);
 }
 
 static const char *evidence(const struct md_facts *f, const char *name)
@@ -558,6 +578,121 @@ Test(tls, a_wedged_tailscale_cli_is_ended_on_the_host_tailscale_fixture, .init =
 	md_facts_cleanup(&f);
 }
 
+/* The Tailscale state is read before the handshake (its MagicDNS name is the SNI), and
+ * gets at most half of what is left: with 6 s, 3 s, so status and prefs run with a limit
+ * of 2 s on the host instead of 4 s; the steps beside the handshake keep theirs. */
+Test(tls, state_before_the_handshake_gets_half_the_deadline_tailscale_fixture, .init = no_network)
+{
+	char *status = fixture("status-seed004-https-off.json");
+	char *serve = fixture("serve-seed004.json");
+	char *prefs = fixture("prefs-tailscale.json");
+	const struct md_replay_entry e[] = {
+		{ ts_cmd("darwin", 2, "status --json"), 0, status, "", false },
+		{ ts_cmd("darwin", 2, "debug prefs"), 0, prefs, "", false },
+		{ ts_cmd("darwin", 4, "serve status --json"), 0, serve, "", false },
+		{ "curl -s -o /dev/null -w '%{http_code}' --max-time 3 'http://127.0.0.1:18080'",
+		  0, "200", "", false },
+		{ ts_cmd("darwin", 3, "cert --cert-file=- 'mneme-macbook-pro14.ayu-scylla.ts.net'"),
+		  124, "", "", false },
+	};
+	struct md_options o = { 0 };
+	struct md_facts f;
+	struct md_err err = { 0 };
+
+	md_facts_init(&f);
+	cr_assert_eq(run_probe_within(e, 5, "darwin", &o, 6000, &f, &err), MD_OK, "%s", err.msg);
+	assert_fact(&f, "tailscale.cli", "ok");
+	assert_fact(&f, "tailscale.control_url", "https://controlplane.tailscale.com");
+	assert_fact(&f, "tailscale.serve_configured", "true");
+	assert_fact(&f, "tls.backend", "answering");
+	assert_fact(&f, "tls.cert_issue", "hang");
+	cr_assert(strstr(evidence(&f, "tls.cert_issue"), "exit 124"), "%s",
+		  evidence(&f, "tls.cert_issue"));
+	md_facts_cleanup(&f);
+	free(status);
+	free(serve);
+	free(prefs);
+}
+
+/* With 1.5 s left, the state's half is under a second: not run, and said so. */
+Test(tls, less_than_a_second_for_the_state_is_skipped_not_a_hang_tailscale_fixture,
+     .init = no_network)
+{
+	char *status = fixture("status-seed004-https-off.json");
+	const struct md_replay_entry e[] = {
+		{ "if command -v timeout", 0, status, "", false },
+	};
+	struct md_options o = { 0 };
+	struct md_facts f;
+	struct md_err err = { 0 };
+
+	md_facts_init(&f);
+	cr_assert_eq(run_probe_within(e, 1, "linux", &o, 1500, &f, &err), MD_OK, "%s", err.msg);
+	assert_fact(&f, "tailscale.cli", "skipped");
+	cr_assert(strstr(evidence(&f, "tailscale.cli"), "tailscale status --json: not run: "
+			 "deadline spent"), "%s", evidence(&f, "tailscale.cli"));
+	cr_assert_null(md_facts_get(&f, "tls.cert_issue"));
+	/* the handshake still ran, on its own share */
+	assert_fact(&f, "tls.tcp", "unreachable");
+	md_facts_cleanup(&f);
+	free(status);
+}
+
+/* `tailscale cert` still running when meshdoctor's own deadline ran out is not known to
+ * hang: only the host's limit ending it says so. */
+Test(tls, cert_cut_off_by_our_deadline_is_not_a_hang_tailscale_fixture, .init = no_network)
+{
+	char *status = fixture("status-seed004-https-off.json");
+	char *serve = fixture("serve-seed004.json");
+	char *prefs = fixture("prefs-tailscale.json");
+	const struct md_replay_entry e[] = {
+		{ ts_cmd("darwin", 4, "status --json"), 0, status, "", false },
+		{ ts_cmd("darwin", 4, "debug prefs"), 0, prefs, "", false },
+		{ ts_cmd("darwin", 4, "serve status --json"), 0, serve, "", false },
+		{ "curl ", 0, "200", "", false },
+		{ ts_cmd("darwin", 3, "cert --cert-file=- 'mneme-macbook-pro14.ayu-scylla.ts.net'"), 0,
+		  "", "", true },
+	};
+	struct md_options o = { 0 };
+	struct md_facts f;
+	struct md_err err = { 0 };
+
+	md_facts_init(&f);
+	cr_assert_eq(run_probe(e, 5, "darwin", &o, &f, &err), MD_OK, "%s", err.msg);
+	assert_fact(&f, "tls.cert_issue", "unknown");
+	cr_assert(strstr(evidence(&f, "tls.cert_issue"), "not known to hang"), "%s",
+		  evidence(&f, "tls.cert_issue"));
+	cr_assert_null(md_facts_get(&f, "tls.cert_error"));
+	md_facts_cleanup(&f);
+	free(status);
+	free(serve);
+	free(prefs);
+}
+
+Test(tls, cert_killed_by_the_hosts_limit_is_a_hang_tailscale_fixture, .init = no_network)
+{
+	char *status = fixture("status-seed004-https-off.json");
+	char *serve = fixture("serve-seed004.json");
+	const struct md_replay_entry e[] = {
+		{ ts_cmd("linux", 4, "status --json"), 0, status, "", false },
+		{ ts_cmd("linux", 4, "serve status --json"), 0, serve, "", false },
+		{ "curl ", 0, "200", "", false },
+		/* 137 = 128 + SIGKILL */
+		{ ts_cmd("linux", 3, "cert --cert-file=- 'mneme-macbook-pro14.ayu-scylla.ts.net'"),
+		  137, "", "", false },
+	};
+	struct md_options o = { 0 };
+	struct md_facts f;
+	struct md_err err = { 0 };
+
+	md_facts_init(&f);
+	cr_assert_eq(run_probe(e, 4, "linux", &o, &f, &err), MD_OK, "%s", err.msg);
+	assert_fact(&f, "tls.cert_issue", "hang");
+	md_facts_cleanup(&f);
+	free(status);
+	free(serve);
+}
+
 /* The serve configuration is the host's to write: a Proxy that is not a plain URL is
  * recorded as unsafe-proxy-url, shown escaped, and never fetched. */
 Test(tls, hostile_serve_proxy_is_never_run_tailscale_fixture, .init = no_network)
@@ -632,6 +767,13 @@ ParameterizedTestParameters(tls, rules)
 		  SEED_CHAIN ";tls.handshake=timeout;tls.cert_issue=ok;tailscale.control=tailscale", false },
 		{ "tls-https-certs-not-enabled",
 		  SEED_CHAIN ";tls.handshake=timeout;tls.cert_issue=failed;tailscale.control=headscale", false },
+		/* a deadline spent elsewhere proves nothing */
+		{ "tls-https-certs-not-enabled",
+		  SEED_CHAIN ";tls.handshake=timeout;tls.cert_issue=unknown;tailscale.control=tailscale", false },
+		{ "tls-https-certs-not-enabled",
+		  SEED_CHAIN ";tls.handshake=timeout;tls.cert_issue=skipped;tailscale.control=tailscale", false },
+		{ "tls-https-certs-not-enabled",
+		  SEED_CHAIN ";tls.handshake=skipped;tls.cert_issue=hang;tailscale.control=tailscale", false },
 		{ "tls-headscale-no-https-certs",
 		  SEED_CHAIN ";tls.handshake=timeout;tls.cert_issue=failed;tailscale.control=headscale;"
 		  "tls.cert_error=500 Internal Server Error: your Tailscale account does not support getting TLS certs", true },
