@@ -23,6 +23,7 @@
 #include "core/facts.h"
 #include "core/net.h"
 #include "core/session.h"
+#include "probes/port.h"
 #include "probes/probe.h"
 
 #include <arpa/inet.h>
@@ -410,6 +411,34 @@ const char *md_tls_classify_cert(bool ended_by_limit, int exit_status, const cha
 	return "failed";
 }
 
+/* RFC 1123 host names: labels of letters, digits and '-', not at either end of a label, at
+ * most 63 characters each and 253 in all.  This is what MagicDNS names are made of, and
+ * nothing in it means anything to sh, cmd.exe or PowerShell. */
+bool md_tls_dns_name_ok(const char *name)
+{
+	size_t label = 0, total = strlen(name);
+
+	if (total == 0 || total > 253)
+		return false;
+	for (const char *p = name; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '.') {
+			if (label == 0 || p[-1] == '-')
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!isalnum(c) && c != '-')
+			return false;
+		if (c == '-' && label == 0)
+			return false;
+		if (++label > 63)
+			return false;
+	}
+	return label > 0 && name[total - 1] != '-';
+}
+
 static bool port_ok(const char *p, size_t n)
 {
 	long v = 0;
@@ -607,6 +636,63 @@ void md_tls_remote_cmd(const char *os, int limit_s, const char *args, char *out,
 		 "perl -e 'alarm shift @ARGV; exec @ARGV or exit 127' %d %s %s; "
 		 "else %s %s; fi",
 		 limit_s, ts, args, limit_s, ts, args, ts, args);
+}
+
+/* Windows: OpenSSH's default shell is cmd.exe (or PowerShell when so configured), which
+ * has neither `timeout` (its `timeout` only waits) nor single quotes.  PowerShell, given the
+ * script base64-encoded (-EncodedCommand, as the port probe does) so that no shell quoting
+ * is involved, starts the CLI and ends it after limit_s, exiting 124 like `timeout`.  The
+ * name is a checked DNS name, so it needs no quoting inside the script either. */
+static int windows_cert_cmd(int limit_s, const char *name, char *out, size_t len,
+			    struct md_err *err)
+{
+	char script[1400], *enc = NULL;
+	int n, rc;
+
+	n = snprintf(script, sizeof(script),
+		     "$ErrorActionPreference = 'Stop'\n"
+		     "$i = New-Object System.Diagnostics.ProcessStartInfo\n"
+		     "$i.FileName = 'tailscale'\n"
+		     "$i.Arguments = 'cert --cert-file=- %s'\n"
+		     "$i.UseShellExecute = $false\n"
+		     "$i.RedirectStandardOutput = $true\n"
+		     "$i.RedirectStandardError = $true\n"
+		     "try { $p = [System.Diagnostics.Process]::Start($i) } catch { "
+		     "[Console]::Error.WriteLine('tailscale: ' + $_.Exception.Message); exit 127 }\n"
+		     "$o = $p.StandardOutput.ReadToEndAsync()\n"
+		     "$e = $p.StandardError.ReadToEndAsync()\n"
+		     "if (-not $p.WaitForExit(%d)) { try { $p.Kill() } catch { }; exit 124 }\n"
+		     "[Console]::Out.Write($o.Result)\n"
+		     "[Console]::Error.Write($e.Result)\n"
+		     "exit $p.ExitCode\n",
+		     name, limit_s * 1000);
+	if (n < 0 || (size_t)n >= sizeof(script))
+		return md_err_set(err, MD_EINVAL, PROBE, "tailscale cert: the name is too long");
+	rc = md_port_encode_powershell(script, &enc, err);
+	if (rc)
+		return rc;
+	n = snprintf(out, len, "powershell -NoProfile -NonInteractive -EncodedCommand %s", enc);
+	free(enc);
+	if (n < 0 || (size_t)n >= len)
+		return md_err_set(err, MD_ETOOBIG, PROBE, "tailscale cert: command too long");
+	return MD_OK;
+}
+
+int md_tls_cert_cmd(const char *os, int limit_s, const char *name, char *out, size_t len,
+		    struct md_err *err)
+{
+	char args[320];
+
+	if (len)
+		out[0] = '\0';
+	if (!md_tls_dns_name_ok(name))
+		return md_err_set(err, MD_EINVAL, PROBE, "tailscale cert: the certificate name is "
+				  "not a DNS name (letters, digits, '-' and '.'): not asked");
+	if (os && strcmp(os, "windows") == 0)
+		return windows_cert_cmd(limit_s, name, out, len, err);
+	snprintf(args, sizeof(args), "cert --cert-file=- '%s'", name);
+	md_tls_remote_cmd(os, limit_s, args, out, len);
+	return MD_OK;
 }
 
 /* ==== the handshake (its own thread) =================================================== */
@@ -1423,16 +1509,6 @@ done:
 	return rc;
 }
 
-static bool domain_ok(const char *d)
-{
-	if (!*d || strlen(d) > 253)
-		return false;
-	for (; *d; d++)
-		if (!isalnum((unsigned char)*d) && *d != '.' && *d != '-')
-			return false;
-	return true;
-}
-
 /* `tailscale cert` under a hard limit on the host.  --cert-file=- writes only the public
  * certificate to stdout and, with no --key-file, no key anywhere (cmd/tailscale/cli/cert.go
  * writes the key only when its path is set): the check leaves nothing on the host.  Only
@@ -1441,18 +1517,23 @@ static bool domain_ok(const char *d)
 static int cert_check(struct md_ctx *ctx, struct md_facts *f, struct ts_state *ts)
 {
 	struct run r = { 0 };
-	char msg[300], why[1024], args[320];
+	struct md_err ce = { 0 };
+	bool windows = strcmp(host_os(ctx), "windows") == 0;
+	char msg[300], why[1024];
 	const char *cls;
 	int rc;
 
 	ts->cert_done = true;
 	snprintf(r.shown, sizeof(r.shown), "tailscale cert --cert-file=- %.300s", ts->domain);
-	if (!step_start(&r, &ctx->deadline, CERT_MAX_MS, 500)) {
+	/* PowerShell takes a while to start: its limit ends earlier */
+	if (!step_start(&r, &ctx->deadline, CERT_MAX_MS, windows ? 1500 : 500)) {
 		run_failure(&r, why, sizeof(why));
 		return md_fact_str(f, PROBE, "tls.cert_issue", "skipped", why);
 	}
-	snprintf(args, sizeof(args), "cert --cert-file=- '%s'", ts->domain);
-	md_tls_remote_cmd(host_os(ctx), r.limit_s, args, r.cmd, sizeof(r.cmd));
+	if (md_tls_cert_cmd(host_os(ctx), r.limit_s, ts->domain, r.cmd, sizeof(r.cmd), &ce)) {
+		printable(ts->domain, msg, sizeof(msg));
+		return md_fact_strf(f, PROBE, "tls.cert_issue", "skipped", "\"%s\": %s", msg, ce.msg);
+	}
 	run_exec(ctx, &r);
 	if (r.rc != MD_OK) {
 		if (r.rc == MD_ETIMEOUT)
@@ -1666,7 +1747,7 @@ static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 		/* Ask for a certificate only when HTTPS serve is in play: it is what the
 		 * seed's question needs, and on a healthy host it would be a needless ACME
 		 * request. */
-		if (rc == MD_OK && ts.serve.configured && domain_ok(ts.domain))
+		if (rc == MD_OK && ts.serve.configured && md_tls_dns_name_ok(ts.domain))
 			rc = cert_check(ctx, f, &ts);
 	}
 	if (threaded)
@@ -1693,7 +1774,7 @@ static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 		goto out;
 	/* A failed handshake with no serve config seen: the certificate question still
 	 * explains it, if there is time left to ask (cert_check records `skipped` if not). */
-	if (ts.cli_ok && !ts.cert_done && domain_ok(ts.domain) &&
+	if (ts.cli_ok && !ts.cert_done && md_tls_dns_name_ok(ts.domain) &&
 	    (strcmp(h->handshake, "timeout") == 0 || strcmp(h->handshake, "alert") == 0))
 		rc = cert_check(ctx, f, &ts);
 	if (rc == MD_OK && ts.cli_ok && !ts.cert_done)

@@ -101,6 +101,18 @@ bool md_tls_ended_by_limit(int limit_s, int exit_status, const char *exit_signal
 const char *md_tls_classify_cert(bool ended_by_limit, int exit_status, const char *out,
 				 const char *err, char *msg, size_t msg_len);
 
+/* True for a host name by RFC 1123: dot-separated labels of 1-63 letters, digits and '-'
+ * (no '-' first or last), 253 characters at most, no trailing dot. */
+bool md_tls_dns_name_ok(const char *name);
+
+/* The command that asks the host of os for a certificate for name, with a host-side
+ * limit of limit_s: `tailscale cert --cert-file=- 'NAME'` through md_tls_remote_cmd on
+ * POSIX shells; on Windows a PowerShell script passed with -EncodedCommand that starts the
+ * CLI and ends it after limit_s, exiting 124.  MD_EINVAL (nothing built) when name is not
+ * md_tls_dns_name_ok(); MD_ETOOBIG when out is too small. */
+int md_tls_cert_cmd(const char *os, int limit_s, const char *name, char *out, size_t len,
+		    struct md_err *err);
+
 /* The serve Proxy value as a URL curl can fetch on the host: "18080" ->
  * "http://127.0.0.1:18080", "localhost:3000" -> "http://localhost:3000",
  * "https+insecure://127.0.0.1:8443" -> "https://127.0.0.1:8443" with *insecure.
@@ -119,7 +131,8 @@ const char *md_tls_classify_backend(int exit_status, const char *out, int *http_
 /* The shell command that runs `tailscale ARGS` on a host of os ("linux", "darwin",
  * "windows", NULL = a POSIX shell) with a limit of limit_s seconds enforced on the host
  * (`timeout`, else perl's alarm; ended commands exit 124 or 142).  On macOS the CLI is
- * looked up on PATH, then in /Applications/Tailscale.app.  Windows: no host-side limit. */
+ * looked up on PATH, then in /Applications/Tailscale.app.  Windows: no host-side limit (but
+ * see md_tls_cert_cmd). */
 void md_tls_remote_cmd(const char *os, int limit_s, const char *args, char *out, size_t len);
 
 /* RFC 8446 section 6 name of a TLS alert ("internal_error" for 80), NULL if unknown. */

@@ -16,6 +16,7 @@
 #include "tests/support/fixture.h"
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <openssl/evp.h>
 #include <openssl/x509_vfy.h>
 #include <sched.h>
 #include <stdio.h>
@@ -271,6 +272,137 @@ ParameterizedTest(struct days_case *c, tls, days_left)
 	cr_assert_eq(md_tls_days_left(c->days, c->secs), c->want,
 		     "ASN1_TIME_diff %d days %d s: got %d, want %d", c->days, c->secs,
 		     md_tls_days_left(c->days, c->secs), c->want);
+}
+
+struct name_case {
+	char name[300];
+	bool ok;
+};
+
+ParameterizedTestParameters(tls, dns_names)
+{
+	static struct name_case cases[] = {
+		{ "mneme-macbook-pro14.ayu-scylla.ts.net", true },
+		{ "sfspark2.mesh.internal", true },
+		{ "a", true },
+		{ "x1.tail1234.ts.net", true },
+		{ "", false },
+		{ "a..b", false },
+		{ ".a.b", false },
+		{ "a.b.", false },
+		{ "-a.b", false },
+		{ "a-.b", false },
+		{ "a.b-", false },
+		{ "a_b.ts.net", false },
+		{ "a b.ts.net", false },
+		{ "a'b.ts.net", false },
+		{ "a\"b.ts.net", false },
+		{ "a&calc.ts.net", false },
+		{ "a|b", false },
+		{ "a%PATH%b", false },
+		{ "$(id).ts.net", false },
+		{ "a;b", false },
+		{ "a\nb", false },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.ts.net", false },
+	};
+
+	return cr_make_param_array(struct name_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct name_case *c, tls, dns_names)
+{
+	cr_assert_eq(md_tls_dns_name_ok(c->name), c->ok, "\"%s\": want %d", c->name, c->ok);
+}
+
+/* The script inside "powershell ... -EncodedCommand B64" (base64 of UTF-16LE, ASCII). */
+static void decode_powershell(const char *cmd, char *out, size_t len)
+{
+	const char *b64 = strstr(cmd, "-EncodedCommand ");
+	unsigned char *u16;
+	int n;
+	size_t o = 0;
+
+	cr_assert_not_null(b64, "%s", cmd);
+	b64 += 16;
+	u16 = malloc(strlen(b64));
+	cr_assert_not_null(u16);
+	n = EVP_DecodeBlock(u16, (const unsigned char *)b64, (int)strlen(b64));
+	cr_assert_gt(n, 0, "%s", b64);
+	for (int i = 0; i + 1 < n && o + 1 < len; i += 2) {
+		if (u16[i] == 0 && u16[i + 1] == 0)
+			break; /* base64 padding decodes to trailing zeros */
+		cr_assert_eq(u16[i + 1], 0, "not UTF-16LE ASCII at %d", i);
+		out[o++] = (char)u16[i];
+	}
+	out[o] = '\0';
+	free(u16);
+}
+
+Test(tls, cert_command_is_quoted_for_each_shell)
+{
+	char c[4096], script[2048];
+	struct md_err err = { 0 };
+
+	/* POSIX shells: single quotes, under `timeout` (or perl's alarm) */
+	cr_assert_eq(md_tls_cert_cmd("linux", 3, "node1.tail1234.ts.net", c, sizeof(c), &err), MD_OK,
+		     "%s", err.msg);
+	cr_assert(strstr(c, "then timeout 3 tailscale cert --cert-file=- 'node1.tail1234.ts.net';"),
+		  "%s", c);
+	cr_assert_eq(md_tls_cert_cmd("darwin", 3, "node1.tail1234.ts.net", c, sizeof(c), &err),
+		     MD_OK);
+	cr_assert(strstr(c, "/Applications/Tailscale.app/Contents/MacOS/Tailscale)\" cert "
+			    "--cert-file=- 'node1.tail1234.ts.net'"), "%s", c);
+	cr_assert_eq(md_tls_cert_cmd(NULL, 2, "node1.tail1234.ts.net", c, sizeof(c), &err), MD_OK);
+	cr_assert(strstr(c, "timeout 2 tailscale cert --cert-file=- 'node1.tail1234.ts.net'"), "%s", c);
+
+	/* Windows: cmd.exe knows no single quotes; PowerShell gets the script encoded, so the
+	 * command line holds only letters, digits, '+', '/' and '=' after the switches. */
+	cr_assert_eq(md_tls_cert_cmd("windows", 3, "node1.tail1234.ts.net", c, sizeof(c), &err),
+		     MD_OK, "%s", err.msg);
+	cr_assert(strncmp(c, "powershell -NoProfile -NonInteractive -EncodedCommand ", 54) == 0,
+		  "%s", c);
+	cr_assert_eq(strspn(c + 54, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="),
+		     strlen(c + 54), "%s", c);
+	cr_assert_null(strchr(c, '\''), "%s", c);
+	decode_powershell(c, script, sizeof(script));
+	cr_assert(strstr(script, "$i.FileName = 'tailscale'\n"), "%s", script);
+	cr_assert(strstr(script, "$i.Arguments = 'cert --cert-file=- node1.tail1234.ts.net'\n"),
+		  "%s", script);
+	cr_assert(strstr(script, "if (-not $p.WaitForExit(3000)) { try { $p.Kill() } catch { }; "
+				 "exit 124 }"), "%s", script);
+	cr_assert(strstr(script, "exit $p.ExitCode"), "%s", script);
+}
+
+ParameterizedTestParameters(tls, cert_command_refuses_names_that_are_not_dns_names)
+{
+	static struct name_case cases[] = {
+		{ "a'; rm -rf ~; 'b", false },
+		{ "x.ts.net\" & calc & \"", false },
+		{ "x.ts.net' -- --help", false },
+		{ "x.ts.net;id", false },
+		{ "%COMSPEC%", false },
+		{ "$(id)", false },
+		{ "a\rb", false },
+		{ "", false },
+	};
+
+	return cr_make_param_array(struct name_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct name_case *c, tls, cert_command_refuses_names_that_are_not_dns_names)
+{
+	static const char *const os[] = { "linux", "darwin", "windows", NULL };
+	char out[4096];
+
+	for (int i = 0; i < 4; i++) {
+		struct md_err err = { 0 };
+
+		strcpy(out, "unchanged");
+		cr_assert_eq(md_tls_cert_cmd(os[i], 3, c->name, out, sizeof(out), &err), MD_EINVAL,
+			     "%s on %s", c->name, os[i] ? os[i] : "sh");
+		cr_assert_str_eq(out, "", "nothing built for %s", c->name);
+		cr_assert(err.msg[0], "an error message for %s", c->name);
+	}
 }
 
 struct url_case {
@@ -693,6 +825,43 @@ Test(tls, cert_killed_by_the_hosts_limit_is_a_hang_tailscale_fixture, .init = no
 	free(serve);
 }
 
+/* A Windows host: the CLI straight from cmd.exe, curl.exe, and `tailscale cert` through
+ * PowerShell with its own limit (PowerShell's start-up taken off it: 2 s of the 4 s). */
+Test(tls, windows_host_asks_for_the_certificate_through_powershell_tailscale_fixture,
+     .init = no_network)
+{
+	char *status = fixture("status-seed004-https-off.json");
+	char *serve = fixture("serve-seed004.json");
+	char *prefs = fixture("prefs-tailscale.json");
+	char cert[4096];
+	struct md_err ce = { 0 };
+	const struct md_replay_entry e[] = {
+		{ "tailscale status --json", 0, status, "", false },
+		{ "tailscale debug prefs", 0, prefs, "", false },
+		{ "tailscale serve status --json", 0, serve, "", false },
+		{ "curl.exe -s -o NUL -w \"%{http_code}\" --max-time 3 \"http://127.0.0.1:18080\"", 0,
+		  "200", "", false },
+		{ cert, 124, "", "", false },
+	};
+	struct md_options o = { 0 };
+	struct md_facts f;
+	struct md_err err = { 0 };
+
+	cr_assert_eq(md_tls_cert_cmd("windows", 2, "mneme-macbook-pro14.ayu-scylla.ts.net", cert,
+				     sizeof(cert), &ce), MD_OK, "%s", ce.msg);
+	md_facts_init(&f);
+	cr_assert_eq(run_probe(e, 5, "windows", &o, &f, &err), MD_OK, "%s", err.msg);
+	assert_fact(&f, "tailscale.cli", "ok");
+	assert_fact(&f, "tls.backend", "answering");
+	assert_fact(&f, "tls.cert_issue", "hang");
+	cr_assert(strstr(evidence(&f, "tls.cert_issue"), "limit 2 s"), "%s",
+		  evidence(&f, "tls.cert_issue"));
+	md_facts_cleanup(&f);
+	free(status);
+	free(serve);
+	free(prefs);
+}
+
 /* The serve configuration is the host's to write: a Proxy that is not a plain URL is
  * recorded as unsafe-proxy-url, shown escaped, and never fetched. */
 Test(tls, hostile_serve_proxy_is_never_run_tailscale_fixture, .init = no_network)
@@ -729,6 +898,32 @@ Test(tls, hostile_serve_proxy_is_never_run_tailscale_fixture, .init = no_network
 	cr_assert_null(md_facts_get(&f, "tls.backend_http"));
 	md_facts_cleanup(&f);
 	free(status);
+}
+
+/* A MagicDNS name that is no DNS name never reaches a command. */
+Test(tls, certificate_not_asked_for_a_name_that_is_not_a_dns_name_tailscale_fixture,
+     .init = no_network)
+{
+	const char *status = "{\"BackendState\": \"Running\", \"Self\": {\"DNSName\": "
+			     "\"x';id;'.ts.net.\", \"ID\": \"nABC\"}}";
+	char *serve = fixture("serve-seed004.json");
+	const struct md_replay_entry e[] = {
+		{ ts_cmd("linux", 4, "status --json"), 0, status, "", false },
+		{ ts_cmd("linux", 4, "serve status --json"), 0, serve, "", false },
+		{ "curl ", 0, "200", "", false },
+		{ "if command -v timeout >/dev/null 2>&1; then timeout 3 tailscale cert", 124, "",
+		  "", false },
+	};
+	struct md_options o = { 0 };
+	struct md_facts f;
+	struct md_err err = { 0 };
+
+	md_facts_init(&f);
+	cr_assert_eq(run_probe(e, 4, "linux", &o, &f, &err), MD_OK, "%s", err.msg);
+	assert_fact(&f, "tls.cert_issue", "skipped");
+	cr_assert_null(md_facts_get(&f, "tls.cert_domain"));
+	md_facts_cleanup(&f);
+	free(serve);
 }
 
 Test(tls, without_session_or_target_the_probe_is_skipped)
