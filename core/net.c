@@ -5,9 +5,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 void md_addr_format(const struct sockaddr *sa, socklen_t len, char *out, size_t n)
@@ -55,11 +58,111 @@ int md_net_classify_errno(int e)
 	return MD_EIO;
 }
 
+/* One name lookup, shared by the caller and the thread that runs getaddrinfo().  That
+ * thread cannot be stopped, and glibc's getaddrinfo_a() cannot give up on a running
+ * lookup either (gai_cancel() answers EAI_NOTCANCELED, and waiting for it takes the
+ * resolver's own timeouts, resolv.conf(5) "timeout" x "attempts", often 10 s or more).  So
+ * the caller leaves at its deadline and whichever side lets go last frees the lookup: the
+ * caller when the answer came in time, the thread when the caller had already left. */
+struct lookup {
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* on CLOCK_MONOTONIC, the deadline's clock */
+	int refs;          /* under mu: 2 while both sides hold it */
+	bool done;         /* under mu */
+	int gai_rc, sys_errno;
+	struct addrinfo hints, *res;
+	char service[16];
+	char host[];
+};
+
+static void lookup_release(struct lookup *l)
+{
+	int refs;
+
+	pthread_mutex_lock(&l->mu);
+	refs = --l->refs;
+	pthread_mutex_unlock(&l->mu);
+	if (refs)
+		return;
+	if (l->res)
+		freeaddrinfo(l->res);
+	pthread_cond_destroy(&l->cv);
+	pthread_mutex_destroy(&l->mu);
+	free(l);
+}
+
+static void *lookup_thread(void *arg)
+{
+	struct lookup *l = arg;
+	struct addrinfo *res = NULL;
+	int rc = getaddrinfo(l->host, l->service, &l->hints, &res);
+	int e = errno;
+
+	pthread_mutex_lock(&l->mu);
+	l->gai_rc = rc;
+	l->sys_errno = e;
+	l->res = rc ? NULL : res;
+	l->done = true;
+	pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+	lookup_release(l);
+	return NULL;
+}
+
+static struct lookup *lookup_new(const char *host, const char *service, int socktype)
+{
+	size_t n = strlen(host) + 1;
+	struct lookup *l = calloc(1, sizeof(*l) + n);
+	pthread_condattr_t ca;
+
+	if (!l)
+		return NULL;
+	memcpy(l->host, host, n);
+	snprintf(l->service, sizeof(l->service), "%s", service);
+	l->hints.ai_family = AF_UNSPEC;
+	l->hints.ai_socktype = socktype;
+	l->hints.ai_flags = AI_NUMERICSERV;
+	l->refs = 1;
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	return l;
+}
+
+/* Starts the lookup thread: MD_OK (the thread holds a reference) or an errno. */
+static int lookup_start(struct lookup *l)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	pthread_t tid;
+	int rc;
+
+	/* Signals (SIGINT, SIGPIPE, ...) stay with the threads that expect them. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	l->refs = 2;
+	rc = pthread_create(&tid, &attr, lookup_thread, l);
+	if (rc)
+		l->refs = 1;
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+bool md_net_resolve_timed_out(int rc, const struct md_err *err)
+{
+	return rc == MD_ETIMEOUT && err && strcmp(err->where, "resolve") == 0;
+}
+
 int md_net_resolve(const char *host, int port, int socktype, const struct md_deadline *dl,
 		   struct addrinfo **out, struct md_err *err)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = socktype };
-	struct gaicb req = { 0 }, *list[1] = { &req };
+	struct lookup *l;
 	char service[16];
 	int rc;
 
@@ -74,48 +177,54 @@ int md_net_resolve(const char *host, int port, int socktype, const struct md_dea
 					  gai_strerror(rc));
 		return MD_OK;
 	}
-	/* getaddrinfo() has no timeout; glibc's asynchronous form does, so the lookup of a
-	 * name obeys the deadline like every other network step. */
-	hints.ai_flags = AI_NUMERICSERV;
-	req.ar_name = host;
-	req.ar_service = service;
-	req.ar_request = &hints;
-	rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
-	if (rc)
-		return md_err_set(err, MD_ERESOLVE, "resolve", "resolve %s: %s", host,
-				  gai_strerror(rc));
-	for (;;) {
+	/* getaddrinfo() has no timeout: it runs on its own thread while this one waits for
+	 * it until the deadline. */
+	l = lookup_new(host, service, socktype);
+	if (!l)
+		return md_err_set(err, MD_ENOMEM, "resolve", "resolve %s: out of memory", host);
+	rc = lookup_start(l);
+	if (rc) {
+		lookup_release(l);
+		return md_err_set(err, MD_EIO, "resolve", "resolve %s: cannot start the lookup: %s",
+				  host, strerror(rc));
+	}
+	pthread_mutex_lock(&l->mu);
+	while (!l->done) {
 		int64_t left = md_deadline_left_ms(dl);
 		struct timespec ts;
 
-		if (left <= 0) {
-			gai_cancel(&req);
-			/* A request that could not be cancelled must finish before req goes out
-			 * of scope: it is bounded by the resolver's own timeouts. */
-			while (gai_error(&req) == EAI_INPROGRESS)
-				gai_suspend((const struct gaicb *const *)list, 1, NULL);
-			if (req.ar_result)
-				freeaddrinfo(req.ar_result);
-			return md_err_set(err, MD_ETIMEOUT, "resolve",
-					  "resolve %s: no answer before the deadline", host);
-		}
-		if (left == INT64_MAX)
-			left = 3600 * 1000;
-		ts.tv_sec = left / 1000;
-		ts.tv_nsec = (left % 1000) * 1000000;
-		rc = gai_suspend((const struct gaicb *const *)list, 1, &ts);
-		if (gai_error(&req) != EAI_INPROGRESS)
+		if (left <= 0)
 			break;
-		(void)rc;
+		if (left > 3600 * 1000)
+			left = 3600 * 1000; /* no deadline: wait an hour at a time */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += left / 1000;
+		ts.tv_nsec += (left % 1000) * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&l->cv, &l->mu, &ts);
 	}
-	rc = gai_error(&req);
+	if (!l->done) {
+		pthread_mutex_unlock(&l->mu);
+		lookup_release(l); /* the thread frees it when getaddrinfo() returns */
+		return md_err_set(err, MD_ETIMEOUT, "resolve",
+				  "resolve %s: no answer from the name service before the deadline",
+				  host);
+	}
+	rc = l->gai_rc;
+	*out = l->res;
+	l->res = NULL;
+	pthread_mutex_unlock(&l->mu);
 	if (rc) {
-		if (req.ar_result)
-			freeaddrinfo(req.ar_result);
-		return md_err_set(err, MD_ERESOLVE, "resolve", "resolve %s: %s", host,
-				  gai_strerror(rc));
+		const char *why = rc == EAI_SYSTEM ? strerror(l->sys_errno) : gai_strerror(rc);
+
+		rc = md_err_set(err, MD_ERESOLVE, "resolve", "resolve %s: %s", host, why);
+		lookup_release(l);
+		return rc;
 	}
-	*out = req.ar_result;
+	lookup_release(l);
 	return MD_OK;
 }
 

@@ -3,7 +3,10 @@
  * Errors are classified so probes can record them as facts: MD_ERESOLVE (name did not
  * resolve), MD_EREFUSED, MD_ETIMEOUT (no answer before the deadline: filtered or host
  * down), MD_EUNREACH (no route), MD_EIO (anything else).  err->msg names the operation and
- * the peer: "connect 10.0.0.2:22: Connection refused". */
+ * the peer: "connect 10.0.0.2:22: Connection refused".  A name lookup that was still
+ * running at the deadline is MD_ETIMEOUT with err->where "resolve" (see
+ * md_net_resolve_timed_out()): the name server did not answer, which says nothing about
+ * whether the name exists. */
 #ifndef MD_NET_H
 #define MD_NET_H
 
@@ -21,9 +24,13 @@ struct md_addr {
 };
 
 /* Resolves host (name or literal) for socktype (SOCK_STREAM / SOCK_DGRAM).
- * On success *out is a getaddrinfo list the caller frees with freeaddrinfo(). */
+ * On success *out is a getaddrinfo list the caller frees with freeaddrinfo().  Returns at
+ * the deadline even when the resolver is still waiting for its name server (MD_ETIMEOUT,
+ * where "resolve"); the lookup then finishes on its own thread and frees itself. */
 int md_net_resolve(const char *host, int port, int socktype, const struct md_deadline *dl,
 		   struct addrinfo **out, struct md_err *err);
+/* True when rc and err (may be NULL) say that the name lookup did not finish in time. */
+bool md_net_resolve_timed_out(int rc, const struct md_err *err);
 
 /* TCP connect to host:port, trying each address until one connects or the deadline
  * passes.  *fd_out is a connected, blocking socket; peer (may be NULL) gets its address. */

@@ -1,0 +1,216 @@
+/* Unit tests: name resolution under a deadline (core/net.c).
+ *
+ * Each test runs in its own process (criterion), which moves into a private network
+ * namespace (only lo, up) and a private mount namespace in which /etc/resolv.conf,
+ * /etc/hosts, /etc/nsswitch.conf and /etc/gai.conf are the test's own files.  Nothing
+ * leaves the namespace and the machine's own files are never changed.  Needs root
+ * (CAP_SYS_ADMIN), like the lab tests. */
+#include "core/net.h"
+#include "core/proc.h"
+#include "core/target.h"
+#include "probes/probe.h"
+#include "rules/engine.h"
+#include "tests/support/fact_spec.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A name for the tests' own resolver and hosts file (RFC 2606 reserves .test). */
+#define NAME "nothing.meshdoctor.test"
+#define TWO "two.meshdoctor.test"
+
+/* ---- The private namespaces ---- */
+
+static void bind_text(const char *target, const char *text)
+{
+	char path[] = "/tmp/md-test-net-XXXXXX";
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0, "mkstemp: %s", strerror(errno));
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	cr_assert_eq(mount(path, target, NULL, MS_BIND, NULL), 0, "bind %s: %s", target,
+		     strerror(errno));
+	unlink(path); /* the mount keeps the file */
+}
+
+static void lo_up(void)
+{
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(s, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	cr_assert_eq(ioctl(s, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP;
+	cr_assert_eq(ioctl(s, SIOCSIFFLAGS, &ifr), 0, "lo up: %s", strerror(errno));
+	close(s);
+}
+
+/* resolv.conf: the name server is 127.0.0.1, in this namespace only.  Its own timeouts
+ * are long (5 s x 2 attempts), so a lookup that waits for them cannot pass for one that
+ * stopped at the deadline. */
+static void private_resolver(const char *hosts)
+{
+	cr_assert_eq(unshare(CLONE_NEWNS | CLONE_NEWNET), 0,
+		     "unshare: %s (these tests need root, as the lab tests do)", strerror(errno));
+	/* Private first, so that no mount below propagates back to the machine. */
+	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0, "%s", strerror(errno));
+	lo_up();
+	bind_text("/etc/resolv.conf", "nameserver 127.0.0.1\nsearch .\noptions timeout:5 attempts:2\n");
+	bind_text("/etc/hosts", hosts);
+	bind_text("/etc/nsswitch.conf", "hosts: files dns\n");
+	if (access("/etc/gai.conf", F_OK) == 0)
+		bind_text("/etc/gai.conf", ""); /* glibc's built-in RFC 6724 order */
+}
+
+/* ---- A name server on 127.0.0.1:53 that answers late, or never ---- */
+
+struct dns_server {
+	int fd;
+	int delay_ms; /* < 0: never answer */
+	pthread_t tid;
+};
+
+struct dns_reply {
+	struct dns_server *d;
+	struct sockaddr_storage to;
+	socklen_t to_len;
+	size_t n;
+	unsigned char msg[512];
+};
+
+/* Answers one query with NXDOMAIN (RFC 1035 section 4.1.1: QR set, RCODE 3) after the
+ * server's delay. */
+static void *dns_reply(void *arg)
+{
+	struct dns_reply *r = arg;
+	int ms = r->d->delay_ms;
+
+	nanosleep(&(struct timespec){ ms / 1000, (ms % 1000) * 1000000L }, NULL);
+	r->msg[2] = 0x81; /* QR, RD */
+	r->msg[3] = 0x83; /* RA, NXDOMAIN */
+	sendto(r->d->fd, r->msg, r->n, 0, (struct sockaddr *)&r->to, r->to_len);
+	free(r);
+	return NULL;
+}
+
+/* Reads queries; answers each on its own thread after delay_ms, or never (delay_ms < 0). */
+static void *dns_serve(void *arg)
+{
+	struct dns_server *d = arg;
+
+	for (;;) {
+		struct dns_reply *r = calloc(1, sizeof(*r));
+		pthread_t tid;
+		ssize_t n;
+
+		if (!r)
+			return NULL;
+		r->d = d;
+		r->to_len = sizeof(r->to);
+		n = recvfrom(d->fd, r->msg, sizeof(r->msg), 0, (struct sockaddr *)&r->to, &r->to_len);
+		if (n < 12 || d->delay_ms < 0) {
+			free(r);
+			if (n < 0)
+				return NULL;
+			continue;
+		}
+		r->n = (size_t)n;
+		if (pthread_create(&tid, NULL, dns_reply, r) == 0)
+			pthread_detach(tid);
+		else
+			free(r);
+	}
+}
+
+static void dns_start(struct dns_server *d, int delay_ms)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(53),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+	d->delay_ms = delay_ms;
+	d->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(d->fd, 0);
+	cr_assert_eq(bind(d->fd, (struct sockaddr *)&a, sizeof(a)), 0, "bind :53: %s",
+		     strerror(errno));
+	cr_assert_eq(pthread_create(&d->tid, NULL, dns_serve, d), 0);
+	pthread_detach(d->tid);
+}
+
+/* ---- Resolution ---- */
+
+Test(resolve, returns_at_the_deadline_when_the_name_server_never_answers, .timeout = 30)
+{
+	struct dns_server d;
+	struct addrinfo *ai = NULL;
+	struct md_err e = { 0 };
+	int64_t t0, took;
+	struct md_deadline dl;
+	int rc;
+
+	private_resolver("127.0.0.1 localhost\n");
+	dns_start(&d, -1);
+	t0 = md_now_ms();
+	dl = md_deadline_after(t0, 500);
+	rc = md_net_resolve(NAME, 22, SOCK_STREAM, &dl, &ai, &e);
+	took = md_now_ms() - t0;
+	cr_assert_eq(rc, MD_ETIMEOUT, "rc %d: %s", rc, e.msg);
+	cr_assert_leq(took, 550, "returned after %lld ms, deadline 500 ms", (long long)took);
+	cr_assert_null(ai);
+	cr_assert(md_net_resolve_timed_out(rc, &e));
+	cr_assert_str_eq(e.where, "resolve");
+	cr_assert(strstr(e.msg, "resolve " NAME ": "), "%s", e.msg);
+}
+
+Test(resolve, an_answer_after_the_deadline_is_dropped_safely, .timeout = 30)
+{
+	struct dns_server d;
+	struct addrinfo *ai = NULL;
+	struct md_err e = { 0 };
+	struct md_deadline dl;
+
+	private_resolver("127.0.0.1 localhost\n");
+	dns_start(&d, 300);
+	for (int i = 0; i < 3; i++) {
+		md_err_clear(&e);
+		dl = md_deadline_after(md_now_ms(), 100);
+		cr_assert_eq(md_net_resolve(NAME, 22, SOCK_STREAM, &dl, &ai, &e), MD_ETIMEOUT, "%s",
+			     e.msg);
+	}
+	/* The lookups finish on their own threads and free themselves (ASan checks the
+	 * accesses). */
+	usleep(1500 * 1000);
+}
+
+Test(resolve, an_answer_in_time_is_used, .timeout = 30)
+{
+	struct dns_server d;
+	struct addrinfo *ai = NULL;
+	struct md_err e = { 0 };
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 5000);
+
+	private_resolver("127.0.0.1 localhost\n10.1.2.3 " NAME "\n");
+	dns_start(&d, 0);
+	cr_assert_eq(md_net_resolve(NAME, 22, SOCK_STREAM, &dl, &ai, &e), MD_OK, "%s", e.msg);
+	cr_assert_not_null(ai);
+	cr_assert_eq(ai->ai_family, AF_INET);
+	freeaddrinfo(ai);
+	md_err_clear(&e);
+	cr_assert_eq(md_net_resolve("other.meshdoctor.test", 22, SOCK_STREAM, &dl, &ai, &e),
+		     MD_ERESOLVE, "%s", e.msg);
+	cr_assert_null(ai);
+	cr_assert_not(md_net_resolve_timed_out(MD_ERESOLVE, &e));
+}
