@@ -878,8 +878,9 @@ static const char *tcp_value(int rc, const struct md_err *e)
 	switch (rc) {
 	case MD_EREFUSED: return "refused";
 	case MD_ETIMEOUT:
-		/* A lookup that outlived the deadline: the name did not resolve. */
-		return strcmp(e->where, "resolve") == 0 ? "no-such-host" : "timeout";
+		/* A lookup still running at the deadline: the name server did not answer, which
+		 * says nothing about whether the name exists. */
+		return md_net_resolve_timed_out(rc, e) ? "resolve-timeout" : "timeout";
 	case MD_EUNREACH:
 	case MD_EPERM: return "unreachable";
 	case MD_ERESOLVE: return "no-such-host";
@@ -1366,6 +1367,10 @@ static int ssh_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 		md_fact_str(f, P, "ssh.tcp", tcp_value(rc, &e), e.msg);
 		md_fact_str(f, P, "ssh.tcp_error", e.msg, NULL);
 		md_fact_check(f, "ssh.tcp", MD_CHECK_FAIL, label);
+		/* No answer about the name: nothing was learnt about SSH, so the probe could
+		 * not complete (check exits 3, "could not tell"). */
+		if (md_net_resolve_timed_out(rc, &e))
+			return md_err_set(err, rc, e.where, "%s", e.msg);
 		return MD_OK;
 	}
 	md_fact_strf(f, P, "ssh.tcp", "connected", "connect %s: connected", peer.text);

@@ -1,4 +1,5 @@
-/* Unit tests: name resolution under a deadline (core/net.c).
+/* Unit tests: name resolution under a deadline (core/net.c), and what the ssh probe and
+ * rules/ssh.rules make of a name server that does not answer.
  *
  * Each test runs in its own process (criterion), which moves into a private network
  * namespace (only lo, up) and a private mount namespace in which /etc/resolv.conf,
@@ -213,4 +214,107 @@ Test(resolve, an_answer_in_time_is_used, .timeout = 30)
 		     MD_ERESOLVE, "%s", e.msg);
 	cr_assert_null(ai);
 	cr_assert_not(md_net_resolve_timed_out(MD_ERESOLVE, &e));
+}
+
+/* ---- The ssh probe, its rule and the exit status ---- */
+
+extern const struct md_probe probe_ssh;
+
+Test(ssh_resolve, the_probe_records_resolve_timeout_not_no_such_host, .timeout = 30)
+{
+	struct dns_server d;
+	struct md_target t = { 0 };
+	struct md_options opt = { .timeout_ms = 500 };
+	struct md_ctx ctx = { .target = &t, .opt = &opt };
+	struct md_facts f;
+	struct md_ruleset rs;
+	struct md_evaluation ev = { 0 };
+	struct md_err e = { 0 };
+	const struct md_fact *x;
+	int64_t t0;
+	int rc;
+
+	private_resolver("127.0.0.1 localhost\n");
+	dns_start(&d, -1);
+	md_facts_init(&f);
+	md_ruleset_init(&rs);
+	cr_assert_eq(md_target_parse("root@" NAME, &t, &e), MD_OK, "%s", e.msg);
+	t0 = md_now_ms();
+	ctx.deadline = md_deadline_after(t0, 500);
+	rc = probe_ssh.run(&ctx, &f, &e);
+	cr_assert_leq(md_now_ms() - t0, 550);
+	cr_assert_eq(rc, MD_ETIMEOUT, "the probe could not complete: %d", rc);
+	cr_assert_str_eq(e.where, "resolve");
+	x = md_facts_get(&f, "ssh.tcp");
+	cr_assert_not_null(x);
+	cr_assert_str_eq(x->str, "resolve-timeout");
+	cr_assert(strstr(x->evidence, "resolve " NAME ": "), "%s", x->evidence);
+	cr_assert_null(ctx.session);
+
+	cr_assert_eq(md_rules_load_dir(&rs, "rules", &e), MD_OK, "%s", e.msg);
+	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
+	cr_assert_geq(test_finding_index(&ev, "ssh-resolve-timeout"), 0);
+	cr_assert_lt(test_finding_index(&ev, "ssh-name-not-resolved"), 0);
+	for (size_t i = 0; i < ev.n_findings; i++)
+		cr_assert_neq(ev.findings[i].severity, MD_SEV_CRITICAL, "critical: %s",
+			      ev.findings[i].rule->id);
+	md_evaluation_cleanup(&ev);
+	md_ruleset_cleanup(&rs);
+	md_facts_cleanup(&f);
+	md_target_cleanup(&t);
+}
+
+Test(ssh_resolve, the_rule_is_a_warning_citing_the_lookup, .timeout = 30)
+{
+	struct md_ruleset rs;
+	struct md_facts f;
+	struct md_evaluation ev = { 0 };
+	struct md_err err = { 0 };
+	int i;
+
+	md_ruleset_init(&rs);
+	md_facts_init(&f);
+	cr_assert_eq(md_rules_load_file(&rs, "rules/ssh.rules", &err), MD_OK, "%s", err.msg);
+	cr_assert_eq(test_put_facts(&f, "ssh",
+				    "ssh.addr=\"h1.example:22\";ssh.host=\"h1.example\";ssh.port=22;"
+				    "ssh.user=\"steve\";ssh.tcp=\"resolve-timeout\";ssh.tcp_error="
+				    "\"resolve h1.example: no answer from the name service before "
+				    "the deadline\""),
+		     0);
+	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
+	cr_assert_eq(ev.n_findings, 1);
+	i = test_finding_index(&ev, "ssh-resolve-timeout");
+	cr_assert_eq(i, 0);
+	cr_assert_eq(ev.findings[i].severity, MD_SEV_WARNING);
+	cr_assert(strstr(ev.findings[i].cause, "h1.example"), "%s", ev.findings[i].cause);
+	cr_assert_str_eq(ev.findings[i].rule->source, "seeds/002_c74f733de84f5218.txt");
+	md_evaluation_cleanup(&ev);
+	md_facts_cleanup(&f);
+	md_ruleset_cleanup(&rs);
+}
+
+Test(ssh_resolve, check_exits_could_not_tell, .timeout = 30)
+{
+	const char *bin = getenv("MD_BIN") ? getenv("MD_BIN") : "./meshdoctor";
+	const char *argv[] = { bin, "check", "--probes", "ssh", "--timeout", "1s",
+			       "--no-ssh-config", "--rules", "rules", "--json", "-",
+			       "root@" NAME, NULL };
+	struct dns_server d;
+	struct md_proc_result r;
+	struct md_err e = { 0 };
+	struct md_deadline dl;
+	int64_t t0;
+
+	private_resolver("127.0.0.1 localhost\n");
+	dns_start(&d, -1);
+	md_proc_result_init(&r, 1 << 20);
+	t0 = md_now_ms();
+	dl = md_deadline_after(t0, 15000);
+	cr_assert_eq(md_proc_run(argv, NULL, 0, &dl, &r, &e), MD_OK, "%s", e.msg);
+	cr_assert_eq(r.exit_code, 3, "exit %d: %s%s", r.exit_code, md_buf_str(&r.out),
+		     md_buf_str(&r.err));
+	cr_assert_lt(md_now_ms() - t0, 3000, "the run kept its deadline");
+	cr_assert(strstr(md_buf_str(&r.out), "\"ssh-resolve-timeout\""), "%s", md_buf_str(&r.out));
+	cr_assert(strstr(md_buf_str(&r.out), "\"resolve-timeout\""), "%s", md_buf_str(&r.out));
+	md_proc_result_cleanup(&r);
 }
