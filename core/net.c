@@ -237,8 +237,12 @@ int md_net_connect_start(const struct sockaddr *sa, socklen_t len, int socktype,
 	*fd_out = -1;
 	*done = false;
 	fd = socket(sa->sa_family, socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return md_err_set(err, MD_EIO, "socket", "socket: %s", strerror(errno));
+	if (fd < 0) {
+		int e = errno;
+
+		md_addr_format(sa, len, peer, sizeof(peer));
+		return md_err_set(err, MD_EIO, "socket", "connect %s: socket: %s", peer, strerror(e));
+	}
 	if (connect(fd, sa, len) == 0) {
 		*done = true;
 	} else if (errno != EINPROGRESS) {
@@ -269,71 +273,212 @@ int md_net_wait(int fd, short events, const struct md_deadline *dl)
 	}
 }
 
-static int connect_one(const struct addrinfo *ai, const struct md_deadline *dl, int *fd_out,
-		       struct md_err *err)
+/* ---- Connecting to a host with several addresses ---- */
+
+/* RFC 8305 section 5 ("Happy Eyeballs"): the next address is tried when the previous
+ * attempt failed, or 250 ms after it started while it is still running, so an address
+ * family that drops packets (often IPv6) does not spend the whole deadline. */
+#define CONNECT_ATTEMPT_DELAY_MS 250
+#define CONNECT_MAX_RUNNING 8
+#define CONNECT_MAX_FAILURES 8
+
+struct connect_failure {
+	int rc;
+	char msg[sizeof(((struct md_err *)0)->msg)];
+};
+
+struct connect_run {
+	struct connect_failure fail[CONNECT_MAX_FAILURES];
+	size_t n_fail;
+	size_t n_tried; /* failures beyond CONNECT_MAX_FAILURES are counted, not kept */
+};
+
+static void connect_failed(struct connect_run *r, int rc, const char *msg)
 {
-	char peer[64];
-	bool done;
-	int fd, rc, soerr = 0;
+	struct connect_failure *f;
+
+	r->n_tried++;
+	if (r->n_fail == CONNECT_MAX_FAILURES)
+		return;
+	f = &r->fail[r->n_fail++];
+	f->rc = rc;
+	snprintf(f->msg, sizeof(f->msg), "%s", msg);
+}
+
+/* How much a failure says about the host: a refusal is an answer from it; a timeout says
+ * more than an error local to this machine (an address family without a route here). */
+static int failure_rank(int rc)
+{
+	switch (rc) {
+	case MD_EREFUSED: return 4;
+	case MD_ETIMEOUT: return 3;
+	case MD_EPERM: return 2;
+	case MD_EUNREACH: return 1;
+	}
+	return 0;
+}
+
+/* Reports the most telling failure (the later one among equals): its code and its text
+ * first, then what the other addresses said. */
+static int connect_report(const struct connect_run *r, struct md_err *err)
+{
+	char msg[sizeof(err->msg)];
+	size_t best = 0, len;
+
+	for (size_t i = 1; i < r->n_fail; i++)
+		if (failure_rank(r->fail[i].rc) >= failure_rank(r->fail[best].rc))
+			best = i;
+	len = (size_t)snprintf(msg, sizeof(msg), "%s", r->fail[best].msg);
+	for (size_t i = 0; i < r->n_fail && len < sizeof(msg); i++)
+		if (i != best)
+			len += (size_t)snprintf(msg + len, sizeof(msg) - len, "; %s", r->fail[i].msg);
+	if (r->n_tried > r->n_fail && len < sizeof(msg))
+		snprintf(msg + len, sizeof(msg) - len, "; %zu more addresses failed",
+			 r->n_tried - r->n_fail);
+	return md_err_set(err, r->fail[best].rc, "connect", "%s", msg);
+}
+
+struct connect_attempt {
+	int fd;
+	const struct addrinfo *ai;
+};
+
+static void attempt_timed_out(struct connect_run *r, const struct connect_attempt *a)
+{
+	char peer[64], msg[128];
+
+	md_addr_format(a->ai->ai_addr, a->ai->ai_addrlen, peer, sizeof(peer));
+	snprintf(msg, sizeof(msg), "connect %s: no answer before the deadline", peer);
+	connect_failed(r, MD_ETIMEOUT, msg);
+}
+
+/* Result of a finished non-blocking connect: MD_OK or the failure (recorded in r). */
+static int attempt_result(struct connect_run *r, const struct connect_attempt *a)
+{
+	char peer[64], msg[160];
+	int soerr = 0;
 	socklen_t sl = sizeof(soerr);
 
-	rc = md_net_connect_start(ai->ai_addr, ai->ai_addrlen, SOCK_STREAM, &fd, &done, err);
-	if (rc)
-		return rc;
-	md_addr_format(ai->ai_addr, ai->ai_addrlen, peer, sizeof(peer));
-	if (!done) {
-		rc = md_net_wait(fd, POLLOUT, dl);
-		if (rc == MD_ETIMEOUT) {
-			close(fd);
-			return md_err_set(err, MD_ETIMEOUT, "connect",
-					  "connect %s: no answer before the deadline", peer);
-		}
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-			soerr = errno;
-		if (soerr) {
-			close(fd);
-			return md_err_set(err, md_net_classify_errno(soerr), "connect",
-					  "connect %s: %s", peer, strerror(soerr));
-		}
-	}
+	if (getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+		soerr = errno;
+	if (!soerr)
+		return MD_OK;
+	md_addr_format(a->ai->ai_addr, a->ai->ai_addrlen, peer, sizeof(peer));
+	snprintf(msg, sizeof(msg), "connect %s: %s", peer, strerror(soerr));
+	connect_failed(r, md_net_classify_errno(soerr), msg);
+	return md_net_classify_errno(soerr);
+}
+
+static void connected(int fd, const struct addrinfo *ai, int *fd_out, struct md_addr *peer)
+{
 	/* Back to blocking: later reads use poll() with the deadline themselves. */
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	*fd_out = fd;
-	return MD_OK;
+	if (peer) {
+		memcpy(&peer->ss, ai->ai_addr, ai->ai_addrlen);
+		peer->len = ai->ai_addrlen;
+		md_addr_format(ai->ai_addr, ai->ai_addrlen, peer->text, sizeof(peer->text));
+	}
+}
+
+/* Tries the addresses of list in order, staggered (see CONNECT_ATTEMPT_DELAY_MS); the
+ * first to connect wins and the others are closed. */
+static int connect_addrs(const struct addrinfo *list, const struct md_deadline *dl,
+			 int *fd_out, struct md_addr *peer, struct md_err *err)
+{
+	struct connect_attempt run[CONNECT_MAX_RUNNING];
+	struct connect_run r = { .n_fail = 0 };
+	const struct addrinfo *next = list;
+	size_t n_run = 0;
+	int64_t next_start_ms = 0;
+	int rc = MD_EIO;
+
+	for (;;) {
+		struct pollfd p[CONNECT_MAX_RUNNING];
+		int64_t now = md_now_ms(), left = md_deadline_left_at(dl, now);
+		int wait_ms, prc;
+
+		if (left <= 0)
+			break;
+		while (next && n_run < CONNECT_MAX_RUNNING && (n_run == 0 || now >= next_start_ms)) {
+			const struct addrinfo *ai = next;
+			struct md_err e = { 0 };
+			bool done;
+			int fd;
+
+			next = next->ai_next;
+			rc = md_net_connect_start(ai->ai_addr, ai->ai_addrlen, SOCK_STREAM, &fd, &done,
+						  &e);
+			if (rc) {
+				connect_failed(&r, rc, e.msg);
+				continue; /* failed at once: the next address without waiting */
+			}
+			if (done) {
+				rc = MD_OK;
+				connected(fd, ai, fd_out, peer);
+				goto out;
+			}
+			run[n_run++] = (struct connect_attempt){ .fd = fd, .ai = ai };
+			next_start_ms = now + CONNECT_ATTEMPT_DELAY_MS;
+		}
+		if (n_run == 0)
+			break; /* every address failed */
+		wait_ms = left > INT32_MAX ? INT32_MAX : (int)left;
+		if (next && n_run < CONNECT_MAX_RUNNING && next_start_ms - now < wait_ms)
+			wait_ms = next_start_ms > now ? (int)(next_start_ms - now) : 0;
+		for (size_t i = 0; i < n_run; i++)
+			p[i] = (struct pollfd){ .fd = run[i].fd, .events = POLLOUT };
+		prc = poll(p, n_run, wait_ms);
+		if (prc < 0 && errno != EINTR) {
+			rc = md_err_set(err, MD_EIO, "connect", "poll: %s", strerror(errno));
+			goto out;
+		}
+		for (size_t i = n_run; prc > 0 && i-- > 0;) {
+			if (!p[i].revents)
+				continue;
+			if (attempt_result(&r, &run[i]) == MD_OK) {
+				const struct addrinfo *ai = run[i].ai;
+				int fd = run[i].fd;
+
+				run[i] = run[--n_run];
+				connected(fd, ai, fd_out, peer);
+				rc = MD_OK;
+				goto out;
+			}
+			close(run[i].fd);
+			run[i] = run[--n_run];
+			next_start_ms = md_now_ms(); /* a failure starts the next address at once */
+		}
+	}
+	/* The deadline passed, or no address is left. */
+	for (size_t i = 0; i < n_run; i++)
+		attempt_timed_out(&r, &run[i]);
+	if (r.n_fail == 0 && next) {
+		struct connect_attempt none = { .fd = -1, .ai = next };
+
+		attempt_timed_out(&r, &none); /* the deadline passed before the first try */
+	}
+	if (r.n_fail == 0)
+		rc = md_err_set(err, MD_ERESOLVE, "connect", "connect: no address to try");
+	else
+		rc = connect_report(&r, err);
+out:
+	for (size_t i = 0; i < n_run; i++)
+		close(run[i].fd);
+	return rc;
 }
 
 int md_net_connect_tcp(const char *host, int port, const struct md_deadline *dl, int *fd_out,
 		       struct md_addr *peer, struct md_err *err)
 {
 	struct addrinfo *res = NULL;
-	struct md_err first = { 0 };
 	int rc;
 
 	*fd_out = -1;
 	rc = md_net_resolve(host, port, SOCK_STREAM, dl, &res, err);
 	if (rc)
 		return rc;
-	rc = MD_EIO;
-	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		struct md_err e = { 0 };
-
-		rc = connect_one(ai, dl, fd_out, &e);
-		if (rc == MD_OK) {
-			if (peer) {
-				memcpy(&peer->ss, ai->ai_addr, ai->ai_addrlen);
-				peer->len = ai->ai_addrlen;
-				md_addr_format(ai->ai_addr, ai->ai_addrlen, peer->text,
-					       sizeof(peer->text));
-			}
-			break;
-		}
-		if (!first.code)
-			first = e;
-		if (rc == MD_ETIMEOUT)
-			break; /* the deadline is spent */
-	}
+	rc = connect_addrs(res, dl, fd_out, peer, err);
 	freeaddrinfo(res);
-	if (rc && err && !err->code)
-		*err = first;
 	return rc;
 }

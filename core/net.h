@@ -32,8 +32,13 @@ int md_net_resolve(const char *host, int port, int socktype, const struct md_dea
 /* True when rc and err (may be NULL) say that the name lookup did not finish in time. */
 bool md_net_resolve_timed_out(int rc, const struct md_err *err);
 
-/* TCP connect to host:port, trying each address until one connects or the deadline
- * passes.  *fd_out is a connected, blocking socket; peer (may be NULL) gets its address. */
+/* TCP connect to host:port.  The addresses are tried in the resolver's order, the next
+ * one when the previous attempt failed or 250 ms after it started (RFC 8305 section 5),
+ * so one address that drops packets does not use up the deadline; the first to connect
+ * wins.  *fd_out is a connected, blocking socket; peer (may be NULL) gets its address.
+ * When none connects, the code and the first part of err->msg come from the most telling
+ * attempt (refused, then timeout, then local errors; the later among equals) and the
+ * message goes on with the other addresses' errors. */
 int md_net_connect_tcp(const char *host, int port, const struct md_deadline *dl, int *fd_out,
 		       struct md_addr *peer, struct md_err *err);
 

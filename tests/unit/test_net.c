@@ -1,5 +1,5 @@
-/* Unit tests: name resolution under a deadline (core/net.c), and what the ssh probe and
- * rules/ssh.rules make of a name server that does not answer.
+/* Unit tests: name resolution and TCP connect under a deadline (core/net.c), and what the
+ * ssh probe and rules/ssh.rules make of a name server that does not answer.
  *
  * Each test runs in its own process (criterion), which moves into a private network
  * namespace (only lo, up) and a private mount namespace in which /etc/resolv.conf,
@@ -214,6 +214,143 @@ Test(resolve, an_answer_in_time_is_used, .timeout = 30)
 		     MD_ERESOLVE, "%s", e.msg);
 	cr_assert_null(ai);
 	cr_assert_not(md_net_resolve_timed_out(MD_ERESOLVE, &e));
+}
+
+/* ---- Connecting to a name with two addresses (::1 first, then 127.0.0.1) ---- */
+
+#define TWO_HOSTS "127.0.0.1 localhost\n::1 " TWO "\n127.0.0.1 " TWO "\n"
+
+/* A TCP listener on the loopback address of family, port 0 for any. */
+static int listen_on(int family, int port, int backlog)
+{
+	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(port),
+				   .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+	cr_assert_geq(fd, 0);
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	cr_assert_eq(family == AF_INET ? bind(fd, (struct sockaddr *)&a4, sizeof(a4))
+				       : bind(fd, (struct sockaddr *)&a6, sizeof(a6)),
+		     0, "bind: %s", strerror(errno));
+	cr_assert_eq(listen(fd, backlog), 0);
+	return fd;
+}
+
+static int port_of(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&ss, &sl), 0);
+	return ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/* A listener whose accept queue is full: Linux then drops further SYNs, as a firewall
+ * that drops packets does.  *filler is the connection that fills the queue. */
+static int listen_dropping(int family, int port, int *filler)
+{
+	int fd = listen_on(family, port, 0);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&ss, &sl), 0);
+	*filler = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_eq(connect(*filler, (struct sockaddr *)&ss, sl), 0, "%s", strerror(errno));
+	return fd;
+}
+
+/* The premise of the tests below: the resolver lists ::1 before 127.0.0.1. */
+static void assert_ipv6_first(void)
+{
+	struct addrinfo *ai = NULL;
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 2000);
+
+	cr_assert_eq(md_net_resolve(TWO, 1, SOCK_STREAM, &dl, &ai, NULL), MD_OK);
+	cr_assert(ai && ai->ai_next, "two addresses");
+	cr_assert_eq(ai->ai_family, AF_INET6, "::1 first");
+	cr_assert_eq(ai->ai_next->ai_family, AF_INET);
+	freeaddrinfo(ai);
+}
+
+Test(connect, a_dropping_first_address_does_not_use_up_the_deadline, .timeout = 30)
+{
+	struct md_addr peer = { 0 };
+	struct md_err e = { 0 };
+	int filler, v6, v4, port, fd = -1;
+	int64_t t0;
+	struct md_deadline dl;
+	char want[64];
+
+	private_resolver(TWO_HOSTS);
+	assert_ipv6_first();
+	v6 = listen_dropping(AF_INET6, 0, &filler);
+	port = port_of(v6);
+	v4 = listen_on(AF_INET, port, 8);
+	t0 = md_now_ms();
+	dl = md_deadline_after(t0, 3000);
+	cr_assert_eq(md_net_connect_tcp(TWO, port, &dl, &fd, &peer, &e), MD_OK, "%s", e.msg);
+	cr_assert_lt(md_now_ms() - t0, 1500, "connected after %lld ms",
+		     (long long)(md_now_ms() - t0));
+	snprintf(want, sizeof(want), "127.0.0.1:%d", port);
+	cr_assert_str_eq(peer.text, want);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	close(v4);
+	close(filler);
+	close(v6);
+}
+
+Test(connect, code_and_message_come_from_the_same_attempt, .timeout = 30)
+{
+	struct md_err e = { 0 };
+	int filler, v4, port, fd = -1, rc;
+	struct md_deadline dl;
+	char want[128];
+
+	private_resolver(TWO_HOSTS);
+	assert_ipv6_first();
+	/* [::1]:port refuses (nothing listens), 127.0.0.1:port drops. */
+	v4 = listen_dropping(AF_INET, 0, &filler);
+	port = port_of(v4);
+	dl = md_deadline_after(md_now_ms(), 1000);
+	rc = md_net_connect_tcp(TWO, port, &dl, &fd, NULL, &e);
+	cr_assert_eq(rc, MD_EREFUSED, "rc %d (%s): %s", rc, md_status_name(rc), e.msg);
+	cr_assert_eq(e.code, rc);
+	cr_assert_eq(fd, -1);
+	snprintf(want, sizeof(want), "connect [::1]:%d: Connection refused", port);
+	cr_assert(strncmp(e.msg, want, strlen(want)) == 0, "%s", e.msg);
+	snprintf(want, sizeof(want), "connect 127.0.0.1:%d: no answer before the deadline", port);
+	cr_assert(strstr(e.msg, want), "the other address is named too: %s", e.msg);
+	close(filler);
+	close(v4);
+}
+
+Test(connect, every_address_dropping_is_a_timeout_within_the_deadline, .timeout = 30)
+{
+	struct md_err e = { 0 };
+	int f4, f6, v4, v6, port, fd = -1, rc;
+	int64_t t0 = md_now_ms();
+	struct md_deadline dl;
+
+	private_resolver(TWO_HOSTS);
+	v6 = listen_dropping(AF_INET6, 0, &f6);
+	port = port_of(v6);
+	v4 = listen_dropping(AF_INET, port, &f4);
+	t0 = md_now_ms();
+	dl = md_deadline_after(t0, 700);
+	rc = md_net_connect_tcp(TWO, port, &dl, &fd, NULL, &e);
+	cr_assert_eq(rc, MD_ETIMEOUT, "%s", e.msg);
+	cr_assert_not(md_net_resolve_timed_out(rc, &e), "a connect timeout, not a lookup's");
+	cr_assert_leq(md_now_ms() - t0, 770);
+	cr_assert(strstr(e.msg, "[::1]") && strstr(e.msg, "127.0.0.1"), "%s", e.msg);
+	close(f4);
+	close(f6);
+	close(v4);
+	close(v6);
 }
 
 /* ---- The ssh probe, its rule and the exit status ---- */
