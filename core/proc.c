@@ -4,10 +4,16 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* After SIGKILL, how long to wait for the kernel to end the program before leaving it
+ * (a process blocked in the kernel, e.g. on a dead NFS server, outlives SIGKILL). */
+#define REAP_GRACE_MS 1000
 
 void md_proc_result_init(struct md_proc_result *r, size_t max_out)
 {
@@ -29,11 +35,57 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/* Reaps pid, waiting until the deadline at most: MD_OK with *status, MD_ETIMEOUT while it
+ * still runs, MD_EIO when it cannot be waited for.  Waits on a pidfd (Linux 5.3) so that
+ * the exit wakes it at once; without one, polls every 10 ms. */
+static int reap(pid_t pid, const struct md_deadline *dl, int *status)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0), rc;
+
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+		int ms;
+
+		if (r == pid) {
+			rc = MD_OK;
+			break;
+		}
+		if (r < 0 && errno != EINTR) {
+			rc = MD_EIO;
+			break;
+		}
+		ms = md_deadline_poll_ms(dl);
+		if (ms == 0) {
+			rc = MD_ETIMEOUT;
+			break;
+		}
+		if (pfd >= 0) {
+			struct pollfd p = { .fd = pfd, .events = POLLIN };
+
+			poll(&p, 1, ms);
+		} else {
+			poll(NULL, 0, ms < 0 || ms > 10 ? 10 : ms);
+		}
+	}
+	if (pfd >= 0)
+		close(pfd);
+	return rc;
+}
+
+/* The program runs in its own process group (setpgid in both parent and child, so that
+ * neither order of the two wins a race): this ends it and everything it started. */
+static void kill_group(pid_t pid)
+{
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+}
+
 int md_proc_run(const char *const argv[], const void *in, size_t in_len,
 		const struct md_deadline *dl, struct md_proc_result *r, struct md_err *err)
 {
 	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 }, pexec[2] = { -1, -1 };
 	int rc = MD_OK, status = 0, exec_errno = 0;
+	bool killed = false;
 	size_t in_off = 0;
 	pid_t pid;
 
@@ -62,12 +114,33 @@ int md_proc_run(const char *const argv[], const void *in, size_t in_len,
 		}
 		_exit(127);
 	}
+	setpgid(pid, pid);
 	close_fd(&pin[0]);
 	close_fd(&pout[1]);
 	close_fd(&perr[1]);
 	close_fd(&pexec[1]);
+	/* pexec closes when execvp() succeeds (O_CLOEXEC) or carries its errno; exec can
+	 * stall too (a program on a hung network file system), so the deadline holds here. */
+	{
+		struct pollfd p = { .fd = pexec[0], .events = POLLIN };
+		int prc;
+
+		while ((prc = poll(&p, 1, md_deadline_poll_ms(dl))) < 0 && errno == EINTR)
+			;
+		if (prc == 0) {
+			struct md_deadline grace = md_deadline_after(md_now_ms(), REAP_GRACE_MS);
+
+			kill_group(pid);
+			reap(pid, &grace, &status);
+			rc = md_err_set(err, MD_ETIMEOUT, "exec", "%s: not started at the deadline, killed",
+					argv[0]);
+			goto out;
+		}
+	}
 	if (read(pexec[0], &exec_errno, sizeof(exec_errno)) == sizeof(exec_errno)) {
-		waitpid(pid, &status, 0);
+		struct md_deadline grace = md_deadline_after(md_now_ms(), REAP_GRACE_MS);
+
+		reap(pid, &grace, &status); /* it is at _exit() */
 		rc = md_err_set(err, exec_errno == ENOENT ? MD_ENOTFOUND : MD_EIO, "exec", "%s: %s",
 				argv[0], strerror(exec_errno));
 		goto out;
@@ -89,7 +162,8 @@ int md_proc_run(const char *const argv[], const void *in, size_t in_len,
 		if (prc < 0 && errno == EINTR)
 			continue;
 		if (prc <= 0) {
-			kill(-pid, SIGKILL);
+			kill_group(pid);
+			killed = true;
 			rc = md_err_set(err, MD_ETIMEOUT, "exec",
 					"%s: still running at the deadline, killed", argv[0]);
 			break;
@@ -97,6 +171,7 @@ int md_proc_run(const char *const argv[], const void *in, size_t in_len,
 		for (int i = 0; i < n; i++) {
 			char chunk[4096];
 			ssize_t got;
+			int arc;
 
 			if (!p[i].revents)
 				continue;
@@ -117,11 +192,17 @@ int md_proc_run(const char *const argv[], const void *in, size_t in_len,
 					close_fd(&perr[0]);
 				continue;
 			}
-			if (md_buf_append(p[i].fd == pout[0] ? &r->out : &r->err, chunk,
-					  (size_t)got)) {
-				kill(-pid, SIGKILL);
-				rc = md_err_set(err, MD_ETOOBIG, "exec", "%s: output over %zu bytes",
-						argv[0], r->out.max);
+			arc = md_buf_append(p[i].fd == pout[0] ? &r->out : &r->err, chunk,
+					    (size_t)got);
+			if (arc) {
+				kill_group(pid);
+				killed = true;
+				if (arc == MD_ETOOBIG)
+					rc = md_err_set(err, arc, "exec", "%s: output over %zu bytes",
+							argv[0], r->out.max);
+				else
+					rc = md_err_set(err, arc, "exec",
+							"%s: out of memory reading its output", argv[0]);
 				close_fd(&pout[0]);
 				close_fd(&perr[0]);
 				break;
@@ -129,8 +210,20 @@ int md_proc_run(const char *const argv[], const void *in, size_t in_len,
 		}
 	}
 	close_fd(&pin[1]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	/* Its output is closed, but the program may go on (it closed its ends, or left a
+	 * child holding them): the deadline still holds. */
+	if (!killed && reap(pid, dl, &status) == MD_ETIMEOUT) {
+		kill_group(pid);
+		killed = true;
+		rc = md_err_set(err, MD_ETIMEOUT, "exec", "%s: still running at the deadline, killed",
+				argv[0]);
+	}
+	if (killed) {
+		struct md_deadline grace = md_deadline_after(md_now_ms(), REAP_GRACE_MS);
+
+		if (reap(pid, &grace, &status) != MD_OK)
+			goto out; /* stuck in the kernel: left behind, exit_code stays -1 */
+	}
 	if (WIFEXITED(status))
 		r->exit_code = WEXITSTATUS(status);
 	else if (WIFSIGNALED(status))

@@ -6,8 +6,14 @@
 #include "core/proc.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 Test(deadline, left_time_is_computed_from_the_given_now)
 {
@@ -227,3 +233,74 @@ Test(proc, output_over_the_cap_is_an_error)
 	cr_assert_eq(md_proc_run(argv, NULL, 0, &dl, &r, NULL), MD_ETOOBIG);
 	md_proc_result_cleanup(&r);
 }
+
+Test(proc, a_program_that_closes_its_output_but_goes_on_is_killed_at_the_deadline,
+     .timeout = 10)
+{
+	char pidfile[] = "/tmp/md-test-proc-XXXXXX", script[256];
+	const char *argv[] = { "sh", "-c", script, NULL };
+	struct md_proc_result r;
+	struct md_err e = { 0 };
+	int64_t t0 = md_now_ms();
+	struct md_deadline dl = md_deadline_after(t0, 300);
+	FILE *fp;
+	int fd = mkstemp(pidfile), pid = 0;
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	snprintf(script, sizeof(script), "echo $$ > %s; exec >/dev/null 2>&1; exec sleep 30",
+		 pidfile);
+	md_proc_result_init(&r, 1024);
+	cr_assert_eq(md_proc_run(argv, NULL, 0, &dl, &r, &e), MD_ETIMEOUT, "%s", e.msg);
+	cr_assert_lt(md_now_ms() - t0, 1500, "returned after %lld ms",
+		     (long long)(md_now_ms() - t0));
+	cr_assert(strstr(e.msg, "still running at the deadline"), "%s", e.msg);
+	cr_assert_eq(r.exit_code, 128 + SIGKILL);
+	fp = fopen(pidfile, "r");
+	cr_assert_not_null(fp);
+	cr_assert_eq(fscanf(fp, "%d", &pid), 1);
+	fclose(fp);
+	unlink(pidfile);
+	cr_assert(kill(pid, 0) < 0 && errno == ESRCH, "pid %d is gone (killed and reaped)", pid);
+	md_proc_result_cleanup(&r);
+}
+
+/* Under ASan an allocation that fails aborts (and the sanitizer maps more than any address
+ * space limit allows), so this runs in the plain build only. */
+#ifndef __SANITIZE_ADDRESS__
+static size_t vm_size(void)
+{
+	FILE *fp = fopen("/proc/self/status", "r");
+	char line[256];
+	size_t kb = 0;
+
+	cr_assert_not_null(fp);
+	while (fgets(line, sizeof(line), fp))
+		if (sscanf(line, "VmSize: %zu kB", &kb) == 1)
+			break;
+	fclose(fp);
+	cr_assert_gt(kb, 0);
+	return kb * 1024;
+}
+
+Test(proc, no_memory_for_the_output_is_out_of_memory_not_too_big, .timeout = 10)
+{
+	const char *argv[] = { "head", "-c", "268435456", "/dev/zero", NULL };
+	struct md_proc_result r;
+	struct md_err e = { 0 };
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 8000);
+	struct rlimit old, lim;
+	int rc;
+
+	md_proc_result_init(&r, 0); /* no cap: only memory runs out */
+	cr_assert_eq(getrlimit(RLIMIT_AS, &old), 0);
+	lim = old;
+	lim.rlim_cur = vm_size() + 48u * 1024 * 1024;
+	cr_assert_eq(setrlimit(RLIMIT_AS, &lim), 0);
+	rc = md_proc_run(argv, NULL, 0, &dl, &r, &e);
+	setrlimit(RLIMIT_AS, &old);
+	cr_assert_eq(rc, MD_ENOMEM, "rc %d: %s", rc, e.msg);
+	cr_assert(strstr(e.msg, "head: out of memory"), "%s", e.msg);
+	md_proc_result_cleanup(&r);
+}
+#endif
