@@ -224,6 +224,7 @@ static int drain(struct md_session *s, LIBSSH2_CHANNEL *ch, struct md_exec *x, c
 		 bool *progress, struct md_err *err)
 {
 	char buf[16384];
+	int rc;
 
 	for (int stream = 0; stream <= SSH_EXTENDED_DATA_STDERR; stream++) {
 		struct md_buf *b = stream ? &x->err : &x->out;
@@ -237,11 +238,15 @@ static int drain(struct md_session *s, LIBSSH2_CHANNEL *ch, struct md_exec *x, c
 				return md_err_set(err, MD_EIO, "exec", "exec `%s` on %s: read: %s",
 						  cmd, s->peer, last_error(s));
 			*progress = true;
-			if (md_buf_append(b, buf, (size_t)n) == MD_ETOOBIG)
+			rc = md_buf_append(b, buf, (size_t)n);
+			if (rc == MD_ETOOBIG)
 				return md_err_set(err, MD_ETOOBIG, "exec",
 						  "exec `%s` on %s: %s over %u bytes", cmd, s->peer,
 						  stream ? "stderr" : "stdout",
 						  (unsigned)MD_SESSION_MAX_OUTPUT);
+			if (rc)
+				return md_err_set(err, rc, "exec", "exec `%s` on %s: %s: out of memory",
+						  cmd, s->peer, stream ? "stderr" : "stdout");
 		}
 	}
 	return MD_OK;
@@ -324,18 +329,24 @@ static int real_exec(struct md_session *s, const char *cmd, const unsigned char 
 			rc = exec_timeout(s, cmd, err);
 			goto out;
 		}
-	while ((rc = libssh2_channel_wait_closed(ch)) == LIBSSH2_ERROR_EAGAIN)
-		if (md_session_wait(s, dl)) {
-			rc = exec_timeout(s, cmd, err);
-			goto out;
-		}
+	if (rc == 0)
+		while ((rc = libssh2_channel_wait_closed(ch)) == LIBSSH2_ERROR_EAGAIN)
+			if (md_session_wait(s, dl)) {
+				rc = exec_timeout(s, cmd, err);
+				goto out;
+			}
+	/* The exit status comes just before the server's close (RFC 4254 section 6.10).
+	 * libssh2 reports 0 when none came, so it is read only after a clean close; when
+	 * the connection broke first the status is unknown (-1) and the output is what
+	 * arrived. */
+	if (rc == 0)
+		x->exit_status = libssh2_channel_get_exit_status(ch);
 	rc = MD_OK;
-	x->exit_status = libssh2_channel_get_exit_status(ch);
 	if (libssh2_channel_get_exit_signal(ch, &sig, &sig_len, NULL, NULL, NULL, NULL) == 0 &&
 	    sig) {
 		snprintf(x->exit_signal, sizeof(x->exit_signal), "%.*s", (int)sig_len, sig);
 		libssh2_free(s->ssh, sig);
-		/* libssh2 reports 0 when no exit-status came; with a signal there is none. */
+		/* Killed by a signal: there is no exit status (libssh2 still says 0). */
 		x->exit_status = -1;
 	}
 out:

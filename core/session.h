@@ -20,7 +20,11 @@ struct md_session;
 #define MD_SESSION_MAX_OUTPUT (4u * 1024 * 1024)
 
 struct md_exec {
-	int exit_status;   /* remote exit status; -1 when the channel closed without one */
+	/* Remote exit status; -1 when unknown: killed by a signal (see exit_signal), or the
+	 * connection broke before the channel closed.  Callers must take -1 as "did not
+	 * succeed".  libssh2 cannot tell a server that closed the channel cleanly without
+	 * sending a status from one that sent 0: that case reads 0. */
+	int exit_status;
 	char exit_signal[32]; /* remote signal name, "" if none */
 	struct md_buf out;
 	struct md_buf err;
@@ -30,11 +34,12 @@ void md_exec_init(struct md_exec *x);
 void md_exec_cleanup(struct md_exec *x);
 
 /* Runs cmd on the target.  Secrets go on stdin (in/in_len), never in cmd.
- * MD_OK when the command ran (whatever its exit status); MD_ETIMEOUT when the deadline
- * passed (the command is abandoned and the session is not used again: later calls return
- * MD_EIO, because the transport may hold half a packet); MD_ETOOBIG when stdout or stderr
- * went over MD_SESSION_MAX_OUTPUT (the channel is closed, the session stays usable);
- * MD_EIO.  x must have been md_exec_init()ed; its buffers are reset first. */
+ * MD_OK when the command ran (whatever its exit status, which may be unknown: -1);
+ * MD_ETIMEOUT when the deadline passed (the command is abandoned and the session is not
+ * used again: later calls return MD_EIO, because the transport may hold half a packet);
+ * MD_ETOOBIG when stdout or stderr went over MD_SESSION_MAX_OUTPUT, MD_ENOMEM when there
+ * was no memory to hold them (in both cases the channel is closed, the session stays
+ * usable); MD_EIO.  x must have been md_exec_init()ed; its buffers are reset first. */
 int md_session_exec(struct md_session *s, const char *cmd, const void *in, size_t in_len,
 		    struct md_exec *x, const struct md_deadline *dl, struct md_err *err);
 

@@ -1,0 +1,212 @@
+/* Unit tests: md_session_exec() over a real libssh2 session, without a network: OpenSSH's
+ * sshd runs in inetd mode (`sshd -i`) on one end of a socketpair, with its own host key,
+ * configuration and authorized key in a temporary directory.  Needs root, as sshd does
+ * (like the lab tests). */
+#include "core/proc.h"
+#include "core/session.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libssh2.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/md-test-session-XXXXXX";
+static char path_buf[4][300];
+static pid_t sshd_pid = -1;
+static struct md_session *s;
+
+static const char *in_dir(int slot, const char *name)
+{
+	snprintf(path_buf[slot], sizeof(path_buf[slot]), "%s/%s", dir, name);
+	return path_buf[slot];
+}
+
+static void run(const char *const argv[])
+{
+	struct md_proc_result r;
+	struct md_err e = { 0 };
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 10000);
+
+	md_proc_result_init(&r, 65536);
+	cr_assert_eq(md_proc_run(argv, NULL, 0, &dl, &r, &e), MD_OK, "%s: %s", argv[0], e.msg);
+	cr_assert_eq(r.exit_code, 0, "%s: %s", argv[0], md_buf_str(&r.err));
+	md_proc_result_cleanup(&r);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	cr_assert_not_null(fp, "%s: %s", path, strerror(errno));
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static void setup(void)
+{
+	char conf[1024];
+	int sv[2];
+
+	cr_assert_not_null(mkdtemp(dir));
+	{
+		const char *host[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+				       in_dir(0, "hostkey"), NULL };
+		const char *user[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+				       in_dir(1, "key"), NULL };
+		const char *auth[] = { "cp", in_dir(2, "key.pub"), in_dir(3, "authorized_keys"),
+				       NULL };
+
+		run(host);
+		run(user);
+		run(auth);
+	}
+	/* sshd's privilege separation directory (Debian: /run/sshd), as the lab makes it. */
+	mkdir("/run/sshd", 0755);
+	snprintf(conf, sizeof(conf),
+		 "HostKey %s/hostkey\n"
+		 "AuthorizedKeysFile %s/authorized_keys\n"
+		 "PidFile none\n"
+		 "PasswordAuthentication no\n"
+		 "KbdInteractiveAuthentication no\n"
+		 "UsePAM no\n"
+		 "PermitRootLogin prohibit-password\n"
+		 "StrictModes no\n"
+		 "LogLevel ERROR\n",
+		 dir, dir);
+	write_file(in_dir(0, "sshd_config"), conf);
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	sshd_pid = fork();
+	cr_assert_geq(sshd_pid, 0);
+	if (sshd_pid == 0) {
+		int log = open(in_dir(1, "sshd.log"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		dup2(sv[1], 0);
+		dup2(sv[1], 1);
+		if (log >= 0)
+			dup2(log, 2);
+		execl("/usr/sbin/sshd", "sshd", "-i", "-e", "-f", in_dir(0, "sshd_config"),
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	{
+		struct md_err e = { 0 };
+		struct md_deadline dl = md_deadline_after(md_now_ms(), 10000);
+		LIBSSH2_SESSION *ssh;
+		int rc;
+
+		s = md_session_new_ssh(sv[0], &e);
+		cr_assert_not_null(s, "%s", e.msg);
+		ssh = md_session_ssh(s);
+		while ((rc = libssh2_session_handshake(ssh, sv[0])) == LIBSSH2_ERROR_EAGAIN)
+			cr_assert_eq(md_session_wait(s, &dl), MD_OK, "handshake");
+		cr_assert_eq(rc, 0, "handshake: %d (see %s)", rc, in_dir(1, "sshd.log"));
+		while ((rc = libssh2_userauth_publickey_fromfile(ssh, "root", in_dir(2, "key.pub"),
+								 in_dir(3, "key"), NULL)) ==
+		       LIBSSH2_ERROR_EAGAIN)
+			cr_assert_eq(md_session_wait(s, &dl), MD_OK, "auth");
+		cr_assert_eq(rc, 0, "auth: %d (see %s)", rc, in_dir(1, "sshd.log"));
+	}
+}
+
+static void teardown(void)
+{
+	md_session_free(s);
+	s = NULL;
+	if (sshd_pid > 0) {
+		kill(sshd_pid, SIGKILL);
+		waitpid(sshd_pid, NULL, 0);
+	}
+	{
+		const char *argv[] = { "rm", "-rf", dir, NULL };
+
+		run(argv);
+	}
+}
+
+TestSuite(session, .init = setup, .fini = teardown, .timeout = 30);
+
+Test(session, exit_status_and_output)
+{
+	struct md_exec x;
+	struct md_err e = { 0 };
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 10000);
+
+	md_exec_init(&x);
+	cr_assert_eq(md_session_exec(s, "cat; echo err >&2; exit 3", "in", 2, &x, &dl, &e), MD_OK,
+		     "%s", e.msg);
+	cr_assert_eq(x.exit_status, 3);
+	cr_assert_str_eq(md_buf_str(&x.out), "in");
+	cr_assert_str_eq(md_buf_str(&x.err), "err\n");
+	cr_assert_eq(md_session_exec(s, "true", NULL, 0, &x, &dl, &e), MD_OK, "%s", e.msg);
+	cr_assert_eq(x.exit_status, 0);
+	md_exec_cleanup(&x);
+}
+
+Test(session, connection_lost_before_the_exit_status_is_unknown_not_success)
+{
+	struct md_exec x;
+	struct md_err e = { 0 };
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 10000);
+	int rc;
+
+	md_exec_init(&x);
+	/* Output first, then the end of output (the server sends EOF), then the server's
+	 * session process (the command's parent) dies: no exit-status, no close. */
+	rc = md_session_exec(s, "echo partial; exec >/dev/null 2>&1 </dev/null; sleep 1; kill -9 $PPID",
+			     NULL, 0, &x, &dl, &e);
+	cr_assert_eq(rc, MD_OK, "%s", e.msg);
+	cr_assert_str_eq(md_buf_str(&x.out), "partial\n");
+	cr_assert_eq(x.exit_status, -1, "exit status %d: unknown, never success", x.exit_status);
+	md_exec_cleanup(&x);
+}
+
+/* Under ASan an allocation that fails aborts (and the sanitizer maps more than any address
+ * space limit allows), so this runs in the plain build only. */
+#ifndef __SANITIZE_ADDRESS__
+static size_t vm_size(void)
+{
+	FILE *fp = fopen("/proc/self/status", "r");
+	char line[256];
+	size_t kb = 0;
+
+	cr_assert_not_null(fp);
+	while (fgets(line, sizeof(line), fp))
+		if (sscanf(line, "VmSize: %zu kB", &kb) == 1)
+			break;
+	fclose(fp);
+	cr_assert_gt(kb, 0);
+	return kb * 1024;
+}
+
+Test(session, no_memory_for_the_output_fails_instead_of_dropping_it)
+{
+	struct md_exec x;
+	struct md_err e = { 0 };
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 10000);
+	struct rlimit old, lim;
+	int rc;
+
+	md_exec_init(&x);
+	cr_assert_eq(getrlimit(RLIMIT_AS, &old), 0);
+	lim = old;
+	/* Room for libssh2's packets, not for a 3 MB buffer (4 MB once doubled). */
+	lim.rlim_cur = vm_size() + 3u * 1024 * 1024;
+	cr_assert_eq(setrlimit(RLIMIT_AS, &lim), 0);
+	rc = md_session_exec(s, "head -c 3000000 /dev/zero", NULL, 0, &x, &dl, &e);
+	setrlimit(RLIMIT_AS, &old);
+	cr_assert_eq(rc, MD_ENOMEM, "rc %d (%zu bytes kept): %s", rc, x.out.len, e.msg);
+	cr_assert(strstr(e.msg, "stdout: out of memory"), "%s", e.msg);
+	md_exec_cleanup(&x);
+}
+#endif
