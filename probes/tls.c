@@ -1005,7 +1005,9 @@ static void handshake(struct hs *h)
 	rc = md_net_connect_tcp(h->host, h->port, &h->dl, &fd, &peer, &e);
 	copy_str(h->addr, sizeof(h->addr), peer.text[0] ? peer.text : "");
 	if (rc != MD_OK) {
-		const char *v = rc == MD_EREFUSED ? "refused" : rc == MD_ETIMEOUT ? "timeout"
+		const char *v = rc == MD_EREFUSED ? "refused"
+			      : md_net_resolve_timed_out(rc, &e) ? "resolve-timeout"
+			      : rc == MD_ETIMEOUT ? "timeout"
 			      : rc == MD_EUNREACH ? "unreachable" : rc == MD_ERESOLVE ? "resolve-failed"
 			      : "error";
 
@@ -1783,6 +1785,10 @@ static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 						  "issuance not asked"
 				 : ts.serve.configured ? "no valid MagicDNS name to ask for"
 				 : "no HTTPS serve configuration: certificate issuance not asked");
+	/* HTTPS was wanted and the name server never answered: nothing was learnt about the
+	 * port, so the probe could not complete (check exits 3, as the ssh probe does). */
+	if (rc == MD_OK && expected && strcmp(h->tcp, "resolve-timeout") == 0)
+		rc = md_err_set(err, MD_ETIMEOUT, "resolve", "%s", h->tcp_ev);
 out:
 	if (threaded)
 		pthread_join(th, NULL);

@@ -455,3 +455,29 @@ Test(ssh_resolve, check_exits_could_not_tell, .timeout = 30)
 	cr_assert(strstr(md_buf_str(&r.out), "\"resolve-timeout\""), "%s", md_buf_str(&r.out));
 	md_proc_result_cleanup(&r);
 }
+
+/* The TLS probe tells a silent name server from a port that drops packets: a firewall
+ * finding (tls-port-timeout) would blame the wrong thing. */
+Test(tls_resolve, a_silent_name_server_is_not_a_silent_port, .timeout = 30)
+{
+	const char *bin = getenv("MD_BIN") ? getenv("MD_BIN") : "./meshdoctor";
+	const char *argv[] = { bin, "check", "--probes", "tls", "--tls-port", "443",
+			       "--timeout", "1s", "--no-ssh-config", "--rules", "rules",
+			       "--json", "-", "root@" NAME, NULL };
+	struct dns_server d;
+	struct md_proc_result r;
+	struct md_err e = { 0 };
+	struct md_deadline dl;
+	const char *out;
+
+	private_resolver("127.0.0.1 localhost\n");
+	dns_start(&d, -1);
+	md_proc_result_init(&r, 1 << 20);
+	dl = md_deadline_after(md_now_ms(), 15000);
+	cr_assert_eq(md_proc_run(argv, NULL, 0, &dl, &r, &e), MD_OK, "%s", e.msg);
+	out = md_buf_str(&r.out);
+	cr_assert(strstr(out, "\"resolve-timeout\""), "%s%s", out, md_buf_str(&r.err));
+	cr_assert(strstr(out, "\"findings\":\t[]"), "no finding: %s", out);
+	cr_assert_eq(r.exit_code, 3, "HTTPS was asked for and nothing was learnt: %s", out);
+	md_proc_result_cleanup(&r);
+}
