@@ -338,15 +338,19 @@ void md_lit_cleanup(struct md_lit *l)
 
 void md_expr_free(struct md_expr *e)
 {
-	if (!e)
-		return;
-	md_expr_free(e->a);
-	md_expr_free(e->b);
-	if (e->op && e->op->free)
-		e->op->free(e);
-	for (size_t i = 0; i < e->n_lits; i++)
-		md_lit_cleanup(&e->lits[i]);
-	free(e->lits);
-	free(e->fact);
-	free(e);
+	/* `a && b && c` is a left-deep tree: follow e->a in a loop and recurse only into
+	 * e->b, so freeing a long chain needs no deep stack. */
+	while (e) {
+		struct md_expr *a = e->a;
+
+		md_expr_free(e->b);
+		if (e->op && e->op->free)
+			e->op->free(e);
+		for (size_t i = 0; i < e->n_lits; i++)
+			md_lit_cleanup(&e->lits[i]);
+		free(e->lits);
+		free(e->fact);
+		free(e);
+		e = a;
+	}
 }

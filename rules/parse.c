@@ -17,6 +17,11 @@
 
 /* Deep enough for any hand-written condition, shallow enough for the C stack. */
 #define MAX_DEPTH 64
+/* Tests (comparisons, bare names, exists, missing) in one condition.  A chain of `&&` or
+ * `||` is read in a loop, but it becomes a tree as deep as the chain is long, and the
+ * engine walks that tree recursively (evaluation, trace, the facts it reads): the cap
+ * keeps every walk a few thousand frames deep at most.  The shipped rules use < 20. */
+#define MAX_TESTS 1024
 
 static int perr(struct md_err *err, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -61,6 +66,7 @@ struct parser {
 	int map_line;
 	struct md_err *err;
 	int depth;
+	int tests;  /* leaves read so far, capped by MAX_TESTS */
 	bool failed;
 };
 
@@ -468,6 +474,10 @@ static struct md_expr *parse_unary_inner(struct parser *p)
 		e->paren = true;
 		return e;
 	case T_WORD:
+		if (++p->tests > MAX_TESTS)
+			return fail(p, off,
+				    "condition has more than %d tests (split it into several rules)",
+				    MAX_TESTS);
 		if (followed_by_paren(p) && tok_is(p, "exists"))
 			return parse_presence(p, MD_EX_EXISTS);
 		if (followed_by_paren(p) && tok_is(p, "missing"))

@@ -406,6 +406,26 @@ Test(engine, empty_ruleset_and_names, .timeout = 10)
 	cr_expect_str_eq(md_rule_result_name(MD_RULE_SUPERSEDED), "superseded");
 }
 
+Test(engine, longest_allowed_condition_evaluates_and_traces, .timeout = 10)
+{
+	/* 1024 tests (the parser's cap) joined by '&&', the last one false. */
+	size_t cap = 1024 * 24 + 128, len = 0;
+	char *text = malloc(cap);
+
+	cr_assert_not_null(text);
+	len += (size_t)snprintf(text, cap, "[rule big]\nwhen = zz.port == 22");
+	for (int i = 1; i < 1023; i++)
+		len += (size_t)snprintf(text + len, cap - len, " && zz.port == 22");
+	snprintf(text + len, cap - len, " && zz.yes == false\nseverity = info\ncause = c\nsource = s\n");
+	load(text);
+	free(text);
+	sample_facts();
+	evaluate(false);
+	cr_expect_eq(ev.path[0].result, MD_RULE_NOT);
+	cr_expect(strstr(ev.path[0].trace, "zz.yes == false [zz.yes = true] → false ⇒ false"), "%.200s",
+		  ev.path[0].trace);
+}
+
 Test(engine, fixture_rules_evaluate, .timeout = 10)
 {
 	struct md_err err = { 0 };

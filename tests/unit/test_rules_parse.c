@@ -282,6 +282,85 @@ Test(parse, nesting_is_capped_not_a_stack_overflow, .timeout = 10)
 	cr_expect_null(e);
 }
 
+/* A stanza whose condition is n tests "a.b == 1" joined by op, split over lines of per_line
+ * tests (continuation lines), so the error's line can be checked. */
+static char *long_chain(size_t n, const char *op, size_t per_line)
+{
+	size_t cap = 64 + n * 24, len = 0;
+	char *s = malloc(cap);
+
+	cr_assert_not_null(s);
+	len += (size_t)snprintf(s + len, cap - len, "[rule big]\nwhen = a.b == 1");
+	for (size_t i = 1; i < n; i++)
+		len += (size_t)snprintf(s + len, cap - len, "%s %s a.b == 1",
+					i % per_line ? "" : "\n   ", op);
+	snprintf(s + len, cap - len, "\nseverity = info\ncause = c\nsource = s\n");
+	return s;
+}
+
+Test(parse, long_and_or_chains_are_capped_not_a_stack_overflow, .timeout = 20)
+{
+	static const char *const ops[] = { "&&", "||" };
+
+	for (size_t k = 0; k < 2; k++) {
+		struct md_ruleset rs;
+		struct md_err err = { 0 };
+		char *text = long_chain(100000, ops[k], 100000);
+
+		md_ruleset_init(&rs);
+		cr_expect_eq(md_rules_load_string(&rs, "t.rules", text, &err), MD_EPARSE, "%s", ops[k]);
+		cr_expect_str_eq(err.msg,
+				 "t.rules:2: condition has more than 1024 tests (split it into several rules)");
+		cr_expect_eq(rs.n, 0);
+		md_ruleset_cleanup(&rs);
+		free(text);
+	}
+}
+
+Test(parse, test_cap_names_the_continuation_line_it_is_reached_on, .timeout = 10)
+{
+	struct md_ruleset rs;
+	struct md_err err = { 0 };
+	/* 100 tests a line: line 2 holds tests 1-100, line 12 tests 1001-1100. */
+	char *text = long_chain(1100, "&&", 100);
+
+	md_ruleset_init(&rs);
+	cr_expect_eq(md_rules_load_string(&rs, "t.rules", text, &err), MD_EPARSE);
+	cr_expect_eq(strncmp(err.msg, "t.rules:12: condition has more than 1024 tests", 46), 0,
+		     "%s", err.msg);
+	md_ruleset_cleanup(&rs);
+	free(text);
+	/* The cap itself loads. */
+	text = long_chain(1024, "||", 50);
+	md_err_clear(&err);
+	cr_expect_eq(md_rules_load_string(&rs, "t.rules", text, &err), MD_OK, "%s", err.msg);
+	cr_expect_eq(rs.n, 1);
+	md_ruleset_cleanup(&rs);
+	free(text);
+}
+
+Test(parse, deep_parentheses_in_a_rule_file_are_an_error, .timeout = 10)
+{
+	size_t n = 100000, len = 0, cap = 2 * n + 128;
+	char *text = malloc(cap);
+	struct md_ruleset rs;
+	struct md_err err = { 0 };
+
+	cr_assert_not_null(text);
+	len += (size_t)snprintf(text, cap, "[rule deep]\nwhen = ");
+	memset(text + len, '(', n);
+	len += n;
+	len += (size_t)snprintf(text + len, cap - len, "a.b");
+	memset(text + len, ')', n);
+	len += n;
+	snprintf(text + len, cap - len, "\nseverity = info\ncause = c\nsource = s\n");
+	md_ruleset_init(&rs);
+	cr_expect_eq(md_rules_load_string(&rs, "t.rules", text, &err), MD_EPARSE);
+	cr_expect_str_eq(err.msg, "t.rules:2: condition nested too deeply (more than 64 levels)");
+	md_ruleset_cleanup(&rs);
+	free(text);
+}
+
 Test(parse, rule_facts_lists_each_condition_fact_once, .timeout = 10)
 {
 	struct md_ruleset rs;
