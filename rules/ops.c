@@ -197,12 +197,180 @@ static bool parse_string_only(struct md_expr *e, char *msg, size_t len)
 	return true;
 }
 
+/* Limits on `~` patterns.  glibc's regcomp expands a counted repetition by copying its
+ * operand (posix/regcomp.c, parse_dup_op): `(a{1,255}){1,255}` costs 150 MB and 0.1 s,
+ * one more level 10 GB and half a minute, and `(a{1,32767})` 8 GB.  A back-reference
+ * makes regexec backtrack, which takes seconds on a few hundred bytes of a fact's text.
+ * Rules are read on every run, so a pattern must stay cheap to compile and to match. */
+#define REGEX_MAX_LEN 512
+#define REGEX_MAX_DUP 255
+
+/* Digits at *p as a number (capped at 100000, more than any limit), -1 when none. */
+static long read_count(const char **p)
+{
+	long v = -1;
+
+	for (; **p >= '0' && **p <= '9'; (*p)++) {
+		v = (v < 0 ? 0 : v) * 10 + (**p - '0');
+		if (v > 100000)
+			v = 100000;
+	}
+	return v;
+}
+
+/* Reads "{m}", "{m,}", "{m,n}" or "{,n}" at s (s[0] == '{'); false when s is not one
+ * (regcomp then reads the brace as it sees fit).  *end is just past the '}'; *max the
+ * larger bound given. */
+static bool read_interval(const char *s, const char **end, long *max)
+{
+	const char *p = s + 1;
+	long lo = read_count(&p), hi = lo;
+
+	if (*p == ',') {
+		p++;
+		hi = read_count(&p);
+	}
+	if (*p != '}' || (lo < 0 && hi < 0))
+		return false;
+	*end = p + 1;
+	*max = lo > hi ? lo : hi;
+	return true;
+}
+
+/* Skips a bracket expression "[...]" starting at s[0] == '['; returns the character after
+ * it, or NULL when it is never closed (regcomp reports that). */
+static const char *skip_bracket(const char *s)
+{
+	const char *p = s + 1;
+
+	if (*p == '^')
+		p++;
+	if (*p == ']')
+		p++; /* a ']' first is a member */
+	while (*p && *p != ']') {
+		if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+			char close = p[1];
+			const char *q = p + 2;
+
+			while (*q && !(q[0] == close && q[1] == ']'))
+				q++;
+			if (!*q)
+				return NULL;
+			p = q + 2;
+			continue;
+		}
+		p++;
+	}
+	return *p ? p + 1 : NULL;
+}
+
+/* Checks a `~` pattern against the limits above; false with one line in msg. */
+static bool regex_affordable(const struct md_lit *l, char *msg, size_t len)
+{
+	const char *re = l->str;
+	size_t n = strlen(re);
+	/* has[d]: group level d (0 = the whole pattern) holds a counted repetition. */
+	bool has[REGEX_MAX_LEN + 2] = { false };
+	size_t depth = 0;
+	/* The operand a repetition would apply to: none, or an atom (counted: it is, or
+	 * contains, a counted repetition). */
+	bool atom = false, atom_counted = false;
+
+	if (n > REGEX_MAX_LEN) {
+		snprintf(msg, len,
+			 "regular expression %.40s... is %zu bytes long (at most %d): split it into several ~ tests",
+			 l->text, n, REGEX_MAX_LEN);
+		return false;
+	}
+	for (const char *p = re; *p;) {
+		const char *end;
+		long max = 0;
+
+		switch (*p) {
+		case '\\':
+			if (p[1] >= '1' && p[1] <= '9') {
+				snprintf(msg, len,
+					 "regular expression %.60s: back-references such as \\%c are not allowed (glibc matches them by backtracking)",
+					 l->text, p[1]);
+				return false;
+			}
+			p += p[1] ? 2 : 1;
+			atom = true;
+			atom_counted = false;
+			break;
+		case '[':
+			end = skip_bracket(p);
+			p = end ? end : p + strlen(p);
+			atom = true;
+			atom_counted = false;
+			break;
+		case '(':
+			has[++depth] = false;
+			p++;
+			atom = false;
+			break;
+		case ')':
+			if (depth > 0) {
+				atom_counted = has[depth--];
+				has[depth] |= atom_counted;
+			} else {
+				atom_counted = false;
+			}
+			atom = true;
+			p++;
+			break;
+		case '{':
+			if (!atom || !read_interval(p, &end, &max)) {
+				atom = true;
+				atom_counted = false;
+				p++;
+				break;
+			}
+			if (max > REGEX_MAX_DUP) {
+				snprintf(msg, len,
+					 "regular expression %.60s: '%.*s' counts past %d (use + or * for \"many\")",
+					 l->text, (int)(end - p), p, REGEX_MAX_DUP);
+				return false;
+			}
+			if (atom_counted) {
+				snprintf(msg, len,
+					 "regular expression %.60s: '%.*s' repeats a part that has a counted repetition already (nested counts are not allowed; use + or * for one of them)",
+					 l->text, (int)(end - p), p);
+				return false;
+			}
+			atom_counted = true;
+			has[depth] = true;
+			p = end;
+			break;
+		case '|':
+		case '^':
+		case '$':
+			atom = false;
+			p++;
+			break;
+		case '*':
+		case '+':
+		case '?':
+			p++; /* unbounded or optional: one copy of the operand, which stays the atom */
+			break;
+		default:
+			atom = true;
+			atom_counted = false;
+			p++;
+			break;
+		}
+	}
+	return true;
+}
+
 static bool parse_regex(struct md_expr *e, char *msg, size_t len)
 {
 	regex_t *re;
 	int rc;
 
 	if (!parse_string_only(e, msg, len))
+		return false;
+	if (!regex_affordable(&e->lits[0], msg, len))
 		return false;
 	re = calloc(1, sizeof(*re));
 	if (!re) {

@@ -90,6 +90,19 @@ static struct bad_case bad_cases[] = {
 	{ WHEN("a.b < true"), "t.rules:2: ", "'<' needs a number or a \"string\"" },
 	{ WHEN("a.b ~ \"(\""), "t.rules:2: ", "bad regular expression \"(\"" },
 	{ WHEN("a.b ~ \"x{2,1}\""), "t.rules:2: ", "bad regular expression" },
+	/* regular expressions glibc would take gigabytes or minutes over */
+	{ WHEN("a.b ~ \"(a{1,255}){1,255}\""), "t.rules:2: ",
+	  "'{1,255}' repeats a part that has a counted repetition already" },
+	{ WHEN("a.b ~ \"^((a{2})b|c){3}$\""), "t.rules:2: ", "'{3}' repeats a part that has a counted" },
+	{ WHEN("a.b ~ \"x(a{2}{3})\""), "t.rules:2: ", "'{3}' repeats a part that has a counted" },
+	{ WHEN("a.b ~ \"(a{1,2})*{2}\""), "t.rules:2: ", "'{2}' repeats a part that has a counted" },
+	{ WHEN("a.b ~ \"a{256}\""), "t.rules:2: ", "'{256}' counts past 255" },
+	{ WHEN("a.b ~ \"(a{1,32767})\""), "t.rules:2: ", "'{1,32767}' counts past 255" },
+	{ WHEN("a.b ~ \"[ab]{300,}\""), "t.rules:2: ", "'{300,}' counts past 255" },
+	{ WHEN("a.b ~ \"x{,99999999999}\""), "t.rules:2: ", "counts past 255" },
+	{ WHEN("a.b ~ \"(a)\\\\1\""), "t.rules:2: ", "back-references such as \\1 are not allowed" },
+	{ "[rule a]\nwhen = a.b == 1\n    && a.c ~ \"a{1000}\"\nseverity = info\n", "t.rules:3: ",
+	  "counts past 255" },
 	{ WHEN("a.b in \"x\""), "t.rules:2: ", "expected '(' after 'in'" },
 	{ WHEN("a.b in (\"x\" \"y\")"), "t.rules:2: ", "expected ',' or ')'" },
 	{ WHEN("a.b in (\"x\","), "t.rules:2: ", "after ','" },
@@ -359,6 +372,50 @@ Test(parse, deep_parentheses_in_a_rule_file_are_an_error, .timeout = 10)
 	cr_expect_str_eq(err.msg, "t.rules:2: condition nested too deeply (more than 64 levels)");
 	md_ruleset_cleanup(&rs);
 	free(text);
+}
+
+Test(parse, regex_limits_leave_ordinary_patterns_alone, .timeout = 10)
+{
+	/* Rule-file text of the pattern (a backslash written twice). */
+	static const char *const ok[] = {
+		"a{255}", "(ab){2,255}", "x{,255}", "(a{2}|b{3})+", "(a{2})(b){4}", "[{]{2}",
+		"[]{]{3}", "[[:digit:]{]{2}", "\\\\{300\\\\}", "(a+)+{2}", "^SSH-2\\\\.0-",
+		"\\\\(x{2}\\\\){3}", "[\\\\1]",
+	};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char text[256];
+		struct md_ruleset rs;
+		struct md_err err = { 0 };
+
+		snprintf(text, sizeof(text), WHEN("a.b ~ \"%s\""), ok[i]);
+		md_ruleset_init(&rs);
+		cr_expect_eq(md_rules_load_string(&rs, "t.rules", text, &err), MD_OK, "%s: %s", ok[i],
+			     err.msg);
+		md_ruleset_cleanup(&rs);
+	}
+}
+
+Test(parse, regex_longer_than_512_bytes_is_rejected, .timeout = 10)
+{
+	char pat[600], text[800];
+	struct md_ruleset rs;
+	struct md_err err = { 0 };
+
+	memset(pat, 'x', sizeof(pat));
+	pat[512] = '\0';
+	snprintf(text, sizeof(text), WHEN("a.b ~ \"%s\""), pat);
+	md_ruleset_init(&rs);
+	cr_expect_eq(md_rules_load_string(&rs, "t.rules", text, &err), MD_OK, "512 bytes: %s", err.msg);
+	md_ruleset_cleanup(&rs);
+	pat[512] = 'x';
+	pat[513] = '\0';
+	snprintf(text, sizeof(text), WHEN("a.b ~ \"%s\""), pat);
+	cr_expect_eq(md_rules_load_string(&rs, "t.rules", text, &err), MD_EPARSE);
+	cr_expect(strncmp(err.msg, "t.rules:2: regular expression \"xxxx", 35) == 0, "%s", err.msg);
+	cr_expect(strstr(err.msg, "is 513 bytes long (at most 512)"), "%s", err.msg);
+	cr_expect_eq(rs.n, 0);
+	md_ruleset_cleanup(&rs);
 }
 
 Test(parse, rule_facts_lists_each_condition_fact_once, .timeout = 10)
