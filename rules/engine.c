@@ -4,7 +4,8 @@
  * (rules/parse.c) before any of its rules joins the set, so a file with a mistake
  * contributes nothing.  Ids are unique across the set (collectd's plugin registry warns
  * and overwrites a duplicate; a diagnosis must not silently depend on file order, so we
- * reject it), and `supersedes` must name rules that exist, without cycles.
+ * reject it), and `supersedes` must name rules that exist, without cycles.  Both checks
+ * look ids up through a hash index (rules/parse.h), so they stay linear in the rules.
  *
  * Evaluation: each rule's condition in three-valued (Kleene) logic — a comparison on a
  * fact that was not recorded is unknown, and unknown rules are "undecided" with the facts
@@ -76,14 +77,6 @@ const struct md_rule *md_rules_find(const struct md_ruleset *rs, const char *id)
 	return NULL;
 }
 
-static long rule_index(const struct md_ruleset *rs, const char *id)
-{
-	for (size_t i = 0; i < rs->n; i++)
-		if (strcmp(rs->v[i]->id, id) == 0)
-			return (long)i;
-	return -1;
-}
-
 static void collect_facts(const struct md_expr *e, const char **out, size_t max, size_t *n)
 {
 	if (!e)
@@ -130,66 +123,105 @@ static void remove_file(struct md_ruleset *rs, const char *file)
 	free(name);
 }
 
-/* DFS colours for cycle detection over `supersedes` edges. */
-static long find_cycle(const struct md_ruleset *rs, size_t i, unsigned char *colour)
+/* Finds a cycle among `supersedes` edges from rule `start` by an iterative depth-first
+ * search (a chain of thousands of rules must not need a deep C stack).  colour: 0 new,
+ * 1 on the current path, 2 done; to[i][k] is the position of rules i's k-th target (all
+ * resolved).  Returns the rule whose edge closes the cycle, or -1. */
+static long find_cycle(const struct md_ruleset *rs, long *const *to, size_t start,
+		       unsigned char *colour, size_t *stack, size_t *edge)
 {
-	const struct md_rule *r = rs->v[i];
+	size_t top = 0;
 
-	colour[i] = 1;
-	for (size_t k = 0; k < r->n_supersedes; k++) {
-		long j = rule_index(rs, r->supersedes[k]);
+	stack[0] = start;
+	edge[0] = 0;
+	colour[start] = 1;
+	while (1) {
+		size_t i = stack[top];
 
-		if (j < 0)
+		if (edge[top] < rs->v[i]->n_supersedes) {
+			size_t j = (size_t)to[i][edge[top]++];
+
+			if (colour[j] == 1)
+				return (long)i;
+			if (colour[j] == 0) {
+				colour[j] = 1;
+				stack[++top] = j;
+				edge[top] = 0;
+			}
 			continue;
-		if (colour[j] == 1)
-			return (long)i;
-		if (colour[j] == 0) {
-			long c = find_cycle(rs, (size_t)j, colour);
-
-			if (c >= 0)
-				return c;
 		}
+		colour[i] = 2;
+		if (top == 0)
+			return -1;
+		top--;
 	}
-	colour[i] = 2;
-	return -1;
 }
 
 /* Checks that every `supersedes` names a loaded rule and that they form no cycle.  On a
- * mistake returns MD_EPARSE and the index of the rule at fault in *bad. */
+ * mistake returns MD_EPARSE and the index of the rule at fault in *bad.  O(rules + edges):
+ * ids are looked up through a hash index. */
 static int check_supersedes(const struct md_ruleset *rs, struct md_err *err, size_t *bad)
 {
-	unsigned char *colour;
+	struct md_rule_index ix;
+	unsigned char *colour = NULL;
+	size_t *stack = NULL, *edge = NULL, n_edges = 0;
+	long **to = NULL, *targets = NULL;
+	int rc = MD_OK;
 
+	md_rule_index_init(&ix);
+	if (md_rule_index_build(&ix, rs->v, rs->n) != MD_OK)
+		return md_err_set(err, MD_ENOMEM, "rules", "rules: out of memory");
+	for (size_t i = 0; i < rs->n; i++)
+		n_edges += rs->v[i]->n_supersedes;
+	to = calloc(rs->n ? rs->n : 1, sizeof(*to));
+	targets = calloc(n_edges ? n_edges : 1, sizeof(*targets));
+	colour = calloc(rs->n ? rs->n : 1, 1);
+	stack = calloc(rs->n ? rs->n : 1, sizeof(*stack));
+	edge = calloc(rs->n ? rs->n : 1, sizeof(*edge));
+	if (!to || !targets || !colour || !stack || !edge) {
+		rc = md_err_set(err, MD_ENOMEM, "rules", "rules: out of memory");
+		goto out;
+	}
+	n_edges = 0;
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct md_rule *r = rs->v[i];
 		const struct md_rule_ext *x = (const struct md_rule_ext *)r;
 
-		for (size_t k = 0; k < r->n_supersedes; k++)
-			if (!md_rules_find(rs, r->supersedes[k])) {
+		to[i] = targets + n_edges;
+		for (size_t k = 0; k < r->n_supersedes; k++) {
+			long j = md_rule_index_find(&ix, rs->v, r->supersedes[k]);
+
+			if (j < 0) {
 				*bad = i;
-				return md_err_set(err, MD_EPARSE, "rules",
-						  "%s:%d: rule \"%s\" supersedes unknown rule \"%s\" (no rule with that id is loaded)",
-						  r->file, x->supersedes_line, r->id, r->supersedes[k]);
+				rc = md_err_set(err, MD_EPARSE, "rules",
+						"%s:%d: rule \"%s\" supersedes unknown rule \"%s\" (no rule with that id is loaded)",
+						r->file, x->supersedes_line, r->id, r->supersedes[k]);
+				goto out;
 			}
+			targets[n_edges++] = j;
+		}
 	}
-	colour = calloc(rs->n ? rs->n : 1, 1);
-	if (!colour)
-		return md_err_set(err, MD_ENOMEM, "rules", "rules: out of memory");
 	for (size_t i = 0; i < rs->n; i++) {
-		long c = colour[i] ? -1 : find_cycle(rs, i, colour);
+		long c = colour[i] ? -1 : find_cycle(rs, to, i, colour, stack, edge);
 
 		if (c >= 0) {
 			const struct md_rule *r = rs->v[c];
 
-			free(colour);
 			*bad = (size_t)c;
-			return md_err_set(err, MD_EPARSE, "rules",
-					  "%s:%d: supersedes cycle: rule \"%s\" supersedes a rule that, directly or not, supersedes it",
-					  r->file, ((const struct md_rule_ext *)r)->supersedes_line, r->id);
+			rc = md_err_set(err, MD_EPARSE, "rules",
+					"%s:%d: supersedes cycle: rule \"%s\" supersedes a rule that, directly or not, supersedes it",
+					r->file, ((const struct md_rule_ext *)r)->supersedes_line, r->id);
+			goto out;
 		}
 	}
+out:
+	free(edge);
+	free(stack);
 	free(colour);
-	return MD_OK;
+	free(targets);
+	free(to);
+	md_rule_index_cleanup(&ix);
+	return rc;
 }
 
 /* Parses text and adds its rules; resolve: check `supersedes` now (else the caller does,
@@ -205,15 +237,27 @@ static int load_text(struct md_ruleset *rs, const char *name, const char *text, 
 	rc = md_rules_parse(name, text, &rules, &n, err);
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < n; i++) {
-		const struct md_rule *old = md_rules_find(rs, rules[i]->id);
+	/* The text's own ids are unique (the parser checked); against the set, by index. */
+	if (n && rs->n) {
+		struct md_rule_index ix;
 
-		if (old) {
-			rc = md_err_set(err, MD_EPARSE, "rules",
-					"%s:%d: duplicate rule id \"%s\" (already defined at %s:%d)", name,
-					rules[i]->line, rules[i]->id, old->file, old->line);
+		md_rule_index_init(&ix);
+		if (md_rule_index_build(&ix, rs->v, rs->n) != MD_OK) {
+			rc = md_err_set(err, MD_ENOMEM, "rules", "%s: out of memory", name);
 			goto fail;
 		}
+		for (size_t i = 0; i < n && rc == MD_OK; i++) {
+			long j = md_rule_index_find(&ix, rs->v, rules[i]->id);
+
+			if (j >= 0)
+				rc = md_err_set(err, MD_EPARSE, "rules",
+						"%s:%d: duplicate rule id \"%s\" (already defined at %s:%d)",
+						name, rules[i]->line, rules[i]->id, rs->v[j]->file,
+						rs->v[j]->line);
+		}
+		md_rule_index_cleanup(&ix);
+		if (rc)
+			goto fail;
 	}
 	fname = strdup(name);
 	v = realloc(rs->v, (rs->n + n + 1) * sizeof(*v));
@@ -758,8 +802,10 @@ int md_rules_evaluate(const struct md_ruleset *rs, const struct md_facts *f, boo
 	struct order *ord = NULL;
 	size_t n_ord = 0;
 	unsigned *spec = NULL;
+	struct md_rule_index ix;
 
 	memset(ev, 0, sizeof(*ev));
+	md_rule_index_init(&ix);
 	if (rs->n == 0)
 		return MD_OK;
 	ev->path = calloc(rs->n, sizeof(*ev->path));
@@ -799,13 +845,15 @@ int md_rules_evaluate(const struct md_ruleset *rs, const struct md_facts *f, boo
 	/* A more specific rule that fired replaces the less specific one it names, when that
 	 * one fired too.  Compare with the condition's result, so that a superseding rule
 	 * which is itself superseded still replaces its own targets. */
+	if (md_rule_index_build(&ix, rs->v, rs->n) != MD_OK)
+		goto oom;
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct md_rule *a = rs->v[i];
 
 		if (ev->path[i].result != MD_RULE_FIRED && ev->path[i].result != MD_RULE_SUPERSEDED)
 			continue;
 		for (size_t k = 0; k < a->n_supersedes; k++) {
-			long j = rule_index(rs, a->supersedes[k]);
+			long j = md_rule_index_find(&ix, rs->v, a->supersedes[k]);
 
 			if (j >= 0 && ev->path[j].result == MD_RULE_FIRED) {
 				ev->path[j].result = MD_RULE_SUPERSEDED;
@@ -827,10 +875,12 @@ int md_rules_evaluate(const struct md_ruleset *rs, const struct md_facts *f, boo
 			goto oom;
 		ev->n_findings++;
 	}
+	md_rule_index_cleanup(&ix);
 	free(ord);
 	free(spec);
 	return MD_OK;
 oom:
+	md_rule_index_cleanup(&ix);
 	free(ord);
 	free(spec);
 	md_evaluation_cleanup(ev);

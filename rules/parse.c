@@ -11,6 +11,7 @@
 #include "core/buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,92 @@ bool md_rule_id_valid(const char *s)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
 			return false;
 	return true;
+}
+
+/* ================================================================ the id index */
+
+static uint64_t id_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h;
+}
+
+void md_rule_index_init(struct md_rule_index *ix)
+{
+	memset(ix, 0, sizeof(*ix));
+}
+
+void md_rule_index_cleanup(struct md_rule_index *ix)
+{
+	free(ix->slot);
+	memset(ix, 0, sizeof(*ix));
+}
+
+long md_rule_index_find(const struct md_rule_index *ix, struct md_rule *const *v,
+			const char *id)
+{
+	if (!ix->cap)
+		return -1;
+	for (size_t k = (size_t)id_hash(id) & (ix->cap - 1);; k = (k + 1) & (ix->cap - 1)) {
+		size_t pos = ix->slot[k];
+
+		if (!pos)
+			return -1;
+		if (strcmp(v[pos - 1]->id, id) == 0)
+			return (long)(pos - 1);
+	}
+}
+
+/* Puts position i in the first free slot of its probe sequence, unless its id is there. */
+static void index_put(struct md_rule_index *ix, struct md_rule *const *v, size_t i)
+{
+	size_t k = (size_t)id_hash(v[i]->id) & (ix->cap - 1);
+
+	for (; ix->slot[k]; k = (k + 1) & (ix->cap - 1))
+		if (strcmp(v[ix->slot[k] - 1]->id, v[i]->id) == 0)
+			return;
+	ix->slot[k] = i + 1;
+	ix->n++;
+}
+
+static int index_resize(struct md_rule_index *ix, struct md_rule *const *v, size_t n,
+			size_t want)
+{
+	size_t cap = 16;
+	size_t *slot;
+
+	while (cap < 2 * want)
+		cap *= 2;
+	slot = calloc(cap, sizeof(*slot));
+	if (!slot)
+		return MD_ENOMEM;
+	free(ix->slot);
+	ix->slot = slot;
+	ix->cap = cap;
+	ix->n = 0;
+	for (size_t i = 0; i < n; i++)
+		index_put(ix, v, i);
+	return MD_OK;
+}
+
+int md_rule_index_build(struct md_rule_index *ix, struct md_rule *const *v, size_t n)
+{
+	int rc = index_resize(ix, v, n, n);
+
+	if (rc)
+		md_rule_index_cleanup(ix);
+	return rc;
+}
+
+int md_rule_index_add(struct md_rule_index *ix, struct md_rule *const *v, size_t i)
+{
+	if (2 * (ix->n + 1) > ix->cap)
+		return index_resize(ix, v, i + 1, 2 * (i + 1));
+	index_put(ix, v, i);
+	return MD_OK;
 }
 
 /* ================================================================ conditions */
@@ -629,10 +716,11 @@ struct file_parser {
 	const char *file;
 	struct md_err *err;
 	struct md_rule **rules;
-	size_t n;
+	size_t n, cap;
 	struct md_rule_ext *cur; /* rule being filled (also the last of rules) */
 	unsigned seen;           /* keys set in cur */
 	struct entry ent;
+	struct md_rule_index ids; /* ids of rules[0..n) */
 };
 
 void md_rule_free(struct md_rule *r)
@@ -884,12 +972,15 @@ static int start_rule(struct file_parser *fp, char *line, int lineno)
 	if (!md_rule_id_valid(id))
 		return perr(fp->err, fp->file, lineno,
 			    "bad rule id \"%.60s\" (expected lower-case letters, digits and '-')", id);
-	for (size_t i = 0; i < fp->n; i++)
-		if (strcmp(fp->rules[i]->id, id) == 0)
+	{
+		long dup = md_rule_index_find(&fp->ids, fp->rules, id);
+
+		if (dup >= 0)
 			return perr(fp->err, fp->file, lineno,
 				    "duplicate rule id \"%s\" (already defined at %s:%d)", id,
-				    fp->rules[i]->file, fp->rules[i]->line);
-	v = realloc(fp->rules, (fp->n + 1) * sizeof(*v));
+				    fp->rules[dup]->file, fp->rules[dup]->line);
+	}
+	v = md_grow(fp->rules, &fp->cap, fp->n, sizeof(*v), 16);
 	if (!v)
 		return fp_oom(fp);
 	fp->rules = v;
@@ -902,6 +993,8 @@ static int start_rule(struct file_parser *fp, char *line, int lineno)
 	x->pub.id = strdup(id);
 	x->pub.file = strdup(fp->file);
 	if (!x->pub.id || !x->pub.file)
+		return fp_oom(fp);
+	if (md_rule_index_add(&fp->ids, fp->rules, fp->n - 1) != MD_OK)
 		return fp_oom(fp);
 	fp->cur = x;
 	fp->seen = 0;
@@ -1025,6 +1118,7 @@ int md_rules_parse(const char *file, const char *text, struct md_rule ***out, si
 	if (rc == MD_OK)
 		rc = finish_rule(&fp);
 	md_buf_cleanup(&fp.ent.val);
+	md_rule_index_cleanup(&fp.ids);
 	free(fp.ent.map.off);
 	free(fp.ent.map.line);
 	if (rc != MD_OK) {

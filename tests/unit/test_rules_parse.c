@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A minimal valid stanza, to append mistakes to. */
@@ -470,6 +471,99 @@ Test(parse, supersedes_may_name_a_rule_loaded_before, .timeout = 10)
 	cr_assert_eq(md_rules_load_string(&rs, "two.rules", WHEN("a.b") "supersedes = ok\n", &err),
 		     MD_OK, "%s", err.msg);
 	cr_expect_eq(rs.n, 2);
+	md_ruleset_cleanup(&rs);
+}
+
+/* Rules r<from>..r<to-1>, each superseding the one before it (r<from> supersedes
+ * r<first_target> when first_target >= 0); every stanza is 6 lines. */
+static char *many_rules(int from, int to, int first_target, const char *extra)
+{
+	size_t cap = (size_t)(to - from) * 112 + strlen(extra) + 1, len = 0;
+	char *s = malloc(cap);
+
+	cr_assert_not_null(s);
+	s[0] = '\0';
+	for (int i = from; i < to; i++) {
+		int target = i == from ? first_target : i - 1;
+
+		len += (size_t)snprintf(s + len, cap - len,
+					"[rule r%d]\nwhen = a.b == %d\nseverity = info\ncause = c\nsource = s\n",
+					i, i);
+		if (target >= 0)
+			len += (size_t)snprintf(s + len, cap - len, "supersedes = r%d\n", target);
+		else
+			len += (size_t)snprintf(s + len, cap - len, "# first\n");
+	}
+	snprintf(s + len, cap - len, "%s", extra);
+	return s;
+}
+
+static int64_t elapsed_ms(const struct timespec *a)
+{
+	struct timespec b;
+
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (b.tv_sec - a->tv_sec) * 1000 + (b.tv_nsec - a->tv_nsec) / 1000000;
+}
+
+Test(parse, twenty_thousand_rules_check_ids_and_supersedes_in_linear_time, .timeout = 30)
+{
+	struct md_ruleset rs;
+	struct md_err err = { 0 };
+	struct timespec t0;
+	char *text = many_rules(0, 20000, -1, "");
+	int64_t ms;
+
+	md_ruleset_init(&rs);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(md_rules_load_string(&rs, "t.rules", text, &err), MD_OK, "%s", err.msg);
+	ms = elapsed_ms(&t0);
+	cr_expect_eq(rs.n, 20000);
+	/* Pairwise id comparisons took about 3 s here (20,000^2 / 2 strcmp, three times). */
+	cr_expect_lt(ms, 1000, "20,000 rules took %lld ms", (long long)ms);
+	md_ruleset_cleanup(&rs);
+	free(text);
+}
+
+Test(parse, id_and_supersedes_mistakes_among_many_rules_name_their_lines, .timeout = 30)
+{
+	struct md_ruleset rs;
+	struct md_err err = { 0 };
+	char *text;
+
+	/* A duplicate at the end of one text: rule r5 is at line 31. */
+	text = many_rules(0, 20000, -1, "[rule r5]\n");
+	md_ruleset_init(&rs);
+	cr_expect_eq(md_rules_load_string(&rs, "t.rules", text, &err), MD_EPARSE);
+	cr_expect_str_eq(err.msg, "t.rules:120001: duplicate rule id \"r5\" (already defined at t.rules:31)");
+	free(text);
+	/* Across texts. */
+	text = many_rules(0, 10000, -1, "");
+	md_err_clear(&err);
+	cr_assert_eq(md_rules_load_string(&rs, "one.rules", text, &err), MD_OK, "%s", err.msg);
+	free(text);
+	text = many_rules(10000, 20000, 9999,
+			  "[rule r9999]\nwhen = a.b\nseverity = info\ncause = c\nsource = s\n");
+	cr_expect_eq(md_rules_load_string(&rs, "two.rules", text, &err), MD_EPARSE);
+	cr_expect_str_eq(err.msg, "two.rules:60001: duplicate rule id \"r9999\" (already defined at one.rules:59995)");
+	cr_expect_eq(rs.n, 10000);
+	free(text);
+	/* An unknown target. */
+	text = many_rules(10000, 20000, 9999, "[rule x]\nwhen = a.b\nseverity = info\ncause = c\nsource = s\nsupersedes = r20000\n");
+	md_err_clear(&err);
+	cr_expect_eq(md_rules_load_string(&rs, "two.rules", text, &err), MD_EPARSE);
+	cr_expect_str_eq(err.msg, "two.rules:60006: rule \"x\" supersedes unknown rule \"r20000\" (no rule with that id is loaded)");
+	cr_expect_eq(rs.n, 10000);
+	free(text);
+	md_ruleset_cleanup(&rs);
+	/* A cycle through 20,000 rules: r0 supersedes r19999, which leads back to r0. */
+	text = many_rules(0, 20000, 19999, "");
+	md_ruleset_init(&rs);
+	md_err_clear(&err);
+	cr_expect_eq(md_rules_load_string(&rs, "t.rules", text, &err), MD_EPARSE);
+	cr_expect(strstr(err.msg, ": supersedes cycle: rule \"r"), "%s", err.msg);
+	cr_expect_eq(rs.n, 0);
+	free(text);
 	md_ruleset_cleanup(&rs);
 }
 
