@@ -156,9 +156,13 @@ static int hexval(char c)
 
 /* "0100007F:1F90" (IPv4) or 32 hex digits + ":PORT" (IPv6) -> text address and port.
  * The kernel prints each 32-bit word of the address with %08X of its in-memory value
- * (net/ipv4/tcp_ipv4.c get_tcp4_sock, net/ipv6/tcp_ipv6.c get_tcp6_sock), so parsing each
- * word as a number and storing it natively restores the network-order bytes. */
-static bool parse_proc_addr(const char *s, char *addr, size_t addr_len, int *port)
+ * (net/ipv4/tcp_ipv4.c get_tcp4_sock: inet_rcv_saddr, a __be32; net/ipv6/tcp_ipv6.c
+ * get_tcp6_sock: s6_addr32[0..3]), and the port after ntohs(), as a plain number.  The
+ * address is in network order in memory, so the word's bytes come out in the printing
+ * machine's order: 127.0.0.1 is 0100007F from a little-endian host (x86, arm64),
+ * 7F000001 from a big-endian one (s390x).  big_endian names the printer's order. */
+static bool parse_proc_addr(const char *s, bool big_endian, char *addr, size_t addr_len,
+			    int *port)
 {
 	const char *colon = strchr(s, ':');
 	size_t hexlen;
@@ -181,7 +185,8 @@ static bool parse_proc_addr(const char *s, char *addr, size_t addr_len, int *por
 				return false;
 			v = (v << 4) | (uint32_t)h;
 		}
-		memcpy(bytes + w * 4, &v, 4);
+		for (size_t b = 0; b < 4; b++)
+			bytes[w * 4 + b] = (unsigned char)(big_endian ? v >> (24 - 8 * b) : v >> (8 * b));
 	}
 	p = strtoul(colon + 1, &end, 16);
 	if (end == colon + 1 || p > 65535)
@@ -198,8 +203,42 @@ static bool all_zero_peer(const char *s)
 	return true;
 }
 
-int md_port_parse_proc_net(const char *text, const char *kind, struct md_listeners *out,
-			   struct md_err *err)
+bool md_port_host_big_endian(void)
+{
+	const uint16_t one = 1;
+
+	return *(const unsigned char *)&one == 0;
+}
+
+bool md_port_machine_big_endian(const char *machine, bool *known)
+{
+	/* `uname -m` names (the kernel's UTS_MACHINE) of Linux ports; mips and mips64 are
+	 * printed for both byte orders, so they stay unknown. */
+	static const struct { const char *name; bool big; } table[] = {
+		{ "x86_64", false }, { "amd64", false }, { "i386", false }, { "i486", false },
+		{ "i586", false }, { "i686", false }, { "aarch64", false }, { "arm64", false },
+		{ "riscv64", false }, { "riscv32", false }, { "ppc64le", false },
+		{ "loongarch64", false }, { "alpha", false }, { "ia64", false }, { "sh4", false },
+		{ "s390", true }, { "s390x", true }, { "ppc", true }, { "ppc64", true },
+		{ "sparc", true }, { "sparc64", true }, { "m68k", true }, { "parisc", true },
+		{ "parisc64", true }, { "aarch64_be", true }, { "armeb", true }, { "sh4eb", true },
+		{ "or1k", true },
+	};
+	size_t n = strlen(machine);
+
+	*known = true;
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (strcmp(machine, table[i].name) == 0)
+			return table[i].big;
+	/* 32-bit ARM: armv7l, armv6l, armv5tel little; armv7b big. */
+	if (strncmp(machine, "arm", 3) == 0 && n > 3 && (machine[n - 1] == 'l' || machine[n - 1] == 'b'))
+		return machine[n - 1] == 'b';
+	*known = false;
+	return false;
+}
+
+int md_port_parse_proc_net(const char *text, const char *kind, bool big_endian,
+			   struct md_listeners *out, struct md_err *err)
 {
 	bool tcp = strncmp(kind, "tcp", 3) == 0, header = false;
 	const char *p = text, *ls;
@@ -231,7 +270,7 @@ int md_port_parse_proc_net(const char *text, const char *kind, struct md_listene
 		if (tcp ? st != 0x0A : (st != 0x07 || !all_zero_peer(f[2])))
 			continue;
 		snprintf(x.proto, sizeof(x.proto), "%s", tcp ? "tcp" : "udp");
-		if (!parse_proc_addr(f[1], x.addr, sizeof(x.addr), &x.port))
+		if (!parse_proc_addr(f[1], big_endian, x.addr, sizeof(x.addr), &x.port))
 			continue;
 		x.inode = strtoul(f[9], NULL, 10);
 		if (md_listeners_add(out, &x))
@@ -453,13 +492,34 @@ int md_port_parse_windows(const char *text, struct md_listeners *out, struct md_
 const char *md_port_windows_script(void)
 {
 	/* One line per socket, "proto address port pid name": trivial to parse and immune to
-	 * the console width that Format-Table output depends on. */
-	return "$ErrorActionPreference = 'SilentlyContinue'\n"
-	       "function N($id) { $p = Get-Process -Id $id; if ($p) { $p.ProcessName } else { '-' } }\n"
-	       "Get-NetTCPConnection -State Listen | ForEach-Object { "
+	 * the console width that Format-Table output depends on.  Every error stops the
+	 * script ('Stop') before the end marker, except the one a query with no match gives
+	 * ("No MSFT_NetTCPConnection objects found", category ObjectNotFound): no listener
+	 * at all is an answer.  A process that exits meanwhile is named '-'. */
+	return "$ErrorActionPreference = 'Stop'\n"
+	       "function N($id) { $p = Get-Process -Id $id -ErrorAction SilentlyContinue; "
+	       "if ($p) { $p.ProcessName } else { '-' } }\n"
+	       "function L($get) { try { & $get } catch { "
+	       "if ($_.CategoryInfo.Category -ne 'ObjectNotFound') { throw } } }\n"
+	       "L { Get-NetTCPConnection -State Listen } | ForEach-Object { "
 	       "'tcp {0} {1} {2} {3}' -f $_.LocalAddress, $_.LocalPort, $_.OwningProcess, (N $_.OwningProcess) }\n"
-	       "Get-NetUDPEndpoint | ForEach-Object { "
-	       "'udp {0} {1} {2} {3}' -f $_.LocalAddress, $_.LocalPort, $_.OwningProcess, (N $_.OwningProcess) }\n";
+	       "L { Get-NetUDPEndpoint } | ForEach-Object { "
+	       "'udp {0} {1} {2} {3}' -f $_.LocalAddress, $_.LocalPort, $_.OwningProcess, (N $_.OwningProcess) }\n"
+	       "'" MD_PORT_END_MARKER "'\n";
+}
+
+bool md_port_output_complete(const char *text)
+{
+	const char *p = text, *ls;
+	size_t len, mlen = strlen(MD_PORT_END_MARKER);
+
+	while (next_line(&p, &ls, &len)) {
+		while (len && (ls[len - 1] == ' ' || ls[len - 1] == '\t'))
+			len--;
+		if (len == mlen && memcmp(ls, MD_PORT_END_MARKER, mlen) == 0)
+			return true;
+	}
+	return false;
 }
 
 int md_port_encode_powershell(const char *script, char **out, struct md_err *err)
@@ -669,7 +729,7 @@ static int read_local_listeners(struct md_listeners *l, char *why, size_t why_le
 				snprintf(why, why_len, "read %s: %s", path, strerror(errno));
 			continue;
 		}
-		if (md_port_parse_proc_net(text, kinds[i], l, &e) == MD_OK)
+		if (md_port_parse_proc_net(text, kinds[i], md_port_host_big_endian(), l, &e) == MD_OK)
 			ok++;
 		else
 			snprintf(why, why_len, "%s", e.msg);
@@ -681,49 +741,119 @@ static int read_local_listeners(struct md_listeners *l, char *why, size_t why_le
 
 /* ==== the target's listeners over SSH ================================================= */
 
-/* The /proc fallback for Linux hosts without `ss` (iproute2): the same kernel tables. */
+/* The /proc fallback for Linux hosts without `ss` (iproute2): the same kernel tables,
+ * with the machine name for their byte order (see parse_proc_addr), "## unreadable" when
+ * a table exists but cannot be read, and the end marker (md_port_parse_proc_cat). */
 static const char proc_cat_cmd[] =
-	"for f in tcp tcp6 udp udp6; do echo \"## $f\"; cat /proc/net/$f 2>/dev/null; done";
+	"echo \"## machine $(uname -m)\"; for f in tcp tcp6 udp udp6; do echo \"## $f\"; "
+	"if [ -e /proc/net/$f ]; then cat /proc/net/$f || echo '## unreadable'; fi; done; "
+	"echo '" MD_PORT_END_MARKER "'";
 
-static int parse_proc_cat(const char *text, struct md_listeners *l)
+int md_port_parse_proc_cat(const char *text, struct md_listeners *out, char *machine,
+			   size_t machine_len, bool *known_order, struct md_err *err)
 {
-	const char *p = text;
-	int ok = 0;
+	static const char *const kinds[] = { "tcp", "tcp6", "udp", "udp6" };
+	struct md_buf sec[4];
+	bool seen[4] = { false }, unreadable[4] = { false }, end = false, big;
+	const char *p = text, *ls;
+	size_t len;
+	int cur = -1, last = -1, rc = MD_OK;
 
-	while ((p = strstr(p, "## "))) {
-		char kind[8] = "";
-		const char *body = strchr(p, '\n'), *next;
-		char *part;
-		size_t n;
+	machine[0] = '\0';
+	*known_order = false;
+	for (size_t k = 0; k < 4; k++)
+		md_buf_init(&sec[k], 0);
+	while (rc == MD_OK && next_line(&p, &ls, &len)) {
+		if (len >= 3 && memcmp(ls, "## ", 3) == 0) {
+			const char *d = ls + 3;
+			size_t dl = len - 3;
 
-		sscanf(p + 3, "%7s", kind);
-		if (!body)
-			break;
-		body++;
-		next = strstr(body, "## ");
-		n = next ? (size_t)(next - body) : strlen(body);
-		part = strndup(body, n);
-		if (!part)
-			return MD_ENOMEM;
-		if (md_port_parse_proc_net(part, kind, l, NULL) == MD_OK)
-			ok++;
-		free(part);
-		p = body;
+			cur = -1;
+			if (len == strlen(MD_PORT_END_MARKER) && memcmp(ls, MD_PORT_END_MARKER, len) == 0) {
+				end = true;
+			} else if (dl > 8 && memcmp(d, "machine ", 8) == 0) {
+				snprintf(machine, machine_len, "%.*s", (int)(dl - 8), d + 8);
+			} else if (dl == 10 && memcmp(d, "unreadable", 10) == 0) {
+				if (last >= 0)
+					unreadable[last] = true;
+			} else {
+				for (size_t k = 0; k < 4; k++)
+					if (dl == strlen(kinds[k]) && memcmp(d, kinds[k], dl) == 0) {
+						seen[k] = true;
+						cur = last = (int)k;
+					}
+			}
+			continue;
+		}
+		if (cur >= 0) {
+			rc = md_buf_append(&sec[cur], ls, len);
+			if (rc == MD_OK)
+				rc = md_buf_append(&sec[cur], "\n", 1);
+		}
 	}
-	return ok ? MD_OK : MD_EPARSE;
+	if (rc) {
+		rc = md_err_set(err, rc, "listeners", "out of memory");
+		goto out;
+	}
+	if (!end) {
+		rc = md_err_set(err, MD_EPARSE, "listeners",
+				"the output ends without \"" MD_PORT_END_MARKER "\": it was cut short");
+		goto out;
+	}
+	big = md_port_machine_big_endian(machine, known_order);
+	for (size_t k = 0; k < 4 && rc == MD_OK; k++) {
+		bool v4 = k % 2 == 0;
+
+		if (unreadable[k])
+			rc = md_err_set(err, MD_EPARSE, "listeners", "/proc/net/%s exists but could not be read",
+					kinds[k]);
+		else if (!seen[k] || (v4 && sec[k].len == 0))
+			/* tcp6/udp6 are absent when IPv6 is disabled; tcp and udp never are. */
+			rc = md_err_set(err, MD_EPARSE, "listeners", "no /proc/net/%s in the output",
+					kinds[k]);
+		else if (sec[k].len)
+			rc = md_port_parse_proc_net(md_buf_str(&sec[k]), kinds[k], big, out, err);
+	}
+out:
+	for (size_t k = 0; k < 4; k++)
+		md_buf_cleanup(&sec[k]);
+	return rc;
 }
 
-/* Runs the OS's listener listing over the session.  *source names the command. */
-static int remote_listeners(struct md_ctx *ctx, struct md_listeners *l, char *source,
-			    size_t source_len, char *why, size_t why_len)
+/* How much of the target's listener table could be read. */
+enum table_state {
+	TABLE_OK,
+	TABLE_FAILED,     /* the command could not run, timed out, or exited non-zero */
+	TABLE_INCOMPLETE, /* it ran, but its output is not the whole table */
+};
+
+/* Why an output without the end marker cannot be trusted: one line for the evidence. */
+static void incomplete_why(char *why, size_t why_len, const char *source, const struct md_exec *x)
+{
+	size_t lines = 0;
+
+	for (const char *q = md_buf_str(&x->out); *q; q++)
+		lines += *q == '\n';
+	snprintf(why, why_len,
+		 "%.90s: exit %d, but the output (%zu lines) ends without \"" MD_PORT_END_MARKER
+		 "\": a command failed quietly or the output was cut short%s%.60s",
+		 source, x->exit_status, lines, x->err.len ? "; stderr: " : "", md_buf_str(&x->err));
+}
+
+/* Runs the OS's listener listing over the session.  *source names the command, *note adds
+ * to its evidence (the byte order /proc/net was read in), *why says what went wrong. */
+static enum table_state remote_listeners(struct md_ctx *ctx, struct md_listeners *l,
+					 char *source, size_t source_len, char *note,
+					 size_t note_len, char *why, size_t why_len)
 {
 	const char *os = md_session_os(ctx->session);
 	struct md_exec x;
 	struct md_err e = { 0 };
+	enum table_state st = TABLE_FAILED;
 	int rc;
 
 	md_exec_init(&x);
-	why[0] = '\0';
+	why[0] = note[0] = '\0';
 	if (os && strcmp(os, "windows") == 0) {
 		char *enc = NULL, *cmd = NULL;
 
@@ -738,31 +868,62 @@ static int remote_listeners(struct md_ctx *ctx, struct md_listeners *l, char *so
 			rc = md_session_exec(ctx->session, cmd, NULL, 0, &x, &ctx->deadline, &e);
 		free(enc);
 		free(cmd);
-		if (rc == MD_OK && x.exit_status == 0)
-			rc = md_port_parse_windows(md_buf_str(&x.out), l, &e);
-		else if (rc == MD_OK)
-			rc = MD_EIO;
+		if (rc == MD_OK && x.exit_status == 0) {
+			/* PowerShell exits 0 with no output at all when a cmdlet is missing or
+			 * quietly returns nothing: only the marker says the table is whole. */
+			st = TABLE_INCOMPLETE;
+			if (md_port_output_complete(md_buf_str(&x.out)))
+				st = md_port_parse_windows(md_buf_str(&x.out), l, &e) == MD_OK ? TABLE_OK
+												   : TABLE_FAILED;
+		}
 	} else if (os && strcmp(os, "darwin") == 0) {
 		snprintf(source, source_len, "netstat -an");
-		rc = md_session_exec(ctx->session, "netstat -an", NULL, 0, &x, &ctx->deadline, &e);
-		if (rc == MD_OK)
-			rc = md_port_parse_netstat_darwin(md_buf_str(&x.out), l, &e);
+		rc = md_session_exec(ctx->session, "netstat -an && echo '" MD_PORT_END_MARKER "'",
+				     NULL, 0, &x, &ctx->deadline, &e);
+		if (rc == MD_OK && x.exit_status == 0) {
+			st = TABLE_INCOMPLETE;
+			if (md_port_output_complete(md_buf_str(&x.out)))
+				st = md_port_parse_netstat_darwin(md_buf_str(&x.out), l, &e) == MD_OK
+					     ? TABLE_OK
+					     : TABLE_FAILED;
+		}
 	} else {
 		snprintf(source, source_len, "ss -ltnup");
-		rc = md_session_exec(ctx->session, "ss -ltnup", NULL, 0, &x, &ctx->deadline, &e);
+		rc = md_session_exec(ctx->session, "ss -ltnup && echo '" MD_PORT_END_MARKER "'", NULL,
+				     0, &x, &ctx->deadline, &e);
 		if (rc == MD_OK && x.exit_status == 0) {
-			rc = md_port_parse_ss(md_buf_str(&x.out), l, &e);
+			st = TABLE_INCOMPLETE;
+			if (md_port_output_complete(md_buf_str(&x.out)))
+				st = md_port_parse_ss(md_buf_str(&x.out), l, &e) == MD_OK ? TABLE_OK
+											 : TABLE_FAILED;
 		} else if (rc == MD_OK) {
 			/* No iproute2 (exit 127) or another failure: the kernel's tables. */
+			char machine[32];
+			bool known;
+
 			md_exec_cleanup(&x);
 			md_exec_init(&x);
 			snprintf(source, source_len, "cat /proc/net/{tcp,tcp6,udp,udp6}");
 			rc = md_session_exec(ctx->session, proc_cat_cmd, NULL, 0, &x, &ctx->deadline, &e);
-			if (rc == MD_OK)
-				rc = parse_proc_cat(md_buf_str(&x.out), l);
+			if (rc == MD_OK) {
+				rc = md_port_parse_proc_cat(md_buf_str(&x.out), l, machine, sizeof(machine),
+							    &known, &e);
+				st = rc == MD_OK ? TABLE_OK : rc == MD_EPARSE ? TABLE_INCOMPLETE : TABLE_FAILED;
+				snprintf(note, note_len,
+					 "; addresses read as %s-endian (uname -m: %.20s%s)",
+					 md_port_machine_big_endian(machine, &known) ? "big" : "little",
+					 machine[0] ? machine : "?",
+					 known ? "" : ", a byte order not known from it");
+				if (st == TABLE_INCOMPLETE) {
+					snprintf(why, why_len, "%.90s: %.160s", source, e.msg);
+					goto out;
+				}
+			}
 		}
 	}
-	if (rc != MD_OK) {
+	if (st == TABLE_INCOMPLETE && !why[0])
+		incomplete_why(why, why_len, source, &x);
+	else if (st == TABLE_FAILED) {
 		if (e.msg[0])
 			snprintf(why, why_len, "%.90s: %.160s", source, e.msg);
 		else if (x.err.len)
@@ -771,8 +932,9 @@ static int remote_listeners(struct md_ctx *ctx, struct md_listeners *l, char *so
 		else
 			snprintf(why, why_len, "%.90s: exit %d", source, x.exit_status);
 	}
+out:
 	md_exec_cleanup(&x);
-	return rc;
+	return st;
 }
 
 /* ==== active checks ==================================================================== */
@@ -1169,7 +1331,7 @@ static int port_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	struct sockaddr_storage sa;
 	socklen_t salen = 0;
 	struct md_deadline adl;
-	char why[256], source[96], addr[64] = "";
+	char why[384], source[96], addr[64] = "";
 	const char *host = target_host(ctx);
 	bool have_addr = false, target_local = false, have_target_table = false;
 	struct md_err e = { 0 };
@@ -1244,13 +1406,23 @@ static int port_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 
 	/* 3. The target's listeners: over SSH, or our own tables when the target is us. */
 	if (ctx->session) {
-		rc = remote_listeners(ctx, &remote, source, sizeof(source), why, sizeof(why));
-		if (rc == MD_OK) {
+		char note[128];
+
+		switch (remote_listeners(ctx, &remote, source, sizeof(source), note, sizeof(note), why,
+					 sizeof(why))) {
+		case TABLE_OK:
 			have_target_table = true;
-			rc = md_fact_str(f, PROBE, "port.listeners_source", source,
-					 "run over the SSH session");
-		} else {
+			rc = md_fact_strf(f, PROBE, "port.listeners_source", source,
+					  "run over the SSH session%s", note);
+			break;
+		case TABLE_INCOMPLETE:
+			/* Rows that did arrive prove a listener, but a missing row proves nothing:
+			 * no port.listen.* fact at all, rather than false ones. */
+			rc = md_fact_strf(f, PROBE, "port.listeners_source", "incomplete", "%s", why);
+			break;
+		case TABLE_FAILED:
 			rc = md_fact_strf(f, PROBE, "port.listeners_source", "failed", "%s", why);
+			break;
 		}
 	} else if (target_local) {
 		for (size_t i = 0; i < local.n && rc == MD_OK; i++)

@@ -35,11 +35,36 @@ const struct md_listener *md_listeners_find(const struct md_listeners *l, const 
 					    int port);
 
 /* Text of /proc/net/tcp, tcp6, udp or udp6 (kind = "tcp", "tcp6", "udp", "udp6"): appends
- * the listening sockets (TCP state 0A LISTEN; UDP state 07 with no remote peer).  Addresses
- * are in the kernel's byte order for this machine (the hex words are the in-memory u32s).
+ * the listening sockets (TCP state 0A LISTEN; UDP state 07 with no remote peer).  The
+ * kernel prints each 32-bit word of an address as the hex of its in-memory value, so the
+ * text depends on the byte order of the machine that printed it: big_endian says which
+ * (false for x86 and arm64 Linux; md_port_host_big_endian() for this machine).
  * MD_EPARSE when the header is missing. */
-int md_port_parse_proc_net(const char *text, const char *kind, struct md_listeners *out,
-			   struct md_err *err);
+int md_port_parse_proc_net(const char *text, const char *kind, bool big_endian,
+			   struct md_listeners *out, struct md_err *err);
+/* This machine's byte order (true: big-endian). */
+bool md_port_host_big_endian(void);
+/* Byte order of Linux on the machine `uname -m` prints: true for big-endian (s390x,
+ * ppc64, sparc64, armeb, aarch64_be, ...), false for little-endian (x86_64, i686, aarch64,
+ * armv7l, riscv64, ppc64le, loongarch64, ...).  *known is false for a name not in the
+ * table, and for "mips"/"mips64", which both byte orders print; false is then returned. */
+bool md_port_machine_big_endian(const char *machine, bool *known);
+
+/* The line every listing command prints after its table.  Output without it was cut short
+ * or comes from a command that failed quietly, and says nothing about what does not
+ * listen. */
+#define MD_PORT_END_MARKER "## end of listeners"
+/* True when text has MD_PORT_END_MARKER as a line of its own (CRLF tolerated). */
+bool md_port_output_complete(const char *text);
+
+/* Output of the /proc/net fallback run over SSH: "## machine M" (uname -m), then for each
+ * of tcp, tcp6, udp, udp6 a "## KIND" line and the file (nothing when it does not exist;
+ * "## unreadable" when cat failed), then MD_PORT_END_MARKER.  Addresses are decoded in
+ * M's byte order; *machine receives M and *known_order whether M's order is known.
+ * MD_EPARSE when the marker is missing or the tcp or udp table is absent or unreadable
+ * (tcp6/udp6 may be absent: IPv6 disabled) — err says which. */
+int md_port_parse_proc_cat(const char *text, struct md_listeners *out, char *machine,
+			   size_t machine_len, bool *known_order, struct md_err *err);
 /* "socket:[12345]" (a /proc/PID/fd link) -> 12345; 0 when it is not a socket. */
 unsigned long md_port_socket_inode(const char *link);
 /* Output of `ss -ltnup` (Linux).  Process from users:(("sshd",pid=640,fd=3)) when shown. */
@@ -48,10 +73,12 @@ int md_port_parse_ss(const char *text, struct md_listeners *out, struct md_err *
  * `*.*`; stops at the unix-socket section.  "*.443" -> addr "*", port 443. */
 int md_port_parse_netstat_darwin(const char *text, struct md_listeners *out, struct md_err *err);
 /* Output of the PowerShell script md_port_windows_script(): lines
- * "tcp|udp ADDR PORT PID [NAME]" (CRLF tolerated). */
+ * "tcp|udp ADDR PORT PID [NAME]" (CRLF tolerated).  Whether the output is complete is
+ * md_port_output_complete()'s question, not this one's. */
 int md_port_parse_windows(const char *text, struct md_listeners *out, struct md_err *err);
 /* The PowerShell text sent to Windows (Get-NetTCPConnection -State Listen and
- * Get-NetUDPEndpoint, one line per socket). Static string. */
+ * Get-NetUDPEndpoint, one line per socket, then MD_PORT_END_MARKER only when both
+ * succeeded). Static string. */
 const char *md_port_windows_script(void);
 /* PowerShell's -EncodedCommand argument: base64 of the UTF-16LE text of script (ASCII
  * only).  *out is malloc'ed; MD_EINVAL for non-ASCII input. */

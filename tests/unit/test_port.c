@@ -4,8 +4,10 @@
  * machine from real sockets (socat listeners in a network namespace: 127.0.0.1:8080,
  * 0.0.0.0:22, [::]:443, UDP 0.0.0.0:41641 and [::]:5353).  The macOS `netstat -an` lines
  * are the seed's (seeds/004_3ac6a098e1c6561c.txt, step 4) inside the full layout macOS
- * prints.  No network: the probe runs with no target host (no active checks) over a
- * replay session (core/session.h). */
+ * prints.  The /proc/net lines of known addresses were captured the same way (python3
+ * sockets in a namespace on a veth with 100.64.0.2, fd7a:115c:a1e0::2 and fe80::1; x86_64).
+ * No network: the probe runs with no target host (no active checks) over a replay session
+ * (core/session.h). */
 #include "core/facts.h"
 #include "core/session.h"
 #include "probes/port.h"
@@ -75,7 +77,7 @@ static const char proc_udp6[] =
 
 Test(port, proc_net_tcp_lists_only_listening_sockets_with_their_inodes)
 {
-	cr_assert_eq(md_port_parse_proc_net(proc_tcp, "tcp", &L, NULL), MD_OK);
+	cr_assert_eq(md_port_parse_proc_net(proc_tcp, "tcp", false, &L, NULL), MD_OK);
 	cr_assert_eq(L.n, 2, "listeners: %zu", L.n);
 	assert_listener("tcp", "127.0.0.1", 8080, 0, "");
 	assert_listener("tcp", "0.0.0.0", 22, 0, "");
@@ -85,7 +87,7 @@ Test(port, proc_net_tcp_lists_only_listening_sockets_with_their_inodes)
 
 Test(port, proc_net_tcp6_decodes_each_word_in_memory_order)
 {
-	cr_assert_eq(md_port_parse_proc_net(proc_tcp6, "tcp6", &L, NULL), MD_OK);
+	cr_assert_eq(md_port_parse_proc_net(proc_tcp6, "tcp6", false, &L, NULL), MD_OK);
 	cr_assert_eq(L.n, 2);
 	assert_listener("tcp", "::", 443, 0, "");
 	assert_listener("tcp", "::1", 8443, 0, "");
@@ -93,20 +95,177 @@ Test(port, proc_net_tcp6_decodes_each_word_in_memory_order)
 
 Test(port, proc_net_udp_keeps_unconnected_sockets_only)
 {
-	cr_assert_eq(md_port_parse_proc_net(proc_udp, "udp", &L, NULL), MD_OK);
-	cr_assert_eq(md_port_parse_proc_net(proc_udp6, "udp6", &L, NULL), MD_OK);
+	cr_assert_eq(md_port_parse_proc_net(proc_udp, "udp", false, &L, NULL), MD_OK);
+	cr_assert_eq(md_port_parse_proc_net(proc_udp6, "udp6", false, &L, NULL), MD_OK);
 	cr_assert_eq(L.n, 2, "listeners: %zu", L.n);
 	assert_listener("udp", "0.0.0.0", 41641, 0, "");
 	assert_listener("udp", "::", 5353, 0, "");
+}
+
+/* ==== /proc/net byte order ============================================================== */
+
+/* Captured on x86_64 (little-endian): each word is the hex of the in-memory u32. */
+static const char proc_tcp_le[] =
+	"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+	"   0: 02004064:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 259661 1 00000000a95ab0e6 100 0 0 10 0\n"
+	"   2: 0100007F:1388 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 259663 1 000000001c27bd7f 100 0 0 10 0\n";
+
+static const char proc_tcp6_le[] =
+	"  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+	"   0: 00000000000000000000000001000000:0277 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 259659 1 0000000047dda844 100 0 0 10 0\n"
+	"   1: 0000000000000000FFFF00000100007F:2328 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 259660 1 000000003239e2c1 100 0 0 10 0\n"
+	"   2: 000080FE000000000000000001000000:0016 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 259656 1 00000000afe89b8d 100 0 0 10 0\n"
+	"   3: 5C117AFD0000E0A10000000002000000:20FB 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 259657 1 00000000e75198c1 100 0 0 10 0\n";
+
+/* The same sockets as a big-endian kernel (s390x) prints them: the words' bytes in
+ * network order.  Written from the kernel's format (get_tcp4_sock, get_tcp6_sock), not
+ * captured: no big-endian machine was at hand. */
+static const char proc_tcp_be[] =
+	"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+	"   0: 64400002:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 259661 1 00000000a95ab0e6 100 0 0 10 0\n"
+	"   2: 7F000001:1388 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 259663 1 000000001c27bd7f 100 0 0 10 0\n";
+
+static const char proc_tcp6_be[] =
+	"  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+	"   0: 00000000000000000000000000000001:0277 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 259659 1 0000000047dda844 100 0 0 10 0\n"
+	"   1: 00000000000000000000FFFF7F000001:2328 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 259660 1 000000003239e2c1 100 0 0 10 0\n"
+	"   2: FE800000000000000000000000000001:0016 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 259656 1 00000000afe89b8d 100 0 0 10 0\n"
+	"   3: FD7A115CA1E000000000000000000002:20FB 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 259657 1 00000000e75198c1 100 0 0 10 0\n";
+
+static void assert_known_addresses(void)
+{
+	assert_listener("tcp", "100.64.0.2", 8080, 0, "");
+	assert_listener("tcp", "127.0.0.1", 5000, 0, "");
+	assert_listener("tcp", "::1", 631, 0, "");
+	assert_listener("tcp", "::ffff:127.0.0.1", 9000, 0, "");
+	assert_listener("tcp", "fe80::1", 22, 0, "");
+	assert_listener("tcp", "fd7a:115c:a1e0::2", 8443, 0, "");
+}
+
+Test(port, proc_net_little_endian_known_addresses)
+{
+	cr_assert_eq(md_port_parse_proc_net(proc_tcp_le, "tcp", false, &L, NULL), MD_OK);
+	cr_assert_eq(md_port_parse_proc_net(proc_tcp6_le, "tcp6", false, &L, NULL), MD_OK);
+	cr_assert_eq(L.n, 6, "listeners: %zu", L.n);
+	assert_known_addresses();
+}
+
+Test(port, proc_net_big_endian_known_addresses)
+{
+	cr_assert_eq(md_port_parse_proc_net(proc_tcp_be, "tcp", true, &L, NULL), MD_OK);
+	cr_assert_eq(md_port_parse_proc_net(proc_tcp6_be, "tcp6", true, &L, NULL), MD_OK);
+	cr_assert_eq(L.n, 6, "listeners: %zu", L.n);
+	assert_known_addresses();
+}
+
+Test(port, byte_order_of_this_machine_and_of_uname_names)
+{
+	bool known;
+
+	cr_assert_eq(md_port_host_big_endian(), __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__);
+	cr_assert(!md_port_machine_big_endian("x86_64", &known) && known);
+	cr_assert(!md_port_machine_big_endian("aarch64", &known) && known);
+	cr_assert(!md_port_machine_big_endian("armv7l", &known) && known);
+	cr_assert(!md_port_machine_big_endian("ppc64le", &known) && known);
+	cr_assert(!md_port_machine_big_endian("riscv64", &known) && known);
+	cr_assert(md_port_machine_big_endian("s390x", &known) && known);
+	cr_assert(md_port_machine_big_endian("ppc64", &known) && known);
+	cr_assert(md_port_machine_big_endian("aarch64_be", &known) && known);
+	cr_assert(md_port_machine_big_endian("armv7b", &known) && known);
+	cr_assert(!md_port_machine_big_endian("mips64", &known) && !known, "both orders print mips64");
+	cr_assert(!md_port_machine_big_endian("", &known) && !known);
+}
+
+/* ==== the /proc/net fallback's output ==================================================== */
+
+static char cat_buf[8192];
+
+/* "## machine M", the four sections (NULL: the file does not exist; "!": unreadable) and,
+ * with end, the marker. */
+static const char *proc_cat(const char *machine, const char *tcp, const char *tcp6,
+			    const char *udp, const char *udp6, bool end)
+{
+	const char *body[4] = { tcp, tcp6, udp, udp6 };
+	static const char *const kinds[4] = { "tcp", "tcp6", "udp", "udp6" };
+	size_t n = (size_t)snprintf(cat_buf, sizeof(cat_buf), "## machine %s\n", machine);
+
+	for (size_t k = 0; k < 4; k++)
+		n += (size_t)snprintf(cat_buf + n, sizeof(cat_buf) - n, "## %s\n%s", kinds[k],
+				      !body[k] ? "" : strcmp(body[k], "!") ? body[k] : "## unreadable\n");
+	if (end)
+		snprintf(cat_buf + n, sizeof(cat_buf) - n, MD_PORT_END_MARKER "\n");
+	return cat_buf;
+}
+
+Test(port, proc_cat_decodes_in_the_remote_machines_byte_order)
+{
+	char machine[32];
+	bool known;
+
+	cr_assert_eq(md_port_parse_proc_cat(proc_cat("s390x", proc_tcp_be, proc_tcp6_be, proc_udp, NULL, true),
+					    &L, machine, sizeof(machine), &known, NULL),
+		     MD_OK);
+	cr_assert_str_eq(machine, "s390x");
+	cr_assert(known);
+	assert_known_addresses();
+	md_listeners_cleanup(&L);
+	cr_assert_eq(md_port_parse_proc_cat(proc_cat("x86_64", proc_tcp_le, proc_tcp6_le, proc_udp, proc_udp6, true),
+					    &L, machine, sizeof(machine), &known, NULL),
+		     MD_OK);
+	cr_assert_str_eq(machine, "x86_64");
+	assert_known_addresses();
+	assert_listener("udp", "0.0.0.0", 41641, 0, "");
+}
+
+Test(port, proc_cat_without_ipv6_tables_is_complete)
+{
+	char machine[32];
+	bool known;
+
+	cr_assert_eq(md_port_parse_proc_cat(proc_cat("aarch64", proc_tcp, NULL, proc_udp, NULL, true), &L,
+					    machine, sizeof(machine), &known, NULL),
+		     MD_OK);
+	assert_listener("tcp", "0.0.0.0", 22, 0, "");
+}
+
+struct cat_case {
+	bool tcp, tcp_unreadable, udp, end;
+	char want[64];
+};
+
+ParameterizedTestParameters(port, proc_cat_incomplete)
+{
+	static struct cat_case cases[] = {
+		{ true, false, true, false, "ends without \"## end of listeners\"" },
+		{ false, false, true, true, "no /proc/net/tcp in the output" },
+		{ true, true, true, true, "/proc/net/tcp exists but could not be read" },
+		{ true, false, false, true, "no /proc/net/udp in the output" },
+	};
+
+	return cr_make_param_array(struct cat_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct cat_case *c, port, proc_cat_incomplete)
+{
+	char machine[32];
+	bool known;
+	struct md_err e = { 0 };
+	const char *text = proc_cat("x86_64", c->tcp ? (c->tcp_unreadable ? "!" : proc_tcp) : NULL,
+				    proc_tcp6, c->udp ? proc_udp : NULL, proc_udp6, c->end);
+
+	md_listeners_init(&L);
+	cr_assert_eq(md_port_parse_proc_cat(text, &L, machine, sizeof(machine), &known, &e), MD_EPARSE,
+		     "%s", text);
+	cr_assert(strstr(e.msg, c->want), "message \"%s\" lacks %s", e.msg, c->want);
 }
 
 Test(port, proc_net_without_header_is_a_parse_error)
 {
 	struct md_err e = { 0 };
 
-	cr_assert_eq(md_port_parse_proc_net("garbage\n", "tcp", &L, &e), MD_EPARSE);
+	cr_assert_eq(md_port_parse_proc_net("garbage\n", "tcp", false, &L, &e), MD_EPARSE);
 	cr_assert(strstr(e.msg, "/proc/net/tcp"), "%s", e.msg);
-	cr_assert_eq(md_port_parse_proc_net("", "udp", &L, NULL), MD_EPARSE);
+	cr_assert_eq(md_port_parse_proc_net("", "udp", false, &L, NULL), MD_EPARSE);
 }
 
 Test(port, socket_inode_from_an_fd_link)
@@ -302,6 +461,16 @@ static int run_probe(const struct md_replay_entry *e, size_t n, const char *os,
 	return rc;
 }
 
+/* text followed by the end marker the listing commands print (a fresh static buffer per
+ * slot, so that several can be live in one replay table). */
+static const char *done(int slot, const char *text)
+{
+	static char buf[3][8192];
+
+	snprintf(buf[slot], sizeof(buf[slot]), "%s" MD_PORT_END_MARKER "\n", text);
+	return buf[slot];
+}
+
 static const char *fact_text(const struct md_facts *f, const char *name, char *buf, size_t len)
 {
 	const struct md_fact *x = md_facts_get(f, name);
@@ -322,7 +491,7 @@ static const char *fact_text(const struct md_facts *f, const char *name, char *b
 
 Test(port, linux_listeners_over_ssh_become_listen_facts)
 {
-	const struct md_replay_entry e[] = { { "ss -ltnup", 0, ss_out, "", false } };
+	const struct md_replay_entry e[] = { { "ss -ltnup", 0, done(0, ss_out), "", false } };
 	struct md_facts f;
 	struct md_err err = { 0 };
 
@@ -346,19 +515,20 @@ Test(port, linux_listeners_over_ssh_become_listen_facts)
 
 Test(port, linux_without_ss_falls_back_to_proc_net)
 {
-	static char cat[4096];
 	const struct md_replay_entry e[] = {
 		{ "ss -ltnup", 127, "", "bash: ss: command not found\n", false },
-		{ "for f in tcp tcp6 udp udp6", 0, cat, "", false },
+		{ "echo \"## machine $(uname -m)\"; for f in tcp tcp6 udp udp6", 0,
+		  proc_cat("x86_64", proc_tcp, proc_tcp6, proc_udp, proc_udp6, true), "", false },
 	};
 	struct md_facts f;
 	struct md_err err = { 0 };
 
-	snprintf(cat, sizeof(cat), "## tcp\n%s## tcp6\n%s## udp\n%s## udp6\n%s", proc_tcp,
-		 proc_tcp6, proc_udp, proc_udp6);
 	md_facts_init(&f);
 	cr_assert_eq(run_probe(e, 2, "linux", &f, &err), MD_OK, "%s", err.msg);
 	assert_fact(&f, "port.listeners_source", "cat /proc/net/{tcp,tcp6,udp,udp6}");
+	cr_assert(strstr(md_facts_get(&f, "port.listeners_source")->evidence,
+			 "addresses read as little-endian (uname -m: x86_64)"), "%s",
+		  md_facts_get(&f, "port.listeners_source")->evidence);
 	assert_fact(&f, "port.listeners", "6");
 	assert_fact(&f, "port.listen.tcp.443", "true");
 	assert_fact(&f, "port.listen.udp.41641", "true");
@@ -366,9 +536,76 @@ Test(port, linux_without_ss_falls_back_to_proc_net)
 	md_facts_cleanup(&f);
 }
 
+Test(port, big_endian_remote_proc_net_names_the_right_addresses)
+{
+	const struct md_replay_entry e[] = {
+		{ "ss -ltnup", 127, "", "sh: ss: not found\n", false },
+		{ "echo \"## machine", 0,
+		  proc_cat("s390x", proc_tcp_be, proc_tcp6_be, proc_udp, NULL, true), "", false },
+	};
+	struct md_facts f;
+	struct md_err err = { 0 };
+	const char *ev;
+
+	md_facts_init(&f);
+	cr_assert_eq(run_probe(e, 2, "linux", &f, &err), MD_OK, "%s", err.msg);
+	assert_fact(&f, "port.listen.tcp.8080", "true");
+	ev = md_facts_get(&f, "port.listen.tcp.8080")->evidence;
+	cr_assert(strstr(ev, "tcp 100.64.0.2:8080"), "%s", ev);
+	ev = md_facts_get(&f, "port.listen.tcp.22")->evidence;
+	cr_assert(strstr(ev, "tcp [fe80::1]:22"), "%s", ev);
+	ev = md_facts_get(&f, "port.listeners_source")->evidence;
+	cr_assert(strstr(ev, "big-endian (uname -m: s390x)"), "%s", ev);
+	md_facts_cleanup(&f);
+}
+
+Test(port, unreadable_remote_proc_net_is_incomplete_not_empty)
+{
+	const struct md_replay_entry e[] = {
+		{ "ss -ltnup", 127, "", "sh: ss: not found\n", false },
+		{ "echo \"## machine", 0, proc_cat("x86_64", "!", proc_tcp6, proc_udp, proc_udp6, true),
+		  "cat: /proc/net/tcp: Permission denied\n", false },
+	};
+	struct md_facts f;
+	struct md_err err = { 0 };
+
+	md_facts_init(&f);
+	cr_assert_eq(run_probe(e, 2, "linux", &f, &err), MD_OK, "%s", err.msg);
+	assert_fact(&f, "port.listeners_source", "incomplete");
+	cr_assert(strstr(md_facts_get(&f, "port.listeners_source")->evidence,
+			 "/proc/net/tcp exists but could not be read"), "%s",
+		  md_facts_get(&f, "port.listeners_source")->evidence);
+	cr_assert_null(md_facts_get(&f, "port.listen.tcp.22"));
+	cr_assert_null(md_facts_get(&f, "port.listeners"));
+	md_facts_cleanup(&f);
+}
+
+Test(port, linux_ss_output_without_the_end_marker_is_incomplete)
+{
+	/* Exit 0, but the table stops after two rows: nothing may be concluded about 22. */
+	const struct md_replay_entry e[] = {
+		{ "ss -ltnup", 0,
+		  "Netid State  Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess\n"
+		  "udp   UNCONN 0      0            0.0.0.0:41641      0.0.0.0:*\n",
+		  "", false },
+	};
+	struct md_facts f;
+	struct md_err err = { 0 };
+
+	md_facts_init(&f);
+	cr_assert_eq(run_probe(e, 1, "linux", &f, &err), MD_OK, "%s", err.msg);
+	assert_fact(&f, "port.listeners_source", "incomplete");
+	cr_assert(strstr(md_facts_get(&f, "port.listeners_source")->evidence,
+			 "ss -ltnup: exit 0, but the output (2 lines) ends without \"## end of listeners\""),
+		  "%s", md_facts_get(&f, "port.listeners_source")->evidence);
+	cr_assert_null(md_facts_get(&f, "port.listen.tcp.22"));
+	cr_assert_null(md_facts_get(&f, "port.listen.udp.41641"));
+	md_facts_cleanup(&f);
+}
+
 Test(port, macos_listeners_over_ssh)
 {
-	const struct md_replay_entry e[] = { { "netstat -an", 0, netstat_darwin, "", false } };
+	const struct md_replay_entry e[] = { { "netstat -an", 0, done(0, netstat_darwin), "", false } };
 	struct md_facts f;
 	struct md_err err = { 0 };
 
@@ -380,10 +617,33 @@ Test(port, macos_listeners_over_ssh)
 	md_facts_cleanup(&f);
 }
 
+Test(port, macos_netstat_failing_or_cut_short_is_not_nothing_listening)
+{
+	const struct md_replay_entry cut[] = { { "netstat -an", 0, netstat_darwin, "", false } };
+	const struct md_replay_entry failed[] = {
+		{ "netstat -an", 1, netstat_darwin, "netstat: sysctl: net.inet.tcp.pcblist_n: Operation not permitted\n", false },
+	};
+	struct md_facts f;
+	struct md_err err = { 0 };
+
+	md_facts_init(&f);
+	cr_assert_eq(run_probe(cut, 1, "darwin", &f, &err), MD_OK, "%s", err.msg);
+	assert_fact(&f, "port.listeners_source", "incomplete");
+	cr_assert_null(md_facts_get(&f, "port.listen.tcp.22"));
+	md_facts_cleanup(&f);
+	md_facts_init(&f);
+	cr_assert_eq(run_probe(failed, 1, "darwin", &f, &err), MD_OK, "%s", err.msg);
+	assert_fact(&f, "port.listeners_source", "failed");
+	cr_assert(strstr(md_facts_get(&f, "port.listeners_source")->evidence, "netstat -an: exit 1: netstat: sysctl"),
+		  "%s", md_facts_get(&f, "port.listeners_source")->evidence);
+	cr_assert_null(md_facts_get(&f, "port.listen.tcp.22"));
+	md_facts_cleanup(&f);
+}
+
 Test(port, windows_listeners_over_ssh_with_encoded_command)
 {
 	const struct md_replay_entry e[] = {
-		{ "powershell -NoProfile -NonInteractive -EncodedCommand ", 0, windows_out, "", false },
+		{ "powershell -NoProfile -NonInteractive -EncodedCommand ", 0, done(0, windows_out), "", false },
 	};
 	struct md_facts f;
 	struct md_err err = { 0 };
@@ -394,6 +654,59 @@ Test(port, windows_listeners_over_ssh_with_encoded_command)
 	assert_fact(&f, "port.listen.tcp.443", "true");
 	assert_fact(&f, "port.listen.tcp.8080", "false");
 	md_facts_cleanup(&f);
+}
+
+struct win_case {
+	char out[160];
+	char label[40];
+};
+
+ParameterizedTestParameters(port, windows_output_without_the_end_marker)
+{
+	static struct win_case cases[] = {
+		/* Get-NetTCPConnection missing or failing quietly: exit 0, no output at all. */
+		{ "", "empty output" },
+		{ "\r\n", "a blank line" },
+		/* cut short after the TCP rows */
+		{ "tcp 0.0.0.0 22 3456 sshd\r\ntcp :: 22 3456 sshd\r\n", "TCP rows only" },
+	};
+
+	return cr_make_param_array(struct win_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct win_case *c, port, windows_output_without_the_end_marker)
+{
+	const struct md_replay_entry e[] = {
+		{ "powershell -NoProfile -NonInteractive -EncodedCommand ", 0, c->out, "", false },
+	};
+	struct md_facts f;
+	struct md_err err = { 0 };
+	const struct md_fact *src;
+
+	md_facts_init(&f);
+	cr_assert_eq(run_probe(e, 1, "windows", &f, &err), MD_OK, "%s", err.msg);
+	src = md_facts_get(&f, "port.listeners_source");
+	cr_assert_not_null(src);
+	cr_assert_str_eq(src->str, "incomplete", "%s: %s", c->label, src->str);
+	cr_assert(strstr(src->evidence, "ends without \"## end of listeners\""), "%s: %s", c->label,
+		  src->evidence);
+	cr_assert_null(md_facts_get(&f, "port.listen.tcp.22"), "%s", c->label);
+	cr_assert_null(md_facts_get(&f, "port.listen.tcp.8080"), "%s: not \"nothing listens\"", c->label);
+	cr_assert_null(md_facts_get(&f, "port.listeners"), "%s", c->label);
+	md_facts_cleanup(&f);
+}
+
+Test(port, windows_script_ends_with_the_marker_only_after_both_cmdlets)
+{
+	const char *s = md_port_windows_script();
+	const char *tcp = strstr(s, "Get-NetTCPConnection -State Listen");
+	const char *udp = strstr(s, "Get-NetUDPEndpoint");
+	const char *end = strstr(s, "'" MD_PORT_END_MARKER "'");
+
+	cr_assert(strstr(s, "$ErrorActionPreference = 'Stop'"), "%s", s);
+	cr_assert(strstr(s, "ObjectNotFound"), "no listener at all is not an error: %s", s);
+	cr_assert(tcp && udp && end && tcp < end && udp < end, "%s", s);
+	cr_assert_null(strstr(s, "SilentlyContinue'"), "no error may pass silently: %s", s);
 }
 
 Test(port, a_hanging_listing_is_a_fact_not_an_error)
