@@ -62,7 +62,7 @@ int md_listeners_add(struct md_listeners *l, const struct md_listener *x)
 {
 	for (size_t i = 0; i < l->n; i++)
 		if (strcmp(l->v[i].proto, x->proto) == 0 && strcmp(l->v[i].addr, x->addr) == 0 &&
-		    l->v[i].port == x->port)
+		    strcmp(l->v[i].scope, x->scope) == 0 && l->v[i].port == x->port)
 			return MD_OK; /* e.g. SO_REUSEPORT sockets: one row is enough */
 	{
 		struct md_listener *v = md_grow(l->v, &l->cap, l->n, sizeof(*v), 16);
@@ -99,6 +99,10 @@ char *md_listeners_json(const struct md_listeners *l)
 		cJSON_AddItemToArray(arr, o);
 		cJSON_AddStringToObject(o, "proto", l->v[i].proto);
 		cJSON_AddStringToObject(o, "addr", l->v[i].addr);
+		if (l->v[i].scope[0])
+			cJSON_AddStringToObject(o, "scope", l->v[i].scope);
+		else
+			cJSON_AddNullToObject(o, "scope");
 		cJSON_AddNumberToObject(o, "port", l->v[i].port);
 		if (l->v[i].pid > 0)
 			cJSON_AddNumberToObject(o, "pid", l->v[i].pid);
@@ -292,13 +296,19 @@ unsigned long md_port_socket_inode(const char *link)
 	return *end == ']' ? v : 0;
 }
 
-/* "0.0.0.0:22", "[::]:443", "*:5353", "127.0.0.53%lo:53", "[fe80::1%eth0]:123". */
-static bool split_host_port(const char *s, char *addr, size_t addr_len, int *port)
+/* LOCAL:PORT as ss prints it -> address, interface and port.  iproute2's ss
+ * (misc/ss.c, inet_addr_print / sock_addr_print) brackets a numeric IPv6 address, prints
+ * "*" for the IPv6 wildcard of a dual-stack socket, and appends "%IFNAME" after the address
+ * of a socket bound to an interface:
+ *   "0.0.0.0:22", "*:443", "[::]:443", "[::1]:631", "[::ffff:127.0.0.1]:9000",
+ *   "[fe80::1]%eth0:22", "0.0.0.0%eth0:68", "127.0.0.53%lo:53";
+ * older iproute2 printed IPv6 without brackets (":::22", "fe80::1%eth0:123"), and the zone
+ * may also come inside the brackets as RFC 6874 writes it ("[fe80::1%eth0]:22"). */
+static bool split_host_port(const char *s, char *addr, size_t addr_len, char *scope,
+			    size_t scope_len, int *port)
 {
-	const char *colon = strrchr(s, ':');
-	char tmp[sizeof(((struct md_listener *)0)->addr)];
-	size_t n;
-	char *pct, *end;
+	const char *colon = strrchr(s, ':'), *host_end, *pct = NULL, *a = s, *a_end;
+	char *end;
 	long p;
 
 	if (!colon)
@@ -306,19 +316,46 @@ static bool split_host_port(const char *s, char *addr, size_t addr_len, int *por
 	p = strtol(colon + 1, &end, 10);
 	if (end == colon + 1 || *end || p < 0 || p > 65535)
 		return false;
-	n = (size_t)(colon - s);
-	if (n >= sizeof(tmp))
-		return false;
-	memcpy(tmp, s, n);
-	tmp[n] = '\0';
-	if (tmp[0] == '[' && n >= 2 && tmp[n - 1] == ']') {
-		memmove(tmp, tmp + 1, n - 2);
-		tmp[n - 2] = '\0';
+	host_end = colon;
+	if (s[0] == '[') {
+		const char *close = memchr(s, ']', (size_t)(host_end - s));
+
+		if (!close)
+			return false;
+		a = s + 1;
+		a_end = close;
+		/* the zone inside the brackets, or after them */
+		pct = memchr(a, '%', (size_t)(a_end - a));
+		if (pct) {
+			if (close + 1 != host_end)
+				return false;
+			a_end = pct;
+			pct++;
+			host_end = close;
+		} else if (close + 1 < host_end) {
+			if (close[1] != '%')
+				return false;
+			pct = close + 2;
+		}
+	} else {
+		pct = memchr(s, '%', (size_t)(host_end - s));
+		a_end = pct ? pct : host_end;
+		if (pct)
+			pct++;
 	}
-	pct = strchr(tmp, '%');
-	if (pct)
-		*pct = '\0';
-	snprintf(addr, addr_len, "%s", tmp);
+	if (a_end == a || (size_t)(a_end - a) >= addr_len)
+		return false;
+	memcpy(addr, a, (size_t)(a_end - a));
+	addr[a_end - a] = '\0';
+	scope[0] = '\0';
+	if (pct) {
+		size_t n = (size_t)(host_end - pct);
+
+		if (n == 0 || n >= scope_len)
+			return false;
+		memcpy(scope, pct, n);
+		scope[n] = '\0';
+	}
 	*port = (int)p;
 	return true;
 }
@@ -355,7 +392,7 @@ int md_port_parse_ss(const char *text, struct md_listeners *out, struct md_err *
 		if (strcmp(f[0], "tcp") == 0 && strcmp(f[1], "LISTEN"))
 			continue;
 		snprintf(x.proto, sizeof(x.proto), "%s", f[0]);
-		if (!split_host_port(f[4], x.addr, sizeof(x.addr), &x.port))
+		if (!split_host_port(f[4], x.addr, sizeof(x.addr), x.scope, sizeof(x.scope), &x.port))
 			continue;
 		if (users) {
 			/* users:(("sshd",pid=640,fd=3),...): the first process is enough. */
@@ -382,7 +419,8 @@ int md_port_parse_ss(const char *text, struct md_listeners *out, struct md_err *
 }
 
 /* macOS netstat prints "ADDR.PORT" ("*.443", "127.0.0.1.8080", "fe80::1%lo0.5353"). */
-static bool split_dot_port(const char *s, char *addr, size_t addr_len, int *port)
+static bool split_dot_port(const char *s, char *addr, size_t addr_len, char *scope,
+			   size_t scope_len, int *port)
 {
 	const char *dot = strrchr(s, '.');
 	char tmp[sizeof(((struct md_listener *)0)->addr)];
@@ -401,8 +439,11 @@ static bool split_dot_port(const char *s, char *addr, size_t addr_len, int *port
 	memcpy(tmp, s, n);
 	tmp[n] = '\0';
 	pct = strchr(tmp, '%');
-	if (pct)
+	scope[0] = '\0';
+	if (pct) {
 		*pct = '\0';
+		snprintf(scope, scope_len, "%s", pct + 1);
+	}
 	snprintf(addr, addr_len, "%s", tmp);
 	*port = (int)p;
 	return true;
@@ -443,7 +484,7 @@ int md_port_parse_netstat_darwin(const char *text, struct md_listeners *out, str
 		if (udp && strcmp(f[4], "*.*"))
 			continue;
 		snprintf(x.proto, sizeof(x.proto), "%s", tcp ? "tcp" : "udp");
-		if (!split_dot_port(f[3], x.addr, sizeof(x.addr), &x.port))
+		if (!split_dot_port(f[3], x.addr, sizeof(x.addr), x.scope, sizeof(x.scope), &x.port))
 			continue;
 		if (md_listeners_add(out, &x))
 			return md_err_set(err, MD_ENOMEM, "listeners", "out of memory");
@@ -1234,11 +1275,13 @@ static const char *target_host(const struct md_ctx *ctx)
 	return ctx->target ? ctx->target->host : NULL;
 }
 
-/* Evidence text for one listener: "tcp 0.0.0.0:443 (pid 812 tailscaled)". */
+/* Evidence text for one listener: "tcp 0.0.0.0:443 (pid 812 tailscaled)",
+ * "udp [fe80::1%eth0]:546" (RFC 6874 puts the zone inside the brackets). */
 static void listener_text(const struct md_listener *x, char *out, size_t len)
 {
-	int n = snprintf(out, len, "%s %s%s%s:%d", x->proto, strchr(x->addr, ':') ? "[" : "",
-			 x->addr, strchr(x->addr, ':') ? "]" : "", x->port);
+	bool v6 = strchr(x->addr, ':') != NULL;
+	int n = snprintf(out, len, "%s %s%s%s%s%s:%d", x->proto, v6 ? "[" : "", x->addr,
+			 x->scope[0] ? "%" : "", x->scope, v6 ? "]" : "", x->port);
 
 	if (n > 0 && (size_t)n < len && x->pid > 0)
 		snprintf(out + n, len - (size_t)n, " (pid %d %s)", x->pid, x->process);

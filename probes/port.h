@@ -14,7 +14,9 @@
 /* One listening socket: TCP in LISTEN, or a bound, unconnected UDP socket. */
 struct md_listener {
 	char proto[4];     /* "tcp" or "udp" (IPv4 and IPv6 alike) */
-	char addr[48];     /* local address as text: "0.0.0.0", "::", "127.0.0.1", "*" */
+	char addr[48];     /* local address as text: "0.0.0.0", "::", "127.0.0.1", "*";
+			    * never with brackets or a zone */
+	char scope[16];    /* interface the socket is bound to ("eth0" of fe80::1%eth0), "" */
 	int port;
 	unsigned long inode; /* socket inode from /proc/net/... (0 when unknown) */
 	int pid;           /* owning process, 0 when unknown */
@@ -67,7 +69,11 @@ int md_port_parse_proc_cat(const char *text, struct md_listeners *out, char *mac
 			   size_t machine_len, bool *known_order, struct md_err *err);
 /* "socket:[12345]" (a /proc/PID/fd link) -> 12345; 0 when it is not a socket. */
 unsigned long md_port_socket_inode(const char *link);
-/* Output of `ss -ltnup` (Linux).  Process from users:(("sshd",pid=640,fd=3)) when shown. */
+/* Output of `ss -ltnup` (Linux).  Process from users:(("sshd",pid=640,fd=3)) when shown.
+ * Local addresses as ss prints them: "0.0.0.0:22", "*:443", "[::1]:631",
+ * "[fe80::1]%eth0:22", "0.0.0.0%eth0:68", "127.0.0.53%lo:53", and from older iproute2
+ * ":::22", "fe80::1%eth0:22"; also "[fe80::1%eth0]:22".  The address is stored without
+ * brackets, the interface in scope. */
 int md_port_parse_ss(const char *text, struct md_listeners *out, struct md_err *err);
 /* Output of `netstat -an` on macOS: tcp4/tcp6 LISTEN rows and udp4/udp6 rows bound to
  * `*.*`; stops at the unix-socket section.  "*.443" -> addr "*", port 443. */
@@ -97,7 +103,7 @@ struct md_port_spec {
 int md_port_parse_list(const char *s, struct md_port_spec *v, size_t max, size_t *n,
 		       struct md_err *err);
 
-/* Listener table as JSON text (array of {"proto","addr","port","pid","process"});
+/* Listener table as JSON text (array of {"proto","addr","scope","port","pid","process"});
  * malloc'ed, NULL when out of memory. */
 char *md_listeners_json(const struct md_listeners *l);
 

@@ -4,10 +4,10 @@
  * machine from real sockets (socat listeners in a network namespace: 127.0.0.1:8080,
  * 0.0.0.0:22, [::]:443, UDP 0.0.0.0:41641 and [::]:5353).  The macOS `netstat -an` lines
  * are the seed's (seeds/004_3ac6a098e1c6561c.txt, step 4) inside the full layout macOS
- * prints.  The /proc/net lines of known addresses were captured the same way (python3
- * sockets in a namespace on a veth with 100.64.0.2, fd7a:115c:a1e0::2 and fe80::1; x86_64).
- * No network: the probe runs with no target host (no active checks) over a replay session
- * (core/session.h). */
+ * prints.  The scoped and IPv4-mapped `ss -ltnup` lines and the matching /proc/net lines
+ * were captured the same way (python3 sockets in a namespace on a veth with 100.64.0.2,
+ * fd7a:115c:a1e0::2 and fe80::1; iproute2 6.1.0, x86_64).  No network: the probe runs
+ * with no target host (no active checks) over a replay session (core/session.h). */
 #include "core/facts.h"
 #include "core/session.h"
 #include "probes/port.h"
@@ -302,6 +302,80 @@ Test(port, ss_output_gives_listeners_and_owning_processes)
 	assert_listener("udp", "fe80::1", 123, 0, "");
 }
 
+/* Captured: sockets bound to an interface (a link-local address, SO_BINDTODEVICE). */
+static const char ss_scoped[] =
+	"Netid State  Recv-Q Send-Q       Local Address:Port Peer Address:PortProcess                            \n"
+	"udp   UNCONN 0      0         [fe80::1]%mdcap0:546          [::]:*    users:((\"python3\",pid=7202,fd=12))\n"
+	"tcp   LISTEN 0      128             100.64.0.2:8080      0.0.0.0:*    users:((\"python3\",pid=7202,fd=8)) \n"
+	"tcp   LISTEN 0      128         0.0.0.0%mdcap0:68        0.0.0.0:*    users:((\"python3\",pid=7202,fd=9)) \n"
+	"tcp   LISTEN 0      128              127.0.0.1:5000      0.0.0.0:*    users:((\"python3\",pid=7202,fd=11))\n"
+	"tcp   LISTEN 0      128                  [::1]:631          [::]:*    users:((\"python3\",pid=7202,fd=6)) \n"
+	"tcp   LISTEN 0      128     [::ffff:127.0.0.1]:9000            *:*    users:((\"python3\",pid=7202,fd=7)) \n"
+	"tcp   LISTEN 0      128       [fe80::1]%mdcap0:22           [::]:*    users:((\"python3\",pid=7202,fd=3)) \n"
+	"tcp   LISTEN 0      128    [fd7a:115c:a1e0::2]:8443         [::]:*    users:((\"python3\",pid=7202,fd=4)) \n"
+	"tcp   LISTEN 0      128                      *:443             *:*    users:((\"python3\",pid=7202,fd=5)) \n";
+
+/* iproute2 before IPv6 addresses were bracketed. */
+static const char ss_old[] =
+	"Netid  State      Recv-Q Send-Q Local Address:Port               Peer Address:Port              \n"
+	"tcp    LISTEN     0      128          :::22                      :::*                  \n"
+	"tcp    LISTEN     0      128         ::1:631                     :::*                  \n"
+	"udp    UNCONN     0      0      fe80::1%eth0:123                 :::*                  \n";
+
+static void assert_scope(const char *proto, int port, const char *scope)
+{
+	const struct md_listener *x = md_listeners_find(&L, proto, port);
+
+	cr_assert_not_null(x, "no %s listener on port %d", proto, port);
+	cr_assert_str_eq(x->scope, scope, "%s/%d: scope \"%s\", want \"%s\"", proto, port, x->scope,
+			 scope);
+}
+
+Test(port, ss_scoped_addresses_split_into_address_interface_and_port)
+{
+	cr_assert_eq(md_port_parse_ss(ss_scoped, &L, NULL), MD_OK);
+	cr_assert_eq(L.n, 9, "listeners: %zu", L.n);
+	assert_listener("udp", "fe80::1", 546, 7202, "python3");
+	assert_scope("udp", 546, "mdcap0");
+	assert_listener("tcp", "fe80::1", 22, 7202, "python3");
+	assert_scope("tcp", 22, "mdcap0");
+	assert_listener("tcp", "0.0.0.0", 68, 7202, "python3");
+	assert_scope("tcp", 68, "mdcap0");
+	assert_listener("tcp", "100.64.0.2", 8080, 7202, "python3");
+	assert_scope("tcp", 8080, "");
+	assert_listener("tcp", "::1", 631, 7202, "python3");
+	assert_listener("tcp", "::ffff:127.0.0.1", 9000, 7202, "python3");
+	assert_listener("tcp", "fd7a:115c:a1e0::2", 8443, 7202, "python3");
+	assert_scope("tcp", 8443, "");
+	assert_listener("tcp", "*", 443, 7202, "python3");
+}
+
+Test(port, ss_zone_inside_brackets_and_older_unbracketed_output)
+{
+	cr_assert_eq(md_port_parse_ss(ss_out, &L, NULL), MD_OK);
+	assert_scope("udp", 123, "eth0"); /* [fe80::1%eth0]:123 */
+	assert_scope("tcp", 53, "lo");    /* 127.0.0.53%lo:53 */
+	md_listeners_cleanup(&L);
+	cr_assert_eq(md_port_parse_ss(ss_old, &L, NULL), MD_OK);
+	cr_assert_eq(L.n, 3, "listeners: %zu", L.n);
+	assert_listener("tcp", "::", 22, 0, "");
+	assert_listener("tcp", "::1", 631, 0, "");
+	assert_listener("udp", "fe80::1", 123, 0, "");
+	assert_scope("udp", 123, "eth0");
+}
+
+Test(port, scoped_listener_in_the_table)
+{
+	char *j;
+
+	cr_assert_eq(md_port_parse_ss(ss_scoped, &L, NULL), MD_OK);
+	j = md_listeners_json(&L);
+	cr_assert_not_null(j);
+	cr_assert(strstr(j, "{\"proto\":\"tcp\",\"addr\":\"fe80::1\",\"scope\":\"mdcap0\",\"port\":22,"), "%s", j);
+	cr_assert(strstr(j, "{\"proto\":\"tcp\",\"addr\":\"100.64.0.2\",\"scope\":null,\"port\":8080,"), "%s", j);
+	free(j);
+}
+
 Test(port, ss_output_without_header_is_a_parse_error)
 {
 	cr_assert_eq(md_port_parse_ss("bash: ss: command not found\n", &L, NULL), MD_EPARSE);
@@ -433,10 +507,10 @@ Test(port, listener_table_json)
 	cr_assert_eq(md_port_parse_ss(ss_out, &L, NULL), MD_OK);
 	j = md_listeners_json(&L);
 	cr_assert_not_null(j);
-	cr_assert(strstr(j, "{\"proto\":\"tcp\",\"addr\":\"0.0.0.0\",\"port\":22,\"pid\":640,"
-			    "\"process\":\"sshd\"}"), "%s", j);
-	cr_assert(strstr(j, "\"addr\":\"127.0.0.53\",\"port\":53,\"pid\":null,\"process\":null"), "%s",
-		  j);
+	cr_assert(strstr(j, "{\"proto\":\"tcp\",\"addr\":\"0.0.0.0\",\"scope\":null,\"port\":22,"
+			    "\"pid\":640,\"process\":\"sshd\"}"), "%s", j);
+	cr_assert(strstr(j, "\"addr\":\"127.0.0.53\",\"scope\":\"lo\",\"port\":53,\"pid\":null,"
+			    "\"process\":null"), "%s", j);
 	free(j);
 }
 
@@ -600,6 +674,20 @@ Test(port, linux_ss_output_without_the_end_marker_is_incomplete)
 		  "%s", md_facts_get(&f, "port.listeners_source")->evidence);
 	cr_assert_null(md_facts_get(&f, "port.listen.tcp.22"));
 	cr_assert_null(md_facts_get(&f, "port.listen.udp.41641"));
+	md_facts_cleanup(&f);
+}
+
+Test(port, scoped_listener_in_evidence)
+{
+	const struct md_replay_entry e[] = { { "ss -ltnup", 0, done(0, ss_scoped), "", false } };
+	struct md_facts f;
+	struct md_err err = { 0 };
+	const char *ev;
+
+	md_facts_init(&f);
+	cr_assert_eq(run_probe(e, 1, "linux", &f, &err), MD_OK, "%s", err.msg);
+	ev = md_facts_get(&f, "port.listen.tcp.22")->evidence;
+	cr_assert_str_eq(ev, "ss -ltnup: tcp [fe80::1%mdcap0]:22 (pid 7202 python3)");
 	md_facts_cleanup(&f);
 }
 
