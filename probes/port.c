@@ -988,7 +988,7 @@ static const struct md_port_spec mesh_ports[] = {
 };
 
 /* A silent (filtered) port must not eat the whole run: the checks share one deadline,
- * the probe's, but at most this long after they start. */
+ * the probe's, but at most this long after the probe starts waiting for them. */
 #define ACTIVE_MAX_MS 2000
 
 enum check_state { CK_PENDING, CK_OPEN, CK_REFUSED, CK_FILTERED, CK_CLOSED, CK_OPEN_FILTERED,
@@ -1409,7 +1409,8 @@ static int port_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	}
 
 	/* 1. Start the active checks first: the kernel completes handshakes and collects
-	 *    ICMP errors while the listener tables are read below. */
+	 *    ICMP errors while the listener tables are read below.  Their time cap starts
+	 *    only in step 4. */
 	if (host) {
 		rc = md_net_resolve(host, 0, SOCK_STREAM, &ctx->deadline, &ai, &e);
 		if (rc == MD_OK && ai && ai->ai_addrlen <= sizeof(sa)) {
@@ -1429,7 +1430,6 @@ static int port_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 				  e.msg[0] ? e.msg : "no target host");
 	if (rc)
 		goto out;
-	adl = md_deadline_min(ctx->deadline, md_deadline_after(md_now_ms(), ACTIVE_MAX_MS));
 	window = fd_window(n);
 	if (have_addr)
 		launch(c, n, window, 0, &sa, salen);
@@ -1501,12 +1501,17 @@ static int port_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	if (rc)
 		goto out;
 
-	/* 4. Collect the active checks. */
+	/* 4. Collect the active checks.  The cap counts from here, not from step 1: reading
+	 *    the tables over SSH can take seconds (a slow `ss`, a loaded host), and had it
+	 *    used up the cap, checks still in flight or not yet started (more ports than
+	 *    file descriptors) would have been given no time at all and looked filtered.
+	 *    The probe's own deadline still bounds everything. */
 	if (have_addr) {
 		size_t open = 0, closed = 0, filtered = 0;
 		bool v6 = strchr(addr, ':') != NULL;
 		char label[160];
 
+		adl = md_deadline_min(ctx->deadline, md_deadline_after(md_now_ms(), ACTIVE_MAX_MS));
 		run_checks(c, n, window, &adl, &sa, salen);
 		for (size_t i = 0; i < n && rc == MD_OK; i++) {
 			char name[48];

@@ -241,9 +241,9 @@ static void sh(const char *fmt, ...)
 	cr_assert_eq(lab_sh(L, NULL, "cd %s && %s", dir, cmd), 0, "set-up failed: %s", cmd);
 }
 
-/* sshd on HOST:22 with its own config and host key, key login for root; known_hosts
- * written. */
-static void start_sshd(void)
+/* sshd on HOST:22 with its own config (plus extra lines) and host key, key login for root;
+ * known_hosts written. */
+static void start_sshd(const char *extra)
 {
 	char conf[1024], path[300], line[1024], *pub = NULL;
 	size_t cap = 0;
@@ -257,7 +257,7 @@ static void start_sshd(void)
 		 "ListenAddress " HOST "\nHostKey %s/hostkey_ed25519\nPidFile %s/sshd.pid\n"
 		 "AuthorizedKeysFile %s/authorized_keys\nPasswordAuthentication no\n"
 		 "KbdInteractiveAuthentication no\nUsePAM no\nPermitRootLogin prohibit-password\n"
-		 "StrictModes no\n", dir, dir, dir);
+		 "StrictModes no\n%s", dir, dir, dir, extra);
 	snprintf(path, sizeof(path), "%s/sshd_config", dir);
 	fp = fopen(path, "w");
 	cr_assert(fp);
@@ -294,7 +294,7 @@ Test(lab_port, remote_listener_table_over_ssh, .timeout = 60)
 
 	snprintf(key, sizeof(key), "%s/client_ed25519", dir);
 	snprintf(kh, sizeof(kh), "%s/known_hosts", dir);
-	start_sshd();
+	start_sshd("");
 	listen_socat("UDP4-RECVFROM:41641,bind=0.0.0.0,fork");
 	wait_listen(srv, "udp", 41641);
 	run(cli, args);
@@ -322,4 +322,49 @@ Test(lab_port, remote_listener_table_over_ssh, .timeout = 60)
 		assert_findings(none);
 	}
 	cr_assert_eq(res.exit_code, 0, "%s", res.out);
+}
+
+/* A listing that takes 2.5 s over SSH, longer than the active checks' 2 s cap.  sshd runs
+ * every command through a wrapper (ForceCommand) that, for `ss`, waits 2.5 s and only then
+ * lifts an nft rule dropping connections to 8443 (a socat listener) and 30000 (nothing):
+ * the kernel's SYN retransmission 3 s after each check started gets the answer.  Had the
+ * cap counted from the checks' launch, it would have run out during the listing and both
+ * ports would look filtered. */
+Test(lab_port, slow_listener_table_leaves_the_active_checks_their_time, .timeout = 60)
+{
+	char key[300], kh[300], conf[400];
+	const char *args[] = { "check", "root@" HOST, "--identity", key, "--known-hosts", kh,
+			       "--no-ssh-config", "--probes", "ssh,port", "--rules", "rules",
+			       "--port-list", "8443,30000", "--timeout", "10s", "--json", "-", NULL };
+	const cJSON *row;
+	double ms_8443 = -1;
+
+	snprintf(key, sizeof(key), "%s/client_ed25519", dir);
+	snprintf(kh, sizeof(kh), "%s/known_hosts", dir);
+	sh("printf '%%s\\n' '#!/bin/sh' 'case \"$SSH_ORIGINAL_COMMAND\" in' "
+	   "'\"ss \"*) sleep 2.5; nft delete table inet mdslow ;;' 'esac' "
+	   "'exec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"' > slow.sh && chmod 755 slow.sh");
+	snprintf(conf, sizeof(conf), "ForceCommand %s/slow.sh\n", dir);
+	start_sshd(conf);
+	listen_socat("TCP4-LISTEN:8443,bind=" HOST ",fork,reuseaddr");
+	wait_listen(srv, "tcp", 8443);
+	nft(srv, "nft add table inet mdslow && nft add chain inet mdslow in "
+		 "'{ type filter hook input priority 0; policy accept; }' && "
+		 "nft add rule inet mdslow in tcp dport '{ 8443, 30000 }' drop");
+	run(cli, args);
+	assert_fact("ssh.auth", "ok");
+	assert_fact("port.listeners_source", "ss -ltnup");
+	assert_fact("port.listen.tcp.8443", "true");
+	assert_fact("port.tcp.8443", "open");
+	assert_fact("port.tcp.30000", "refused");
+	cJSON_ArrayForEach(row, table("checks")) {
+		const cJSON *port = cJSON_GetObjectItemCaseSensitive(row, "port");
+		const cJSON *ms = cJSON_GetObjectItemCaseSensitive(row, "ms");
+
+		if (cJSON_IsNumber(port) && port->valueint == 8443 && cJSON_IsNumber(ms))
+			ms_8443 = ms->valuedouble;
+	}
+	/* answered by the retransmitted SYN, after the 2 s the cap used to allow */
+	cr_assert_geq(ms_8443, 2500, "8443 answered after %.0f ms", ms_8443);
+	cr_assert_lt(res.elapsed_ms, 9000, "took %lld ms", (long long)res.elapsed_ms);
 }
