@@ -876,3 +876,67 @@ ParameterizedTest(struct rule_case *c, port, rules)
 	md_facts_cleanup(&f);
 	md_ruleset_cleanup(&rs);
 }
+
+/* Every cause and advice of port.rules, as a report shows it: facts fill in as words, so a
+ * bool fact must not stand in a sentence as "(true)", and an IPv6 address must not be
+ * glued to a port ("fd7a::2:22" reads as one address). */
+struct render_case {
+	char rule[48];
+	char facts[320];
+};
+
+#define RENDER_COMMON "port.addr=fd7a:115c:a1e0::2;port.listeners_source=ss -ltnup;"
+
+ParameterizedTestParameters(port, rule_text_reads_as_sentences)
+{
+	static struct render_case cases[] = {
+		{ "port-ssh-answers-without-listener", RENDER_COMMON "port.tcp.22=open;port.listen.tcp.22=false" },
+		{ "port-serve-answers-without-listener",
+		  RENDER_COMMON "port.tcp.443=open;port.listen.tcp.443=false;tailscale.serve_configured=true" },
+		{ "port-listener-refused-22", RENDER_COMMON "port.tcp.22=refused;port.listen.tcp.22=true" },
+		{ "port-listener-refused-443", RENDER_COMMON "port.tcp.443=refused;port.listen.tcp.443=true" },
+		{ "port-listener-refused-8080", RENDER_COMMON "port.tcp.8080=refused;port.listen.tcp.8080=true" },
+		{ "port-listener-filtered-22", RENDER_COMMON "port.tcp.22=filtered;port.listen.tcp.22=true" },
+		{ "port-listener-filtered-443", RENDER_COMMON "port.tcp.443=filtered;port.listen.tcp.443=true" },
+		{ "port-listener-filtered-8080", RENDER_COMMON "port.tcp.8080=filtered;port.listen.tcp.8080=true" },
+	};
+
+	return cr_make_param_array(struct render_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void assert_sentence(const char *rule, const char *what, const char *text)
+{
+	static const char *const bools[] = { "(true)", "(false)", " true ", " false ", " true,",
+					     " false,", " true.", " false.", " true:", " false:" };
+
+	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++)
+		cr_assert_null(strstr(text, bools[i]), "%s %s shows a bool: %s", rule, what, text);
+	cr_assert_null(strchr(text, '{'), "%s %s: a fact left unfilled: %s", rule, what, text);
+	cr_assert_null(strstr(text, "fd7a:115c:a1e0::2:"), "%s %s: address glued to a port: %s", rule,
+		       what, text);
+}
+
+ParameterizedTest(struct render_case *c, port, rule_text_reads_as_sentences)
+{
+	struct md_ruleset rs;
+	struct md_facts f;
+	struct md_evaluation ev = { 0 };
+	struct md_err err = { 0 };
+	const struct md_finding *x;
+	int i;
+
+	md_ruleset_init(&rs);
+	md_facts_init(&f);
+	cr_assert_eq(md_rules_load_file(&rs, "rules/port.rules", &err), MD_OK, "%s", err.msg);
+	cr_assert_eq(test_put_facts(&f, "test", c->facts), 0, "%s", c->facts);
+	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
+	i = test_finding_index(&ev, c->rule);
+	cr_assert_geq(i, 0, "%s did not fire with %s", c->rule, c->facts);
+	x = &ev.findings[i];
+	assert_sentence(c->rule, "cause", x->cause);
+	for (size_t k = 0; k < x->n_advice; k++)
+		assert_sentence(c->rule, "advice", x->advice[k]);
+	md_evaluation_cleanup(&ev);
+	md_facts_cleanup(&f);
+	md_ruleset_cleanup(&rs);
+}
