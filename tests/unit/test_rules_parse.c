@@ -312,7 +312,7 @@ static char *long_chain(size_t n, const char *op, size_t per_line)
 	return s;
 }
 
-Test(parse, long_and_or_chains_are_capped_not_a_stack_overflow, .timeout = 20)
+Test(parse, long_and_or_chains_are_capped_not_a_stack_overflow, .timeout = 10)
 {
 	static const char *const ops[] = { "&&", "||" };
 
@@ -506,7 +506,7 @@ static int64_t elapsed_ms(const struct timespec *a)
 	return (b.tv_sec - a->tv_sec) * 1000 + (b.tv_nsec - a->tv_nsec) / 1000000;
 }
 
-Test(parse, twenty_thousand_rules_check_ids_and_supersedes_in_linear_time, .timeout = 30)
+Test(parse, twenty_thousand_rules_check_ids_and_supersedes_in_linear_time, .timeout = 10)
 {
 	struct md_ruleset rs;
 	struct md_err err = { 0 };
@@ -525,7 +525,7 @@ Test(parse, twenty_thousand_rules_check_ids_and_supersedes_in_linear_time, .time
 	free(text);
 }
 
-Test(parse, id_and_supersedes_mistakes_among_many_rules_name_their_lines, .timeout = 30)
+Test(parse, id_and_supersedes_mistakes_among_many_rules_name_their_lines, .timeout = 10)
 {
 	struct md_ruleset rs;
 	struct md_err err = { 0 };
