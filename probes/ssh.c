@@ -10,7 +10,9 @@
 #include "core/net.h"
 
 #include <libssh2.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -316,35 +318,19 @@ int ssh_fingerprint(const unsigned char *blob, size_t len, char *out, size_t n)
 /* known_hosts                                                                          */
 /* ==================================================================================== */
 
-static const struct {
-	int hostkey_type; /* LIBSSH2_HOSTKEY_TYPE_* */
-	int kh_type;      /* LIBSSH2_KNOWNHOST_KEY_* */
-	const char *name;
-} key_types[] = {
-	{ LIBSSH2_HOSTKEY_TYPE_RSA, LIBSSH2_KNOWNHOST_KEY_SSHRSA, "ssh-rsa" },
-	{ LIBSSH2_HOSTKEY_TYPE_DSS, LIBSSH2_KNOWNHOST_KEY_SSHDSS, "ssh-dss" },
-	{ LIBSSH2_HOSTKEY_TYPE_ECDSA_256, LIBSSH2_KNOWNHOST_KEY_ECDSA_256, "ecdsa-sha2-nistp256" },
-	{ LIBSSH2_HOSTKEY_TYPE_ECDSA_384, LIBSSH2_KNOWNHOST_KEY_ECDSA_384, "ecdsa-sha2-nistp384" },
-	{ LIBSSH2_HOSTKEY_TYPE_ECDSA_521, LIBSSH2_KNOWNHOST_KEY_ECDSA_521, "ecdsa-sha2-nistp521" },
-	{ LIBSSH2_HOSTKEY_TYPE_ED25519, LIBSSH2_KNOWNHOST_KEY_ED25519, "ssh-ed25519" },
-};
-
-static int key_type_index(int hostkey_type)
-{
-	for (size_t i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++)
-		if (key_types[i].hostkey_type == hostkey_type)
-			return (int)i;
-	return -1;
-}
-
-void ssh_known_hosts_name(const char *host, int port, char *out, size_t n)
+void ssh_known_hosts_name(const char *host, int port, const char *alias, char *out, size_t n)
 {
 	/* OpenSSH writes the bare name for the default port, else "[name]:port"
-	 * (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"). */
-	if (port == 22 || port <= 0)
+	 * (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"); a HostKeyAlias replaces both
+	 * (ssh_config(5)). */
+	if (alias && *alias)
+		snprintf(out, n, "%s", alias);
+	else if (port == 22 || port <= 0)
 		snprintf(out, n, "%s", host);
 	else
 		snprintf(out, n, "[%s]:%d", host, port);
+	for (char *p = out; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
 }
 
 #define KNOWN_HOSTS_MAX (4u * 1024 * 1024)
@@ -397,180 +383,348 @@ static void note(char *notes, size_t n, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The base64 key field of a known_hosts line ("[@marker] names type key [comment]"). */
-static void line_key_fingerprint(const char *line, char *out, size_t n)
+/* OpenSSH's match_pattern(): '*' any run of characters, '?' any one; case is folded
+ * here because ssh(1) lower-cases the host name and match_hostname() the pattern. */
+static bool wild_match(const char *s, const char *p)
 {
-	char copy[16384];
-	char *save = NULL, *tok, *fields[3];
-	int k = 0;
-	unsigned char raw[8192];
-	long len;
-
-	snprintf(copy, sizeof(copy), "%s", line);
-	for (tok = strtok_r(copy, " \t", &save); tok && k < 3; tok = strtok_r(NULL, " \t", &save))
-		fields[k++] = tok;
-	out[0] = '\0';
-	if (k < 3)
-		return;
-	len = b64_decode(fields[2], strlen(fields[2]), raw, sizeof(raw));
-	if (len > 0)
-		ssh_fingerprint(raw, (size_t)len, out, n);
+	for (;;) {
+		if (!*p)
+			return !*s;
+		if (*p == '*') {
+			while (*p == '*')
+				p++;
+			if (!*p)
+				return true;
+			for (; *s; s++)
+				if (wild_match(s, p))
+					return true;
+			return false;
+		}
+		if (!*s)
+			return false;
+		if (*p != '?' && tolower((unsigned char)*p) != tolower((unsigned char)*s))
+			return false;
+		s++;
+		p++;
+	}
 }
 
-/* Checks one file.  *status is MATCH / CHANGED / UNKNOWN for this file alone. */
-static int check_file(LIBSSH2_SESSION *tmp, const char *file, const char *name,
-		      const unsigned char *key, size_t key_len, int kh_type,
-		      enum ssh_hostkey_status *status, int *line_out, char *known_fp, size_t fp_len,
-		      char *notes, size_t notes_len)
+/* "|1|base64(salt)|base64(HMAC-SHA1(salt, name))": HashKnownHosts (ssh_config(5)). */
+static bool hashed_match(const char *field, const char *name)
 {
-	LIBSSH2_KNOWNHOSTS *kh;
-	struct libssh2_knownhost *found = NULL, *it = NULL, *prev = NULL;
-	char *text, *p;
-	size_t len, added = 0, skipped = 0, cap = 64;
-	int *line_of = NULL, lineno = 1, rc;
-	char **line_text = NULL;
+	unsigned char salt[64], want[64], got[EVP_MAX_MD_SIZE];
+	unsigned int got_len = 0;
+	const char *salt_b64 = field + 3, *bar = strchr(salt_b64, '|');
+	long salt_len, want_len;
 
-	*status = SSH_HOSTKEY_UNKNOWN;
-	*line_out = 0;
+	if (!bar)
+		return false;
+	salt_len = b64_decode(salt_b64, (size_t)(bar - salt_b64), salt, sizeof(salt));
+	want_len = b64_decode(bar + 1, strlen(bar + 1), want, sizeof(want));
+	if (salt_len <= 0 || want_len <= 0)
+		return false;
+	if (!HMAC(EVP_sha1(), salt, (int)salt_len, (const unsigned char *)name, strlen(name), got,
+		  &got_len))
+		return false;
+	return (long)got_len == want_len && CRYPTO_memcmp(got, want, got_len) == 0;
+}
+
+int ssh_known_hosts_match(const char *field, const char *name)
+{
+	int positive = 0;
+
+	if (strncmp(field, "|1|", 3) == 0)
+		return hashed_match(field, name) ? 1 : 0;
+	/* match_pattern_list() in OpenSSH's match.c: a matching "!pattern" rules the line
+	 * out whatever else matches. */
+	while (*field) {
+		size_t len = strcspn(field, ",");
+		char pat[1024];
+		bool neg = *field == '!';
+
+		copy_span(pat, sizeof(pat), field + neg, len - neg);
+		if (len > neg && wild_match(name, pat)) {
+			if (neg)
+				return -1;
+			positive = 1;
+		}
+		field += len;
+		if (*field == ',')
+			field++;
+	}
+	return positive;
+}
+
+enum kh_marker { KH_PLAIN, KH_REVOKED, KH_CA };
+
+/* One known_hosts line split in place: "[@marker] hosts type base64 [comment]".  false
+ * for a line that is not an entry (unknown marker, missing fields). */
+static bool kh_split(char *line, enum kh_marker *marker, char **hosts, char **b64)
+{
+	char *save = NULL, *f[4];
+	int k = 0;
+
+	for (char *tok = strtok_r(line, " \t", &save); tok && k < 4; tok = strtok_r(NULL, " \t", &save))
+		f[k++] = tok;
+	*marker = KH_PLAIN;
+	if (k && f[0][0] == '@') {
+		if (strcmp(f[0], "@revoked") == 0)
+			*marker = KH_REVOKED;
+		else if (strcmp(f[0], "@cert-authority") == 0)
+			*marker = KH_CA;
+		else
+			return false;
+		if (k < 4)
+			return false;
+		*hosts = f[1];
+		*b64 = f[3];
+		return true;
+	}
+	if (k < 3)
+		return false;
+	*hosts = f[0];
+	*b64 = f[2];
+	return true;
+}
+
+/* What a scan of the files is looking for and what it found. */
+struct kh_scan {
+	const char *name;
+	const unsigned char *key; /* NULL: only collect the key types on file */
+	size_t key_len;
+	char key_type[48];
+	struct ssh_kh_result rev, match, changed;
+	bool have_rev, have_match, have_changed;
+	char types[160];          /* plain entries' key types (all, or other than key's) */
+	char *notes;
+	size_t notes_len;
+};
+
+static void add_type(char *list, size_t n, const char *type)
+{
+	size_t tl = strlen(type);
+
+	for (const char *p = list; *p;) {
+		size_t l = strcspn(p, ",");
+
+		if (l == tl && memcmp(p, type, l) == 0)
+			return;
+		p += l;
+		if (*p == ',')
+			p++;
+	}
+	if (strlen(list) + tl + 2 > n)
+		return;
+	if (*list)
+		strcat(list, ",");
+	strcat(list, type);
+}
+
+static void kh_hit(struct ssh_kh_result *r, bool *have, const char *file, int line)
+{
+	if (*have)
+		return;
+	*have = true;
+	snprintf(r->file, sizeof(r->file), "%s", file);
+	r->line = line;
+}
+
+static int kh_scan_file(const char *file, struct kh_scan *s)
+{
+	char *text, *next;
+	size_t len, skipped = 0, ca = 0;
+	int lineno = 0, rc;
+	unsigned char *blob = NULL;
+
 	rc = read_small_file(file, KNOWN_HOSTS_MAX, &text, &len);
 	if (rc == MD_ENOTFOUND) {
-		note(notes, notes_len, "%s: not found", file);
+		note(s->notes, s->notes_len, "%s: not found", file);
 		return MD_OK;
 	}
 	if (rc) {
-		note(notes, notes_len, "%s: %s", file, rc == MD_ETOOBIG ? "too large" : strerror(errno));
+		note(s->notes, s->notes_len, "%s: %s", file, rc == MD_ETOOBIG ? "too large" : strerror(errno));
 		return MD_OK;
 	}
-	kh = libssh2_knownhost_init(tmp);
-	line_of = malloc(cap * sizeof(*line_of));
-	line_text = malloc(cap * sizeof(*line_text));
-	if (!kh || !line_of || !line_text) {
-		rc = MD_ENOMEM;
-		goto out;
+	blob = malloc(len + 1);
+	if (!blob) {
+		free(text);
+		return MD_ENOMEM;
 	}
-	/* Line by line rather than libssh2_knownhost_readfile(), which stops at the first
-	 * line it cannot parse (an @cert-authority marker, a key type it does not know) and
-	 * silently ignores the rest of the file. */
-	for (char *next = text; next && *next; lineno++) {
-		char *nl = strchr(next, '\n');
-		size_t l;
+	/* Every line counts, blank and comment lines too: the numbers are the ones
+	 * `ssh-keygen -F` and an editor show. */
+	for (char *p = text; p; p = next) {
+		enum kh_marker marker;
+		char *hosts, *b64, type[48], *nl = strchr(p, '\n');
+		long blen;
 
-		p = next;
+		next = nl ? nl + 1 : NULL;
 		if (nl)
 			*nl = '\0';
-		next = nl ? nl + 1 : NULL;
+		if (!nl && !*p)
+			break;
+		lineno++;
 		while (*p == ' ' || *p == '\t')
 			p++;
-		l = strlen(p);
-		while (l && (p[l - 1] == '\r' || p[l - 1] == ' '))
-			p[--l] = '\0';
-		if (!l || *p == '#')
+		if (!*p || *p == '#' || *p == '\r')
 			continue;
-		if (*p == '@' ||
-		    libssh2_knownhost_readline(kh, p, l, LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0) {
+		if (!kh_split(p, &marker, &hosts, &b64) ||
+		    (blen = b64_decode(b64, strlen(b64), blob, len)) <= 0 ||
+		    ssh_blob_type(blob, (size_t)blen, type, sizeof(type))) {
 			skipped++;
 			continue;
 		}
-		if (added == cap) {
-			int *nl = realloc(line_of, 2 * cap * sizeof(*nl));
-			char **nt = nl ? realloc(line_text, 2 * cap * sizeof(*nt)) : NULL;
-
-			if (nl)
-				line_of = nl;
-			if (!nt) {
-				rc = MD_ENOMEM;
-				goto out;
-			}
-			line_text = nt;
-			cap *= 2;
+		if (ssh_known_hosts_match(hosts, s->name) != 1)
+			continue;
+		if (marker == KH_CA) {
+			ca++;
+			continue;
 		}
-		line_of[added] = lineno;
-		line_text[added] = p;
-		added++;
+		if (!s->key) {
+			if (marker == KH_PLAIN)
+				add_type(s->types, sizeof(s->types), type);
+			continue;
+		}
+		bool same = (size_t)blen == s->key_len && memcmp(blob, s->key, s->key_len) == 0;
+
+		if (marker == KH_REVOKED) {
+			/* sshd(8): "the key contained on the line is revoked and must not
+			 * ever be accepted". */
+			if (same)
+				kh_hit(&s->rev, &s->have_rev, file, lineno);
+		} else if (same) {
+			kh_hit(&s->match, &s->have_match, file, lineno);
+		} else if (strcmp(type, s->key_type) == 0) {
+			if (!s->have_changed)
+				ssh_fingerprint(blob, (size_t)blen, s->changed.known_fp,
+						sizeof(s->changed.known_fp));
+			kh_hit(&s->changed, &s->have_changed, file, lineno);
+		} else {
+			add_type(s->types, sizeof(s->types), type);
+		}
 	}
 	if (skipped)
-		note(notes, notes_len, "%s: %zu line(s) skipped (markers or key types libssh2 cannot read)",
-		     file, skipped);
-	/* The exact name OpenSSH would look up: port -1 so that libssh2 does not also
-	 * try the bare host name for a non-default port (OpenSSH does not). */
-	rc = libssh2_knownhost_checkp(kh, name, -1, (const char *)key, key_len,
-				      LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
-					      kh_type,
-				      &found);
-	if (rc == LIBSSH2_KNOWNHOST_CHECK_MATCH || rc == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
-		size_t idx = 0;
-
-		*status = rc == LIBSSH2_KNOWNHOST_CHECK_MATCH ? SSH_HOSTKEY_MATCH : SSH_HOSTKEY_CHANGED;
-		while (found && libssh2_knownhost_get(kh, &it, prev) == 0) {
-			if (it == found && idx < added) {
-				*line_out = line_of[idx];
-				if (*status == SSH_HOSTKEY_CHANGED)
-					line_key_fingerprint(line_text[idx], known_fp, fp_len);
-				break;
-			}
-			prev = it;
-			idx++;
-		}
-	}
-	rc = MD_OK;
-out:
-	if (kh)
-		libssh2_knownhost_free(kh);
-	free(line_of);
-	free(line_text);
+		note(s->notes, s->notes_len, "%s: %zu line(s) skipped (not a known_hosts entry)", file,
+		     skipped);
+	if (ca)
+		note(s->notes, s->notes_len,
+		     "%s: %zu @cert-authority line(s) for %s not used (host certificates are not checked)",
+		     file, ca, s->name);
+	free(blob);
 	free(text);
-	return rc;
+	return MD_OK;
 }
 
-int ssh_known_hosts_check(const char *const *files, size_t n, const char *host, int port,
-			  const unsigned char *key, size_t key_len, int key_type,
-			  struct ssh_kh_result *r, struct md_err *err)
+int ssh_known_hosts_check(const char *const *files, size_t n, const char *name,
+			  const unsigned char *key, size_t key_len, struct ssh_kh_result *r,
+			  struct md_err *err)
 {
-	LIBSSH2_SESSION *tmp;
-	char name[300];
-	int ti = key_type_index(key_type), rc = MD_OK;
-	bool changed = false;
+	struct kh_scan *s = calloc(1, sizeof(*s));
+	int rc = MD_OK;
 
 	memset(r, 0, sizeof(*r));
 	r->status = SSH_HOSTKEY_UNKNOWN;
-	if (ti < 0)
-		return md_err_set(err, MD_EINVAL, "known_hosts", "host key type %d unknown", key_type);
-	/* libssh2's known-hosts collection hangs off a session; a throw-away one keeps this
-	 * usable before (and without) a connection. */
-	tmp = libssh2_session_init();
-	if (!tmp)
-		return md_err_set(err, MD_ENOMEM, "known_hosts", "libssh2_session_init failed");
-	ssh_known_hosts_name(host, port, name, sizeof(name));
-	for (size_t i = 0; i < n; i++) {
-		enum ssh_hostkey_status st;
-		char fp[80] = "";
-		int line;
-
-		rc = check_file(tmp, files[i], name, key, key_len, key_types[ti].kh_type, &st, &line,
-				fp, sizeof(fp), r->notes, sizeof(r->notes));
-		if (rc) {
-			md_err_set(err, rc, "known_hosts", "%s: %s", files[i], md_status_name(rc));
-			break;
-		}
-		/* As OpenSSH: a matching key in any file is a match; otherwise the first file
-		 * holding another key of this type for the name makes it "changed". */
-		if (st == SSH_HOSTKEY_MATCH) {
-			r->status = SSH_HOSTKEY_MATCH;
-			snprintf(r->file, sizeof(r->file), "%s", files[i]);
-			r->line = line;
-			r->known_fp[0] = '\0';
-			break;
-		}
-		if (st == SSH_HOSTKEY_CHANGED && !changed) {
-			changed = true;
-			r->status = SSH_HOSTKEY_CHANGED;
-			snprintf(r->file, sizeof(r->file), "%s", files[i]);
-			r->line = line;
-			snprintf(r->known_fp, sizeof(r->known_fp), "%s", fp);
-		}
+	if (!s)
+		return md_err_set(err, MD_ENOMEM, "known_hosts", "out of memory");
+	s->name = name;
+	s->key = key;
+	s->key_len = key_len;
+	s->notes = r->notes;
+	s->notes_len = sizeof(r->notes);
+	if (ssh_blob_type(key, key_len, s->key_type, sizeof(s->key_type))) {
+		free(s);
+		return md_err_set(err, MD_EINVAL, "known_hosts", "the host key blob has no key type");
 	}
-	libssh2_session_free(tmp);
+	for (size_t i = 0; i < n && rc == MD_OK; i++)
+		rc = kh_scan_file(files[i], s);
+	if (rc) {
+		md_err_set(err, rc, "known_hosts", "reading known_hosts: %s", md_status_name(rc));
+	} else if (s->have_rev || s->have_match || s->have_changed) {
+		/* As OpenSSH's check_key_in_hostkeys(): revoked first, then a match in any
+		 * file, then "changed". */
+		const struct ssh_kh_result *w = s->have_rev ? &s->rev : s->have_match ? &s->match : &s->changed;
+
+		snprintf(r->file, sizeof(r->file), "%s", w->file);
+		r->line = w->line;
+		snprintf(r->known_fp, sizeof(r->known_fp), "%s", w->known_fp);
+		r->status = s->have_rev ? SSH_HOSTKEY_REVOKED :
+			    s->have_match ? SSH_HOSTKEY_MATCH : SSH_HOSTKEY_CHANGED;
+	} else {
+		snprintf(r->other_types, sizeof(r->other_types), "%s", s->types);
+	}
+	free(s);
 	return rc;
+}
+
+void ssh_known_hosts_types(const char *const *files, size_t n, const char *name, char *out,
+			   size_t out_n)
+{
+	struct kh_scan *s = calloc(1, sizeof(*s));
+	char notes[512] = "";
+
+	if (out_n)
+		out[0] = '\0';
+	if (!s)
+		return;
+	s->name = name;
+	s->notes = notes;
+	s->notes_len = sizeof(notes);
+	for (size_t i = 0; i < n; i++)
+		if (kh_scan_file(files[i], s))
+			break;
+	snprintf(out, out_n, "%s", s->types);
+	free(s);
+}
+
+/* OpenSSH 9's default HostKeyAlgorithms without certificates and security keys, and the
+ * key type each algorithm is for. */
+static const struct {
+	const char *alg, *key_type;
+} hostkey_algs[] = {
+	{ "ssh-ed25519", "ssh-ed25519" },
+	{ "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256" },
+	{ "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp384" },
+	{ "ecdsa-sha2-nistp521", "ecdsa-sha2-nistp521" },
+	{ "rsa-sha2-512", "ssh-rsa" },
+	{ "rsa-sha2-256", "ssh-rsa" },
+	{ "ssh-rsa", "ssh-rsa" },
+};
+
+static bool in_list(const char *list, const char *item)
+{
+	size_t il = strlen(item);
+
+	for (const char *p = list; *p;) {
+		size_t l = strcspn(p, ",");
+
+		if (l == il && memcmp(p, item, l) == 0)
+			return true;
+		p += l;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+void ssh_hostkey_order(const char *known_types, const char *const *supported, size_t n_supported,
+		       char *out, size_t n)
+{
+	if (n)
+		out[0] = '\0';
+	/* Two passes: the algorithms whose key type known_hosts holds, then the rest. */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < sizeof(hostkey_algs) / sizeof(hostkey_algs[0]); i++) {
+			bool known = in_list(known_types, hostkey_algs[i].key_type), ok = false;
+
+			if (known != (pass == 0))
+				continue;
+			for (size_t j = 0; j < n_supported && !ok; j++)
+				ok = strcmp(supported[j], hostkey_algs[i].alg) == 0;
+			if (ok && strlen(out) + strlen(hostkey_algs[i].alg) + 2 <= n) {
+				if (*out)
+					strcat(out, ",");
+				strcat(out, hostkey_algs[i].alg);
+			}
+		}
 }
 
 static int mkdirs(char *path, mode_t mode)
@@ -590,16 +744,16 @@ static int mkdirs(char *path, mode_t mode)
 	return 0;
 }
 
-int ssh_known_hosts_add(const char *file, const char *host, int port, const unsigned char *key,
-			size_t key_len, int key_type, struct md_err *err)
+int ssh_known_hosts_add(const char *file, const char *name, const unsigned char *key,
+			size_t key_len, struct md_err *err)
 {
-	int ti = key_type_index(key_type), fd, rc = MD_OK;
-	char name[300], dir[PATH_MAX], *slash, *b64 = NULL, last = '\n';
+	int fd, rc = MD_OK;
+	char type[48], dir[PATH_MAX], *slash, *b64 = NULL, last = '\n';
 	struct stat st;
 	FILE *fp;
 
-	if (ti < 0)
-		return md_err_set(err, MD_EINVAL, "known_hosts", "host key type %d unknown", key_type);
+	if (ssh_blob_type(key, key_len, type, sizeof(type)))
+		return md_err_set(err, MD_EINVAL, "known_hosts", "the host key blob has no key type");
 	snprintf(dir, sizeof(dir), "%s", file);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
@@ -621,8 +775,7 @@ int ssh_known_hosts_add(const char *file, const char *host, int port, const unsi
 		return md_err_set(err, MD_ENOMEM, "known_hosts", "out of memory");
 	}
 	EVP_EncodeBlock((unsigned char *)b64, key, (int)key_len);
-	ssh_known_hosts_name(host, port, name, sizeof(name));
-	fprintf(fp, "%s%s %s %s\n", last == '\n' ? "" : "\n", name, key_types[ti].name, b64);
+	fprintf(fp, "%s%s %s %s\n", last == '\n' ? "" : "\n", name, type, b64);
 	if (fclose(fp) != 0)
 		rc = md_err_set(err, MD_EIO, "known_hosts", "write %s: %s", file, strerror(errno));
 	free(b64);
@@ -1228,45 +1381,45 @@ static void record_no_banner(struct md_facts *f, enum banner_outcome bo, const c
 	}
 }
 
-/* MD_OK to go on to authentication; MD_EHOSTKEY for a changed key (never go on). */
-static int check_host_key(struct md_session *ms, const struct md_target *t, const char *host_in,
-			  int port, struct md_facts *f)
+/* The known_hosts files OpenSSH reads: the user's, then the system-wide ones
+ * (ssh_config(5) UserKnownHostsFile, GlobalKnownHostsFile) that exist. */
+static size_t known_hosts_files(const struct md_target *t, const char **files, size_t max)
+{
+	static const char *const global_kh[] = { "/etc/ssh/ssh_known_hosts",
+						 "/etc/ssh/ssh_known_hosts2" };
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n_known_hosts && n < max; i++)
+		files[n++] = t->known_hosts[i];
+	for (size_t i = 0; i < sizeof(global_kh) / sizeof(global_kh[0]) && n < max; i++)
+		if (access(global_kh[i], R_OK) == 0)
+			files[n++] = global_kh[i];
+	return n;
+}
+
+/* MD_OK to go on to authentication; MD_EHOSTKEY for a changed or revoked key (never go
+ * on). */
+static int check_host_key(struct md_session *ms, const struct md_target *t, const char *name,
+			  const char *const *files, size_t n_files, struct md_facts *f)
 {
 	LIBSSH2_SESSION *ssh = md_session_ssh(ms);
 	struct ssh_kh_result kh;
 	struct md_err e = { 0 };
 	const unsigned char *key;
-	char type[48] = "unknown", fp[80] = "", name[300], label[400];
-	static const char *const global_kh[] = { "/etc/ssh/ssh_known_hosts",
-						 "/etc/ssh/ssh_known_hosts2" };
-	const char *files[MD_TARGET_MAX_FILES + 2];
-	size_t len = 0, n_files = 0;
+	char type[48] = "unknown", fp[80] = "", label[400];
+	size_t len = 0;
 	int ktype = 0, rc;
 
-	char host[256];
-
-	/* ssh(1) lower-cases the host name before it looks it up in known_hosts. */
-	snprintf(host, sizeof(host), "%s", host_in);
-	for (char *p = host; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
 	key = (const unsigned char *)libssh2_session_hostkey(ssh, &len, &ktype);
 	if (!key || ssh_blob_type(key, len, type, sizeof(type)) || ssh_fingerprint(key, len, fp, sizeof(fp))) {
 		md_fact_str(f, P, "ssh.hostkey", "error", "libssh2_session_hostkey returned no key");
 		md_fact_check(f, "ssh.hostkey", MD_CHECK_FAIL, "Host key: none");
 		return MD_EHOSTKEY;
 	}
-	ssh_known_hosts_name(host, port, name, sizeof(name));
 	md_fact_str(f, P, "ssh.hostkey_type", type, NULL);
 	md_fact_str(f, P, "ssh.hostkey_fingerprint", fp, "SHA-256 of the key blob, as ssh-keygen -l prints");
 	md_fact_str(f, P, "ssh.known_hosts_name", name, "the name OpenSSH looks up in known_hosts");
-	/* The user's files, then the system-wide ones OpenSSH also reads
-	 * (ssh_config(5) GlobalKnownHostsFile), when they exist. */
-	for (size_t i = 0; i < t->n_known_hosts && n_files < MD_TARGET_MAX_FILES; i++)
-		files[n_files++] = t->known_hosts[i];
-	for (size_t i = 0; i < sizeof(global_kh) / sizeof(global_kh[0]); i++)
-		if (access(global_kh[i], R_OK) == 0)
-			files[n_files++] = global_kh[i];
-	rc = ssh_known_hosts_check(files, n_files, host, port, key, len, ktype, &kh, &e);
+	rc = ssh_known_hosts_check(files, n_files, name, key, len, &kh, &e);
 	if (rc) {
 		md_fact_str(f, P, "ssh.hostkey", "error", e.msg);
 		md_fact_check(f, "ssh.hostkey", MD_CHECK_FAIL, "Host key: could not read known_hosts");
@@ -1277,6 +1430,15 @@ static int check_host_key(struct md_session *ms, const struct md_target *t, cons
 		md_fact_strf(f, P, "ssh.hostkey", "match", "%s:%d: %s %s %s", kh.file, kh.line, name, type, fp);
 		md_fact_check(f, "ssh.hostkey", MD_CHECK_OK, "Host key matches known_hosts");
 		return MD_OK;
+	case SSH_HOSTKEY_REVOKED:
+		/* ssh(1) refuses a revoked key outright ("REVOKED HOST KEY DETECTED"). */
+		md_fact_strf(f, P, "ssh.hostkey", "revoked",
+			     "%s:%d marks %s %s as @revoked for %s; the server presented it", kh.file,
+			     kh.line, type, fp, name);
+		md_fact_str(f, P, "ssh.known_hosts_file", kh.file, NULL);
+		md_fact_int(f, P, "ssh.known_hosts_line", kh.line, NULL);
+		md_fact_check(f, "ssh.hostkey", MD_CHECK_FAIL, "Host key REVOKED: authentication not attempted");
+		return MD_EHOSTKEY;
 	case SSH_HOSTKEY_CHANGED:
 		md_fact_strf(f, P, "ssh.hostkey", "changed",
 			     "%s:%d holds %s %s for %s; the server presented %s", kh.file, kh.line,
@@ -1289,14 +1451,14 @@ static int check_host_key(struct md_session *ms, const struct md_target *t, cons
 	case SSH_HOSTKEY_UNKNOWN:
 		break;
 	}
-	md_fact_strf(f, P, "ssh.hostkey", "unknown", "no entry for %s in %s%s%s", name,
+	md_fact_strf(f, P, "ssh.hostkey", "unknown", "no %s entry for %s in %s%s%s%s%s", type, name,
 		     t->n_known_hosts ? t->known_hosts[0] : "(no known_hosts file)",
+		     kh.other_types[0] ? "; keys of other types on file: " : "", kh.other_types,
 		     kh.notes[0] ? "; " : "", kh.notes);
 	/* StrictHostKeyChecking=accept-new (seeds/002): record a first-seen key, refuse
-	 * only a changed one. */
+	 * only a changed or revoked one. */
 	md_err_clear(&e);
-	if (t->n_known_hosts &&
-	    ssh_known_hosts_add(t->known_hosts[0], host, port, key, len, ktype, &e) == MD_OK) {
+	if (t->n_known_hosts && ssh_known_hosts_add(t->known_hosts[0], name, key, len, &e) == MD_OK) {
 		md_fact_bool(f, P, "ssh.hostkey_added", true, NULL);
 		md_fact_strf(f, P, "ssh.hostkey_added_to", t->known_hosts[0], "appended \"%s %s\" (%s)",
 			     name, type, fp);
@@ -1309,25 +1471,19 @@ static int check_host_key(struct md_session *ms, const struct md_target *t, cons
 	return MD_OK;
 }
 
-/* OpenSSH's own order (ssh_config(5) HostKeyAlgorithms): ed25519 first, so that the key
- * compared with known_hosts is the one `ssh` recorded there.  Only names this libssh2
- * supports are passed: libssh2 1.10 strips unknown ones with an overlapping memcpy. */
-static void prefer_host_keys(LIBSSH2_SESSION *ssh)
+/* Asks the server for the host key known_hosts holds, as OpenSSH does: without this a
+ * server with several host keys presents its ed25519 key although known_hosts has only
+ * its ECDSA key, and the host would look new.  Only names this libssh2 supports are
+ * passed: libssh2 1.10 strips unknown ones with an overlapping memcpy.  Writes the
+ * preference, for evidence, into pref. */
+static void prefer_host_keys(LIBSSH2_SESSION *ssh, const char *const *files, size_t n_files,
+			     const char *name, char *known, size_t known_n, char *pref, size_t pref_n)
 {
-	static const char *const order[] = { "ssh-ed25519", "ecdsa-sha2-nistp256",
-					     "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
-					     "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa" };
 	const char **algs = NULL;
-	char pref[256] = "";
 	int n = libssh2_session_supported_algs(ssh, LIBSSH2_METHOD_HOSTKEY, &algs);
 
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
-		for (int j = 0; j < n; j++)
-			if (strcmp(order[i], algs[j]) == 0) {
-				if (pref[0])
-					strcat(pref, ",");
-				strcat(pref, order[i]);
-			}
+	ssh_known_hosts_types(files, n_files, name, known, known_n);
+	ssh_hostkey_order(known, algs, n > 0 ? (size_t)n : 0, pref, pref_n);
 	if (n > 0)
 		libssh2_free(ssh, (void *)algs);
 	if (pref[0])
@@ -1341,6 +1497,9 @@ static int ssh_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	const char *host = t->hostname ? t->hostname : t->host;
 	int port = t->port > 0 ? t->port : 22;
 	char addr[300], label[400], line[300], first[300], kex_ev[400];
+	char kh_name[300], known_types[160], pref[256];
+	const char *kh_files[MD_TARGET_MAX_FILES + 2];
+	size_t n_kh;
 	struct ssh_banner b;
 	bool have_banner = false;
 	enum banner_outcome bo;
@@ -1393,7 +1552,10 @@ static int ssh_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	if (!ms)
 		return err->code;
 	ssh = md_session_ssh(ms);
-	prefer_host_keys(ssh);
+	n_kh = known_hosts_files(t, kh_files, sizeof(kh_files) / sizeof(kh_files[0]));
+	ssh_known_hosts_name(host, port, NULL, kh_name, sizeof(kh_name));
+	prefer_host_keys(ssh, kh_files, n_kh, kh_name, known_types, sizeof(known_types), pref,
+			 sizeof(pref));
 	SSH_STEP(rc, ms, dl, libssh2_session_handshake(ssh, fd));
 	rb = libssh2_session_banner_get(ssh);
 	if (!have_banner) {
@@ -1431,13 +1593,15 @@ static int ssh_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 		const char *hk = libssh2_session_methods(ssh, LIBSSH2_METHOD_HOSTKEY);
 		const char *cs = libssh2_session_methods(ssh, LIBSSH2_METHOD_CRYPT_CS);
 
-		md_fact_strf(f, P, "ssh.kex", "ok", "kex %s, host key %s, cipher %s",
-			     kex ? kex : "?", hk ? hk : "?", cs ? cs : "?");
+		md_fact_strf(f, P, "ssh.kex", "ok", "kex %s, host key %s, cipher %s; host key algorithms asked for: %s%s%s%s",
+			     kex ? kex : "?", hk ? hk : "?", cs ? cs : "?", pref,
+			     known_types[0] ? " (known_hosts holds " : "", known_types,
+			     known_types[0] ? ")" : "");
 		md_fact_check(f, "ssh.kex", MD_CHECK_OK, "SSH key exchange");
 	}
 
 	/* Host key, then authentication: never after a changed key. */
-	if (check_host_key(ms, t, host, port, f) != MD_OK) {
+	if (check_host_key(ms, t, kh_name, kh_files, n_kh, f) != MD_OK) {
 		md_session_free(ms);
 		return MD_OK;
 	}

@@ -58,27 +58,57 @@ int ssh_blob_type(const unsigned char *blob, size_t len, char *out, size_t n);
 /* "SHA256:<base64 without padding>" of a key blob, as `ssh-keygen -l` prints it. */
 int ssh_fingerprint(const unsigned char *blob, size_t len, char *out, size_t n);
 
-/* ---- known_hosts (OpenSSH format, hashed names too) */
-enum ssh_hostkey_status { SSH_HOSTKEY_MATCH, SSH_HOSTKEY_UNKNOWN, SSH_HOSTKEY_CHANGED };
+/* ---- known_hosts (OpenSSH format: sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT")
+ *
+ * meshdoctor reads the files itself rather than through libssh2's knownhost API, which
+ * compares names literally (no wildcards, negation or case folding), skips marker lines
+ * (so a @revoked key would be accepted) and turns one line with several names into
+ * several entries (so line numbers drift). */
+enum ssh_hostkey_status {
+	SSH_HOSTKEY_MATCH,   /* a plain entry for the name holds this key */
+	SSH_HOSTKEY_UNKNOWN, /* no entry for the name holds a key of this type */
+	SSH_HOSTKEY_CHANGED, /* an entry for the name holds another key of this type */
+	SSH_HOSTKEY_REVOKED, /* a @revoked line for the name holds this key: never log in */
+};
 struct ssh_kh_result {
 	enum ssh_hostkey_status status;
-	char file[512];     /* MATCH / CHANGED: the file holding the entry */
-	int line;           /* and its line */
-	char known_fp[80];  /* CHANGED: fingerprint of the key on file */
-	char notes[512];    /* files that were missing or unreadable, lines skipped */
+	char file[512];         /* MATCH / CHANGED / REVOKED: the file holding the entry */
+	int line;               /* and its line (1-based, as `ssh-keygen -F` counts) */
+	char known_fp[80];      /* CHANGED: fingerprint of the key on file */
+	char other_types[160];  /* UNKNOWN: key types on file for the name, comma-separated */
+	char notes[512];        /* files that were missing or unreadable, lines skipped */
 };
-/* "host" for port 22, else "[host]:port" — the name OpenSSH writes and `ssh-keygen -R` takes. */
-void ssh_known_hosts_name(const char *host, int port, char *out, size_t n);
-/* Checks key (a blob of libssh2 LIBSSH2_HOSTKEY_TYPE_* key_type) for host:port against
- * every file, as OpenSSH does: a match in any file wins, else an entry with another key
- * of the same type means CHANGED, else UNKNOWN.  Missing files are noted, not errors. */
-int ssh_known_hosts_check(const char *const *files, size_t n, const char *host, int port,
-			  const unsigned char *key, size_t key_len, int key_type,
-			  struct ssh_kh_result *r, struct md_err *err);
+/* The name OpenSSH looks up and records: alias (ssh_config HostKeyAlias) when given,
+ * else "host" for port 22 and "[host]:port" otherwise; lower-cased, as ssh(1) does. */
+void ssh_known_hosts_name(const char *host, int port, const char *alias, char *out, size_t n);
+/* Whether a known_hosts host field covers name (already lower-cased): 1 when it does, 0
+ * when not, -1 when a negated pattern ("!pat") matches, which excludes the line.  The
+ * field is a comma-separated list of patterns ('*' and '?' wildcards, compared without
+ * regard to case) or one hashed name "|1|salt|hmac" (HMAC-SHA1, as `ssh-keygen -H`
+ * writes it). */
+int ssh_known_hosts_match(const char *field, const char *name);
+/* Checks key (a host key blob) for name against every file, as OpenSSH does: a @revoked
+ * line for it wins; else a plain entry with this key in any file is a match; else the
+ * first entry with another key of the same type means CHANGED; else UNKNOWN.  Missing
+ * files are noted, not errors; @cert-authority lines are not used (host certificates
+ * are not checked). */
+int ssh_known_hosts_check(const char *const *files, size_t n, const char *name,
+			  const unsigned char *key, size_t key_len, struct ssh_kh_result *r,
+			  struct md_err *err);
+/* The key types ("ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa") of the plain entries
+ * for name in files, comma-separated, first seen first; "" when none. */
+void ssh_known_hosts_types(const char *const *files, size_t n, const char *name, char *out,
+			   size_t out_n);
+/* The host key algorithms to ask for, as OpenSSH orders them (ssh_config(5)
+ * HostKeyAlgorithms, order_hostkeyalgs() in sshconnect2.c): its default order, with the
+ * algorithms for the key types in known_types first, so that the server presents the
+ * key known_hosts holds.  Only names in supported are written (comma-separated). */
+void ssh_hostkey_order(const char *known_types, const char *const *supported, size_t n_supported,
+		       char *out, size_t n);
 /* Appends "name type base64" to file as StrictHostKeyChecking=accept-new would, creating
  * the directory (0700) and the file (0600) when missing. */
-int ssh_known_hosts_add(const char *file, const char *host, int port, const unsigned char *key,
-			size_t key_len, int key_type, struct md_err *err);
+int ssh_known_hosts_add(const char *file, const char *name, const unsigned char *key,
+			size_t key_len, struct md_err *err);
 
 /* ---- On the host, over the session */
 /* "linux", "darwin", "windows" (MSYS/Cygwin uname too), else the lower-cased first word

@@ -117,7 +117,9 @@ static void known_hosts_with(const char *name, const char *pub_path)
 	free(pub);
 }
 
-/* Host key, client key, authorized_keys = authorized (a .pub path), sshd on HOST:22. */
+/* Host key, client key, authorized_keys = authorized (a .pub path), sshd on HOST:22.
+ * extra: more sshd_config lines, written first: sshd takes the first value it reads for
+ * a keyword, so they override the defaults below. */
 static void start_sshd(const char *authorized, const char *extra)
 {
 	char text[2048];
@@ -131,6 +133,7 @@ static void start_sshd(const char *authorized, const char *extra)
 			    lab_path(L, "keys")),
 		     0);
 	snprintf(text, sizeof(text),
+		 "%s"
 		 "ListenAddress " HOST "\n"
 		 "HostKey %s\n"
 		 "PidFile %s\n"
@@ -140,10 +143,9 @@ static void start_sshd(const char *authorized, const char *extra)
 		 "UsePAM no\n"
 		 "PermitRootLogin prohibit-password\n"
 		 "StrictModes no\n"
-		 "LogLevel VERBOSE\n"
-		 "%s",
-		 lab_path(L, "hostkey_ed25519"), lab_path(L, "sshd.pid"), lab_path(L, "keys"),
-		 extra ? extra : "");
+		 "LogLevel VERBOSE\n",
+		 extra ? extra : "", lab_path(L, "hostkey_ed25519"), lab_path(L, "sshd.pid"),
+		 lab_path(L, "keys"));
 	lab_write_file(conf, text, 0644);
 	{
 		const char *argv[] = { "/usr/sbin/sshd", "-D", "-e", "-f", conf, "-p", "22", NULL };
@@ -343,6 +345,70 @@ Test(lab_ssh, changed_host_key_stops_before_authentication, .timeout = 60)
 	log = slurp(lab_path(L, "sshd.log"));
 	cr_assert_null(strstr(log, "publickey"), "sshd saw an authentication attempt:\n%s", log);
 	free(log);
+}
+
+/* sshd(8): a @revoked key "must not ever be accepted", even where another line lists it
+ * for the host.  meshdoctor refuses it as `ssh` does, before any authentication. */
+Test(lab_ssh, revoked_host_key_is_refused_like_ssh_does, .timeout = 60)
+{
+	const char *want[] = { "ssh-hostkey-revoked", NULL };
+	char *pub = NULL, type[64] = "", b64[900] = "", text[2048], *log;
+
+	start_sshd(key_pub, NULL);
+	pub = slurp(hostkey_pub);
+	sscanf(pub, "%63s %899s", type, b64);
+	free(pub);
+	snprintf(text, sizeof(text), HOST " %s %s\n# retired after the laptop was lost\n@revoked * %s %s\n",
+		 type, b64, type, b64);
+	lab_write_file(kh, text, 0600);
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.hostkey", "revoked");
+	assert_fact("ssh.known_hosts_file", kh);
+	assert_fact("ssh.known_hosts_line", "3");
+	cr_assert_null(fact("ssh.auth"), "authentication must not be attempted");
+	assert_findings(want);
+	cr_assert_eq(res.exit_code, 2);
+	log = slurp(lab_path(L, "sshd.log"));
+	cr_assert_null(strstr(log, "publickey"), "sshd saw an authentication attempt:\n%s", log);
+	free(log);
+	/* OpenSSH's client refuses the same file. */
+	cr_assert_neq(lab_sh(L, cli,
+			     "ssh -F %s -o BatchMode=yes -o StrictHostKeyChecking=accept-new "
+			     "-o UserKnownHostsFile=%s -i %s root@" HOST " true 2>%s",
+			     empty_config(), kh, key, lab_path(L, "ssh.err")),
+		      0, "ssh logged in with a revoked host key");
+	log = slurp(lab_path(L, "ssh.err"));
+	cr_assert(strstr(log, "REVOKED"), "ssh said:\n%s", log);
+	free(log);
+}
+
+/* A server with ed25519 and ECDSA host keys, and a known_hosts that holds only the ECDSA
+ * key (recorded by an older client, or pinned by an administrator): `ssh` asks for ECDSA
+ * first and finds the key known; so must meshdoctor, without appending a second line. */
+Test(lab_ssh, host_key_of_the_type_on_file_is_asked_for, .timeout = 60)
+{
+	char extra[400], *before, *after;
+
+	keygen(lab_path(L, "hostkey_ecdsa"), "-t ecdsa -b 256", "");
+	snprintf(extra, sizeof(extra), "HostKey %s\n", lab_path(L, "hostkey_ecdsa"));
+	start_sshd(key_pub, extra);
+	known_hosts_with(HOST, lab_path(L, "hostkey_ecdsa.pub"));
+	before = slurp(kh);
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.hostkey", "match");
+	assert_fact("ssh.hostkey_type", "ecdsa-sha2-nistp256");
+	cr_assert_null(fact("ssh.hostkey_added"), "no second key recorded");
+	assert_fact("ssh.auth", "ok");
+	cr_assert_eq(lab_report_n_findings(res.report), 0, "%s", res.out);
+	after = slurp(kh);
+	cr_assert_str_eq(after, before, "known_hosts changed");
+	free(before);
+	free(after);
+	/* The same file with only the ed25519 key: ed25519 is asked for, as before. */
+	known_hosts_with(HOST, hostkey_pub);
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.hostkey", "match");
+	assert_fact("ssh.hostkey_type", "ssh-ed25519");
 }
 
 Test(lab_ssh, unknown_host_key_is_accepted_and_recorded, .timeout = 60)

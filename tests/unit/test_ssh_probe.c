@@ -11,6 +11,7 @@
 
 #include "tests/support/fact_spec.h"
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <libssh2.h>
 #include <openssl/evp.h>
 
@@ -348,10 +349,11 @@ Test(keys, fingerprint_matches_ssh_keygen, .timeout = 10)
 
 TestSuite(known_hosts, .init = mk_tmp, .fini = rm_tmp);
 
+/* Checks key_b64 for host:port against a file holding file_text (and a missing file). */
 static struct ssh_kh_result check(const char *file_text, const char *host, int port,
 				  const char *key_b64)
 {
-	char path[128];
+	char path[128], name[300];
 	const char *files[2];
 	unsigned char blob[256];
 	size_t n = blob_of(key_b64, blob);
@@ -361,9 +363,8 @@ static struct ssh_kh_result check(const char *file_text, const char *host, int p
 	files[0] = tmp_path("missing_known_hosts", path, sizeof(path));
 	files[1] = tmp_path("known_hosts", (char[128]){ 0 }, 128);
 	write_file(files[1], file_text);
-	cr_assert_eq(ssh_known_hosts_check(files, 2, host, port, blob, n,
-					   LIBSSH2_HOSTKEY_TYPE_ED25519, &r, &e),
-		     MD_OK, "%s", e.msg);
+	ssh_known_hosts_name(host, port, NULL, name, sizeof(name));
+	cr_assert_eq(ssh_known_hosts_check(files, 2, name, blob, n, &r, &e), MD_OK, "%s", e.msg);
 	return r;
 }
 
@@ -431,11 +432,12 @@ Test(known_hosts, unreadable_lines_do_not_hide_later_ones, .timeout = 10)
 		 "@cert-authority *.example.org ssh-ed25519 %s\n"
 		 "broken line\n"
 		 "host.example sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29tAAAAIE\n"
+		 "@unknown-marker 10.1.2.3 ssh-ed25519 %s\n"
 		 "[10.1.2.3]:2222 ssh-ed25519 %s\n",
-		 PUB_B, PUB_A);
+		 PUB_B, PUB_A, PUB_A);
 	r = check(text, "10.1.2.3", 2222, PUB_A);
 	cr_assert_eq(r.status, SSH_HOSTKEY_MATCH, "notes: %s", r.notes);
-	cr_assert_eq(r.line, 4);
+	cr_assert_eq(r.line, 5);
 	cr_assert(strstr(r.notes, "skipped"), "notes: %s", r.notes);
 }
 
@@ -452,10 +454,289 @@ Test(known_hosts, match_in_any_file_wins_over_changed, .timeout = 10)
 	write_file(files[0], text);
 	snprintf(text, sizeof(text), "[h]:2222 ssh-ed25519 %s\n", PUB_A);
 	write_file(files[1], text);
-	cr_assert_eq(ssh_known_hosts_check(files, 2, "h", 2222, blob, n, LIBSSH2_HOSTKEY_TYPE_ED25519,
-					   &r, NULL), MD_OK);
+	cr_assert_eq(ssh_known_hosts_check(files, 2, "[h]:2222", blob, n, &r, NULL), MD_OK);
 	cr_assert_eq(r.status, SSH_HOSTKEY_MATCH);
 	cr_assert_str_eq(r.file, files[1]);
+}
+
+/* ---- host patterns (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT") ---- */
+
+struct pattern_case {
+	char field[64], name[40];
+	int want; /* 1 match, 0 no match, -1 excluded by a negation */
+};
+
+ParameterizedTestParameters(known_hosts, host_patterns)
+{
+	static struct pattern_case cases[] = {
+		{ "office-one", "office-one", 1 },
+		{ "office-one", "office-two", 0 },
+		{ "OFFICE-One", "office-one", 1 },              /* case-insensitive */
+		{ "*.example.org", "box.example.org", 1 },
+		{ "*.example.org", "example.org", 0 },
+		{ "*", "anything", 1 },
+		{ "office-?", "office-1", 1 },
+		{ "office-?", "office-12", 0 },
+		{ "10.1.*", "10.1.2.3", 1 },
+		{ "a,b,office-one", "office-one", 1 },          /* comma-separated names */
+		{ "*.lan,!printer.lan", "nas.lan", 1 },
+		{ "*.lan,!printer.lan", "printer.lan", -1 },    /* negation rules the line out */
+		{ "!printer.lan,*.lan", "printer.lan", -1 },    /* whatever the order */
+		{ "!printer.lan", "nas.lan", 0 },               /* a negation alone matches nothing */
+		{ "[10.1.2.3]:2222", "[10.1.2.3]:2222", 1 },
+		{ "[10.1.2.3]:2222", "10.1.2.3", 0 },
+		{ "[10.1.2.*]:2222", "[10.1.2.9]:2222", 1 },
+		{ "[10.1.2.*]:2222", "[10.1.2.9]:22", 0 },
+		{ "10.1.2.3", "[10.1.2.3]:2222", 0 },
+	};
+	return cr_make_param_array(struct pattern_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct pattern_case *c, known_hosts, host_patterns, .timeout = 10)
+{
+	cr_assert_eq(ssh_known_hosts_match(c->field, c->name), c->want, "'%s' against '%s'", c->field,
+		     c->name);
+}
+
+Test(known_hosts, hashed_field_is_one_name, .timeout = 10)
+{
+	const char *field = "|1|SJAB9Uzaw/D8nwPeTHnGCLp6Xfc=|6mQZEldwRaHCHw142v/1VYZDoE8=";
+
+	cr_assert_eq(ssh_known_hosts_match(field, "[10.1.2.3]:2222"), 1);
+	cr_assert_eq(ssh_known_hosts_match(field, "[10.1.2.3]:22"), 0);
+	cr_assert_eq(ssh_known_hosts_match("|1|notbase64!|x", "h"), 0);
+}
+
+Test(known_hosts, lookup_name_lower_case_port_form_and_alias, .timeout = 10)
+{
+	char n[300];
+
+	ssh_known_hosts_name("Office-One", 22, NULL, n, sizeof(n));
+	cr_assert_str_eq(n, "office-one");
+	ssh_known_hosts_name("Office-One", 2222, NULL, n, sizeof(n));
+	cr_assert_str_eq(n, "[office-one]:2222");
+	/* HostKeyAlias replaces the name and the port form (ssh_config(5)). */
+	ssh_known_hosts_name("10.1.2.3", 2222, "Office-Key", n, sizeof(n));
+	cr_assert_str_eq(n, "office-key");
+}
+
+Test(known_hosts, wildcard_and_case_entries_match_with_their_own_line, .timeout = 10)
+{
+	char text[1024];
+	struct ssh_kh_result r;
+
+	snprintf(text, sizeof(text),
+		 "*.lan,!printer.lan ssh-ed25519 %s\n"
+		 "OFFICE-? ssh-ed25519 %s\n"
+		 "[10.1.2.*]:2222 ssh-ed25519 %s\n",
+		 PUB_A, PUB_A, PUB_A);
+	r = check(text, "nas.lan", 22, PUB_A);
+	cr_assert_eq(r.status, SSH_HOSTKEY_MATCH);
+	cr_assert_eq(r.line, 1);
+	cr_assert_eq(check(text, "printer.lan", 22, PUB_A).status, SSH_HOSTKEY_UNKNOWN);
+	r = check(text, "Office-1", 22, PUB_A);
+	cr_assert_eq(r.status, SSH_HOSTKEY_MATCH);
+	cr_assert_eq(r.line, 2);
+	r = check(text, "10.1.2.7", 2222, PUB_A);
+	cr_assert_eq(r.status, SSH_HOSTKEY_MATCH);
+	cr_assert_eq(r.line, 3);
+}
+
+Test(known_hosts, line_numbers_count_every_line_and_each_line_once, .timeout = 10)
+{
+	/* Several names on one line are one entry: the next line's number must not drift. */
+	char text[1024];
+	struct ssh_kh_result r;
+
+	snprintf(text, sizeof(text),
+		 "alpha,beta,gamma,delta ssh-ed25519 %s\n"
+		 "\n"
+		 "# a comment\n"
+		 "one,two,three ssh-ed25519 %s\n"
+		 "office-one,10.0.0.2 ssh-ed25519 %s\n",
+		 PUB_B, PUB_B, PUB_B);
+	r = check(text, "10.0.0.2", 22, PUB_A);
+	cr_assert_eq(r.status, SSH_HOSTKEY_CHANGED);
+	cr_assert_eq(r.line, 5, "line %d", r.line);
+	r = check(text, "gamma", 22, PUB_B);
+	cr_assert_eq(r.status, SSH_HOSTKEY_MATCH);
+	cr_assert_eq(r.line, 1, "line %d", r.line);
+}
+
+Test(known_hosts, revoked_key_wins_over_a_match, .timeout = 10)
+{
+	char text[1024];
+	struct ssh_kh_result r;
+
+	snprintf(text, sizeof(text),
+		 "10.0.0.2 ssh-ed25519 %s\n"
+		 "@revoked * ssh-ed25519 %s\n",
+		 PUB_A, PUB_A);
+	r = check(text, "10.0.0.2", 22, PUB_A);
+	cr_assert_eq(r.status, SSH_HOSTKEY_REVOKED);
+	cr_assert_eq(r.line, 2);
+	/* Another key is not affected by the revocation. */
+	snprintf(text, sizeof(text),
+		 "10.0.0.2 ssh-ed25519 %s\n"
+		 "@revoked * ssh-ed25519 %s\n",
+		 PUB_A, PUB_B);
+	cr_assert_eq(check(text, "10.0.0.2", 22, PUB_A).status, SSH_HOSTKEY_MATCH);
+	/* A @revoked line names hosts like any other: it applies to those it matches. */
+	snprintf(text, sizeof(text), "@revoked other.lan ssh-ed25519 %s\n10.0.0.2 ssh-ed25519 %s\n",
+		 PUB_A, PUB_A);
+	cr_assert_eq(check(text, "10.0.0.2", 22, PUB_A).status, SSH_HOSTKEY_MATCH);
+}
+
+Test(known_hosts, revoked_in_a_later_file_wins, .timeout = 10)
+{
+	char p1[128], p2[128];
+	const char *files[2] = { tmp_path("kh1", p1, sizeof(p1)), tmp_path("kh2", p2, sizeof(p2)) };
+	unsigned char blob[256];
+	size_t n = blob_of(PUB_A, blob);
+	struct ssh_kh_result r;
+	char text[512];
+
+	snprintf(text, sizeof(text), "h ssh-ed25519 %s\n", PUB_A);
+	write_file(files[0], text);
+	snprintf(text, sizeof(text), "# global\n@revoked h,g ssh-ed25519 %s\n", PUB_A);
+	write_file(files[1], text);
+	cr_assert_eq(ssh_known_hosts_check(files, 2, "h", blob, n, &r, NULL), MD_OK);
+	cr_assert_eq(r.status, SSH_HOSTKEY_REVOKED);
+	cr_assert_str_eq(r.file, files[1]);
+	cr_assert_eq(r.line, 2);
+}
+
+Test(known_hosts, cert_authority_lines_are_noted_not_used, .timeout = 10)
+{
+	char text[512];
+	struct ssh_kh_result r;
+
+	snprintf(text, sizeof(text), "@cert-authority *.lan ssh-ed25519 %s\n", PUB_A);
+	r = check(text, "nas.lan", 22, PUB_A);
+	cr_assert_eq(r.status, SSH_HOSTKEY_UNKNOWN);
+	cr_assert(strstr(r.notes, "@cert-authority"), "notes: %s", r.notes);
+}
+
+/* ECDSA public key of KEY_ECDSA above. */
+static const char PUB_ECDSA[] =
+	"AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBDt5e63zWx5/fNq9Z58sExIQhsJqa/gxpwlbbVn8"
+	"XOJMQp4gF1DXHSP3EdiczaqM0rdMfkrgTUCkJ5SHfqrronk=";
+
+Test(known_hosts, other_key_types_are_unknown_and_named, .timeout = 10)
+{
+	char text[512];
+	struct ssh_kh_result r;
+
+	snprintf(text, sizeof(text), "10.0.0.2 ecdsa-sha2-nistp256 %s\n", PUB_ECDSA);
+	r = check(text, "10.0.0.2", 22, PUB_A);
+	cr_assert_eq(r.status, SSH_HOSTKEY_UNKNOWN);
+	cr_assert_str_eq(r.other_types, "ecdsa-sha2-nistp256");
+}
+
+Test(known_hosts, types_on_file_for_a_name, .timeout = 10)
+{
+	char path[128], text[1024], types[160];
+	const char *files[1] = { tmp_path("kh", path, sizeof(path)) };
+
+	snprintf(text, sizeof(text),
+		 "10.0.0.2 ecdsa-sha2-nistp256 %s\n"
+		 "@revoked 10.0.0.2 ssh-ed25519 %s\n"
+		 "other ssh-ed25519 %s\n"
+		 "*.lan,10.0.0.* ssh-ed25519 %s\n"
+		 "10.0.0.2 ecdsa-sha2-nistp256 %s\n",
+		 PUB_ECDSA, PUB_A, PUB_A, PUB_B, PUB_ECDSA);
+	write_file(files[0], text);
+	ssh_known_hosts_types(files, 1, "10.0.0.2", types, sizeof(types));
+	cr_assert_str_eq(types, "ecdsa-sha2-nistp256,ssh-ed25519");
+	ssh_known_hosts_types(files, 1, "nowhere", types, sizeof(types));
+	cr_assert_str_eq(types, "");
+}
+
+Test(known_hosts, host_key_order_puts_known_types_first, .timeout = 10)
+{
+	/* What libssh2 1.10 supports (libssh2_session_supported_algs). */
+	static const char *const sup[] = { "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+					   "ecdsa-sha2-nistp521", "ssh-ed25519", "ssh-rsa", "ssh-dss" };
+	char out[256];
+
+	ssh_hostkey_order("", sup, 6, out, sizeof(out));
+	cr_assert_str_eq(out, "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,ssh-rsa");
+	ssh_hostkey_order("ecdsa-sha2-nistp256", sup, 6, out, sizeof(out));
+	cr_assert_str_eq(out, "ecdsa-sha2-nistp256,ssh-ed25519,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,ssh-rsa");
+	ssh_hostkey_order("ssh-rsa,ecdsa-sha2-nistp384", sup, 6, out, sizeof(out));
+	cr_assert_str_eq(out, "ecdsa-sha2-nistp384,ssh-rsa,ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp521");
+}
+
+/* OpenSSH itself as the reference: `ssh-keygen -F NAME -f FILE` lists the lines it finds
+ * for NAME (plain, hashed and marked ones).  The same lines must match here. */
+static void keygen_lines(const char *file, const char *name, char *out, size_t n)
+{
+	char cmd[512], line[1024];
+	FILE *p;
+
+	out[0] = '\0';
+	snprintf(cmd, sizeof(cmd), "ssh-keygen -F '%s' -f '%s' 2>/dev/null", name, file);
+	p = popen(cmd, "r");
+	cr_assert(p, "ssh-keygen");
+	while (fgets(line, sizeof(line), p)) {
+		const char *at = strstr(line, "found: line ");
+
+		if (line[0] == '#' && at)
+			snprintf(out + strlen(out), n - strlen(out), "%d ", atoi(at + 12));
+	}
+	pclose(p);
+}
+
+static void our_lines(const char *text, const char *name, char *out, size_t n)
+{
+	char *copy = strdup(text), *save = NULL;
+	int lineno = 0;
+
+	out[0] = '\0';
+	/* strtok_r would skip empty lines: walk them by hand. */
+	for (char *p = copy; p && *p; lineno++) {
+		char *nl = strchr(p, '\n'), *f1, *f2;
+
+		if (nl)
+			*nl = '\0';
+		f1 = strtok_r(p, " ", &save);
+		f2 = f1 ? strtok_r(NULL, " ", &save) : NULL;
+		if (f1 && f1[0] == '@')
+			f1 = f2;
+		if (f1 && f1[0] != '#' && ssh_known_hosts_match(f1, name) == 1)
+			snprintf(out + strlen(out), n - strlen(out), "%d ", lineno + 1);
+		p = nl ? nl + 1 : NULL;
+	}
+	free(copy);
+}
+
+Test(known_hosts, matches_the_lines_ssh_keygen_finds, .timeout = 30)
+{
+	static const char *const names[] = {
+		"office-one", "office-bad", "nas.lan", "printer.lan", "[10.1.2.3]:2222",
+		"10.1.2.3", "host", "hoost", "alpha", "delta", "gamma.example.org",
+	};
+	char path[128], text[2048], want[256], got[256];
+
+	snprintf(text, sizeof(text),
+		 "# known_hosts as people write them\n"
+		 "alpha,beta,OFFICE-*,!office-bad ssh-ed25519 %s\n"
+		 "\n"
+		 "@revoked *.lan ssh-ed25519 %s\n"
+		 "*.lan,!printer.lan ssh-ed25519 %s\n"
+		 "[10.1.2.*]:2222 ssh-ed25519 %s\n"
+		 "@cert-authority *.example.org ssh-ed25519 %s\n"
+		 "h?st ssh-ed25519 %s comment\n"
+		 "%s\n"
+		 "delta,gamma.example.org ssh-ed25519 %s\n",
+		 PUB_A, PUB_B, PUB_A, PUB_A, PUB_B, PUB_A, HASHED_A, PUB_B);
+	write_file(tmp_path("kh", path, sizeof(path)), text);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		keygen_lines(path, names[i], want, sizeof(want));
+		our_lines(text, names[i], got, sizeof(got));
+		cr_assert_str_eq(got, want, "lines for %s: ours '%s', ssh-keygen -F '%s'", names[i], got,
+				 want);
+	}
 }
 
 Test(known_hosts, add_creates_private_dir_and_file_then_matches, .timeout = 10)
@@ -470,8 +751,7 @@ Test(known_hosts, add_creates_private_dir_and_file_then_matches, .timeout = 10)
 
 	tmp_path("new/.ssh/known_hosts", path, sizeof(path));
 	tmp_path("new/.ssh", dir, sizeof(dir));
-	cr_assert_eq(ssh_known_hosts_add(path, "10.1.2.3", 2222, blob, n,
-					 LIBSSH2_HOSTKEY_TYPE_ED25519, NULL), MD_OK);
+	cr_assert_eq(ssh_known_hosts_add(path, "[10.1.2.3]:2222", blob, n, NULL), MD_OK);
 	cr_assert_eq(stat(dir, &st), 0);
 	cr_assert_eq(st.st_mode & 0777, 0700, "dir mode %o", st.st_mode & 0777);
 	cr_assert_eq(stat(path, &st), 0);
@@ -483,8 +763,7 @@ Test(known_hosts, add_creates_private_dir_and_file_then_matches, .timeout = 10)
 	cr_assert(strncmp(line, "[10.1.2.3]:2222 ssh-ed25519 ", 28) == 0, "line: %s", line);
 	cr_assert(strstr(line, PUB_A), "line: %s", line);
 	files[0] = path;
-	cr_assert_eq(ssh_known_hosts_check(files, 1, "10.1.2.3", 2222, blob, n,
-					   LIBSSH2_HOSTKEY_TYPE_ED25519, &r, NULL), MD_OK);
+	cr_assert_eq(ssh_known_hosts_check(files, 1, "[10.1.2.3]:2222", blob, n, &r, NULL), MD_OK);
 	cr_assert_eq(r.status, SSH_HOSTKEY_MATCH);
 }
 
@@ -498,8 +777,7 @@ Test(known_hosts, add_keeps_a_file_without_final_newline_intact, .timeout = 10)
 	tmp_path("kh", path, sizeof(path));
 	snprintf(text, sizeof(text), "other ssh-ed25519 %s", PUB_B);
 	write_file(path, text);
-	cr_assert_eq(ssh_known_hosts_add(path, "office-one", 22, blob, n,
-					 LIBSSH2_HOSTKEY_TYPE_ED25519, NULL), MD_OK);
+	cr_assert_eq(ssh_known_hosts_add(path, "office-one", blob, n, NULL), MD_OK);
 	got = read_fixture(path);
 	snprintf(want, sizeof(want), "other ssh-ed25519 %s\noffice-one ssh-ed25519 %s\n", PUB_B, PUB_A);
 	cr_assert_str_eq(got, want);
@@ -782,6 +1060,9 @@ static const struct rule_case ssh_rules_fire_cases[] = {
 	{ CONNECTED "ssh.kex=\"ok\";ssh.hostkey=\"changed\";ssh.hostkey_fingerprint=\"SHA256:x\";"
 	  "ssh.known_hosts_name=\"h1\";ssh.known_hosts_file=\"/root/.ssh/known_hosts\";ssh.known_hosts_line=3",
 	  "ssh-hostkey-changed", NULL },
+	{ CONNECTED "ssh.kex=\"ok\";ssh.hostkey=\"revoked\";ssh.hostkey_fingerprint=\"SHA256:x\";"
+	  "ssh.known_hosts_name=\"h1\";ssh.known_hosts_file=\"/etc/ssh/ssh_known_hosts\";ssh.known_hosts_line=4",
+	  "ssh-hostkey-revoked", NULL },
 	{ KEXED "ssh.hostkey=\"unknown\";ssh.hostkey_added=true;ssh.hostkey_added_to=\"/root/.ssh/known_hosts\";"
 	  "ssh.auth=\"ok\";host.os=\"linux\";host.sudo=\"nopasswd\"", "ssh-hostkey-added", NULL },
 	{ DENIED "ssh.auth_keys_tried=1;ssh.auth_rsa_sha1_only=false", "ssh-permission-denied", NULL },
