@@ -18,6 +18,13 @@ void md_target_cleanup(struct md_target *t)
 		free(t->identities[i]);
 	for (size_t i = 0; i < t->n_known_hosts; i++)
 		free(t->known_hosts[i]);
+	for (size_t i = 0; i < t->n_global_known_hosts; i++)
+		free(t->global_known_hosts[i]);
+	free(t->identity_agent);
+	free(t->host_key_alias);
+	free(t->proxy_jump);
+	free(t->proxy_command);
+	free(t->ssh_config_error);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -173,15 +180,39 @@ static int add_file(char **list, size_t *n, const char *path, const char *home)
 	return MD_OK;
 }
 
+/* A list of files on one line, separated by spaces, or "none" (ssh_config(5)). */
+static int set_files(char **list, size_t *n, bool *none, char *val, const char *home)
+{
+	char *save = NULL;
+
+	if (strcmp(val, "none") == 0) {
+		*none = true;
+		return MD_OK;
+	}
+	for (char *tok = strtok_r(val, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+		if (add_file(list, n, tok, home))
+			return MD_ENOMEM;
+	return MD_OK;
+}
+
+static int set_str(char **dst, const char *val)
+{
+	free(*dst);
+	*dst = strdup(val);
+	return *dst ? MD_OK : MD_ENOMEM;
+}
+
 int md_target_apply_ssh_g(struct md_target *t, const char *text, const char *home)
 {
 	const char *line = text;
+	bool user_kh_given = t->n_known_hosts > 0 || t->known_hosts_none;
 
 	while (line && *line) {
 		const char *nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
 		char key[64], val[1024];
 		const char *sp = memchr(line, ' ', len);
+		int rc = MD_OK;
 
 		if (sp && (size_t)(sp - line) < sizeof(key) && len - (size_t)(sp - line) - 1 < sizeof(val)) {
 			size_t kl = (size_t)(sp - line), vl = len - kl - 1;
@@ -191,25 +222,42 @@ int md_target_apply_ssh_g(struct md_target *t, const char *text, const char *hom
 			memcpy(val, sp + 1, vl);
 			val[vl] = '\0';
 			if (strcmp(key, "user") == 0 && !t->user) {
-				t->user = strdup(val);
+				rc = set_str(&t->user, val);
 			} else if (strcmp(key, "hostname") == 0) {
-				free(t->hostname);
-				t->hostname = strdup(val);
+				rc = set_str(&t->hostname, val);
 			} else if (strcmp(key, "port") == 0 && !t->port) {
 				t->port = md_parse_port(val) > 0 ? md_parse_port(val) : 22;
 			} else if (strcmp(key, "identityfile") == 0 && !t->identities_explicit) {
-				if (add_file(t->identities, &t->n_identities, val, home))
-					return MD_ENOMEM;
-			} else if (strcmp(key, "userknownhostsfile") == 0 && !t->n_known_hosts) {
-				/* Several files on one line, separated by spaces. */
-				char *save = NULL;
+				rc = add_file(t->identities, &t->n_identities, val, home);
+			} else if (strcmp(key, "identitiesonly") == 0) {
+				t->identities_only = strcmp(val, "yes") == 0;
+			} else if (strcmp(key, "identityagent") == 0) {
+				/* "SSH_AUTH_SOCK" means the environment variable, as without the
+				 * option; anything else is a socket path (`ssh -G` has expanded ~
+				 * and ${VAR}) or "none". */
+				if (strcmp(val, "SSH_AUTH_SOCK") != 0) {
+					char *p = expand_home(val, home);
 
-				for (char *tok = strtok_r(val, " ", &save); tok;
-				     tok = strtok_r(NULL, " ", &save))
-					if (add_file(t->known_hosts, &t->n_known_hosts, tok, home))
-						return MD_ENOMEM;
+					free(t->identity_agent);
+					t->identity_agent = p;
+					rc = p ? MD_OK : MD_ENOMEM;
+				}
+			} else if (strcmp(key, "hostkeyalias") == 0) {
+				rc = set_str(&t->host_key_alias, val);
+			} else if (strcmp(key, "userknownhostsfile") == 0 && !user_kh_given) {
+				rc = set_files(t->known_hosts, &t->n_known_hosts, &t->known_hosts_none, val,
+					       home);
+			} else if (strcmp(key, "globalknownhostsfile") == 0 && !t->n_global_known_hosts) {
+				rc = set_files(t->global_known_hosts, &t->n_global_known_hosts,
+					       &t->global_known_hosts_none, val, home);
+			} else if (strcmp(key, "proxyjump") == 0 && strcmp(val, "none") != 0) {
+				rc = set_str(&t->proxy_jump, val);
+			} else if (strcmp(key, "proxycommand") == 0 && strcmp(val, "none") != 0) {
+				rc = set_str(&t->proxy_command, val);
 			}
 		}
+		if (rc)
+			return rc;
 		line = nl ? nl + 1 : NULL;
 	}
 	return MD_OK;
@@ -231,6 +279,8 @@ int md_target_resolve(struct md_target *t, const struct md_target_opts *o,
 {
 	const char *home = home_dir();
 	static const char *const def_ids[] = { "~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa" };
+	static const char *const def_global_kh[] = { "/etc/ssh/ssh_known_hosts",
+						     "/etc/ssh/ssh_known_hosts2" };
 
 	if (o && o->user) {
 		if (!valid_user(o->user))
@@ -262,10 +312,11 @@ int md_target_resolve(struct md_target *t, const struct md_target_opts *o,
 	if (!(o && o->no_ssh_config)) {
 		/* Ask ssh itself: Host/Match blocks, Include, canonicalisation — all as `ssh` does. */
 		char portbuf[16];
-		const char *argv[12];
+		const char *argv[16];
 		int n = 0;
 		struct md_proc_result r;
 		struct md_deadline d = md_deadline_min(*dl, md_deadline_after(md_now_ms(), 2000));
+		int prc;
 
 		argv[n++] = "ssh";
 		if (o && o->ssh_config) {
@@ -273,6 +324,9 @@ int md_target_resolve(struct md_target *t, const struct md_target_opts *o,
 			argv[n++] = o->ssh_config;
 		}
 		argv[n++] = "-G";
+		/* -T: without it, ssh 9 also says "Pseudo-terminal will not be allocated"
+		 * on stderr, which would hide the line that explains a failure. */
+		argv[n++] = "-T";
 		if (t->user) {
 			argv[n++] = "-l";
 			argv[n++] = t->user;
@@ -286,21 +340,41 @@ int md_target_resolve(struct md_target *t, const struct md_target_opts *o,
 		argv[n++] = t->host;
 		argv[n] = NULL;
 		md_proc_result_init(&r, 256 * 1024);
-		if (md_proc_run(argv, NULL, 0, &d, &r, NULL) == MD_OK && r.exit_code == 0) {
+		prc = md_proc_run(argv, NULL, 0, &d, &r, NULL);
+		if (prc == MD_OK && r.exit_code == 0) {
 			if (md_target_apply_ssh_g(t, md_buf_str(&r.out), home)) {
 				md_proc_result_cleanup(&r);
 				return MD_ENOMEM;
 			}
 			t->from_ssh_config = true;
-		} else if (o && o->ssh_config) {
-			/* The user named this file: ssh rejecting it must not pass unnoticed. */
+			t->ssh_config = MD_SSH_CONFIG_READ;
+		} else {
 			char first[256];
 			const char *e = md_buf_str(&r.err);
 
+			/* ssh's first complaint, else why it did not answer. */
 			snprintf(first, sizeof(first), "%.*s", (int)strcspn(e, "\r\n"), e);
-			md_proc_result_cleanup(&r);
-			return md_err_set(err, MD_EINVAL, "target", "--ssh-config %s: `ssh -G` failed%s%s",
-					  o->ssh_config, *first ? ": " : "", first);
+			if (!*first && prc == MD_OK)
+				snprintf(first, sizeof(first), "exit status %d", r.exit_code);
+			else if (!*first)
+				snprintf(first, sizeof(first), "%s",
+					 prc == MD_ETIMEOUT ? "no answer within 2 s" : md_status_name(prc));
+			/* The user named this file: ssh rejecting it must not pass unnoticed. */
+			if (o && o->ssh_config) {
+				md_proc_result_cleanup(&r);
+				return md_err_set(err, MD_EINVAL, "target",
+						  "--ssh-config %s: `ssh -G` failed: %s", o->ssh_config,
+						  first);
+			}
+			/* Without -F it is not fatal (the target may not need ~/.ssh/config),
+			 * but an alias will not resolve: the ssh probe records why. */
+			t->ssh_config = prc == MD_ENOTFOUND ? MD_SSH_CONFIG_NO_CLIENT : MD_SSH_CONFIG_FAILED;
+			if (asprintf(&t->ssh_config_error, "`ssh -G %s`: %s", t->host,
+				     prc == MD_ENOTFOUND ? "ssh is not installed (not found on PATH)" : first) < 0) {
+				t->ssh_config_error = NULL;
+				md_proc_result_cleanup(&r);
+				return MD_ENOMEM;
+			}
 		}
 		md_proc_result_cleanup(&r);
 	}
@@ -318,9 +392,14 @@ int md_target_resolve(struct md_target *t, const struct md_target_opts *o,
 		for (size_t i = 0; i < sizeof(def_ids) / sizeof(def_ids[0]); i++)
 			if (add_file(t->identities, &t->n_identities, def_ids[i], home))
 				return MD_ENOMEM;
-	if (!t->n_known_hosts)
+	if (!t->n_known_hosts && !t->known_hosts_none)
 		if (add_file(t->known_hosts, &t->n_known_hosts, "~/.ssh/known_hosts", home))
 			return MD_ENOMEM;
+	if (!t->n_global_known_hosts && !t->global_known_hosts_none)
+		for (size_t i = 0; i < sizeof(def_global_kh) / sizeof(def_global_kh[0]); i++)
+			if (add_file(t->global_known_hosts, &t->n_global_known_hosts, def_global_kh[i],
+				     home))
+				return MD_ENOMEM;
 	if (!t->user || !t->hostname)
 		return MD_ENOMEM;
 	return MD_OK;

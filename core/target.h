@@ -3,7 +3,9 @@
  * Syntax: [user@]host[:port], with IPv6 literals in brackets ([fd7a::2]:2222).  When
  * OpenSSH's client is installed, `ssh -G` is asked for the effective configuration, so an
  * alias from ~/.ssh/config works as it does for `ssh` (HostName, User, Port, IdentityFile,
- * UserKnownHostsFile).  Explicit values (user@, :port, --user, --port, --identity) win. */
+ * IdentitiesOnly, IdentityAgent, HostKeyAlias, UserKnownHostsFile, GlobalKnownHostsFile;
+ * ProxyJump and ProxyCommand are kept so the ssh probe can say it did not follow them).
+ * Explicit values (user@, :port, --user, --port, --identity, --known-hosts) win. */
 #ifndef MD_TARGET_H
 #define MD_TARGET_H
 
@@ -24,9 +26,25 @@ struct md_target {
 	char *identities[MD_TARGET_MAX_FILES];
 	size_t n_identities;
 	bool identities_explicit; /* --identity given: use only those */
-	char *known_hosts[MD_TARGET_MAX_FILES];
+	char *known_hosts[MD_TARGET_MAX_FILES];   /* the user's: UserKnownHostsFile */
 	size_t n_known_hosts;
-	bool from_ssh_config; /* `ssh -G` answered */
+	bool known_hosts_none;                    /* UserKnownHostsFile none */
+	char *global_known_hosts[MD_TARGET_MAX_FILES]; /* GlobalKnownHostsFile */
+	size_t n_global_known_hosts;
+	bool global_known_hosts_none;             /* GlobalKnownHostsFile none */
+	bool identities_only;   /* IdentitiesOnly yes: agent keys only if an identity file's */
+	char *identity_agent;   /* IdentityAgent: a socket path or "none"; NULL: $SSH_AUTH_SOCK */
+	char *host_key_alias;   /* HostKeyAlias (lower case), the name looked up in known_hosts */
+	char *proxy_jump;       /* ProxyJump, as `ssh -G` prints it; NULL when none */
+	char *proxy_command;    /* ProxyCommand; NULL when none */
+	bool from_ssh_config;   /* `ssh -G` answered */
+	enum md_ssh_config {
+		MD_SSH_CONFIG_SKIPPED,   /* not read: --no-ssh-config (or not resolved yet) */
+		MD_SSH_CONFIG_READ,      /* `ssh -G` answered */
+		MD_SSH_CONFIG_FAILED,    /* `ssh -G` failed: ssh_config_error says how */
+		MD_SSH_CONFIG_NO_CLIENT, /* no `ssh` on PATH */
+	} ssh_config;
+	char *ssh_config_error; /* one line; NULL unless MD_SSH_CONFIG_FAILED / _NO_CLIENT */
 };
 
 /* Parses spec into t (which the caller md_target_cleanup()s even on error).
@@ -44,7 +62,9 @@ struct md_target_opts {
 };
 
 /* Fills user, hostname, port, identities and known_hosts.  Never fails for a missing
- * ssh client (falls back to OpenSSH's defaults); MD_EINVAL for bad overrides. */
+ * ssh client or a failing `ssh -G` without --ssh-config (falls back to OpenSSH's
+ * defaults and says so in ssh_config / ssh_config_error); MD_EINVAL for bad overrides and
+ * for an --ssh-config file `ssh -G` rejects. */
 int md_target_resolve(struct md_target *t, const struct md_target_opts *o,
 		      const struct md_deadline *dl, struct md_err *err);
 

@@ -1381,19 +1381,17 @@ static void record_no_banner(struct md_facts *f, enum banner_outcome bo, const c
 	}
 }
 
-/* The known_hosts files OpenSSH reads: the user's, then the system-wide ones
- * (ssh_config(5) UserKnownHostsFile, GlobalKnownHostsFile) that exist. */
+/* The known_hosts files OpenSSH reads: the user's, then the system-wide ones that exist
+ * (ssh_config(5) UserKnownHostsFile, GlobalKnownHostsFile, as `ssh -G` gave them). */
 static size_t known_hosts_files(const struct md_target *t, const char **files, size_t max)
 {
-	static const char *const global_kh[] = { "/etc/ssh/ssh_known_hosts",
-						 "/etc/ssh/ssh_known_hosts2" };
 	size_t n = 0;
 
 	for (size_t i = 0; i < t->n_known_hosts && n < max; i++)
 		files[n++] = t->known_hosts[i];
-	for (size_t i = 0; i < sizeof(global_kh) / sizeof(global_kh[0]) && n < max; i++)
-		if (access(global_kh[i], R_OK) == 0)
-			files[n++] = global_kh[i];
+	for (size_t i = 0; i < t->n_global_known_hosts && n < max; i++)
+		if (access(t->global_known_hosts[i], R_OK) == 0)
+			files[n++] = t->global_known_hosts[i];
 	return n;
 }
 
@@ -1418,7 +1416,9 @@ static int check_host_key(struct md_session *ms, const struct md_target *t, cons
 	}
 	md_fact_str(f, P, "ssh.hostkey_type", type, NULL);
 	md_fact_str(f, P, "ssh.hostkey_fingerprint", fp, "SHA-256 of the key blob, as ssh-keygen -l prints");
-	md_fact_str(f, P, "ssh.known_hosts_name", name, "the name OpenSSH looks up in known_hosts");
+	md_fact_str(f, P, "ssh.known_hosts_name", name,
+		    t->host_key_alias ? "HostKeyAlias from ssh_config: the name OpenSSH looks up in known_hosts"
+				      : "the name OpenSSH looks up in known_hosts");
 	rc = ssh_known_hosts_check(files, n_files, name, key, len, &kh, &e);
 	if (rc) {
 		md_fact_str(f, P, "ssh.hostkey", "error", e.msg);
@@ -1490,6 +1490,41 @@ static void prefer_host_keys(LIBSSH2_SESSION *ssh, const char *const *files, siz
 		libssh2_session_method_pref(ssh, LIBSSH2_METHOD_HOSTKEY, pref);
 }
 
+/* What came of ssh_config, and what of it meshdoctor does not follow. */
+static void record_config(const struct md_target *t, const char *addr, struct md_facts *f)
+{
+	char v[1100];
+
+	switch (t->ssh_config) {
+	case MD_SSH_CONFIG_READ:
+		md_fact_str(f, P, "ssh.config", "read", "`ssh -G` printed the effective ssh_config");
+		break;
+	case MD_SSH_CONFIG_SKIPPED:
+		md_fact_str(f, P, "ssh.config", "skipped", "--no-ssh-config: OpenSSH's defaults");
+		break;
+	case MD_SSH_CONFIG_NO_CLIENT:
+	case MD_SSH_CONFIG_FAILED:
+		/* An alias then does not resolve: the name is dialled as written. */
+		md_fact_str(f, P, "ssh.config", t->ssh_config == MD_SSH_CONFIG_FAILED ? "failed" : "no-client",
+			    t->ssh_config_error);
+		md_fact_str(f, P, "ssh.config_error", t->ssh_config_error, NULL);
+		if (t->ssh_config == MD_SSH_CONFIG_FAILED)
+			md_fact_check(f, "ssh.config", MD_CHECK_WARN,
+				      "ssh_config: `ssh -G` failed, OpenSSH's defaults used");
+		break;
+	}
+	/* ssh_config(5) ProxyJump / ProxyCommand: `ssh` reaches the host through another
+	 * one; meshdoctor dials it directly, so its diagnosis is of that path. */
+	if (t->proxy_jump || t->proxy_command) {
+		snprintf(v, sizeof(v), "%s %s", t->proxy_jump ? "ProxyJump" : "ProxyCommand",
+			 t->proxy_jump ? t->proxy_jump : t->proxy_command);
+		md_fact_strf(f, P, "ssh.proxy", v,
+			     "ssh_config reaches %s through %s; meshdoctor does not follow it and connects directly to %s",
+			     t->host, v, addr);
+		md_fact_check(f, "ssh.proxy", MD_CHECK_WARN, "ssh_config proxy not followed: direct path checked");
+	}
+}
+
 static int ssh_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 {
 	const struct md_target *t = ctx->target;
@@ -1515,6 +1550,7 @@ static int ssh_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	b.openssh_major = b.openssh_minor = -1;
 	format_addr(host, port, addr, sizeof(addr));
 	md_fact_str(f, P, "ssh.addr", addr, NULL);
+	record_config(t, addr, f);
 	md_fact_str(f, P, "ssh.host", t->host ? t->host : host, NULL);
 	md_fact_int(f, P, "ssh.port", port, NULL);
 	md_fact_str(f, P, "ssh.user", user_of(t), NULL);
@@ -1553,7 +1589,7 @@ static int ssh_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 		return err->code;
 	ssh = md_session_ssh(ms);
 	n_kh = known_hosts_files(t, kh_files, sizeof(kh_files) / sizeof(kh_files[0]));
-	ssh_known_hosts_name(host, port, NULL, kh_name, sizeof(kh_name));
+	ssh_known_hosts_name(host, port, t->host_key_alias, kh_name, sizeof(kh_name));
 	prefer_host_keys(ssh, kh_files, n_kh, kh_name, known_types, sizeof(known_types), pref,
 			 sizeof(pref));
 	SSH_STEP(rc, ms, dl, libssh2_session_handshake(ssh, fd));
@@ -1629,7 +1665,8 @@ static const char *const ssh_provides[] = {
 	"ssh.hostkey_added_to", "ssh.known_hosts_name", "ssh.known_hosts_file",
 	"ssh.known_hosts_line", "ssh.auth", "ssh.auth_method", "ssh.auth_methods_offered",
 	"ssh.auth_keys_tried", "ssh.auth_skipped", "ssh.auth_rsa_sha1_only",
-	"ssh.identity_encrypted", "host.os", "host.sudo", NULL,
+	"ssh.identity_encrypted", "ssh.config", "ssh.config_error", "ssh.proxy", "host.os",
+	"host.sudo", NULL,
 };
 
 const struct md_probe probe_ssh = {

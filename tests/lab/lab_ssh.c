@@ -276,6 +276,142 @@ Test(lab_ssh, ssh_config_alias_works_as_it_does_for_ssh, .timeout = 60)
 	}
 }
 
+/* meshdoctor check TARGET -F CONFIG --probes ssh --json - (everything else from CONFIG). */
+static void check_with_config(const char *target, const char *config)
+{
+	const char *args[] = { "check", target, "-F", config, "--probes", "ssh", "--rules", "rules",
+			       "--timeout", "5s", "--json", "-", NULL };
+
+	lab_md_result_free(&res);
+	cr_assert_eq(lab_run_md(L, cli, args, 60000, &res), 0, "lab_run_md");
+	cr_assert(res.report, "no JSON report (exit %d)\n%s\n%s", res.exit_code, res.out, res.err);
+}
+
+/* ssh_config(5) HostKeyAlias names the known_hosts entry, and GlobalKnownHostsFile /
+ * UserKnownHostsFile say which files are read: here the host key is pinned in a
+ * system-wide file under the alias only, and the user's file is empty.  `ssh` with the
+ * same config and StrictHostKeyChecking=yes logs in; so must meshdoctor, without
+ * recording the key again under the address. */
+Test(lab_ssh, ssh_config_host_key_alias_and_known_hosts_files_are_honoured, .timeout = 60)
+{
+	char text[1500], path[300], global[300], line[1200], type[64] = "", b64[900] = "", *pub, *after;
+
+	start_sshd(key_pub, NULL);
+	lab_write_file(kh, "", 0600);
+	snprintf(global, sizeof(global), "%s", lab_path(L, "global_known_hosts"));
+	pub = slurp(hostkey_pub);
+	sscanf(pub, "%63s %899s", type, b64);
+	free(pub);
+	snprintf(line, sizeof(line), "# pinned by the administrator\noffice-key %s %s\n", type, b64);
+	lab_write_file(global, line, 0644);
+	snprintf(path, sizeof(path), "%s", lab_path(L, "alias_config"));
+	snprintf(text, sizeof(text),
+		 "Host office-one\n"
+		 "  HostName " HOST "\n"
+		 "  User root\n"
+		 "  IdentityFile %s\n"
+		 "  HostKeyAlias Office-Key\n"
+		 "  UserKnownHostsFile %s\n"
+		 "  GlobalKnownHostsFile %s\n",
+		 key, kh, global);
+	lab_write_file(path, text, 0644);
+	check_with_config("office-one", path);
+	assert_fact("ssh.config", "read");
+	assert_fact("ssh.known_hosts_name", "office-key");
+	assert_fact("ssh.hostkey", "match");
+	cr_assert(strstr(res.out, "global_known_hosts:2: office-key"), "the match is not line 2 of %s\n%s",
+		  global, res.out);
+	cr_assert_null(fact("ssh.hostkey_added"), "the key is known: nothing to record");
+	assert_fact("ssh.auth", "ok");
+	cr_assert_eq(lab_report_n_findings(res.report), 0, "%s", res.out);
+	after = slurp(kh);
+	cr_assert_str_eq(after, "", "the user's known_hosts was written: %s", after);
+	free(after);
+	cr_assert_eq(lab_sh(L, cli, "ssh -F %s -o BatchMode=yes -o StrictHostKeyChecking=yes office-one true",
+			    path),
+		     0, "ssh with the same config did not log in");
+}
+
+/* ProxyJump: `ssh` would go through the jump host; meshdoctor says it checked the direct
+ * path instead (here the direct path works). */
+Test(lab_ssh, ssh_config_proxy_jump_is_named_and_the_direct_path_checked, .timeout = 60)
+{
+	const char *want[] = { "ssh-proxy-not-followed", NULL };
+	char text[1024], path[300];
+
+	start_sshd(key_pub, NULL);
+	known_hosts_with(HOST, hostkey_pub);
+	snprintf(path, sizeof(path), "%s", lab_path(L, "jump_config"));
+	snprintf(text, sizeof(text),
+		 "Host office-one\n"
+		 "  HostName " HOST "\n"
+		 "  User root\n"
+		 "  IdentityFile %s\n"
+		 "  UserKnownHostsFile %s\n"
+		 "  ProxyJump jumper@bastion.example:2200\n",
+		 key, kh);
+	lab_write_file(path, text, 0644);
+	check_with_config("office-one", path);
+	assert_fact("ssh.proxy", "ProxyJump jumper@bastion.example:2200");
+	assert_fact("ssh.addr", HOST ":22");
+	assert_fact("ssh.auth", "ok");
+	assert_findings(want);
+	cr_assert_eq(res.exit_code, 1, "warning only");
+}
+
+/* `ssh -G` failing without -F (a broken ~/.ssh/config) must not pass silently: an alias
+ * defined there does not resolve.  meshdoctor runs as a user of its own whose
+ * ~/.ssh/config has a keyword ssh rejects (ssh reads the home directory from the
+ * password database, not $HOME). */
+Test(lab_ssh, failing_ssh_config_is_reported_not_ignored, .timeout = 60)
+{
+	const char *want[] = { "ssh-config-failed", NULL };
+	char home[300], target_key[400], target_kh[400];
+
+	start_sshd(key_pub, NULL);
+	snprintf(user, sizeof(user), "mdcf%d", (int)getpid());
+	snprintf(home, sizeof(home), "%s", lab_path(L, "home_cf"));
+	snprintf(target_key, sizeof(target_key), "%s/.ssh/id_ed25519", home);
+	snprintf(target_kh, sizeof(target_kh), "%s/.ssh/known_hosts", home);
+	cr_assert_eq(lab_sh(L, NULL, "useradd -M -N -d %s -s /bin/sh %s", home, user), 0, "useradd");
+	cr_assert_eq(lab_sh(L, NULL, "mkdir -p %s/.ssh && cp %s %s && cp %s %s.pub", home, key, target_key,
+			    key_pub, target_key),
+		     0);
+	known_hosts_with(HOST, hostkey_pub);
+	cr_assert_eq(lab_sh(L, NULL, "cp %s %s", kh, target_kh), 0);
+	lab_write_file(lab_path(L, "home_cf/.ssh/config"),
+		       "Host office-one\n  HostName " HOST "\n  HostNmae typo.example\n", 0644);
+	cr_assert_eq(lab_sh(L, NULL, "chown -R %s %s && chmod 700 %s/.ssh && chmod 600 %s", user, home, home,
+			    target_key),
+		     0);
+	{
+		const char *args[] = { "check", "root@" HOST, "--identity", target_key, "--known-hosts",
+				       target_kh, "--probes", "ssh", "--rules", "rules", "--timeout", "5s",
+				       "--json", "-", NULL };
+
+		cr_assert_eq(lab_run_md_as(L, cli, user, args, 60000, &res), 0);
+		cr_assert(res.report, "no JSON report (exit %d)\n%s\n%s", res.exit_code, res.out, res.err);
+	}
+	assert_fact("ssh.config", "failed");
+	cr_assert(strstr(fact("ssh.config_error"), "Bad configuration option"), "%s",
+		  fact("ssh.config_error"));
+	assert_fact("ssh.auth", "ok");
+	assert_findings(want);
+	cr_assert_eq(res.exit_code, 1, "warning only");
+	/* The alias from that file: not resolved, and the report says why. */
+	lab_md_result_free(&res);
+	{
+		const char *args[] = { "check", "office-one", "--probes", "ssh", "--rules", "rules",
+				       "--timeout", "5s", "--json", "-", NULL };
+
+		cr_assert_eq(lab_run_md_as(L, cli, user, args, 60000, &res), 0);
+		cr_assert(res.report, "no JSON report (exit %d)\n%s\n%s", res.exit_code, res.out, res.err);
+	}
+	assert_fact("ssh.config", "failed");
+	assert_fact("ssh.host", "office-one");
+	cr_assert(lab_report_has_finding(res.report, "ssh-config-failed"), "%s", res.out);
+}
+
 Test(lab_ssh, nothing_listening_is_refused, .timeout = 60)
 {
 	const char *want[] = { "ssh-connection-refused", NULL };

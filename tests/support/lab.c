@@ -2,6 +2,8 @@
 #include "tests/support/lab.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -26,6 +28,10 @@ struct lab {
 	char ns[LAB_MAX_NS][64];
 	size_t n_ns;
 	char buildpath[512];
+	bool run_as;          /* lab_run_md_as(): the next meshdoctor run drops to this user */
+	uid_t run_uid;
+	gid_t run_gid;
+	char run_user[64], run_home[256];
 };
 
 static struct lab *live_labs[8];
@@ -473,6 +479,14 @@ int lab_run_md(struct lab *l, const char *ns, const char *const args[], int time
 		dup2(devnull, 0);
 		dup2(fo, 1);
 		dup2(fe, 2);
+		if (l->run_as) {
+			if (initgroups(l->run_user, l->run_gid) != 0 || setgid(l->run_gid) != 0 ||
+			    setuid(l->run_uid) != 0) {
+				dprintf(fe, "lab: cannot become %s\n", l->run_user);
+				_exit(126);
+			}
+			setenv("HOME", l->run_home, 1);
+		}
 		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
@@ -549,4 +563,24 @@ const char *lab_report_fact(const cJSON *report, const char *fact, char *buf, si
 		}
 	}
 	return NULL;
+}
+
+int lab_run_md_as(struct lab *l, const char *ns, const char *user, const char *const args[],
+		  int timeout_ms, struct lab_md_result *r)
+{
+	struct passwd *pw = getpwnam(user);
+	int rc;
+
+	if (!pw) {
+		fprintf(stderr, "lab: no user %s\n", user);
+		return -1;
+	}
+	l->run_as = true;
+	l->run_uid = pw->pw_uid;
+	l->run_gid = pw->pw_gid;
+	snprintf(l->run_user, sizeof(l->run_user), "%s", user);
+	snprintf(l->run_home, sizeof(l->run_home), "%s", pw->pw_dir);
+	rc = lab_run_md(l, ns, args, timeout_ms, r);
+	l->run_as = false;
+	return rc;
 }

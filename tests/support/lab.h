@@ -67,6 +67,12 @@ void lab_md_result_free(struct lab_md_result *r);
 int lab_run_md(struct lab *l, const char *ns, const char *const args[], int timeout_ms,
 	       struct lab_md_result *r);
 
+/* lab_run_md() as another local user: the child enters ns as root, then takes the
+ * user's uid, gid and groups and its HOME, so that programs meshdoctor runs (`ssh -G`)
+ * read that user's ~/.ssh.  -1 when the user does not exist. */
+int lab_run_md_as(struct lab *l, const char *ns, const char *user, const char *const args[],
+		  int timeout_ms, struct lab_md_result *r);
+
 /* Helpers over a report: the finding ids (rule) in order, and a fact's value as text.
  * lab_report_has_finding: true when a finding with rule id is present. */
 bool lab_report_has_finding(const cJSON *report, const char *rule_id);

@@ -1041,6 +1041,10 @@ struct rule_case {
 #define DENIED KEXED "ssh.auth=\"denied\";ssh.auth_methods_offered=\"publickey\";"
 
 static const struct rule_case ssh_rules_fire_cases[] = {
+	{ KEXED "ssh.config=\"failed\";ssh.config_error=\"`ssh -G h1`: /root/.ssh/config line 3: Bad configuration option: hostnme\";"
+	  "ssh.auth=\"ok\";host.os=\"linux\";host.sudo=\"nopasswd\"", "ssh-config-failed", NULL },
+	{ KEXED "ssh.config=\"read\";ssh.proxy=\"ProxyJump jumper@bastion:2200\";"
+	  "ssh.auth=\"ok\";host.os=\"linux\";host.sudo=\"nopasswd\"", "ssh-proxy-not-followed", NULL },
 	{ BASE "ssh.tcp=\"refused\";ssh.tcp_error=\"connect 10.77.0.2:22: Connection refused\"",
 	  "ssh-connection-refused", NULL },
 	{ BASE "ssh.tcp=\"timeout\";ssh.tcp_error=\"connect: no answer\"", "ssh-connection-timeout", NULL },
