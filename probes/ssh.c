@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define P "ssh"
@@ -281,6 +282,10 @@ int ssh_key_info(const char *text, size_t len, struct ssh_keyinfo *ki)
 			goto out;
 		if (ssh_blob_type(s, l, ki->type, sizeof(ki->type)))
 			goto out;
+		if (l <= sizeof(ki->pub)) {
+			memcpy(ki->pub, s, l);
+			ki->pub_len = l;
+		}
 		rc = MD_OK;
 out:
 		free(raw);
@@ -311,6 +316,225 @@ int ssh_fingerprint(const unsigned char *blob, size_t len, char *out, size_t n)
 		b64[--l] = '\0';
 	if ((size_t)snprintf(out, n, "SHA256:%s", b64) >= n)
 		return MD_ETOOBIG;
+	return MD_OK;
+}
+
+/* ==================================================================================== */
+/* ssh-agent                                                                            */
+/* ==================================================================================== */
+
+/* draft-miller-ssh-agent §3, §5.1 */
+#define AGENT_FAILURE 5
+#define AGENTC_REQUEST_IDENTITIES 11
+#define AGENT_IDENTITIES_ANSWER 12
+#define AGENTC_SIGN_REQUEST 13
+#define AGENT_SIGN_RESPONSE 14
+#define AGENT_RSA_SHA2_256 2
+#define AGENT_RSA_SHA2_512 4
+/* OpenSSH's limits: AGENT_MAX_LEN in authfd.c, MAX_AGENT_IDENTITIES. */
+#define AGENT_MSG_MAX (256u * 1024)
+#define AGENT_KEYS_MAX 2048u
+
+static uint32_t get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static unsigned char *put_u32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+	return p + 4;
+}
+
+static unsigned char *put_string(unsigned char *p, const void *s, size_t len)
+{
+	p = put_u32(p, (uint32_t)len);
+	memcpy(p, s, len);
+	return p + len;
+}
+
+/* All of p out, or all of n bytes in, before the deadline (the socket is non-blocking). */
+static int io_all(int fd, bool out, void *buf, size_t n, const struct md_deadline *dl)
+{
+	unsigned char *p = buf;
+
+	while (n) {
+		ssize_t k = out ? send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT)
+				: recv(fd, p, n, MSG_DONTWAIT);
+
+		if (k > 0) {
+			p += k;
+			n -= (size_t)k;
+		} else if (k < 0 && errno == EINTR) {
+			continue;
+		} else if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			int rc = md_net_wait(fd, out ? POLLOUT : POLLIN, dl);
+
+			if (rc)
+				return rc;
+		} else {
+			return MD_EIO; /* closed by the agent, or a socket error */
+		}
+	}
+	return MD_OK;
+}
+
+int ssh_agent_request(int fd, const unsigned char *req, size_t req_len, unsigned char **resp,
+		      size_t *resp_len, const struct md_deadline *dl)
+{
+	unsigned char hdr[4];
+	uint32_t len;
+	int rc;
+
+	*resp = NULL;
+	*resp_len = 0;
+	put_u32(hdr, (uint32_t)req_len);
+	if ((rc = io_all(fd, true, hdr, 4, dl)) || (rc = io_all(fd, true, (void *)req, req_len, dl)) ||
+	    (rc = io_all(fd, false, hdr, 4, dl)))
+		return rc;
+	len = get_u32(hdr);
+	if (len == 0 || len > AGENT_MSG_MAX)
+		return len ? MD_ETOOBIG : MD_EIO;
+	*resp = malloc(len);
+	if (!*resp)
+		return MD_ENOMEM;
+	rc = io_all(fd, false, *resp, len, dl);
+	if (rc) {
+		free(*resp);
+		*resp = NULL;
+		return rc;
+	}
+	*resp_len = len;
+	return MD_OK;
+}
+
+void ssh_agent_keys_free(struct ssh_agent_keys *keys)
+{
+	for (size_t i = 0; keys->v && i < keys->n; i++) {
+		free(keys->v[i].blob);
+		free(keys->v[i].comment);
+	}
+	free(keys->v);
+	keys->v = NULL;
+	keys->n = 0;
+}
+
+int ssh_agent_parse_identities(const unsigned char *msg, size_t len, struct ssh_agent_keys *keys)
+{
+	const unsigned char *p = msg + 5, *end = msg + len, *blob, *comment;
+	size_t blob_len, comment_len;
+	struct ssh_agent_keys k = { 0 };
+	uint32_t n;
+
+	memset(keys, 0, sizeof(*keys));
+	if (len < 5 || msg[0] != AGENT_IDENTITIES_ANSWER)
+		return MD_EPARSE;
+	n = get_u32(msg + 1);
+	if (n > AGENT_KEYS_MAX)
+		return MD_EPARSE;
+	k.v = calloc(n ? n : 1, sizeof(*k.v));
+	if (!k.v)
+		return MD_ENOMEM;
+	for (uint32_t i = 0; i < n; i++) {
+		struct ssh_agent_key *x = &k.v[k.n];
+
+		if (get_string(&p, end, &blob, &blob_len) || get_string(&p, end, &comment, &comment_len)) {
+			ssh_agent_keys_free(&k);
+			return MD_EPARSE;
+		}
+		x->blob = malloc(blob_len ? blob_len : 1);
+		x->comment = malloc(comment_len + 1);
+		k.n++;
+		if (!x->blob || !x->comment) {
+			ssh_agent_keys_free(&k);
+			return MD_ENOMEM;
+		}
+		memcpy(x->blob, blob, blob_len);
+		x->blob_len = blob_len;
+		memcpy(x->comment, comment, comment_len);
+		x->comment[comment_len] = '\0';
+	}
+	*keys = k;
+	return MD_OK;
+}
+
+int ssh_agent_parse_signature(const unsigned char *msg, size_t len, char *alg, size_t alg_n,
+			      const unsigned char **sig, size_t *sig_len)
+{
+	const unsigned char *p = msg + 1, *blob, *a, *end;
+	size_t blob_len, a_len;
+
+	if (len >= 1 && msg[0] == AGENT_FAILURE)
+		return MD_EAUTH;
+	if (len < 1 || msg[0] != AGENT_SIGN_RESPONSE || get_string(&p, msg + len, &blob, &blob_len))
+		return MD_EPARSE;
+	/* The signature blob (RFC 4253 §6.6): string algorithm, string signature. */
+	p = blob;
+	end = blob + blob_len;
+	if (get_string(&p, end, &a, &a_len) || a_len >= alg_n || get_string(&p, end, sig, sig_len))
+		return MD_EPARSE;
+	memcpy(alg, a, a_len);
+	alg[a_len] = '\0';
+	return MD_OK;
+}
+
+int ssh_userauth_sign_alg(const unsigned char *data, size_t len, char *alg, size_t n)
+{
+	/* RFC 4252 §7: string session id, byte SSH_MSG_USERAUTH_REQUEST (50), string user,
+	 * string service, string "publickey", boolean TRUE, string algorithm, string key. */
+	const unsigned char *p = data, *end = data + len, *s;
+	size_t l;
+
+	if (get_string(&p, end, &s, &l) || end - p < 1 || *p++ != 50 || get_string(&p, end, &s, &l) ||
+	    get_string(&p, end, &s, &l) || get_string(&p, end, &s, &l) || l != 9 ||
+	    memcmp(s, "publickey", 9) != 0 || end - p < 1)
+		return MD_EPARSE;
+	p++;
+	if (get_string(&p, end, &s, &l) || l == 0 || l >= n)
+		return MD_EPARSE;
+	memcpy(alg, s, l);
+	alg[l] = '\0';
+	return MD_OK;
+}
+
+/* Connects to the agent's socket before the deadline.  why: one line for evidence. */
+static int agent_connect(const char *path, const struct md_deadline *dl, int *fd_out, char *why,
+			 size_t why_n)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	*fd_out = -1;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(why, why_n, "%s: path too long for a Unix socket", path);
+		return MD_EINVAL;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(why, why_n, "socket: %s", strerror(errno));
+		return MD_EIO;
+	}
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		if (errno == EINTR)
+			continue;
+		/* A Unix socket says EAGAIN when the listener's backlog is full: the agent
+		 * accepts no more connections.  Retry until the deadline. */
+		if (errno == EAGAIN && md_deadline_left_ms(dl) > 0) {
+			poll(NULL, 0, 20);
+			continue;
+		}
+		int e = errno;
+
+		snprintf(why, why_n, "connect %s: %s", path,
+			 e == EAGAIN ? "the agent accepts no connection" : strerror(e));
+		close(fd);
+		return e == EAGAIN ? MD_ETIMEOUT : MD_EIO;
+	}
+	*fd_out = fd;
 	return MD_OK;
 }
 
@@ -1084,42 +1308,195 @@ static void tried(struct auth_run *ar, const char *what, const char *type)
 	note(ar->keys, sizeof(ar->keys), "%s (%s)", what, type);
 }
 
-/* The agent's keys.  libssh2 1.10's agent code is driven in blocking mode, bounded by
- * libssh2_session_set_timeout(left) before each call.  MD_OK (logged in), MD_EAUTH (all
- * refused or none), MD_ETIMEOUT, MD_EIO. */
-static int auth_agent(struct md_session *ms, const char *user, const struct md_deadline *dl,
-		      struct auth_run *ar)
+static const char *user_of(const struct md_target *t)
+{
+	return t->user && *t->user ? t->user : "root";
+}
+
+/* An agent answers a local request in a few milliseconds, unless it waits for a person
+ * (a key added with `ssh-add -c` asks for a confirmation before signing) or hangs.  It
+ * gets half of the time left, at most this long, so that the identity files keep the
+ * other half. */
+#define AGENT_WAIT_MAX_MS 10000
+
+struct agent_sign_ctx {
+	int fd;
+	const struct md_deadline *dl;
+	const struct ssh_agent_key *key;
+	int status;      /* MD_OK, MD_ETIMEOUT, MD_EAUTH (refused), other errors; 1: not called */
+	char alg[64];    /* the algorithm libssh2 asked for */
+};
+
+/* libssh2's signing callback for libssh2_userauth_publickey(): one SIGN_REQUEST to the
+ * agent, bounded by the agent's deadline.  The signature is malloc'd because libssh2
+ * frees it with the session's allocator, libssh2's default (md_session_new_ssh() passes
+ * none). */
+static LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC(agent_sign)
+{
+	struct agent_sign_ctx *c = *abstract;
+	const struct ssh_agent_key *k = c->key;
+	unsigned char *req, *q, *resp = NULL;
+	const unsigned char *sg;
+	size_t resp_len = 0, sg_len;
+	uint32_t flags = 0;
+	char alg[64];
+
+	(void)session;
+	/* RSA keys sign with the algorithm libssh2 put in the request (ssh-rsa in libssh2
+	 * 1.10, rsa-sha2-* in later versions): draft-miller-ssh-agent §5.3 flags. */
+	if (ssh_userauth_sign_alg(data, data_len, c->alg, sizeof(c->alg)) == MD_OK) {
+		if (strcmp(c->alg, "rsa-sha2-256") == 0)
+			flags = AGENT_RSA_SHA2_256;
+		else if (strcmp(c->alg, "rsa-sha2-512") == 0)
+			flags = AGENT_RSA_SHA2_512;
+	}
+	req = malloc(1 + 4 + k->blob_len + 4 + data_len + 4);
+	if (!req) {
+		c->status = MD_ENOMEM;
+		return -1;
+	}
+	q = req;
+	*q++ = AGENTC_SIGN_REQUEST;
+	q = put_string(q, k->blob, k->blob_len);
+	q = put_string(q, data, data_len);
+	q = put_u32(q, flags);
+	c->status = ssh_agent_request(c->fd, req, (size_t)(q - req), &resp, &resp_len, c->dl);
+	free(req);
+	if (c->status == MD_OK)
+		c->status = ssh_agent_parse_signature(resp, resp_len, alg, sizeof(alg), &sg, &sg_len);
+	if (c->status == MD_OK) {
+		*sig = malloc(sg_len ? sg_len : 1);
+		if (*sig) {
+			memcpy(*sig, sg, sg_len);
+			*sig_len = sg_len;
+		} else {
+			c->status = MD_ENOMEM;
+		}
+	}
+	free(resp);
+	return c->status == MD_OK ? 0 : -1;
+}
+
+/* The public key blob of an identity file: FILE.pub, else the public part of an
+ * OpenSSH-format private key.  false when neither says. */
+static bool identity_blob(const char *file, unsigned char *out, size_t n, size_t *len)
+{
+	char pub[PATH_MAX], *text = NULL, type[64], b64[8192];
+	size_t tl;
+	long l = -1;
+	struct ssh_keyinfo *ki;
+
+	snprintf(pub, sizeof(pub), "%s.pub", file);
+	if (read_small_file(pub, 64 * 1024, &text, &tl) == MD_OK) {
+		if (sscanf(text, "%63s %8191s", type, b64) == 2)
+			l = b64_decode(b64, strlen(b64), out, n);
+		free(text);
+		if (l > 0) {
+			*len = (size_t)l;
+			return true;
+		}
+	}
+	ki = calloc(1, sizeof(*ki));
+	if (ki && read_small_file(file, 1024 * 1024, &text, &tl) == MD_OK) {
+		if (ssh_key_info(text, tl, ki) == MD_OK && ki->pub_len && ki->pub_len <= n) {
+			memcpy(out, ki->pub, ki->pub_len);
+			l = (long)ki->pub_len;
+		}
+		free(text);
+	}
+	free(ki);
+	*len = l > 0 ? (size_t)l : 0;
+	return l > 0;
+}
+
+/* IdentitiesOnly (ssh_config(5)): only the identity files' keys, "even if ssh-agent
+ * offers more identities" — the agent still signs for those it holds. */
+static bool agent_key_allowed(const struct md_target *t, const struct ssh_agent_key *k)
+{
+	unsigned char blob[2048];
+	size_t len;
+
+	if (!t->identities_only)
+		return true;
+	for (size_t i = 0; i < t->n_identities; i++)
+		if (identity_blob(t->identities[i], blob, sizeof(blob), &len) && len == k->blob_len &&
+		    memcmp(blob, k->blob, len) == 0)
+			return true;
+	return false;
+}
+
+/* The agent's keys, all agent I/O bounded by the agent's own deadline; the server's
+ * answers by dl.  Records ssh.agent.  MD_OK (logged in), MD_EAUTH (all refused, none, or
+ * no usable agent: go on with the identity files), MD_ETIMEOUT (the server did not
+ * answer), MD_EIO, MD_ENOMEM. */
+static int auth_agent(struct md_session *ms, const struct md_target *t, const struct md_deadline *dl,
+		      struct auth_run *ar, struct md_facts *f)
 {
 	LIBSSH2_SESSION *ssh = md_session_ssh(ms);
-	struct libssh2_agent_publickey *id = NULL, *prev = NULL;
-	const char *sock = getenv("SSH_AUTH_SOCK");
-	LIBSSH2_AGENT *ag;
-	int result = MD_EAUTH;
+	const char *user = user_of(t);
+	const char *sock = t->identity_agent ? t->identity_agent : getenv("SSH_AUTH_SOCK");
+	const char *from = t->identity_agent ? "IdentityAgent" : "SSH_AUTH_SOCK";
+	struct ssh_agent_keys keys = { 0 };
+	struct md_deadline adl;
+	unsigned char req = AGENTC_REQUEST_IDENTITIES, *resp = NULL;
+	size_t resp_len = 0, skipped = 0;
+	char why[PATH_MAX + 64] = "", value[16] = "error";
+	int64_t left, t0 = md_now_ms();
+	int fd = -1, rc, result = MD_EAUTH;
 
-	if (!sock || !*sock)
+	if (t->identity_agent && strcmp(t->identity_agent, "none") == 0) {
+		md_fact_str(f, P, "ssh.agent", "disabled", "IdentityAgent none in ssh_config: no agent asked");
 		return MD_EAUTH;
-	ag = libssh2_agent_init(ssh);
-	if (!ag)
+	}
+	if (!sock || !*sock) {
+		md_fact_str(f, P, "ssh.agent", "none", "SSH_AUTH_SOCK is not set: no agent to ask");
 		return MD_EAUTH;
-	libssh2_session_set_blocking(ssh, 1);
-	if (libssh2_agent_connect(ag) || libssh2_agent_list_identities(ag)) {
-		note(ar->skipped, sizeof(ar->skipped), "agent %s: %s", sock, ssh_error(ssh));
+	}
+	md_fact_strf(f, P, "ssh.agent_socket", sock, "from %s", from);
+	left = md_deadline_left_ms(dl);
+	adl = md_deadline_min(*dl, md_deadline_after(t0, left / 2 < AGENT_WAIT_MAX_MS ? left / 2 : AGENT_WAIT_MAX_MS));
+	rc = agent_connect(sock, &adl, &fd, why, sizeof(why));
+	if (rc == MD_OK) {
+		rc = ssh_agent_request(fd, &req, 1, &resp, &resp_len, &adl);
+		if (rc == MD_ETIMEOUT)
+			snprintf(why, sizeof(why),
+				 "%s accepted the connection but did not answer REQUEST_IDENTITIES within %lld ms",
+				 sock, (long long)(md_now_ms() - t0));
+		else if (rc && rc != MD_ENOMEM)
+			snprintf(why, sizeof(why), "%s: REQUEST_IDENTITIES: %s", sock,
+				 rc == MD_EIO ? "the agent closed the connection" : md_status_name(rc));
+		else if (rc == MD_OK && (rc = ssh_agent_parse_identities(resp, resp_len, &keys)) == MD_EPARSE)
+			snprintf(why, sizeof(why), "%s: not an identities answer (message type %u)", sock,
+				 resp_len ? resp[0] : 0);
+	}
+	if (rc == MD_ENOMEM) {
+		result = MD_ENOMEM;
 		goto out;
 	}
-	while (libssh2_agent_get_identity(ag, &id, prev) == 0) {
-		int64_t left = md_deadline_left_ms(dl);
+	if (rc) {
+		snprintf(value, sizeof(value), "%s", rc == MD_ETIMEOUT ? "unresponsive" :
+						     fd < 0 ? "unreachable" : "error");
+		note(ar->skipped, sizeof(ar->skipped), "agent %s", why);
+		goto out;
+	}
+	snprintf(value, sizeof(value), "ok");
+	snprintf(why, sizeof(why), "%zu key(s) from %s", keys.n, sock);
+	for (size_t i = 0; i < keys.n; i++) {
+		const struct ssh_agent_key *k = &keys.v[i];
+		struct agent_sign_ctx c = { .fd = fd, .dl = &adl, .key = k, .status = 1 };
+		void *abstract = &c;
 		char type[48] = "unknown", what[300];
-		int rc;
 
-		if (left <= 0) {
-			result = MD_ETIMEOUT;
-			break;
+		ssh_blob_type(k->blob, k->blob_len, type, sizeof(type));
+		snprintf(what, sizeof(what), "agent key %s", k->comment);
+		if (!agent_key_allowed(t, k)) {
+			skipped++;
+			note(ar->skipped, sizeof(ar->skipped), "%s (%s): not an identity file's key (IdentitiesOnly yes)",
+			     what, type);
+			continue;
 		}
-		libssh2_session_set_timeout(ssh, left > LONG_MAX / 2 ? 0 : (long)left);
-		ssh_blob_type(id->blob, id->blob_len, type, sizeof(type));
-		snprintf(what, sizeof(what), "agent key %s", id->comment ? id->comment : "");
 		tried(ar, what, type);
-		rc = libssh2_agent_userauth(ag, user, id);
+		SSH_STEP(rc, ms, dl, libssh2_userauth_publickey(ssh, user, k->blob, k->blob_len, agent_sign, &abstract));
 		if (rc == 0) {
 			snprintf(ar->method, sizeof(ar->method), "agent");
 			snprintf(ar->method_ev, sizeof(ar->method_ev), "%s (%s) accepted for %s", what,
@@ -1127,28 +1504,48 @@ static int auth_agent(struct md_session *ms, const char *user, const struct md_d
 			result = MD_OK;
 			break;
 		}
+		if (c.status == MD_ETIMEOUT || c.status == MD_EIO) {
+			/* The request may still be pending there: never use this connection
+			 * again, go on with the identity files. */
+			snprintf(value, sizeof(value), "%s", c.status == MD_ETIMEOUT ? "unresponsive" : "error");
+			snprintf(why, sizeof(why), "%s did not sign with %s (%s): %s", sock, what, type,
+				 c.status == MD_ETIMEOUT ? "no answer before its deadline"
+							 : "the agent closed the connection");
+			note(ar->skipped, sizeof(ar->skipped), "agent %s", why);
+			break;
+		}
+		if (c.status == MD_ENOMEM) {
+			result = MD_ENOMEM;
+			break;
+		}
+		if (c.status == MD_EAUTH || c.status == MD_EPARSE) {
+			note(ar->skipped, sizeof(ar->skipped), "agent %s", c.status == MD_EAUTH ?
+			     "refused to sign (a confirmation declined?)" : "sent a malformed signature");
+			continue;
+		}
 		if (rc == LIBSSH2_ERROR_TIMEOUT) {
 			result = MD_ETIMEOUT;
 			break;
 		}
 		snprintf(ar->last, sizeof(ar->last), "%s", ssh_error(ssh));
-		if (!denial(rc) && rc != LIBSSH2_ERROR_AGENT_PROTOCOL) {
+		if (!denial(rc)) {
 			result = MD_EIO;
 			break;
 		}
-		prev = id;
 	}
+	if (skipped && strcmp(value, "ok") == 0)
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), ", %zu not offered (IdentitiesOnly yes)",
+			 skipped);
 out:
-	libssh2_agent_disconnect(ag);
-	libssh2_agent_free(ag);
-	libssh2_session_set_timeout(ssh, 0);
-	libssh2_session_set_blocking(ssh, 0);
+	if (result != MD_ENOMEM)
+		md_fact_strf(f, P, "ssh.agent", value, "%s (%s)", why, from);
+	if (strcmp(value, "unresponsive") == 0)
+		md_fact_check(f, "ssh.agent", MD_CHECK_WARN, "SSH agent did not answer: not used");
+	ssh_agent_keys_free(&keys);
+	free(resp);
+	if (fd >= 0)
+		close(fd);
 	return result;
-}
-
-static const char *user_of(const struct md_target *t)
-{
-	return t->user && *t->user ? t->user : "root";
 }
 
 /* The target's identity files, in order. */
@@ -1318,7 +1715,7 @@ static int authenticate(struct md_session *ms, const struct md_target *t,
 		goto done;
 	}
 	/* Agent first, then identity files: the order `ssh` uses. */
-	rc = auth_agent(ms, user, dl, ar);
+	rc = auth_agent(ms, t, dl, ar, f);
 	if (rc == MD_EAUTH)
 		rc = auth_files(ms, t, dl, ar);
 	if (rc == MD_ETIMEOUT)
@@ -1665,8 +2062,8 @@ static const char *const ssh_provides[] = {
 	"ssh.hostkey_added_to", "ssh.known_hosts_name", "ssh.known_hosts_file",
 	"ssh.known_hosts_line", "ssh.auth", "ssh.auth_method", "ssh.auth_methods_offered",
 	"ssh.auth_keys_tried", "ssh.auth_skipped", "ssh.auth_rsa_sha1_only",
-	"ssh.identity_encrypted", "ssh.config", "ssh.config_error", "ssh.proxy", "host.os",
-	"host.sudo", NULL,
+	"ssh.identity_encrypted", "ssh.agent", "ssh.agent_socket", "ssh.config", "ssh.config_error",
+	"ssh.proxy", "host.os", "host.sudo", NULL,
 };
 
 const struct md_probe probe_ssh = {

@@ -49,6 +49,8 @@ void ssh_escape(const void *p, size_t len, char *out, size_t out_size);
 struct ssh_keyinfo {
 	char type[48];   /* "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "unknown" */
 	bool encrypted;  /* passphrase-protected */
+	unsigned char pub[2048]; /* the public key blob (OpenSSH format only, never encrypted) */
+	size_t pub_len;          /* 0 when the file does not say (PEM) */
 };
 /* Reads a private key file's text (OpenSSH "openssh-key-v1" or PEM).  MD_OK or
  * MD_EPARSE when it is not a private key. */
@@ -109,6 +111,40 @@ void ssh_hostkey_order(const char *known_types, const char *const *supported, si
  * the directory (0700) and the file (0600) when missing. */
 int ssh_known_hosts_add(const char *file, const char *name, const unsigned char *key,
 			size_t key_len, struct md_err *err);
+
+/* ---- ssh-agent protocol (draft-miller-ssh-agent): uint32 length, byte type, contents
+ *
+ * meshdoctor talks to the agent itself rather than through libssh2's agent functions,
+ * which read the agent socket in blocking mode with no timeout: an agent that accepts the
+ * connection and never answers would hang the check for ever. */
+struct ssh_agent_key {
+	unsigned char *blob;
+	size_t blob_len;
+	char *comment;
+};
+struct ssh_agent_keys {
+	struct ssh_agent_key *v;
+	size_t n;
+};
+/* Sends one request (type byte and contents, without the length) on the agent socket fd
+ * and reads the answer into *resp (malloc'd, type byte first), all before the deadline.
+ * MD_OK, MD_ETIMEOUT, MD_EIO (the agent closed the connection or a socket error),
+ * MD_ETOOBIG (an answer over 256 KiB), MD_ENOMEM. */
+int ssh_agent_request(int fd, const unsigned char *req, size_t req_len, unsigned char **resp,
+		      size_t *resp_len, const struct md_deadline *dl);
+/* Parses SSH_AGENT_IDENTITIES_ANSWER.  MD_OK, MD_EPARSE (another message or malformed),
+ * MD_ENOMEM.  keys is filled on MD_OK only; free it with ssh_agent_keys_free(). */
+int ssh_agent_parse_identities(const unsigned char *msg, size_t len, struct ssh_agent_keys *keys);
+void ssh_agent_keys_free(struct ssh_agent_keys *keys);
+/* Parses SSH_AGENT_SIGN_RESPONSE: *sig points, inside msg, at the signature itself (the
+ * blob's second string, after the algorithm name, which *alg gets).  MD_OK, MD_EAUTH
+ * (SSH_AGENT_FAILURE: the agent refused to sign), MD_EPARSE. */
+int ssh_agent_parse_signature(const unsigned char *msg, size_t len, char *alg, size_t alg_n,
+			      const unsigned char **sig, size_t *sig_len);
+/* The public key algorithm named in the data a client signs for "publickey"
+ * authentication (RFC 4252 §7: session id, then the SSH_MSG_USERAUTH_REQUEST), e.g.
+ * "rsa-sha2-512".  MD_OK or MD_EPARSE. */
+int ssh_userauth_sign_alg(const unsigned char *data, size_t len, char *alg, size_t n);
 
 /* ---- On the host, over the session */
 /* "linux", "darwin", "windows" (MSYS/Cygwin uname too), else the lower-cased first word

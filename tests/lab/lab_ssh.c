@@ -182,6 +182,43 @@ static void check(const char *target, const char *identity, const char *timeout)
 		  res.out, res.err);
 }
 
+/* check() for the runs that could hang: meshdoctor is killed after kill_ms. */
+static void check_within(const char *target, const char *identity, const char *timeout, int kill_ms)
+{
+	const char *args[] = { "check", target, "--identity", identity, "--known-hosts", kh,
+			       "--probes", "ssh", "--rules", "rules", "--timeout", timeout,
+			       "--json", "-", NULL };
+
+	lab_md_result_free(&res);
+	cr_assert_eq(lab_run_md(L, cli, args, kill_ms, &res), 0, "lab_run_md");
+	cr_assert(res.report, "no JSON report (exit %d after %lld ms)\nstdout: %s\nstderr: %s",
+		  res.exit_code, (long long)res.elapsed_ms, res.out, res.err);
+}
+
+/* A real ssh-agent on sock holding the private key file add (NULL: none). */
+static void start_agent(const char *sock, const char *add)
+{
+	const char *argv[] = { "ssh-agent", "-D", "-a", sock, NULL };
+
+	cr_assert_gt(lab_spawn(L, cli, argv, "agent.log"), 0);
+	cr_assert_eq(lab_wait_file(sock, 3000), 0, "agent socket");
+	if (add)
+		cr_assert_eq(lab_sh(L, NULL, "SSH_AUTH_SOCK=%s ssh-add %s", sock, add), 0, "ssh-add %s", add);
+}
+
+/* tests/lab/helpers/fakeagent on sock: "silent" or "sign-hang" (offering pub). */
+static void start_fake_agent(const char *mode, const char *sock, const char *pub)
+{
+	const char *argv[] = { lab_build_path(L, "tests/helpers/fakeagent"), mode, sock, pub, NULL };
+	char bin[512];
+
+	snprintf(bin, sizeof(bin), "%s", argv[0]);
+	argv[0] = bin;
+	cr_assert_eq(access(bin, X_OK), 0, "%s missing: build it (make %s)", bin, bin);
+	cr_assert_gt(lab_spawn(L, cli, argv, "fakeagent.log"), 0);
+	cr_assert_eq(lab_wait_file(sock, 3000), 0, "fakeagent %s did not listen", mode);
+}
+
 /* The path entry of rule id: "fired", "not", "undecided", "superseded". */
 static const char *path_result(const char *id)
 {
@@ -853,16 +890,13 @@ Test(lab_ssh, session_exec_stdin_stderr_status_signal_cap_and_deadline, .timeout
 Test(lab_ssh, agent_key_is_tried_first, .timeout = 60)
 {
 	char sock[300], rsa[300];
-	const char *argv[] = { "ssh-agent", "-D", "-a", sock, NULL };
 
 	snprintf(sock, sizeof(sock), "%s", lab_path(L, "agent.sock"));
 	snprintf(rsa, sizeof(rsa), "%s", lab_path(L, "unauthorised_rsa"));
 	keygen(rsa, "-t rsa -b 2048", "");
 	start_sshd(key_pub, NULL);
 	known_hosts_with(HOST, hostkey_pub);
-	cr_assert_gt(lab_spawn(L, cli, argv, "agent.log"), 0);
-	cr_assert_eq(lab_wait_file(sock, 3000), 0, "agent socket");
-	cr_assert_eq(lab_sh(L, NULL, "SSH_AUTH_SOCK=%s ssh-add %s", sock, key), 0, "ssh-add");
+	start_agent(sock, key);
 	setenv("SSH_AUTH_SOCK", sock, 1);
 	/* The identity file is not authorised: only the agent's key can log in. */
 	check("root@" HOST, rsa, "5s");
@@ -870,4 +904,124 @@ Test(lab_ssh, agent_key_is_tried_first, .timeout = 60)
 	assert_fact("ssh.auth_method", "agent");
 	assert_fact("ssh.auth_keys_tried", "1");
 	cr_assert_eq(lab_report_n_findings(res.report), 0, "%s", res.out);
+}
+
+/* An agent that accepts the connection and never answers: `ssh` would hang on it for
+ * ever.  meshdoctor gives it part of the deadline, says so, and still logs in with the
+ * identity file. */
+Test(lab_ssh, silent_agent_is_bounded_and_identity_files_still_tried, .timeout = 60)
+{
+	const char *want[] = { "ssh-agent-unresponsive", NULL };
+	char sock[300], want_method[400];
+
+	snprintf(sock, sizeof(sock), "%s", lab_path(L, "silent.sock"));
+	start_sshd(key_pub, NULL);
+	known_hosts_with(HOST, hostkey_pub);
+	start_fake_agent("silent", sock, NULL);
+	setenv("SSH_AUTH_SOCK", sock, 1);
+	check_within("root@" HOST, key, "3000", 15000);
+	assert_within_deadline(TIMEOUT_MS);
+	assert_fact("ssh.agent", "unresponsive");
+	assert_fact("ssh.agent_socket", sock);
+	assert_fact("ssh.auth", "ok");
+	snprintf(want_method, sizeof(want_method), "publickey:%s", key);
+	assert_fact("ssh.auth_method", want_method);
+	assert_findings(want);
+	cr_assert_eq(res.exit_code, 1, "warning only");
+}
+
+/* An agent that lists a key and never signs with it (a confirmation nobody gives): the
+ * signature request is bounded too, and the same key from its file logs in. */
+Test(lab_ssh, agent_that_never_signs_is_bounded, .timeout = 60)
+{
+	const char *want[] = { "ssh-agent-unresponsive", NULL };
+	char sock[300], want_method[400];
+
+	snprintf(sock, sizeof(sock), "%s", lab_path(L, "hang.sock"));
+	start_sshd(key_pub, NULL);
+	known_hosts_with(HOST, hostkey_pub);
+	start_fake_agent("sign-hang", sock, key_pub);
+	setenv("SSH_AUTH_SOCK", sock, 1);
+	check_within("root@" HOST, key, "3000", 15000);
+	assert_within_deadline(TIMEOUT_MS);
+	assert_fact("ssh.agent", "unresponsive");
+	assert_fact("ssh.auth", "ok");
+	snprintf(want_method, sizeof(want_method), "publickey:%s", key);
+	assert_fact("ssh.auth_method", want_method);
+	assert_fact("ssh.auth_keys_tried", "2");
+	assert_findings(want);
+}
+
+/* ssh_config(5) IdentityAgent: "none" keeps the agent out even when SSH_AUTH_SOCK is
+ * set; a path names the agent when SSH_AUTH_SOCK is not set. */
+Test(lab_ssh, ssh_config_identity_agent_none_and_path, .timeout = 60)
+{
+	char sock[300], other[300], text[2048], path[300];
+
+	snprintf(sock, sizeof(sock), "%s", lab_path(L, "agent.sock"));
+	snprintf(other, sizeof(other), "%s", lab_path(L, "unauthorised_ed25519"));
+	keygen(other, "-t ed25519", "");
+	start_sshd(key_pub, NULL);
+	known_hosts_with(HOST, hostkey_pub);
+	start_agent(sock, key);
+	snprintf(path, sizeof(path), "%s", lab_path(L, "agent_config"));
+	snprintf(text, sizeof(text),
+		 "Host office-one\n  HostName " HOST "\n  User root\n  IdentityFile %s\n"
+		 "  UserKnownHostsFile %s\n  IdentityAgent none\n",
+		 other, kh);
+	lab_write_file(path, text, 0644);
+	setenv("SSH_AUTH_SOCK", sock, 1);
+	check_with_config("office-one", path);
+	assert_fact("ssh.agent", "disabled");
+	assert_fact("ssh.auth", "denied");
+	assert_fact("ssh.auth_keys_tried", "1");
+	unsetenv("SSH_AUTH_SOCK");
+	snprintf(text, sizeof(text),
+		 "Host office-one\n  HostName " HOST "\n  User root\n  IdentityFile %s\n"
+		 "  UserKnownHostsFile %s\n  IdentityAgent %s\n",
+		 other, kh, sock);
+	lab_write_file(path, text, 0644);
+	check_with_config("office-one", path);
+	assert_fact("ssh.agent", "ok");
+	assert_fact("ssh.agent_socket", sock);
+	assert_fact("ssh.auth", "ok");
+	assert_fact("ssh.auth_method", "agent");
+}
+
+/* ssh_config(5) IdentitiesOnly yes: agent keys that are not an identity file's are not
+ * offered (with many agent keys, they would use up the server's MaxAuthTries); the agent
+ * still signs for an identity file's key it holds. */
+Test(lab_ssh, ssh_config_identities_only_keeps_other_agent_keys_out, .timeout = 60)
+{
+	char sock[300], second[300], text[1024], path[300], want_method[400];
+
+	snprintf(sock, sizeof(sock), "%s", lab_path(L, "agent.sock"));
+	snprintf(second, sizeof(second), "%s", lab_path(L, "second_ed25519"));
+	keygen(second, "-t ed25519", "");
+	start_sshd(key_pub, NULL);
+	/* Both keys may log in. */
+	cr_assert_eq(lab_sh(L, NULL, "cat %s.pub >> %s", second, lab_path(L, "keys/root")), 0);
+	known_hosts_with(HOST, hostkey_pub);
+	start_agent(sock, key);
+	setenv("SSH_AUTH_SOCK", sock, 1);
+	snprintf(path, sizeof(path), "%s", lab_path(L, "only_config"));
+	snprintf(text, sizeof(text),
+		 "Host office-one\n  HostName " HOST "\n  User root\n  IdentityFile %s\n"
+		 "  UserKnownHostsFile %s\n  IdentitiesOnly yes\n",
+		 second, kh);
+	lab_write_file(path, text, 0644);
+	check_with_config("office-one", path);
+	snprintf(want_method, sizeof(want_method), "publickey:%s", second);
+	assert_fact("ssh.auth_method", want_method);
+	assert_fact("ssh.auth_keys_tried", "1");
+	assert_fact("ssh.agent", "ok");
+	/* The identity file's key is in the agent: the agent signs. */
+	snprintf(text, sizeof(text),
+		 "Host office-one\n  HostName " HOST "\n  User root\n  IdentityFile %s\n"
+		 "  UserKnownHostsFile %s\n  IdentitiesOnly yes\n",
+		 key, kh);
+	lab_write_file(path, text, 0644);
+	check_with_config("office-one", path);
+	assert_fact("ssh.auth_method", "agent");
+	assert_fact("ssh.auth_keys_tried", "1");
 }

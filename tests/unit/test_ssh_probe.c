@@ -1,7 +1,9 @@
 /* test_ssh_probe.c — the ssh probe without a network: banner parsing and scanning, key
- * files, fingerprints, known_hosts (plain, [host]:port, hashed, changed, accept-new),
- * OS and sudo detection over a replay session (Windows outputs from fixtures/windows/),
- * the replay session itself, and every rule in rules/ssh.rules fired from facts.
+ * files, fingerprints, the ssh-agent protocol over a socketpair, known_hosts (plain,
+ * patterns, [host]:port, hashed, markers, line numbers, changed, accept-new; checked
+ * against `ssh-keygen -F`), host key algorithm order, OS and sudo detection over a replay
+ * session (Windows outputs from fixtures/windows/), the replay session itself, and every
+ * rule in rules/ssh.rules fired from facts.
  *
  * The private keys below are throw-away test keys generated for this file. */
 #include "core/facts.h"
@@ -20,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -341,6 +344,212 @@ Test(keys, fingerprint_matches_ssh_keygen, .timeout = 10)
 	cr_assert_eq(ssh_blob_type(blob, n, type, sizeof(type)), MD_OK);
 	cr_assert_str_eq(type, "ssh-ed25519");
 	cr_assert_eq(ssh_blob_type(blob, 3, type, sizeof(type)), MD_EPARSE, "truncated blob");
+}
+
+Test(keys, info_gives_the_public_key_of_an_openssh_key, .timeout = 10)
+{
+	struct ssh_keyinfo ki;
+	unsigned char blob[256];
+	size_t n = blob_of(PUB_A, blob);
+
+	cr_assert_eq(ssh_key_info(KEY_ED25519, strlen(KEY_ED25519), &ki), MD_OK);
+	cr_assert_eq(ki.pub_len, n);
+	cr_assert_eq(memcmp(ki.pub, blob, n), 0);
+	/* Encrypted keys keep their public part in the clear. */
+	cr_assert_eq(ssh_key_info(KEY_ED25519_ENC, strlen(KEY_ED25519_ENC), &ki), MD_OK);
+	cr_assert_gt(ki.pub_len, 0);
+	cr_assert_eq(ssh_key_info(KEY_RSA_PEM, strlen(KEY_RSA_PEM), &ki), MD_OK);
+	cr_assert_eq(ki.pub_len, 0, "PEM does not say");
+}
+
+/* ==================================================================================== */
+/* ssh-agent protocol (over a socketpair: no network)                                   */
+/* ==================================================================================== */
+
+static unsigned char *put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+	return p + 4;
+}
+
+static unsigned char *putstr(unsigned char *p, const void *s, size_t n)
+{
+	p = put32(p, (uint32_t)n);
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* SSH_AGENT_IDENTITIES_ANSWER with PUB_A ("laptop") and PUB_B (""). */
+static size_t identities_answer(unsigned char *msg)
+{
+	unsigned char a[256], b[256], *p = msg;
+	size_t na = blob_of(PUB_A, a), nb = blob_of(PUB_B, b);
+
+	*p++ = 12;
+	p = put32(p, 2);
+	p = putstr(p, a, na);
+	p = putstr(p, "laptop", 6);
+	p = putstr(p, b, nb);
+	p = putstr(p, "", 0);
+	return (size_t)(p - msg);
+}
+
+static void nonblocking_pair(int sv[2])
+{
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	cr_assert_eq(fcntl(sv[0], F_SETFL, O_NONBLOCK), 0);
+}
+
+Test(agent, silent_agent_times_out_at_the_deadline, .timeout = 10)
+{
+	int sv[2];
+	unsigned char req = 11, *resp = (unsigned char *)"x";
+	size_t resp_len = 1;
+	int64_t t0 = md_now_ms();
+	struct md_deadline dl = md_deadline_after(t0, 300);
+
+	nonblocking_pair(sv);
+	cr_assert_eq(ssh_agent_request(sv[0], &req, 1, &resp, &resp_len, &dl), MD_ETIMEOUT);
+	cr_assert_geq(md_now_ms() - t0, 290);
+	cr_assert_leq(md_now_ms() - t0, 600, "took %lld ms", (long long)(md_now_ms() - t0));
+	cr_assert_null(resp);
+	cr_assert_eq(resp_len, 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+Test(agent, agent_that_sends_half_an_answer_times_out, .timeout = 10)
+{
+	int sv[2];
+	unsigned char req = 11, *resp, half[] = { 0, 0, 0, 40, 12, 0 };
+	size_t resp_len;
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 300);
+
+	nonblocking_pair(sv);
+	cr_assert_eq(write(sv[1], half, sizeof(half)), (ssize_t)sizeof(half));
+	cr_assert_eq(ssh_agent_request(sv[0], &req, 1, &resp, &resp_len, &dl), MD_ETIMEOUT);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+Test(agent, closed_agent_is_an_io_error, .timeout = 10)
+{
+	int sv[2];
+	unsigned char req = 11, *resp;
+	size_t resp_len;
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 1000);
+
+	nonblocking_pair(sv);
+	close(sv[1]);
+	cr_assert_eq(ssh_agent_request(sv[0], &req, 1, &resp, &resp_len, &dl), MD_EIO);
+	close(sv[0]);
+}
+
+Test(agent, request_sends_a_framed_message_and_reads_the_answer, .timeout = 10)
+{
+	int sv[2];
+	unsigned char req = 11, *resp, msg[1024], framed[1100], got[16];
+	size_t len = identities_answer(msg), resp_len;
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 1000);
+	struct ssh_agent_keys keys;
+	unsigned char a[256];
+	size_t na = blob_of(PUB_A, a);
+
+	nonblocking_pair(sv);
+	put32(framed, (uint32_t)len);
+	memcpy(framed + 4, msg, len);
+	cr_assert_eq(write(sv[1], framed, len + 4), (ssize_t)(len + 4));
+	cr_assert_eq(ssh_agent_request(sv[0], &req, 1, &resp, &resp_len, &dl), MD_OK);
+	cr_assert_eq(read(sv[1], got, sizeof(got)), 5, "the request: length 1, type 11");
+	cr_assert_eq(memcmp(got, "\0\0\0\1\13", 5), 0);
+	cr_assert_eq(resp_len, len);
+	cr_assert_eq(ssh_agent_parse_identities(resp, resp_len, &keys), MD_OK);
+	cr_assert_eq(keys.n, 2);
+	cr_assert_str_eq(keys.v[0].comment, "laptop");
+	cr_assert_eq(keys.v[0].blob_len, na);
+	cr_assert_eq(memcmp(keys.v[0].blob, a, na), 0);
+	cr_assert_str_eq(keys.v[1].comment, "");
+	ssh_agent_keys_free(&keys);
+	free(resp);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+Test(agent, oversized_answer_is_refused, .timeout = 10)
+{
+	int sv[2];
+	unsigned char req = 11, *resp, hdr[] = { 0, 0x10, 0, 0 }; /* 1 MiB */
+	size_t resp_len;
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 1000);
+
+	nonblocking_pair(sv);
+	cr_assert_eq(write(sv[1], hdr, 4), 4);
+	cr_assert_eq(ssh_agent_request(sv[0], &req, 1, &resp, &resp_len, &dl), MD_ETOOBIG);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+Test(agent, identities_parser_rejects_bad_answers, .timeout = 10)
+{
+	unsigned char msg[1024];
+	size_t len = identities_answer(msg);
+	struct ssh_agent_keys keys;
+
+	cr_assert_eq(ssh_agent_parse_identities(msg, len - 1, &keys), MD_EPARSE, "truncated");
+	cr_assert_eq(keys.n, 0);
+	msg[0] = 5; /* SSH_AGENT_FAILURE */
+	cr_assert_eq(ssh_agent_parse_identities(msg, len, &keys), MD_EPARSE);
+	msg[0] = 12;
+	put32(msg + 1, 0x7fffffff);
+	cr_assert_eq(ssh_agent_parse_identities(msg, len, &keys), MD_EPARSE, "absurd count");
+	put32(msg + 1, 0);
+	cr_assert_eq(ssh_agent_parse_identities(msg, 5, &keys), MD_OK, "no keys");
+	cr_assert_eq(keys.n, 0);
+	ssh_agent_keys_free(&keys);
+}
+
+Test(agent, signature_parser, .timeout = 10)
+{
+	unsigned char msg[256], inner[128], *p = inner, *q = msg;
+	const unsigned char *sig;
+	size_t sig_len;
+	char alg[64];
+
+	p = putstr(p, "ssh-ed25519", 11);
+	p = putstr(p, "SIGNATURE-BYTES", 15);
+	*q++ = 14;
+	q = putstr(q, inner, (size_t)(p - inner));
+	cr_assert_eq(ssh_agent_parse_signature(msg, (size_t)(q - msg), alg, sizeof(alg), &sig, &sig_len), MD_OK);
+	cr_assert_str_eq(alg, "ssh-ed25519");
+	cr_assert_eq(sig_len, 15);
+	cr_assert_eq(memcmp(sig, "SIGNATURE-BYTES", 15), 0);
+	cr_assert_eq(ssh_agent_parse_signature(msg, (size_t)(q - msg) - 1, alg, sizeof(alg), &sig, &sig_len),
+		     MD_EPARSE);
+	msg[0] = 5;
+	cr_assert_eq(ssh_agent_parse_signature(msg, 1, alg, sizeof(alg), &sig, &sig_len), MD_EAUTH,
+		     "SSH_AGENT_FAILURE: refused");
+}
+
+Test(agent, algorithm_in_the_signed_userauth_data, .timeout = 10)
+{
+	unsigned char data[512], *p = data;
+	char alg[64];
+
+	p = putstr(p, "0123456789abcdef0123456789abcdef", 32); /* session id */
+	*p++ = 50;
+	p = putstr(p, "steve", 5);
+	p = putstr(p, "ssh-connection", 14);
+	p = putstr(p, "publickey", 9);
+	*p++ = 1;
+	p = putstr(p, "rsa-sha2-512", 12);
+	p = putstr(p, "KEYBLOB", 7);
+	cr_assert_eq(ssh_userauth_sign_alg(data, (size_t)(p - data), alg, sizeof(alg)), MD_OK);
+	cr_assert_str_eq(alg, "rsa-sha2-512");
+	data[36] = 51;
+	cr_assert_eq(ssh_userauth_sign_alg(data, (size_t)(p - data), alg, sizeof(alg)), MD_EPARSE);
 }
 
 /* ==================================================================================== */
@@ -1077,6 +1286,8 @@ static const struct rule_case ssh_rules_fire_cases[] = {
 	{ DENIED "ssh.auth_keys_tried=0;ssh.auth_rsa_sha1_only=false;ssh.identity_encrypted=\"/k\"",
 	  "ssh-no-usable-key", "ssh-permission-denied" },
 	{ KEXED "ssh.auth=\"error\";ssh.auth_keys_tried=1", "ssh-auth-incomplete", NULL },
+	{ KEXED "ssh.agent=\"unresponsive\";ssh.agent_socket=\"/tmp/ssh-x/agent.1\";ssh.auth=\"ok\";"
+	  "host.os=\"linux\";host.sudo=\"nopasswd\"", "ssh-agent-unresponsive", NULL },
 	{ KEXED "ssh.auth=\"ok\";host.os=\"linux\";host.sudo=\"password\"", "ssh-sudo-needs-password", NULL },
 };
 
