@@ -751,6 +751,27 @@ Test(lab_ssh, rsa_key_refused_for_sha1_while_ssh_logs_in, .timeout = 60)
 	free(log);
 }
 
+/* sshd_config PubkeyAuthentication no: the server offers only passwords.  The key may be
+ * in authorized_keys or not; what is wrong is that the server takes no key at all. */
+Test(lab_ssh, server_without_publickey_is_not_blamed_on_authorized_keys, .timeout = 60)
+{
+	const char *want[] = { "ssh-publickey-not-offered", NULL };
+	char *log;
+
+	start_sshd(key_pub, "PubkeyAuthentication no\nPasswordAuthentication yes\n");
+	known_hosts_with(HOST, hostkey_pub);
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.auth", "denied");
+	assert_fact("ssh.auth_methods_offered", "password");
+	assert_fact("ssh.auth_keys_tried", "0");
+	assert_findings(want);
+	cr_assert_str_eq(path_result("ssh-permission-denied"), "superseded");
+	cr_assert_eq(res.exit_code, 2);
+	log = slurp(lab_path(L, "sshd.log"));
+	cr_assert_null(strstr(log, "Accepted publickey"), "sshd log:\n%s", log);
+	free(log);
+}
+
 Test(lab_ssh, passphrase_key_only_means_no_usable_key, .timeout = 60)
 {
 	const char *want[] = { "ssh-no-usable-key", NULL };

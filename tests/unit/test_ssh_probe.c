@@ -1285,6 +1285,12 @@ static const struct rule_case ssh_rules_fire_cases[] = {
 	  "ssh-permission-denied" },
 	{ DENIED "ssh.auth_keys_tried=0;ssh.auth_rsa_sha1_only=false;ssh.identity_encrypted=\"/k\"",
 	  "ssh-no-usable-key", "ssh-permission-denied" },
+	{ KEXED "ssh.auth=\"denied\";ssh.auth_methods_offered=\"password,keyboard-interactive\";"
+	  "ssh.auth_keys_tried=0;ssh.auth_rsa_sha1_only=false", "ssh-publickey-not-offered",
+	  "ssh-permission-denied" },
+	{ KEXED "ssh.auth=\"denied\";ssh.auth_methods_offered=\"password\";ssh.server_windows=true;"
+	  "ssh.auth_keys_tried=0;ssh.auth_rsa_sha1_only=false", "ssh-publickey-not-offered",
+	  "ssh-permission-denied-windows" },
 	{ KEXED "ssh.auth=\"error\";ssh.auth_keys_tried=1", "ssh-auth-incomplete", NULL },
 	{ KEXED "ssh.agent=\"unresponsive\";ssh.agent_socket=\"/tmp/ssh-x/agent.1\";ssh.auth=\"ok\";"
 	  "host.os=\"linux\";host.sudo=\"nopasswd\"", "ssh-agent-unresponsive", NULL },
