@@ -780,6 +780,7 @@ static int kh_scan_file(const char *file, struct kh_scan *s)
 		enum kh_marker marker;
 		char *hosts, *b64, type[48], *nl = strchr(p, '\n');
 		long blen;
+		bool same;
 
 		next = nl ? nl + 1 : NULL;
 		if (nl)
@@ -808,8 +809,7 @@ static int kh_scan_file(const char *file, struct kh_scan *s)
 				add_type(s->types, sizeof(s->types), type);
 			continue;
 		}
-		bool same = (size_t)blen == s->key_len && memcmp(blob, s->key, s->key_len) == 0;
-
+		same = (size_t)blen == s->key_len && memcmp(blob, s->key, s->key_len) == 0;
 		if (marker == KH_REVOKED) {
 			/* sshd(8): "the key contained on the line is revoked and must not
 			 * ever be accepted". */
@@ -2033,7 +2033,7 @@ static int ssh_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 		md_fact_check(f, "ssh.kex", MD_CHECK_OK, "SSH key exchange");
 	}
 
-	/* Host key, then authentication: never after a changed key. */
+	/* Host key, then authentication: never after a changed or revoked key. */
 	if (check_host_key(ms, t, kh_name, kh_files, n_kh, f) != MD_OK) {
 		md_session_free(ms);
 		return MD_OK;
