@@ -269,12 +269,14 @@ static bool regex_affordable(const struct md_lit *l, char *msg, size_t len)
 {
 	const char *re = l->str;
 	size_t n = strlen(re);
-	/* has[d]: group level d (0 = the whole pattern) holds a counted repetition. */
-	bool has[REGEX_MAX_LEN + 2] = { false };
+	/* copies[d]: how many copies of its operand the counted repetitions in group level d
+	 * (0 = the whole pattern) make at most, nested counts multiplied (1: none). */
+	long copies[REGEX_MAX_LEN + 2];
 	size_t depth = 0;
-	/* The operand a repetition would apply to: none, or an atom (counted: it is, or
-	 * contains, a counted repetition). */
-	bool atom = false, atom_counted = false;
+	/* The operand a repetition would apply to: none, or an atom, whose own copies count
+	 * the counted repetitions it is or contains (1: none). */
+	bool atom = false;
+	long atom_copies = 1;
 
 	if (n > REGEX_MAX_LEN) {
 		snprintf(msg, len,
@@ -282,9 +284,10 @@ static bool regex_affordable(const struct md_lit *l, char *msg, size_t len)
 			 l->text, n, REGEX_MAX_LEN);
 		return false;
 	}
+	copies[0] = 1;
 	for (const char *p = re; *p;) {
 		const char *end;
-		long max = 0;
+		long max = 0, total;
 
 		switch (*p) {
 		case '\\':
@@ -296,25 +299,26 @@ static bool regex_affordable(const struct md_lit *l, char *msg, size_t len)
 			}
 			p += p[1] ? 2 : 1;
 			atom = true;
-			atom_counted = false;
+			atom_copies = 1;
 			break;
 		case '[':
 			end = skip_bracket(p);
 			p = end ? end : p + strlen(p);
 			atom = true;
-			atom_counted = false;
+			atom_copies = 1;
 			break;
 		case '(':
-			has[++depth] = false;
+			copies[++depth] = 1;
 			p++;
 			atom = false;
 			break;
 		case ')':
 			if (depth > 0) {
-				atom_counted = has[depth--];
-				has[depth] |= atom_counted;
+				atom_copies = copies[depth--];
+				if (atom_copies > copies[depth])
+					copies[depth] = atom_copies;
 			} else {
-				atom_counted = false;
+				atom_copies = 1;
 			}
 			atom = true;
 			p++;
@@ -322,7 +326,7 @@ static bool regex_affordable(const struct md_lit *l, char *msg, size_t len)
 		case '{':
 			if (!atom || !read_interval(p, &end, &max)) {
 				atom = true;
-				atom_counted = false;
+				atom_copies = 1;
 				p++;
 				break;
 			}
@@ -332,14 +336,18 @@ static bool regex_affordable(const struct md_lit *l, char *msg, size_t len)
 					 l->text, (int)(end - p), p, REGEX_MAX_DUP);
 				return false;
 			}
-			if (atom_counted) {
+			/* Nested counts multiply: `([0-9]{1,3}\\.){3}` is 9 copies, fine;
+			 * `(a{1,255}){1,255}` is 65,025. */
+			total = atom_copies * (max > 1 ? max : 1);
+			if (total > REGEX_MAX_DUP) {
 				snprintf(msg, len,
-					 "regular expression %.60s: '%.*s' repeats a part that has a counted repetition already (nested counts are not allowed; use + or * for one of them)",
-					 l->text, (int)(end - p), p);
+					 "regular expression %.60s: '%.*s' repeats a part that has a counted repetition already, %ld copies in all (at most %d; use + or * for one of them)",
+					 l->text, (int)(end - p), p, total, REGEX_MAX_DUP);
 				return false;
 			}
-			atom_counted = true;
-			has[depth] = true;
+			atom_copies = total;
+			if (total > copies[depth])
+				copies[depth] = total;
 			p = end;
 			break;
 		case '|':
@@ -355,7 +363,7 @@ static bool regex_affordable(const struct md_lit *l, char *msg, size_t len)
 			break;
 		default:
 			atom = true;
-			atom_counted = false;
+			atom_copies = 1;
 			p++;
 			break;
 		}

@@ -93,10 +93,11 @@ static struct bad_case bad_cases[] = {
 	{ WHEN("a.b ~ \"x{2,1}\""), "t.rules:2: ", "bad regular expression" },
 	/* regular expressions glibc would take gigabytes or minutes over */
 	{ WHEN("a.b ~ \"(a{1,255}){1,255}\""), "t.rules:2: ",
-	  "'{1,255}' repeats a part that has a counted repetition already" },
-	{ WHEN("a.b ~ \"^((a{2})b|c){3}$\""), "t.rules:2: ", "'{3}' repeats a part that has a counted" },
-	{ WHEN("a.b ~ \"x(a{2}{3})\""), "t.rules:2: ", "'{3}' repeats a part that has a counted" },
-	{ WHEN("a.b ~ \"(a{1,2})*{2}\""), "t.rules:2: ", "'{2}' repeats a part that has a counted" },
+	  "'{1,255}' repeats a part that has a counted repetition already, 65025 copies in all (at most 255" },
+	{ WHEN("a.b ~ \"^((a{20})b|c){30}$\""), "t.rules:2: ", "'{30}' repeats a part that has a counted repetition already, 600 copies" },
+	{ WHEN("a.b ~ \"x(a{16}{16})\""), "t.rules:2: ", "'{16}' repeats a part that has a counted repetition already, 256 copies" },
+	{ WHEN("a.b ~ \"(a{1,20})*{20}\""), "t.rules:2: ", "400 copies" },
+	{ WHEN("a.b ~ \"((a{4}){4}){16}\""), "t.rules:2: ", "256 copies" },
 	{ WHEN("a.b ~ \"a{256}\""), "t.rules:2: ", "'{256}' counts past 255" },
 	{ WHEN("a.b ~ \"(a{1,32767})\""), "t.rules:2: ", "'{1,32767}' counts past 255" },
 	{ WHEN("a.b ~ \"[ab]{300,}\""), "t.rules:2: ", "'{300,}' counts past 255" },
@@ -382,6 +383,9 @@ Test(parse, regex_limits_leave_ordinary_patterns_alone, .timeout = 10)
 		"a{255}", "(ab){2,255}", "x{,255}", "(a{2}|b{3})+", "(a{2})(b){4}", "[{]{2}",
 		"[]{]{3}", "[[:digit:]{]{2}", "\\\\{300\\\\}", "(a+)+{2}", "^SSH-2\\\\.0-",
 		"\\\\(x{2}\\\\){3}", "[\\\\1]",
+		/* nested counts whose copies multiply to at most 255 */
+		"([0-9]{1,3}\\\\.){3}[0-9]{1,3}", "^((a{2})b|c){3}$", "x(a{2}{3})", "(a{1,2})*{2}",
+		"((a{3}){5}){17}", "(a{255}){1}",
 	};
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -498,29 +502,21 @@ static char *many_rules(int from, int to, int first_target, const char *extra)
 	return s;
 }
 
-static int64_t elapsed_ms(const struct timespec *a)
-{
-	struct timespec b;
-
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	return (b.tv_sec - a->tv_sec) * 1000 + (b.tv_nsec - a->tv_nsec) / 1000000;
-}
-
-Test(parse, twenty_thousand_rules_check_ids_and_supersedes_in_linear_time, .timeout = 10)
+/* Ids and supersedes targets are looked up through a hash index (the pairwise checks
+ * they replaced took about 3 s for this file); what is tested here is that all 20,000 load
+ * and are found, not how fast: speed is not asserted in tests. */
+Test(parse, twenty_thousand_rules_load_and_are_indexed, .timeout = 10)
 {
 	struct md_ruleset rs;
 	struct md_err err = { 0 };
-	struct timespec t0;
 	char *text = many_rules(0, 20000, -1, "");
-	int64_t ms;
 
 	md_ruleset_init(&rs);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	cr_assert_eq(md_rules_load_string(&rs, "t.rules", text, &err), MD_OK, "%s", err.msg);
-	ms = elapsed_ms(&t0);
 	cr_expect_eq(rs.n, 20000);
-	/* Pairwise id comparisons took about 3 s here (20,000^2 / 2 strcmp, three times). */
-	cr_expect_lt(ms, 1000, "20,000 rules took %lld ms", (long long)ms);
+	cr_expect_not_null(md_rules_find(&rs, "r0"));
+	cr_expect_not_null(md_rules_find(&rs, "r19999"));
+	cr_expect_null(md_rules_find(&rs, "r20000"));
 	md_ruleset_cleanup(&rs);
 	free(text);
 }
