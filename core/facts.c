@@ -247,7 +247,7 @@ void md_fact_value_text(const struct md_fact *x, char *out, size_t len, bool sho
 		snprintf(out, len, "%s", x->str);
 		break;
 	case MD_FACT_SECRET:
-		snprintf(out, len, "%s", show_secrets ? x->str : "********");
+		snprintf(out, len, "%s", show_secrets ? x->str : MD_SECRET_MASK);
 		break;
 	case MD_FACT_INT:
 		snprintf(out, len, "%lld", (long long)x->num);

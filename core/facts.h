@@ -22,6 +22,9 @@ enum md_fact_type {
 	MD_FACT_SECRET, /* a string that never appears in output unless asked */
 };
 
+/* What output shows instead of a secret's value, and of its evidence. */
+#define MD_SECRET_MASK "********"
+
 struct md_fact {
 	char *name;
 	enum md_fact_type type;

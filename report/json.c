@@ -71,7 +71,7 @@ static void put_num(struct jb *b, cJSON *o, const char *key, double v)
 	put(b, o, key, cJSON_CreateNumber(v));
 }
 
-#define MASK "********"
+#define MASK MD_SECRET_MASK
 
 static cJSON *fact_value(const struct md_fact *x, bool show_secrets)
 {

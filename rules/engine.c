@@ -748,7 +748,11 @@ static int make_finding(const struct md_rule *r, const struct md_facts *facts, b
 
 		c->fact = strdup(r->evidence[x->n_evidence]);
 		c->value = f ? md_fact_text(f, show) : NULL;
-		c->evidence = f && f->evidence ? strdup(f->evidence) : NULL;
+		/* A secret's evidence may quote it (the command that read it, say): it is
+		 * masked with the value. */
+		c->evidence = !f || !f->evidence ? NULL
+			      : f->type == MD_FACT_SECRET && !show ? strdup(MD_SECRET_MASK)
+			      : strdup(f->evidence);
 		c->probe = probe ? strdup(probe) : NULL;
 		if (!c->fact || (f && !c->value) || (f && f->evidence && !c->evidence) ||
 		    (probe && !c->probe)) {

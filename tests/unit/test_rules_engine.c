@@ -293,7 +293,7 @@ Test(engine, finding_interpolates_cause_and_advice, .timeout = 10)
 Test(engine, finding_cites_evidence_facts, .timeout = 10)
 {
 	md_fact_str(&facts, "zz", "zz.tcp", "refused", "connect 10.0.0.2:22: Connection refused");
-	md_fact_secret(&facts, "zz", "zz.key", "hunter2", "read from agent");
+	md_fact_secret(&facts, "zz", "zz.key", "hunter2", "read from agent: hunter2");
 	md_fact_bool(&facts, "other", "zz.flag", true, NULL);
 	load("[rule a]\nwhen = zz.tcp == \"refused\"\nseverity = critical\ncause = c\n"
 	     "evidence = zz.tcp, zz.key, zz.flag, zz.none\nsource = s\n");
@@ -307,7 +307,7 @@ Test(engine, finding_cites_evidence_facts, .timeout = 10)
 	cr_expect_str_eq(c[0].evidence, "connect 10.0.0.2:22: Connection refused");
 	cr_expect_str_eq(c[0].probe, "zz");
 	cr_expect_str_eq(c[1].value, "********");
-	cr_expect_str_eq(c[1].evidence, "read from agent");
+	cr_expect_str_eq(c[1].evidence, "********", "a secret's evidence may quote it");
 	cr_expect_str_eq(c[2].value, "true");
 	cr_expect_null(c[2].evidence);
 	cr_expect_str_eq(c[2].probe, "other");
@@ -317,6 +317,7 @@ Test(engine, finding_cites_evidence_facts, .timeout = 10)
 	cr_expect_null(c[3].probe, "and no probe records zz.*");
 	evaluate(true);
 	cr_expect_str_eq(ev.findings[0].evidence[1].value, "hunter2");
+	cr_expect_str_eq(ev.findings[0].evidence[1].evidence, "read from agent: hunter2");
 }
 
 Test(engine, supersedes_replaces_the_less_specific_rule, .timeout = 10)
