@@ -619,15 +619,77 @@ static const char *ts_bin(const char *os)
 	return "tailscale";
 }
 
-void md_tls_remote_cmd(const char *os, int limit_s, const char *args, char *out, size_t len)
+/* Windows: OpenSSH's default shell is cmd.exe (or PowerShell when so configured), which
+ * has neither `timeout` (its `timeout` only waits) nor single quotes.  Every command the
+ * probe runs there goes through this one PowerShell script instead, given base64-encoded
+ * (-EncodedCommand, as the port probe does) so that no shell quoting is involved.  It starts
+ * file with args, copies the program's stdout and stderr through byte for byte (the JSON
+ * parsers read stdout as the program wrote it), and ends the program after limit_s seconds,
+ * exiting 124 like `timeout`; a program that cannot be started exits 127.  args go in a
+ * single-quoted PowerShell string, in which a quote is doubled; they must be ASCII.
+ * MD_ETOOBIG when the command does not fit in out (len), which is then "". */
+static int windows_cmd(const char *file, const char *args, int limit_s, char *out, size_t len,
+		       struct md_err *err)
+{
+	char quoted[1400], script[2400], *enc = NULL;
+	size_t q = 0;
+	int n, rc;
+
+	if (len)
+		out[0] = '\0';
+	for (const char *p = args; *p; p++) {
+		if (q + 3 > sizeof(quoted))
+			return md_err_set(err, MD_ETOOBIG, PROBE, "%s: arguments too long", file);
+		if (*p == '\'')
+			quoted[q++] = '\'';
+		quoted[q++] = *p;
+	}
+	quoted[q] = '\0';
+	n = snprintf(script, sizeof(script),
+		     "$ErrorActionPreference = 'Stop'\n"
+		     "$ProgressPreference = 'SilentlyContinue'\n"
+		     "$l = %d\n"
+		     "$i = New-Object System.Diagnostics.ProcessStartInfo\n"
+		     "$i.FileName = '%s'\n"
+		     "$i.Arguments = '%s'\n"
+		     "$i.UseShellExecute = $false\n"
+		     "$i.RedirectStandardOutput = $true\n"
+		     "$i.RedirectStandardError = $true\n"
+		     "try { $p = [System.Diagnostics.Process]::Start($i) } catch { "
+		     "[Console]::Error.WriteLine($i.FileName + ': ' + $_.Exception.Message); exit 127 }\n"
+		     "$t = [System.Diagnostics.Stopwatch]::StartNew()\n"
+		     "$o = $p.StandardOutput.BaseStream.CopyToAsync([Console]::OpenStandardOutput())\n"
+		     "$e = $p.StandardError.BaseStream.CopyToAsync([Console]::OpenStandardError())\n"
+		     "if (-not $p.WaitForExit($l)) { try { $p.Kill() } catch { }; exit 124 }\n"
+		     "$r = $l - $t.ElapsedMilliseconds\n"
+		     "if ($r -lt 0) { $r = 0 }\n"
+		     "if (-not [System.Threading.Tasks.Task]::WaitAll("
+		     "[System.Threading.Tasks.Task[]]@($o, $e), [int]$r)) { exit 124 }\n"
+		     "exit $p.ExitCode\n",
+		     limit_s * 1000, file, quoted);
+	if (n < 0 || (size_t)n >= sizeof(script))
+		return md_err_set(err, MD_ETOOBIG, PROBE, "%s: arguments too long", file);
+	rc = md_port_encode_powershell(script, &enc, err);
+	if (rc)
+		return rc;
+	n = snprintf(out, len, "powershell -NoProfile -NonInteractive -EncodedCommand %s", enc);
+	free(enc);
+	if (n < 0 || (size_t)n >= len) {
+		if (len)
+			out[0] = '\0';
+		return md_err_set(err, MD_ETOOBIG, PROBE, "%s: command too long", file);
+	}
+	return MD_OK;
+}
+
+/* md_tls_remote_cmd, with an error when the command could not be built (Windows only). */
+static int remote_cmd(const char *os, int limit_s, const char *args, char *out, size_t len,
+		      struct md_err *err)
 {
 	const char *ts = ts_bin(os);
 
-	if (os && strcmp(os, "windows") == 0) {
-		/* cmd.exe has no timeout command (its `timeout` only waits): our deadline. */
-		snprintf(out, len, "tailscale %s", args);
-		return;
-	}
+	if (os && strcmp(os, "windows") == 0)
+		return windows_cmd("tailscale", args, limit_s, out, len, err);
 	/* coreutils/busybox `timeout`; macOS has none, but has perl, whose alarm survives
 	 * the exec (POSIX alarm(2)); else no limit on the host. */
 	snprintf(out, len,
@@ -636,46 +698,12 @@ void md_tls_remote_cmd(const char *os, int limit_s, const char *args, char *out,
 		 "perl -e 'alarm shift @ARGV; exec @ARGV or exit 127' %d %s %s; "
 		 "else %s %s; fi",
 		 limit_s, ts, args, limit_s, ts, args, ts, args);
+	return MD_OK;
 }
 
-/* Windows: OpenSSH's default shell is cmd.exe (or PowerShell when so configured), which
- * has neither `timeout` (its `timeout` only waits) nor single quotes.  PowerShell, given the
- * script base64-encoded (-EncodedCommand, as the port probe does) so that no shell quoting
- * is involved, starts the CLI and ends it after limit_s, exiting 124 like `timeout`.  The
- * name is a checked DNS name, so it needs no quoting inside the script either. */
-static int windows_cert_cmd(int limit_s, const char *name, char *out, size_t len,
-			    struct md_err *err)
+void md_tls_remote_cmd(const char *os, int limit_s, const char *args, char *out, size_t len)
 {
-	char script[1400], *enc = NULL;
-	int n, rc;
-
-	n = snprintf(script, sizeof(script),
-		     "$ErrorActionPreference = 'Stop'\n"
-		     "$i = New-Object System.Diagnostics.ProcessStartInfo\n"
-		     "$i.FileName = 'tailscale'\n"
-		     "$i.Arguments = 'cert --cert-file=- %s'\n"
-		     "$i.UseShellExecute = $false\n"
-		     "$i.RedirectStandardOutput = $true\n"
-		     "$i.RedirectStandardError = $true\n"
-		     "try { $p = [System.Diagnostics.Process]::Start($i) } catch { "
-		     "[Console]::Error.WriteLine('tailscale: ' + $_.Exception.Message); exit 127 }\n"
-		     "$o = $p.StandardOutput.ReadToEndAsync()\n"
-		     "$e = $p.StandardError.ReadToEndAsync()\n"
-		     "if (-not $p.WaitForExit(%d)) { try { $p.Kill() } catch { }; exit 124 }\n"
-		     "[Console]::Out.Write($o.Result)\n"
-		     "[Console]::Error.Write($e.Result)\n"
-		     "exit $p.ExitCode\n",
-		     name, limit_s * 1000);
-	if (n < 0 || (size_t)n >= sizeof(script))
-		return md_err_set(err, MD_EINVAL, PROBE, "tailscale cert: the name is too long");
-	rc = md_port_encode_powershell(script, &enc, err);
-	if (rc)
-		return rc;
-	n = snprintf(out, len, "powershell -NoProfile -NonInteractive -EncodedCommand %s", enc);
-	free(enc);
-	if (n < 0 || (size_t)n >= len)
-		return md_err_set(err, MD_ETOOBIG, PROBE, "tailscale cert: command too long");
-	return MD_OK;
+	remote_cmd(os, limit_s, args, out, len, NULL);
 }
 
 int md_tls_cert_cmd(const char *os, int limit_s, const char *name, char *out, size_t len,
@@ -688,11 +716,12 @@ int md_tls_cert_cmd(const char *os, int limit_s, const char *name, char *out, si
 	if (!md_tls_dns_name_ok(name))
 		return md_err_set(err, MD_EINVAL, PROBE, "tailscale cert: the certificate name is "
 				  "not a DNS name (letters, digits, '-' and '.'): not asked");
+	/* The name is a checked DNS name: it needs no quoting in the script. */
 	if (os && strcmp(os, "windows") == 0)
-		return windows_cert_cmd(limit_s, name, out, len, err);
-	snprintf(args, sizeof(args), "cert --cert-file=- '%s'", name);
-	md_tls_remote_cmd(os, limit_s, args, out, len);
-	return MD_OK;
+		snprintf(args, sizeof(args), "cert --cert-file=- %s", name);
+	else
+		snprintf(args, sizeof(args), "cert --cert-file=- '%s'", name);
+	return remote_cmd(os, limit_s, args, out, len, err);
 }
 
 /* ==== the handshake (its own thread) =================================================== */
@@ -1180,8 +1209,8 @@ struct run {
 	int limit_s;       /* the host-side limit, 0 = none */
 	int64_t max_ms;    /* our own limit for it */
 	struct md_exec x;
-	char cmd[4096];    /* what was sent */
-	char shown[400];   /* what it amounts to, for evidence ("tailscale status --json") */
+	char cmd[8192];    /* what was sent (on Windows, the PowerShell script: windows_cmd) */
+	char shown[800];   /* what it amounts to, for evidence ("tailscale status --json") */
 	char errmsg[256];
 };
 
@@ -1215,7 +1244,7 @@ static void run_exec(struct md_ctx *ctx, struct run *r)
 	struct md_err e = { 0 };
 
 	if (!r->shown[0])
-		snprintf(r->shown, sizeof(r->shown), "%.399s", r->cmd);
+		snprintf(r->shown, sizeof(r->shown), "%.799s", r->cmd);
 	md_exec_init(&r->x);
 	r->rc = md_session_exec(ctx->session, r->cmd, NULL, 0, &r->x, &dl, &e);
 	r->ended = r->rc == MD_OK &&
@@ -1223,16 +1252,27 @@ static void run_exec(struct md_ctx *ctx, struct run *r)
 	copy_str(r->errmsg, sizeof(r->errmsg), e.msg);
 }
 
+/* The command could not be built (windows_cmd): recorded as a failure to run it. */
+static void build_failed(struct run *r, const struct md_err *e)
+{
+	md_exec_init(&r->x);
+	r->rc = e->code ? e->code : MD_EINVAL;
+	copy_str(r->errmsg, sizeof(r->errmsg), e->msg);
+}
+
 /* A Tailscale CLI command with a limit enforced on the host itself, so that a hung CLI
  * (a wedged tailscaled; `tailscale cert` on a tailnet without certificates) ends there and
  * the SSH session stays usable for what follows — a command cut off by our own deadline
  * leaves the session unusable (core/session.h).  It gets at most max_ms, and no more than
- * is left of dl; with less than STEP_MIN_MS it is not run (r->skipped). */
+ * is left of dl; with less than STEP_MIN_MS it is not run (r->skipped).  On Windows the
+ * PowerShell script that enforces the limit takes a while to start: its limit ends earlier. */
 static void run_ts(struct md_ctx *ctx, struct run *r, const struct md_deadline *dl,
 		   int64_t max_ms, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static void run_ts(struct md_ctx *ctx, struct run *r, const struct md_deadline *dl,
 		   int64_t max_ms, const char *fmt, ...)
 {
+	bool windows = strcmp(host_os(ctx), "windows") == 0;
+	struct md_err e = { 0 };
 	char args[400];
 	va_list ap;
 
@@ -1240,9 +1280,12 @@ static void run_ts(struct md_ctx *ctx, struct run *r, const struct md_deadline *
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
 	snprintf(r->shown, sizeof(r->shown), "tailscale %.380s", args);
-	if (!step_start(r, dl, max_ms, 500))
+	if (!step_start(r, dl, max_ms, windows ? 1500 : 500))
 		return;
-	md_tls_remote_cmd(host_os(ctx), r->limit_s, args, r->cmd, sizeof(r->cmd));
+	if (remote_cmd(host_os(ctx), r->limit_s, args, r->cmd, sizeof(r->cmd), &e)) {
+		build_failed(r, &e);
+		return;
+	}
 	run_exec(ctx, r);
 }
 
@@ -1428,11 +1471,39 @@ static int serve_state(struct md_ctx *ctx, struct md_facts *f, struct ts_state *
 	return rc;
 }
 
+/* curl.exe on a Windows host, through the script of windows_cmd: curl ends itself after
+ * --max-time, and the script's limit r->limit_s (PowerShell's start-up taken off what the
+ * step gets) comes a second later, so that it ends only a curl that hangs; its exit 124
+ * (r->ended) is the script's, as curl's own exit statuses stay under 100. */
+static void backend_fetch_windows(struct md_ctx *ctx, struct run *r, const char *url,
+				  bool insecure)
+{
+	struct md_err e = { 0 };
+	char args[800];
+
+	if (!step_start(r, &ctx->deadline, (BACKEND_MAX_S + 1) * 1000 + 1500, 1500))
+		return;
+	if (r->limit_s > BACKEND_MAX_S + 1)
+		r->limit_s = BACKEND_MAX_S + 1;
+	snprintf(args, sizeof(args), "-s %s-o NUL -w \"%%{http_code}\" --max-time %d \"%s\"",
+		 insecure ? "-k " : "", r->limit_s > 1 ? r->limit_s - 1 : 1, url);
+	snprintf(r->shown, sizeof(r->shown), "curl.exe %.780s", args);
+	if (windows_cmd("curl.exe", args, r->limit_s, r->cmd, sizeof(r->cmd), &e)) {
+		build_failed(r, &e);
+		return;
+	}
+	run_exec(ctx, r);
+}
+
 /* curl (else wget) on the host fetches url within what is left; r->limit_s is the
  * transfer's --max-time / -T, at most BACKEND_MAX_S. */
 static void backend_fetch(struct md_ctx *ctx, struct run *r, const char *url, bool insecure,
 			  bool windows, bool wget)
 {
+	if (windows) {
+		backend_fetch_windows(ctx, r, url, insecure);
+		return;
+	}
 	if (!step_start(r, &ctx->deadline, (BACKEND_MAX_S + 1) * 1000, 1000))
 		return;
 	if (r->limit_s > BACKEND_MAX_S)
@@ -1440,15 +1511,11 @@ static void backend_fetch(struct md_ctx *ctx, struct run *r, const char *url, bo
 	if (wget)
 		snprintf(r->cmd, sizeof(r->cmd), "wget -q -O /dev/null -T %d %s'%s'", r->limit_s,
 			 insecure ? "--no-check-certificate " : "", url);
-	else if (windows)
-		snprintf(r->cmd, sizeof(r->cmd),
-			 "curl.exe -s %s-o NUL -w \"%%{http_code}\" --max-time %d \"%s\"",
-			 insecure ? "-k " : "", r->limit_s, url);
 	else
 		snprintf(r->cmd, sizeof(r->cmd),
 			 "curl -s %s-o /dev/null -w '%%{http_code}' --max-time %d '%s'",
 			 insecure ? "-k " : "", r->limit_s, url);
-	snprintf(r->shown, sizeof(r->shown), "%.399s", r->cmd);
+	snprintf(r->shown, sizeof(r->shown), "%.799s", r->cmd);
 	/* curl and wget end themselves: not a `timeout` limit (their exits are their own) */
 	run_exec(ctx, r);
 	r->ended = false;
@@ -1477,12 +1544,13 @@ static int backend_check(struct md_ctx *ctx, struct md_facts *f, const struct ts
 		backend_fetch(ctx, &r, url, insecure, windows, true);
 		if (!r.skipped && r.rc == MD_OK && !cmd_missing(&r)) {
 			cls = r.x.exit_status == 0 || r.x.exit_status == 8 ? "answering" : "down";
-			rc = md_fact_strf(f, PROBE, "tls.backend", cls, "%s: exit %d", r.cmd,
+			rc = md_fact_strf(f, PROBE, "tls.backend", cls, "%s: exit %d", r.shown,
 					  r.x.exit_status);
 			goto done;
 		}
 	}
-	if (r.skipped || r.rc != MD_OK || cmd_missing(&r)) {
+	/* a curl.exe the script on Windows had to end: nothing known about the backend */
+	if (r.skipped || r.rc != MD_OK || r.ended || cmd_missing(&r)) {
 		if (r.skipped)
 			snprintf(r.shown, sizeof(r.shown), "fetch %.300s on the host", url);
 		run_failure(&r, why, sizeof(why));
@@ -1490,10 +1558,10 @@ static int backend_check(struct md_ctx *ctx, struct md_facts *f, const struct ts
 		goto done;
 	}
 	cls = md_tls_classify_backend(r.x.exit_status, md_buf_str(&r.x.out), &code);
-	rc = md_fact_strf(f, PROBE, "tls.backend", cls, "%s: HTTP %s (exit %d)", r.cmd,
+	rc = md_fact_strf(f, PROBE, "tls.backend", cls, "%s: HTTP %s (exit %d)", r.shown,
 			  md_buf_str(&r.x.out)[0] ? md_buf_str(&r.x.out) : "none", r.x.exit_status);
 	if (rc == MD_OK)
-		rc = md_fact_intf(f, PROBE, "tls.backend_http", code, "%s", r.cmd);
+		rc = md_fact_intf(f, PROBE, "tls.backend_http", code, "%s", r.shown);
 done:
 	if (rc == MD_OK)
 		rc = md_fact_str(f, PROBE, "tls.backend_url", url, "serve Proxy handler");

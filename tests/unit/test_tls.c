@@ -8,6 +8,7 @@
  * unreachable". */
 #include "core/facts.h"
 #include "core/session.h"
+#include "probes/port.h"
 #include "probes/probe.h"
 #include "probes/tls.h"
 #include "rules/engine.h"
@@ -338,9 +339,60 @@ static void decode_powershell(const char *cmd, char *out, size_t len)
 	free(u16);
 }
 
+/* The command line of a Windows command: PowerShell with the script encoded, so after the
+ * switches only letters, digits, '+', '/' and '=' (nothing cmd.exe or PowerShell reads). */
+static void assert_encoded_command(const char *c)
+{
+	cr_assert(strncmp(c, "powershell -NoProfile -NonInteractive -EncodedCommand ", 54) == 0,
+		  "%s", c);
+	cr_assert_eq(strspn(c + 54, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="),
+		     strlen(c + 54), "%s", c);
+}
+
+/* The script of a Windows command (probes/tls.c, windows_cmd): it starts file with args
+ * (as quoted in the script), forwards stdout and stderr byte for byte, ends the program
+ * after limit_s and exits 124 then, and otherwise exits with the program's status. */
+static void assert_windows_script(const char *c, const char *file, const char *args, int limit_s)
+{
+	char script[4096], want[1024];
+	const char *kill, *wait_all, *exit_code;
+
+	assert_encoded_command(c);
+	decode_powershell(c, script, sizeof(script));
+	snprintf(want, sizeof(want), "\n$l = %d\n", limit_s * 1000);
+	cr_assert(strstr(script, want), "limit %d s: %s", limit_s, script);
+	snprintf(want, sizeof(want), "\n$i.FileName = '%s'\n", file);
+	cr_assert(strstr(script, want), "%s", script);
+	snprintf(want, sizeof(want), "\n$i.Arguments = '%s'\n", args);
+	cr_assert(strstr(script, want), "%s", script);
+	cr_assert(strstr(script, "\n$i.UseShellExecute = $false\n"), "%s", script);
+	cr_assert(strstr(script, "\n$i.RedirectStandardOutput = $true\n"), "%s", script);
+	/* stdout and stderr: the program's bytes, copied as they are */
+	cr_assert(strstr(script, "\n$o = $p.StandardOutput.BaseStream.CopyToAsync("
+				 "[Console]::OpenStandardOutput())\n"), "%s", script);
+	cr_assert(strstr(script, "\n$e = $p.StandardError.BaseStream.CopyToAsync("
+				 "[Console]::OpenStandardError())\n"), "%s", script);
+	cr_assert_null(strstr(script, "[Console]::Out"), "nothing else on stdout: %s", script);
+	cr_assert_null(strstr(script, "Write-Output"), "%s", script);
+	cr_assert_null(strstr(script, "ReadToEnd"), "%s", script);
+	/* the limit: kill, exit 124; the copies finish within it too */
+	kill = strstr(script, "\nif (-not $p.WaitForExit($l)) { try { $p.Kill() } catch { }; "
+			      "exit 124 }\n");
+	cr_assert_not_null(kill, "%s", script);
+	wait_all = strstr(script, "\nif (-not [System.Threading.Tasks.Task]::WaitAll("
+				  "[System.Threading.Tasks.Task[]]@($o, $e), [int]$r)) { exit 124 }\n");
+	cr_assert_not_null(wait_all, "%s", script);
+	exit_code = strstr(script, "\nexit $p.ExitCode\n");
+	cr_assert_not_null(exit_code, "%s", script);
+	cr_assert(kill < wait_all && wait_all < exit_code, "%s", script);
+	/* a program that cannot be started: 127, as a shell says */
+	cr_assert(strstr(script, "catch { [Console]::Error.WriteLine($i.FileName + ': ' + "
+				 "$_.Exception.Message); exit 127 }"), "%s", script);
+}
+
 Test(tls, cert_command_is_quoted_for_each_shell)
 {
-	char c[4096], script[2048];
+	char c[8192];
 	struct md_err err = { 0 };
 
 	/* POSIX shells: single quotes, under `timeout` (or perl's alarm) */
@@ -359,18 +411,8 @@ Test(tls, cert_command_is_quoted_for_each_shell)
 	 * command line holds only letters, digits, '+', '/' and '=' after the switches. */
 	cr_assert_eq(md_tls_cert_cmd("windows", 3, "node1.tail1234.ts.net", c, sizeof(c), &err),
 		     MD_OK, "%s", err.msg);
-	cr_assert(strncmp(c, "powershell -NoProfile -NonInteractive -EncodedCommand ", 54) == 0,
-		  "%s", c);
-	cr_assert_eq(strspn(c + 54, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="),
-		     strlen(c + 54), "%s", c);
 	cr_assert_null(strchr(c, '\''), "%s", c);
-	decode_powershell(c, script, sizeof(script));
-	cr_assert(strstr(script, "$i.FileName = 'tailscale'\n"), "%s", script);
-	cr_assert(strstr(script, "$i.Arguments = 'cert --cert-file=- node1.tail1234.ts.net'\n"),
-		  "%s", script);
-	cr_assert(strstr(script, "if (-not $p.WaitForExit(3000)) { try { $p.Kill() } catch { }; "
-				 "exit 124 }"), "%s", script);
-	cr_assert(strstr(script, "exit $p.ExitCode"), "%s", script);
+	assert_windows_script(c, "tailscale", "cert --cert-file=- node1.tail1234.ts.net", 3);
 }
 
 ParameterizedTestParameters(tls, cert_command_refuses_names_that_are_not_dns_names)
@@ -392,7 +434,7 @@ ParameterizedTestParameters(tls, cert_command_refuses_names_that_are_not_dns_nam
 ParameterizedTest(struct name_case *c, tls, cert_command_refuses_names_that_are_not_dns_names)
 {
 	static const char *const os[] = { "linux", "darwin", "windows", NULL };
-	char out[4096];
+	char out[8192];
 
 	for (int i = 0; i < 4; i++) {
 		struct md_err err = { 0 };
@@ -538,7 +580,7 @@ static void no_network(void)
  * the 20 s deadline below, 4 s for status/prefs/serve (5 s budget) and 3 s for cert (4 s). */
 static const char *ts_cmd(const char *os, int limit_s, const char *args)
 {
-	static char buf[8][1200];
+	static char buf[8][8192];
 	static int next;
 	char *b = buf[next++ % 8];
 
@@ -679,7 +721,7 @@ Test(tls, no_tailscale_cli_and_no_serve_tailscale_fixture, .init = no_network)
 
 Test(tls, tailscale_commands_carry_a_limit_on_the_host)
 {
-	char c[1200];
+	char c[8192];
 
 	md_tls_remote_cmd("linux", 4, "status --json", c, sizeof(c));
 	cr_assert(strstr(c, "then timeout 4 tailscale status --json;"), "%s", c);
@@ -688,8 +730,16 @@ Test(tls, tailscale_commands_carry_a_limit_on_the_host)
 	md_tls_remote_cmd("darwin", 3, "cert --cert-file=- 'a.ts.net'", c, sizeof(c));
 	cr_assert(strstr(c, "/Applications/Tailscale.app/Contents/MacOS/Tailscale)\" cert --cert-file=- 'a.ts.net'"),
 		  "%s", c);
+	/* Windows: every command through the one PowerShell script, limit in it */
 	md_tls_remote_cmd("windows", 3, "status --json", c, sizeof(c));
-	cr_assert_str_eq(c, "tailscale status --json");
+	assert_windows_script(c, "tailscale", "status --json", 3);
+	md_tls_remote_cmd("windows", 2, "debug prefs", c, sizeof(c));
+	assert_windows_script(c, "tailscale", "debug prefs", 2);
+	md_tls_remote_cmd("windows", 4, "serve status --json", c, sizeof(c));
+	assert_windows_script(c, "tailscale", "serve status --json", 4);
+	/* a quote in the arguments is doubled: it cannot end PowerShell's string */
+	md_tls_remote_cmd("windows", 1, "x'; calc; '", c, sizeof(c));
+	assert_windows_script(c, "tailscale", "x''; calc; ''", 1);
 }
 
 Test(tls, a_wedged_tailscale_cli_is_ended_on_the_host_tailscale_fixture, .init = no_network)
@@ -825,22 +875,58 @@ Test(tls, cert_killed_by_the_hosts_limit_is_a_hang_tailscale_fixture, .init = no
 	free(serve);
 }
 
-/* A Windows host: the CLI straight from cmd.exe, curl.exe, and `tailscale cert` through
- * PowerShell with its own limit (PowerShell's start-up taken off it: 2 s of the 4 s). */
-Test(tls, windows_host_asks_for_the_certificate_through_powershell_tailscale_fixture,
+/* Replaces the first from in s (size len) with to. */
+static void swap_text(char *s, size_t len, const char *from, const char *to)
+{
+	char *at = strstr(s, from);
+	size_t tail;
+
+	cr_assert_not_null(at, "\"%s\" not in %s", from, s);
+	tail = strlen(at + strlen(from));
+	cr_assert_lt(strlen(s) - strlen(from) + strlen(to), len);
+	memmove(at + strlen(to), at + strlen(from), tail + 1);
+	memcpy(at, to, strlen(to));
+}
+
+/* The Windows command that runs file with args under limit_s, made from the probe's
+ * `tailscale status --json` script with only the program and its arguments swapped: the
+ * probe has one script for every command it runs on Windows. */
+static void windows_cmd_from_status(const char *file, const char *args, int limit_s, char *out,
+				    size_t len)
+{
+	char script[4096], line[1024], *enc = NULL;
+	struct md_err err = { 0 };
+
+	decode_powershell(ts_cmd("windows", limit_s, "status --json"), script, sizeof(script));
+	snprintf(line, sizeof(line), "\n$i.FileName = '%s'\n", file);
+	swap_text(script, sizeof(script), "\n$i.FileName = 'tailscale'\n", line);
+	snprintf(line, sizeof(line), "\n$i.Arguments = '%s'\n", args);
+	swap_text(script, sizeof(script), "\n$i.Arguments = 'status --json'\n", line);
+	cr_assert_eq(md_port_encode_powershell(script, &enc, &err), MD_OK, "%s", err.msg);
+	cr_assert_lt(snprintf(out, len, "powershell -NoProfile -NonInteractive -EncodedCommand %s",
+			      enc), (int)len);
+	free(enc);
+}
+
+#define WIN_CURL "-s -o NUL -w \"%{http_code}\" --max-time 3 \"http://127.0.0.1:18080\""
+
+/* A Windows host: every command through the PowerShell script with its own limit, which
+ * starts a second or so earlier than on Linux for PowerShell's start-up (of the 5 s budget,
+ * 3 s for status/prefs/serve; of the 4 s for cert, 2 s); curl.exe ends itself after 3 s,
+ * and the script a second later (4 s). */
+Test(tls, windows_host_runs_every_command_through_powershell_tailscale_fixture,
      .init = no_network)
 {
 	char *status = fixture("status-seed004-https-off.json");
 	char *serve = fixture("serve-seed004.json");
 	char *prefs = fixture("prefs-tailscale.json");
-	char cert[4096];
+	static char cert[8192], curl[8192];
 	struct md_err ce = { 0 };
 	const struct md_replay_entry e[] = {
-		{ "tailscale status --json", 0, status, "", false },
-		{ "tailscale debug prefs", 0, prefs, "", false },
-		{ "tailscale serve status --json", 0, serve, "", false },
-		{ "curl.exe -s -o NUL -w \"%{http_code}\" --max-time 3 \"http://127.0.0.1:18080\"", 0,
-		  "200", "", false },
+		{ ts_cmd("windows", 3, "status --json"), 0, status, "", false },
+		{ ts_cmd("windows", 3, "debug prefs"), 0, prefs, "", false },
+		{ ts_cmd("windows", 3, "serve status --json"), 0, serve, "", false },
+		{ curl, 0, "200", "", false },
 		{ cert, 124, "", "", false },
 	};
 	struct md_options o = { 0 };
@@ -849,10 +935,16 @@ Test(tls, windows_host_asks_for_the_certificate_through_powershell_tailscale_fix
 
 	cr_assert_eq(md_tls_cert_cmd("windows", 2, "mneme-macbook-pro14.ayu-scylla.ts.net", cert,
 				     sizeof(cert), &ce), MD_OK, "%s", ce.msg);
+	windows_cmd_from_status("curl.exe", WIN_CURL, 4, curl, sizeof(curl));
+	assert_windows_script(curl, "curl.exe", WIN_CURL, 4);
 	md_facts_init(&f);
 	cr_assert_eq(run_probe(e, 5, "windows", &o, &f, &err), MD_OK, "%s", err.msg);
 	assert_fact(&f, "tailscale.cli", "ok");
+	cr_assert_str_eq(evidence(&f, "tailscale.cli"), "tailscale status --json");
+	assert_fact(&f, "tailscale.control_url", "https://controlplane.tailscale.com");
+	assert_fact(&f, "tailscale.serve_configured", "true");
 	assert_fact(&f, "tls.backend", "answering");
+	cr_assert_str_eq(evidence(&f, "tls.backend"), "curl.exe " WIN_CURL ": HTTP 200 (exit 0)");
 	assert_fact(&f, "tls.cert_issue", "hang");
 	cr_assert(strstr(evidence(&f, "tls.cert_issue"), "limit 2 s"), "%s",
 		  evidence(&f, "tls.cert_issue"));
@@ -860,6 +952,143 @@ Test(tls, windows_host_asks_for_the_certificate_through_powershell_tailscale_fix
 	free(status);
 	free(serve);
 	free(prefs);
+}
+
+/* The limits on Windows come from what is left, as on Linux: with 7.6 s, the state gets
+ * 3.8 s, so status and prefs run with 2 s on the host instead of 3 s. */
+Test(tls, windows_limits_follow_the_deadline_tailscale_fixture, .init = no_network)
+{
+	char *status = fixture("status-seed004-https-off.json");
+	char *serve = fixture("serve-seed004.json");
+	char *prefs = fixture("prefs-tailscale.json");
+	static char cert[8192], curl[8192];
+	struct md_err ce = { 0 };
+	const struct md_replay_entry e[] = {
+		{ ts_cmd("windows", 2, "status --json"), 0, status, "", false },
+		{ ts_cmd("windows", 2, "debug prefs"), 0, prefs, "", false },
+		{ ts_cmd("windows", 3, "serve status --json"), 0, serve, "", false },
+		{ curl, 0, "200", "", false },
+		{ cert, 1, "", "boom\n", false },
+	};
+	struct md_options o = { 0 };
+	struct md_facts f;
+	struct md_err err = { 0 };
+
+	cr_assert_eq(md_tls_cert_cmd("windows", 2, "mneme-macbook-pro14.ayu-scylla.ts.net", cert,
+				     sizeof(cert), &ce), MD_OK, "%s", ce.msg);
+	windows_cmd_from_status("curl.exe", WIN_CURL, 4, curl, sizeof(curl));
+	md_facts_init(&f);
+	cr_assert_eq(run_probe_within(e, 5, "windows", &o, 7600, &f, &err), MD_OK, "%s", err.msg);
+	assert_fact(&f, "tailscale.cli", "ok");
+	assert_fact(&f, "tailscale.control_url", "https://controlplane.tailscale.com");
+	assert_fact(&f, "tailscale.serve_configured", "true");
+	assert_fact(&f, "tls.backend", "answering");
+	assert_fact(&f, "tls.cert_issue", "failed");
+	md_facts_cleanup(&f);
+	free(status);
+	free(serve);
+	free(prefs);
+}
+
+/* A wedged CLI on Windows is ended by the script (exit 124) and recorded exactly as
+ * `timeout` ending it on Linux: an error, with the host's limit in the evidence. */
+Test(tls, windows_status_ended_by_the_hosts_limit_is_recorded_as_on_linux_tailscale_fixture,
+     .init = no_network)
+{
+	static const struct { const char *os; int limit_s; } hosts[] = {
+		{ "linux", 4 }, { "windows", 3 },
+	};
+
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		const struct md_replay_entry e[] = {
+			{ ts_cmd(hosts[i].os, hosts[i].limit_s, "status --json"), 124, "", "", false },
+		};
+		struct md_options o = { 0 };
+		struct md_facts f;
+		struct md_err err = { 0 };
+		char want[200];
+
+		md_facts_init(&f);
+		cr_assert_eq(run_probe(e, 1, hosts[i].os, &o, &f, &err), MD_OK, "%s: %s",
+			     hosts[i].os, err.msg);
+		assert_fact(&f, "tailscale.cli", "error");
+		snprintf(want, sizeof(want),
+			 "tailscale status --json: no answer within %d s (ended on the host)",
+			 hosts[i].limit_s);
+		cr_assert_str_eq(evidence(&f, "tailscale.cli"), want, "%s", hosts[i].os);
+		cr_assert_null(md_facts_get(&f, "tailscale.serve_configured"), "%s", hosts[i].os);
+		cr_assert_null(md_facts_get(&f, "tls.cert_issue"), "%s", hosts[i].os);
+		/* the handshake still ran */
+		assert_fact(&f, "tls.tcp", "unreachable");
+		md_facts_cleanup(&f);
+	}
+}
+
+/* The serve status, and a curl.exe that does not end itself, ended by the script. */
+Test(tls, windows_serve_status_and_backend_ended_by_the_hosts_limit_tailscale_fixture,
+     .init = no_network)
+{
+	char *status = fixture("status-seed004-https-off.json");
+	char *serve = fixture("serve-seed004.json");
+	char *prefs = fixture("prefs-tailscale.json");
+	static char cert[8192], curl[8192];
+	struct md_err ce = { 0 };
+	const struct md_replay_entry wedged_serve[] = {
+		{ ts_cmd("windows", 3, "status --json"), 0, status, "", false },
+		{ ts_cmd("windows", 3, "debug prefs"), 0, prefs, "", false },
+		{ ts_cmd("windows", 3, "serve status --json"), 124, "", "", false },
+	};
+	const struct md_replay_entry wedged_curl[] = {
+		{ ts_cmd("windows", 3, "status --json"), 0, status, "", false },
+		{ ts_cmd("windows", 3, "debug prefs"), 0, prefs, "", false },
+		{ ts_cmd("windows", 3, "serve status --json"), 0, serve, "", false },
+		{ curl, 124, "", "", false },
+		{ cert, 1, "", "boom\n", false },
+	};
+	struct md_options o = { 0 };
+	struct md_facts f;
+	struct md_err err = { 0 };
+
+	md_facts_init(&f);
+	cr_assert_eq(run_probe(wedged_serve, 3, "windows", &o, &f, &err), MD_OK, "%s", err.msg);
+	assert_fact(&f, "tailscale.cli", "ok");
+	assert_fact(&f, "tailscale.serve_status", "error");
+	cr_assert_str_eq(evidence(&f, "tailscale.serve_status"),
+			 "tailscale serve status --json: no answer within 3 s (ended on the host)");
+	md_facts_cleanup(&f);
+
+	cr_assert_eq(md_tls_cert_cmd("windows", 2, "mneme-macbook-pro14.ayu-scylla.ts.net", cert,
+				     sizeof(cert), &ce), MD_OK, "%s", ce.msg);
+	windows_cmd_from_status("curl.exe", WIN_CURL, 4, curl, sizeof(curl));
+	md_facts_init(&f);
+	cr_assert_eq(run_probe(wedged_curl, 5, "windows", &o, &f, &err), MD_OK, "%s", err.msg);
+	assert_fact(&f, "tls.backend", "unknown");
+	cr_assert_str_eq(evidence(&f, "tls.backend"),
+			 "curl.exe " WIN_CURL ": no answer within 4 s (ended on the host)");
+	cr_assert_null(md_facts_get(&f, "tls.backend_http"));
+	/* the session stayed usable: the certificate was still asked */
+	assert_fact(&f, "tls.cert_issue", "failed");
+	md_facts_cleanup(&f);
+	free(status);
+	free(serve);
+	free(prefs);
+}
+
+/* No tailscale.exe to start: the script says so and exits 127, as a shell would. */
+Test(tls, windows_without_the_cli_is_missing_tailscale_fixture, .init = no_network)
+{
+	const struct md_replay_entry e[] = {
+		{ ts_cmd("windows", 3, "status --json"), 127, "",
+		  "tailscale: The system cannot find the file specified\r\n", false },
+	};
+	struct md_options o = { 0 };
+	struct md_facts f;
+	struct md_err err = { 0 };
+
+	md_facts_init(&f);
+	cr_assert_eq(run_probe(e, 1, "windows", &o, &f, &err), MD_OK, "%s", err.msg);
+	assert_fact(&f, "tailscale.cli", "missing");
+	md_facts_cleanup(&f);
 }
 
 /* The serve configuration is the host's to write: a Proxy that is not a plain URL is
