@@ -131,8 +131,8 @@ const char *md_tls_classify_backend(int exit_status, const char *out, int *http_
 /* The shell command that runs `tailscale ARGS` on a host of os ("linux", "darwin",
  * "windows", NULL = a POSIX shell) with a limit of limit_s seconds enforced on the host
  * (`timeout`, else perl's alarm; ended commands exit 124 or 142).  On macOS the CLI is
- * looked up on PATH, then in /Applications/Tailscale.app.  Windows: no host-side limit (but
- * see md_tls_cert_cmd). */
+ * looked up on PATH, then in /Applications/Tailscale.app.  Windows: a PowerShell
+ * -EncodedCommand script that ends the command after limit_s and exits 124. */
 void md_tls_remote_cmd(const char *os, int limit_s, const char *args, char *out, size_t len);
 
 /* RFC 8446 section 6 name of a TLS alert ("internal_error" for 80), NULL if unknown. */
