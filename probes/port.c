@@ -214,33 +214,6 @@ bool md_port_host_big_endian(void)
 	return *(const unsigned char *)&one == 0;
 }
 
-bool md_port_machine_big_endian(const char *machine, bool *known)
-{
-	/* `uname -m` names (the kernel's UTS_MACHINE) of Linux ports; mips and mips64 are
-	 * printed for both byte orders, so they stay unknown. */
-	static const struct { const char *name; bool big; } table[] = {
-		{ "x86_64", false }, { "amd64", false }, { "i386", false }, { "i486", false },
-		{ "i586", false }, { "i686", false }, { "aarch64", false }, { "arm64", false },
-		{ "riscv64", false }, { "riscv32", false }, { "ppc64le", false },
-		{ "loongarch64", false }, { "alpha", false }, { "ia64", false }, { "sh4", false },
-		{ "s390", true }, { "s390x", true }, { "ppc", true }, { "ppc64", true },
-		{ "sparc", true }, { "sparc64", true }, { "m68k", true }, { "parisc", true },
-		{ "parisc64", true }, { "aarch64_be", true }, { "armeb", true }, { "sh4eb", true },
-		{ "or1k", true },
-	};
-	size_t n = strlen(machine);
-
-	*known = true;
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (strcmp(machine, table[i].name) == 0)
-			return table[i].big;
-	/* 32-bit ARM: armv7l, armv6l, armv5tel little; armv7b big. */
-	if (strncmp(machine, "arm", 3) == 0 && n > 3 && (machine[n - 1] == 'l' || machine[n - 1] == 'b'))
-		return machine[n - 1] == 'b';
-	*known = false;
-	return false;
-}
-
 int md_port_parse_proc_net(const char *text, const char *kind, bool big_endian,
 			   struct md_listeners *out, struct md_err *err)
 {
@@ -783,25 +756,58 @@ static int read_local_listeners(struct md_listeners *l, char *why, size_t why_le
 /* ==== the target's listeners over SSH ================================================= */
 
 /* The /proc fallback for Linux hosts without `ss` (iproute2): the same kernel tables,
- * with the machine name for their byte order (see parse_proc_addr), "## unreadable" when
- * a table exists but cannot be read, and the end marker (md_port_parse_proc_cat). */
+ * "## unreadable" when a table exists but cannot be read, and the end marker
+ * (md_port_parse_proc_cat).  The tables' addresses are in the target's byte order (see
+ * parse_proc_addr), which `uname -m` does not always tell ("mips" is printed by big- and
+ * little-endian MIPS alike, and big-endian MIPS routers without iproute2 are just the hosts
+ * that come here), so the command reads it from the ELF header of a binary of the target
+ * itself: byte EI_DATA (offset 5 of e_ident; System V ABI, "ELF Identification") is 1 for
+ * little-endian (ELFDATA2LSB), 2 for big-endian (ELFDATA2MSB).  /proc/self/exe is the
+ * binary that reads it.  `od -An -tu1 -j5 -N1` prints it as a number with GNU coreutils and
+ * BusyBox built with CONFIG_DESKTOP; BusyBox without it (OpenWrt's default) has an `od`
+ * without -t/-j/-N or none at all, but does have `dd`, whose copy of the byte itself is
+ * the fallback. */
 static const char proc_cat_cmd[] =
-	"echo \"## machine $(uname -m)\"; for f in tcp tcp6 udp udp6; do echo \"## $f\"; "
+	"echo '## elf od'; od -An -tu1 -j5 -N1 /proc/self/exe 2>/dev/null || "
+	"{ echo '## elf dd'; dd if=/proc/self/exe bs=1 skip=5 count=1 2>/dev/null; echo; }; "
+	"for f in tcp tcp6 udp udp6; do echo \"## $f\"; "
 	"if [ -e /proc/net/$f ]; then cat /proc/net/$f || echo '## unreadable'; fi; done; "
 	"echo '" MD_PORT_END_MARKER "'";
 
-int md_port_parse_proc_cat(const char *text, struct md_listeners *out, char *machine,
-			   size_t machine_len, bool *known_order, struct md_err *err)
+const char *md_port_proc_cat_command(void)
+{
+	return proc_cat_cmd;
+}
+
+/* One line after "## elf od" (od's decimal text, " 2") or "## elf dd" (the raw byte):
+ * the EI_DATA value 1 or 2, 0 when the line is not one. */
+static int elf_data_value(const char *s, size_t len, bool raw)
+{
+	if (raw)
+		return len == 1 && (s[0] == 1 || s[0] == 2) ? s[0] : 0;
+	while (len && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	return len == 1 && (s[0] == '1' || s[0] == '2') ? s[0] - '0' : 0;
+}
+
+int md_port_parse_proc_cat(const char *text, struct md_listeners *out, bool *big_endian,
+			   char *order, size_t order_len, struct md_err *err)
 {
 	static const char *const kinds[] = { "tcp", "tcp6", "udp", "udp6" };
 	struct md_buf sec[4];
-	bool seen[4] = { false }, unreadable[4] = { false }, end = false, big;
+	bool seen[4] = { false }, unreadable[4] = { false }, end = false;
 	const char *p = text, *ls;
+	char how[8] = "";
 	size_t len;
-	int cur = -1, last = -1, rc = MD_OK;
+	int cur = -1, last = -1, ei_data = 0, rc = MD_OK;
 
-	machine[0] = '\0';
-	*known_order = false;
+	*big_endian = false;
+	snprintf(order, order_len,
+		 "byte order unknown: the ELF header of /proc/self/exe could not be read");
 	for (size_t k = 0; k < 4; k++)
 		md_buf_init(&sec[k], 0);
 	while (rc == MD_OK && next_line(&p, &ls, &len)) {
@@ -810,10 +816,11 @@ int md_port_parse_proc_cat(const char *text, struct md_listeners *out, char *mac
 			size_t dl = len - 3;
 
 			cur = -1;
+			how[0] = '\0';
 			if (len == strlen(MD_PORT_END_MARKER) && memcmp(ls, MD_PORT_END_MARKER, len) == 0) {
 				end = true;
-			} else if (dl > 8 && memcmp(d, "machine ", 8) == 0) {
-				snprintf(machine, machine_len, "%.*s", (int)(dl - 8), d + 8);
+			} else if (dl == 6 && (memcmp(d, "elf od", 6) == 0 || memcmp(d, "elf dd", 6) == 0)) {
+				snprintf(how, sizeof(how), "%.2s", d + 4);
 			} else if (dl == 10 && memcmp(d, "unreadable", 10) == 0) {
 				if (last >= 0)
 					unreadable[last] = true;
@@ -826,7 +833,15 @@ int md_port_parse_proc_cat(const char *text, struct md_listeners *out, char *mac
 			}
 			continue;
 		}
-		if (cur >= 0) {
+		if (how[0] && !ei_data) {
+			ei_data = elf_data_value(ls, len, strcmp(how, "dd") == 0);
+			if (ei_data) {
+				*big_endian = ei_data == 2;
+				snprintf(order, order_len,
+					 "EI_DATA %d in the ELF header of /proc/self/exe, read with %s",
+					 ei_data, how);
+			}
+		} else if (cur >= 0) {
 			rc = md_buf_append(&sec[cur], ls, len);
 			if (rc == MD_OK)
 				rc = md_buf_append(&sec[cur], "\n", 1);
@@ -841,7 +856,6 @@ int md_port_parse_proc_cat(const char *text, struct md_listeners *out, char *mac
 				"the output ends without \"" MD_PORT_END_MARKER "\": it was cut short");
 		goto out;
 	}
-	big = md_port_machine_big_endian(machine, known_order);
 	for (size_t k = 0; k < 4 && rc == MD_OK; k++) {
 		bool v4 = k % 2 == 0;
 
@@ -853,7 +867,7 @@ int md_port_parse_proc_cat(const char *text, struct md_listeners *out, char *mac
 			rc = md_err_set(err, MD_EPARSE, "listeners", "no /proc/net/%s in the output",
 					kinds[k]);
 		else if (sec[k].len)
-			rc = md_port_parse_proc_net(md_buf_str(&sec[k]), kinds[k], big, out, err);
+			rc = md_port_parse_proc_net(md_buf_str(&sec[k]), kinds[k], *big_endian, out, err);
 	}
 out:
 	for (size_t k = 0; k < 4; k++)
@@ -939,22 +953,19 @@ static enum table_state remote_listeners(struct md_ctx *ctx, struct md_listeners
 											 : TABLE_FAILED;
 		} else if (rc == MD_OK) {
 			/* No iproute2 (exit 127) or another failure: the kernel's tables. */
-			char machine[32];
-			bool known;
+			char order[96];
+			bool big;
 
 			md_exec_cleanup(&x);
 			md_exec_init(&x);
 			snprintf(source, source_len, "cat /proc/net/{tcp,tcp6,udp,udp6}");
 			rc = md_session_exec(ctx->session, proc_cat_cmd, NULL, 0, &x, &ctx->deadline, &e);
 			if (rc == MD_OK) {
-				rc = md_port_parse_proc_cat(md_buf_str(&x.out), l, machine, sizeof(machine),
-							    &known, &e);
+				rc = md_port_parse_proc_cat(md_buf_str(&x.out), l, &big, order, sizeof(order),
+							    &e);
 				st = rc == MD_OK ? TABLE_OK : rc == MD_EPARSE ? TABLE_INCOMPLETE : TABLE_FAILED;
-				snprintf(note, note_len,
-					 "; addresses read as %s-endian (uname -m: %.20s%s)",
-					 md_port_machine_big_endian(machine, &known) ? "big" : "little",
-					 machine[0] ? machine : "?",
-					 known ? "" : ", a byte order not known from it");
+				snprintf(note, note_len, "; addresses read as %s-endian (%s)",
+					 big ? "big" : "little", order);
 				if (st == TABLE_INCOMPLETE) {
 					snprintf(why, why_len, "%.90s: %.160s", source, e.msg);
 					goto out;
@@ -1449,7 +1460,7 @@ static int port_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 
 	/* 3. The target's listeners: over SSH, or our own tables when the target is us. */
 	if (ctx->session) {
-		char note[128];
+		char note[160];
 
 		switch (remote_listeners(ctx, &remote, source, sizeof(source), note, sizeof(note), why,
 					 sizeof(why))) {

@@ -46,11 +46,6 @@ int md_port_parse_proc_net(const char *text, const char *kind, bool big_endian,
 			   struct md_listeners *out, struct md_err *err);
 /* This machine's byte order (true: big-endian). */
 bool md_port_host_big_endian(void);
-/* Byte order of Linux on the machine `uname -m` prints: true for big-endian (s390x,
- * ppc64, sparc64, armeb, aarch64_be, ...), false for little-endian (x86_64, i686, aarch64,
- * armv7l, riscv64, ppc64le, loongarch64, ...).  *known is false for a name not in the
- * table, and for "mips"/"mips64", which both byte orders print; false is then returned. */
-bool md_port_machine_big_endian(const char *machine, bool *known);
 
 /* The line every listing command prints after its table.  Output without it was cut short
  * or comes from a command that failed quietly, and says nothing about what does not
@@ -59,14 +54,20 @@ bool md_port_machine_big_endian(const char *machine, bool *known);
 /* True when text has MD_PORT_END_MARKER as a line of its own (CRLF tolerated). */
 bool md_port_output_complete(const char *text);
 
-/* Output of the /proc/net fallback run over SSH: "## machine M" (uname -m), then for each
- * of tcp, tcp6, udp, udp6 a "## KIND" line and the file (nothing when it does not exist;
- * "## unreadable" when cat failed), then MD_PORT_END_MARKER.  Addresses are decoded in
- * M's byte order; *machine receives M and *known_order whether M's order is known.
+/* The /proc/net fallback run over SSH on Linux without `ss` (static string).  It prints
+ * "## elf od" and the target's byte order as `od -An -tu1 -j5 -N1 /proc/self/exe` prints
+ * EI_DATA of the ELF header (" 1" little-endian, " 2" big-endian), or, when that od fails,
+ * "## elf dd" and the byte itself as `dd` copies it; then for each of tcp, tcp6, udp,
+ * udp6 a "## KIND" line and the file (nothing when it does not exist; "## unreadable" when
+ * cat failed), then MD_PORT_END_MARKER. */
+const char *md_port_proc_cat_command(void);
+/* Parses that output.  Addresses are decoded in the byte order it read: *big_endian, and
+ * order (order_len bytes) says how it was read ("EI_DATA 2 in the ELF header of
+ * /proc/self/exe, read with od") or that it could not be, and little-endian is assumed.
  * MD_EPARSE when the marker is missing or the tcp or udp table is absent or unreadable
  * (tcp6/udp6 may be absent: IPv6 disabled) — err says which. */
-int md_port_parse_proc_cat(const char *text, struct md_listeners *out, char *machine,
-			   size_t machine_len, bool *known_order, struct md_err *err);
+int md_port_parse_proc_cat(const char *text, struct md_listeners *out, bool *big_endian,
+			   char *order, size_t order_len, struct md_err *err);
 /* "socket:[12345]" (a /proc/PID/fd link) -> 12345; 0 when it is not a socket. */
 unsigned long md_port_socket_inode(const char *link);
 /* Output of `ss -ltnup` (Linux).  Process from users:(("sshd",pid=640,fd=3)) when shown.

@@ -4,7 +4,8 @@
  * listeners (socat), nft rules that drop or redirect, and for one test an sshd; the client
  * (10.82.0.1) runs meshdoctor.  Cases: TCP open / refused / dropped by nft (filtered), UDP
  * closed (ICMP port unreachable) / open|filtered, 1,000 ports under one deadline; the
- * listener table read over SSH (`ss -ltnup`), and read from /proc/net when meshdoctor runs
+ * listener table read over SSH (`ss -ltnup`, or /proc/net in the target's byte order when
+ * `ss` is missing), and read from /proc/net when meshdoctor runs
  * on the host itself — which also shows a loopback-only listener, a firewalled listener
  * and port 22 answering without a listener (as Tailscale SSH does; here an nft redirect).
  *
@@ -367,4 +368,55 @@ Test(lab_port, slow_listener_table_leaves_the_active_checks_their_time, .timeout
 	/* answered by the retransmitted SYN, after the 2 s the cap used to allow */
 	cr_assert_geq(ms_8443, 2500, "8443 answered after %.0f ms", ms_8443);
 	cr_assert_lt(res.elapsed_ms, 9000, "took %lld ms", (long long)res.elapsed_ms);
+}
+
+/* A Linux host without iproute2: `ss` is missing (the ForceCommand wrapper answers it with
+ * exit 127, as a shell does for a missing command), so the probe reads /proc/net over SSH
+ * and this machine's byte order from the ELF header of a binary: with od first, then with
+ * an od that rejects -t/-j/-N (BusyBox without CONFIG_DESKTOP), which leaves it to dd.
+ * The addresses must come out right either way. */
+Test(lab_port, without_ss_the_proc_tables_are_read_in_the_targets_byte_order, .timeout = 60)
+{
+	char key[300], kh[300], conf[400], want[160];
+	const char *args[] = { "check", "root@" HOST, "--identity", key, "--known-hosts", kh,
+			       "--no-ssh-config", "--probes", "ssh,port", "--rules", "rules",
+			       "--port-list", "8443", "--timeout", "10s", "--json", "-", NULL };
+	const char *order = __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__ ? "big-endian (EI_DATA 2"
+								  : "little-endian (EI_DATA 1";
+
+	snprintf(key, sizeof(key), "%s/client_ed25519", dir);
+	snprintf(kh, sizeof(kh), "%s/known_hosts", dir);
+	sh("mkdir -p fakebin && printf '%%s\\n' '#!/bin/sh' 'case \"$SSH_ORIGINAL_COMMAND\" in' "
+	   "'\"ss \"*) echo \"sh: ss: not found\" >&2; exit 127 ;;' 'esac' "
+	   "'PATH=%s/fakebin:$PATH exec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"' > nossh.sh && "
+	   "chmod 755 nossh.sh", dir);
+	snprintf(conf, sizeof(conf), "ForceCommand %s/nossh.sh\n", dir);
+	start_sshd(conf);
+	listen_socat("TCP4-LISTEN:8443,bind=127.0.0.1,fork,reuseaddr");
+	wait_listen(srv, "tcp", 8443);
+
+	run(cli, args);
+	assert_fact("ssh.auth", "ok");
+	assert_fact("port.listeners_source", "cat /proc/net/{tcp,tcp6,udp,udp6}");
+	snprintf(want, sizeof(want), "; addresses read as %s in the ELF header of /proc/self/exe, read with od)",
+		 order);
+	cr_assert(strstr(evidence("port.listeners_source"), want), "%s", evidence("port.listeners_source"));
+	assert_fact("port.listen.tcp.22", "true");
+	cr_assert(strstr(evidence("port.listen.tcp.22"), "tcp " HOST ":22"), "%s",
+		  evidence("port.listen.tcp.22"));
+	assert_fact("port.listen.tcp.8443", "true");
+	cr_assert(strstr(evidence("port.listen.tcp.8443"), "tcp 127.0.0.1:8443"), "%s",
+		  evidence("port.listen.tcp.8443"));
+
+	sh("printf '%%s\\n' '#!/bin/sh' 'echo \"od: invalid option -- A\" >&2' 'exit 1' > fakebin/od && "
+	   "chmod 755 fakebin/od");
+	run(cli, args);
+	assert_fact("port.listeners_source", "cat /proc/net/{tcp,tcp6,udp,udp6}");
+	snprintf(want, sizeof(want), "; addresses read as %s in the ELF header of /proc/self/exe, read with dd)",
+		 order);
+	cr_assert(strstr(evidence("port.listeners_source"), want), "%s", evidence("port.listeners_source"));
+	cr_assert(strstr(evidence("port.listen.tcp.22"), "tcp " HOST ":22"), "%s",
+		  evidence("port.listen.tcp.22"));
+	cr_assert(strstr(evidence("port.listen.tcp.8443"), "tcp 127.0.0.1:8443"), "%s",
+		  evidence("port.listen.tcp.8443"));
 }

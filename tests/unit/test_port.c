@@ -21,10 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 extern const struct md_probe probe_port;
 
 static struct md_listeners L;
+
+static void remove_fake_bin(void);
 
 static void setup(void)
 {
@@ -34,6 +37,7 @@ static void setup(void)
 static void teardown(void)
 {
 	md_listeners_cleanup(&L);
+	remove_fake_bin(); /* also when an assert ended the test early */
 }
 
 TestSuite(port, .init = setup, .fini = teardown, .timeout = 10);
@@ -158,36 +162,31 @@ Test(port, proc_net_big_endian_known_addresses)
 	assert_known_addresses();
 }
 
-Test(port, byte_order_of_this_machine_and_of_uname_names)
+Test(port, byte_order_of_this_machine)
 {
-	bool known;
-
 	cr_assert_eq(md_port_host_big_endian(), __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__);
-	cr_assert(!md_port_machine_big_endian("x86_64", &known) && known);
-	cr_assert(!md_port_machine_big_endian("aarch64", &known) && known);
-	cr_assert(!md_port_machine_big_endian("armv7l", &known) && known);
-	cr_assert(!md_port_machine_big_endian("ppc64le", &known) && known);
-	cr_assert(!md_port_machine_big_endian("riscv64", &known) && known);
-	cr_assert(md_port_machine_big_endian("s390x", &known) && known);
-	cr_assert(md_port_machine_big_endian("ppc64", &known) && known);
-	cr_assert(md_port_machine_big_endian("aarch64_be", &known) && known);
-	cr_assert(md_port_machine_big_endian("armv7b", &known) && known);
-	cr_assert(!md_port_machine_big_endian("mips64", &known) && !known, "both orders print mips64");
-	cr_assert(!md_port_machine_big_endian("", &known) && !known);
 }
 
 /* ==== the /proc/net fallback's output ==================================================== */
 
+/* What the fallback prints for the byte order: od's number, or after a failed od, dd's
+ * copy of the byte itself. */
+#define ELF_OD_LE "## elf od\n   1\n"
+#define ELF_OD_BE "## elf od\n   2\n"
+#define ELF_DD_LE "## elf od\n## elf dd\n\x01\n"
+#define ELF_DD_BE "## elf od\n## elf dd\n\x02\n"
+#define ELF_NONE "## elf od\n## elf dd\n\n"
+
 static char cat_buf[8192];
 
-/* "## machine M", the four sections (NULL: the file does not exist; "!": unreadable) and,
- * with end, the marker. */
-static const char *proc_cat(const char *machine, const char *tcp, const char *tcp6,
+/* The byte-order lines, the four sections (NULL: the file does not exist; "!":
+ * unreadable) and, with end, the marker. */
+static const char *proc_cat(const char *elf, const char *tcp, const char *tcp6,
 			    const char *udp, const char *udp6, bool end)
 {
 	const char *body[4] = { tcp, tcp6, udp, udp6 };
 	static const char *const kinds[4] = { "tcp", "tcp6", "udp", "udp6" };
-	size_t n = (size_t)snprintf(cat_buf, sizeof(cat_buf), "## machine %s\n", machine);
+	size_t n = (size_t)snprintf(cat_buf, sizeof(cat_buf), "%s", elf);
 
 	for (size_t k = 0; k < 4; k++)
 		n += (size_t)snprintf(cat_buf + n, sizeof(cat_buf) - n, "## %s\n%s", kinds[k],
@@ -197,33 +196,85 @@ static const char *proc_cat(const char *machine, const char *tcp, const char *tc
 	return cat_buf;
 }
 
-Test(port, proc_cat_decodes_in_the_remote_machines_byte_order)
-{
-	char machine[32];
-	bool known;
+struct order_case {
+	char elf[48];
+	bool big;
+	char order[80];
+};
 
-	cr_assert_eq(md_port_parse_proc_cat(proc_cat("s390x", proc_tcp_be, proc_tcp6_be, proc_udp, NULL, true),
-					    &L, machine, sizeof(machine), &known, NULL),
-		     MD_OK);
-	cr_assert_str_eq(machine, "s390x");
-	cr_assert(known);
+ParameterizedTestParameters(port, proc_cat_reads_the_byte_order_from_the_elf_header)
+{
+	static struct order_case cases[] = {
+		{ ELF_OD_LE, false, "EI_DATA 1 in the ELF header of /proc/self/exe, read with od" },
+		{ ELF_OD_BE, true, "EI_DATA 2 in the ELF header of /proc/self/exe, read with od" },
+		/* BusyBox od with trailing blanks, CRLF */
+		{ "## elf od\n 2 \r\n", true, "EI_DATA 2 in the ELF header of /proc/self/exe, read with od" },
+		{ ELF_DD_LE, false, "EI_DATA 1 in the ELF header of /proc/self/exe, read with dd" },
+		{ ELF_DD_BE, true, "EI_DATA 2 in the ELF header of /proc/self/exe, read with dd" },
+	};
+
+	return cr_make_param_array(struct order_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct order_case *c, port, proc_cat_reads_the_byte_order_from_the_elf_header)
+{
+	char order[96];
+	bool big = !c->big;
+
+	md_listeners_init(&L);
+	cr_assert_eq(md_port_parse_proc_cat(proc_cat(c->elf, c->big ? proc_tcp_be : proc_tcp_le,
+						     c->big ? proc_tcp6_be : proc_tcp6_le, proc_udp,
+						     NULL, true),
+					    &L, &big, order, sizeof(order), NULL),
+		     MD_OK, "%s", cat_buf);
+	cr_assert_eq(big, c->big, "%s", c->elf);
+	cr_assert_str_eq(order, c->order);
 	assert_known_addresses();
-	md_listeners_cleanup(&L);
-	cr_assert_eq(md_port_parse_proc_cat(proc_cat("x86_64", proc_tcp_le, proc_tcp6_le, proc_udp, proc_udp6, true),
-					    &L, machine, sizeof(machine), &known, NULL),
-		     MD_OK);
-	cr_assert_str_eq(machine, "x86_64");
+}
+
+struct unknown_order_case {
+	char elf[64];
+	char label[48];
+};
+
+ParameterizedTestParameters(port, proc_cat_without_a_byte_order_assumes_little_endian)
+{
+	static struct unknown_order_case cases[] = {
+		{ ELF_NONE, "od and dd both failed" },
+		{ "", "no byte-order lines at all" },
+		/* not an EI_DATA value: ELFDATANONE, od's other formats, text from dd */
+		{ "## elf od\n   0\n", "EI_DATA 0" },
+		{ "## elf od\n0000000 002\n", "od -b output" },
+		{ "## elf od\n## elf dd\n2\n", "text where dd gives a byte" },
+		{ "## elf od\n\x02\n", "a byte where od gives text" },
+		{ "## elf od\n   12\n", "two digits" },
+	};
+
+	return cr_make_param_array(struct unknown_order_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct unknown_order_case *c, port, proc_cat_without_a_byte_order_assumes_little_endian)
+{
+	char order[96];
+	bool big = true;
+
+	md_listeners_init(&L);
+	cr_assert_eq(md_port_parse_proc_cat(proc_cat(c->elf, proc_tcp_le, proc_tcp6_le, proc_udp, NULL, true),
+					    &L, &big, order, sizeof(order), NULL),
+		     MD_OK, "%s", c->label);
+	cr_assert(!big, "%s", c->label);
+	cr_assert_str_eq(order, "byte order unknown: the ELF header of /proc/self/exe could not be read",
+			 "%s", c->label);
 	assert_known_addresses();
-	assert_listener("udp", "0.0.0.0", 41641, 0, "");
 }
 
 Test(port, proc_cat_without_ipv6_tables_is_complete)
 {
-	char machine[32];
-	bool known;
+	char order[96];
+	bool big;
 
-	cr_assert_eq(md_port_parse_proc_cat(proc_cat("aarch64", proc_tcp, NULL, proc_udp, NULL, true), &L,
-					    machine, sizeof(machine), &known, NULL),
+	cr_assert_eq(md_port_parse_proc_cat(proc_cat(ELF_OD_LE, proc_tcp, NULL, proc_udp, NULL, true), &L,
+					    &big, order, sizeof(order), NULL),
 		     MD_OK);
 	assert_listener("tcp", "0.0.0.0", 22, 0, "");
 }
@@ -247,16 +298,106 @@ ParameterizedTestParameters(port, proc_cat_incomplete)
 
 ParameterizedTest(struct cat_case *c, port, proc_cat_incomplete)
 {
-	char machine[32];
-	bool known;
+	char order[96];
+	bool big;
 	struct md_err e = { 0 };
-	const char *text = proc_cat("x86_64", c->tcp ? (c->tcp_unreadable ? "!" : proc_tcp) : NULL,
+	const char *text = proc_cat(ELF_OD_LE, c->tcp ? (c->tcp_unreadable ? "!" : proc_tcp) : NULL,
 				    proc_tcp6, c->udp ? proc_udp : NULL, proc_udp6, c->end);
 
 	md_listeners_init(&L);
-	cr_assert_eq(md_port_parse_proc_cat(text, &L, machine, sizeof(machine), &known, &e), MD_EPARSE,
+	cr_assert_eq(md_port_parse_proc_cat(text, &L, &big, order, sizeof(order), &e), MD_EPARSE,
 		     "%s", text);
 	cr_assert(strstr(e.msg, c->want), "message \"%s\" lacks %s", e.msg, c->want);
+}
+
+/* The fallback command itself, run by /bin/sh on this machine (no network): with this
+ * machine's od, and with an od that fails (BusyBox without CONFIG_DESKTOP rejects -t, -j
+ * and -N), which leaves the byte order to dd.  fake_bin: a directory put first in PATH. */
+static char *run_proc_cat_here(const char *fake_bin)
+{
+	char *cmd = NULL, *out = NULL;
+	size_t cap = 0, len = 0;
+	FILE *p;
+
+	cr_assert_geq(asprintf(&cmd, "PATH='%s':\"$PATH\"; %s", fake_bin ? fake_bin : "",
+			       md_port_proc_cat_command()), 0);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	for (;;) {
+		char chunk[4096];
+		size_t got = fread(chunk, 1, sizeof(chunk), p);
+		char *grown;
+
+		if (!got)
+			break;
+		grown = realloc(out, cap = len + got + 1);
+		cr_assert_not_null(grown);
+		out = grown;
+		memcpy(out + len, chunk, got);
+		len += got;
+	}
+	pclose(p);
+	free(cmd);
+	cr_assert_not_null(out, "no output");
+	out[len] = '\0';
+	(void)cap;
+	return out;
+}
+
+static char fake_dir[64];
+
+static void fake_bin(const char *name, const char *script)
+{
+	char path[128];
+	FILE *f;
+
+	if (!fake_dir[0]) {
+		snprintf(fake_dir, sizeof(fake_dir), "/tmp/md-port-bin.XXXXXX");
+		cr_assert_not_null(mkdtemp(fake_dir));
+	}
+	snprintf(path, sizeof(path), "%s/%s", fake_dir, name);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "#!/bin/sh\n%s\n", script);
+	fclose(f);
+	cr_assert_eq(chmod(path, 0755), 0);
+}
+
+static void remove_fake_bin(void)
+{
+	char cmd[128];
+
+	if (!fake_dir[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fake_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", fake_dir);
+	fake_dir[0] = '\0';
+}
+
+Test(port, fallback_command_reads_this_machines_byte_order)
+{
+	char order[96], want[96], *out;
+	bool big = !md_port_host_big_endian();
+	int ei_data = md_port_host_big_endian() ? 2 : 1;
+
+	md_listeners_init(&L);
+	out = run_proc_cat_here(NULL);
+	cr_assert_eq(md_port_parse_proc_cat(out, &L, &big, order, sizeof(order), NULL), MD_OK, "%s", out);
+	cr_assert_eq(big, md_port_host_big_endian());
+	snprintf(want, sizeof(want), "EI_DATA %d in the ELF header of /proc/self/exe, read with od", ei_data);
+	cr_assert_str_eq(order, want, "%s", out);
+	free(out);
+	/* An od without -t (or none): dd copies the byte. */
+	fake_bin("od", "echo 'od: invalid option -- A' >&2; exit 1");
+	md_listeners_cleanup(&L);
+	out = run_proc_cat_here(fake_dir);
+	big = !md_port_host_big_endian();
+	cr_assert_eq(md_port_parse_proc_cat(out, &L, &big, order, sizeof(order), NULL), MD_OK, "%s", out);
+	cr_assert_eq(big, md_port_host_big_endian());
+	snprintf(want, sizeof(want), "EI_DATA %d in the ELF header of /proc/self/exe, read with dd", ei_data);
+	cr_assert_str_eq(order, want, "%s", out);
+	free(out);
 }
 
 Test(port, proc_net_without_header_is_a_parse_error)
@@ -591,8 +732,8 @@ Test(port, linux_without_ss_falls_back_to_proc_net)
 {
 	const struct md_replay_entry e[] = {
 		{ "ss -ltnup", 127, "", "bash: ss: command not found\n", false },
-		{ "echo \"## machine $(uname -m)\"; for f in tcp tcp6 udp udp6", 0,
-		  proc_cat("x86_64", proc_tcp, proc_tcp6, proc_udp, proc_udp6, true), "", false },
+		{ md_port_proc_cat_command(), 0,
+		  proc_cat(ELF_OD_LE, proc_tcp, proc_tcp6, proc_udp, proc_udp6, true), "", false },
 	};
 	struct md_facts f;
 	struct md_err err = { 0 };
@@ -601,7 +742,8 @@ Test(port, linux_without_ss_falls_back_to_proc_net)
 	cr_assert_eq(run_probe(e, 2, "linux", &f, &err), MD_OK, "%s", err.msg);
 	assert_fact(&f, "port.listeners_source", "cat /proc/net/{tcp,tcp6,udp,udp6}");
 	cr_assert(strstr(md_facts_get(&f, "port.listeners_source")->evidence,
-			 "addresses read as little-endian (uname -m: x86_64)"), "%s",
+			 "; addresses read as little-endian (EI_DATA 1 in the ELF header of "
+			 "/proc/self/exe, read with od)"), "%s",
 		  md_facts_get(&f, "port.listeners_source")->evidence);
 	assert_fact(&f, "port.listeners", "6");
 	assert_fact(&f, "port.listen.tcp.443", "true");
@@ -614,8 +756,8 @@ Test(port, big_endian_remote_proc_net_names_the_right_addresses)
 {
 	const struct md_replay_entry e[] = {
 		{ "ss -ltnup", 127, "", "sh: ss: not found\n", false },
-		{ "echo \"## machine", 0,
-		  proc_cat("s390x", proc_tcp_be, proc_tcp6_be, proc_udp, NULL, true), "", false },
+		{ md_port_proc_cat_command(), 0,
+		  proc_cat(ELF_DD_BE, proc_tcp_be, proc_tcp6_be, proc_udp, NULL, true), "", false },
 	};
 	struct md_facts f;
 	struct md_err err = { 0 };
@@ -629,7 +771,8 @@ Test(port, big_endian_remote_proc_net_names_the_right_addresses)
 	ev = md_facts_get(&f, "port.listen.tcp.22")->evidence;
 	cr_assert(strstr(ev, "tcp [fe80::1]:22"), "%s", ev);
 	ev = md_facts_get(&f, "port.listeners_source")->evidence;
-	cr_assert(strstr(ev, "big-endian (uname -m: s390x)"), "%s", ev);
+	cr_assert(strstr(ev, "; addresses read as big-endian (EI_DATA 2 in the ELF header of "
+			 "/proc/self/exe, read with dd)"), "%s", ev);
 	md_facts_cleanup(&f);
 }
 
@@ -637,7 +780,7 @@ Test(port, unreadable_remote_proc_net_is_incomplete_not_empty)
 {
 	const struct md_replay_entry e[] = {
 		{ "ss -ltnup", 127, "", "sh: ss: not found\n", false },
-		{ "echo \"## machine", 0, proc_cat("x86_64", "!", proc_tcp6, proc_udp, proc_udp6, true),
+		{ md_port_proc_cat_command(), 0, proc_cat(ELF_OD_LE, "!", proc_tcp6, proc_udp, proc_udp6, true),
 		  "cat: /proc/net/tcp: Permission denied\n", false },
 	};
 	struct md_facts f;
