@@ -756,7 +756,8 @@ static int read_local_listeners(struct md_listeners *l, char *why, size_t why_le
 /* ==== the target's listeners over SSH ================================================= */
 
 /* The /proc fallback for Linux hosts without `ss` (iproute2): the same kernel tables,
- * "## unreadable" when a table exists but cannot be read, and the end marker
+ * "## unreadable" when a table exists but cannot be read (on a line of its own: a cat that
+ * fails mid-way may leave a line without its newline), and the end marker
  * (md_port_parse_proc_cat).  The tables' addresses are in the target's byte order (see
  * parse_proc_addr), which `uname -m` does not always tell ("mips" is printed by big- and
  * little-endian MIPS alike, and big-endian MIPS routers without iproute2 are just the hosts
@@ -771,7 +772,7 @@ static const char proc_cat_cmd[] =
 	"echo '## elf od'; od -An -tu1 -j5 -N1 /proc/self/exe 2>/dev/null || "
 	"{ echo '## elf dd'; dd if=/proc/self/exe bs=1 skip=5 count=1 2>/dev/null; echo; }; "
 	"for f in tcp tcp6 udp udp6; do echo \"## $f\"; "
-	"if [ -e /proc/net/$f ]; then cat /proc/net/$f || echo '## unreadable'; fi; done; "
+	"if [ -e /proc/net/$f ]; then cat /proc/net/$f || { echo; echo '## unreadable'; }; fi; done; "
 	"echo '" MD_PORT_END_MARKER "'";
 
 const char *md_port_proc_cat_command(void)
@@ -833,7 +834,12 @@ int md_port_parse_proc_cat(const char *text, struct md_listeners *out, bool *big
 			}
 			continue;
 		}
-		if (how[0] && !ei_data) {
+		if (len >= 13 && memcmp(ls + len - 13, "## unreadable", 13) == 0) {
+			/* The marker glued to the partial last line of a cat that failed (a
+			 * command other than ours, or one that printed no newline first). */
+			if (last >= 0)
+				unreadable[last] = true;
+		} else if (how[0] && !ei_data) {
 			ei_data = elf_data_value(ls, len, strcmp(how, "dd") == 0);
 			if (ei_data) {
 				*big_endian = ei_data == 2;

@@ -58,14 +58,15 @@ bool md_port_output_complete(const char *text);
  * "## elf od" and the target's byte order as `od -An -tu1 -j5 -N1 /proc/self/exe` prints
  * EI_DATA of the ELF header (" 1" little-endian, " 2" big-endian), or, when that od fails,
  * "## elf dd" and the byte itself as `dd` copies it; then for each of tcp, tcp6, udp,
- * udp6 a "## KIND" line and the file (nothing when it does not exist; "## unreadable" when
- * cat failed), then MD_PORT_END_MARKER. */
+ * udp6 a "## KIND" line and the file (nothing when it does not exist; "## unreadable" on
+ * a line of its own when cat failed), then MD_PORT_END_MARKER. */
 const char *md_port_proc_cat_command(void);
 /* Parses that output.  Addresses are decoded in the byte order it read: *big_endian, and
  * order (order_len bytes) says how it was read ("EI_DATA 2 in the ELF header of
  * /proc/self/exe, read with od") or that it could not be, and little-endian is assumed.
  * MD_EPARSE when the marker is missing or the tcp or udp table is absent or unreadable
- * (tcp6/udp6 may be absent: IPv6 disabled) — err says which. */
+ * ("## unreadable" also counts at the end of a table's last, partial line) (tcp6/udp6 may
+ * be absent: IPv6 disabled) — err says which. */
 int md_port_parse_proc_cat(const char *text, struct md_listeners *out, bool *big_endian,
 			   char *order, size_t order_len, struct md_err *err);
 /* "socket:[12345]" (a /proc/PID/fd link) -> 12345; 0 when it is not a socket. */

@@ -310,6 +310,23 @@ ParameterizedTest(struct cat_case *c, port, proc_cat_incomplete)
 	cr_assert(strstr(e.msg, c->want), "message \"%s\" lacks %s", e.msg, c->want);
 }
 
+/* cat printed part of /proc/net/tcp, with no newline after its last line, then failed. */
+Test(port, proc_cat_unreadable_marker_glued_to_a_partial_line)
+{
+	char order[96];
+	bool big;
+	struct md_err e = { 0 };
+	const char *text = proc_cat(ELF_OD_LE,
+				    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+				    "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 11873 1 00000000daaef4c8 100 0 0 10 0\n"
+				    "   1: 00000000:0016 00000000:0000 0A 0000## unreadable\n",
+				    proc_tcp6, proc_udp, proc_udp6, true);
+
+	cr_assert_eq(md_port_parse_proc_cat(text, &L, &big, order, sizeof(order), &e), MD_EPARSE,
+		     "%s", text);
+	cr_assert(strstr(e.msg, "/proc/net/tcp exists but could not be read"), "%s", e.msg);
+}
+
 /* The fallback command itself, run by /bin/sh on this machine (no network): with this
  * machine's od, and with an od that fails (BusyBox without CONFIG_DESKTOP rejects -t, -j
  * and -N), which leaves the byte order to dd.  fake_bin: a directory put first in PATH. */
@@ -397,6 +414,22 @@ Test(port, fallback_command_reads_this_machines_byte_order)
 	cr_assert_eq(big, md_port_host_big_endian());
 	snprintf(want, sizeof(want), "EI_DATA %d in the ELF header of /proc/self/exe, read with dd", ei_data);
 	cr_assert_str_eq(order, want, "%s", out);
+	free(out);
+}
+
+Test(port, fallback_command_marks_a_table_cat_left_half_read)
+{
+	char order[96], *out;
+	bool big;
+	struct md_err e = { 0 };
+
+	/* A cat that prints the start of /proc/net/tcp, no newline, then fails. */
+	fake_bin("cat", "case \"$1\" in */tcp) printf '  sl  local_address rem'; exit 1 ;; esac\n"
+			"exec /bin/cat \"$@\"");
+	out = run_proc_cat_here(fake_dir);
+	cr_assert_eq(md_port_parse_proc_cat(out, &L, &big, order, sizeof(order), &e), MD_EPARSE, "%s", out);
+	cr_assert(strstr(e.msg, "/proc/net/tcp exists but could not be read"), "%s\n%s", e.msg, out);
+	cr_assert(strstr(out, "  sl  local_address rem\n## unreadable\n"), "the marker on a line of its own:\n%s", out);
 	free(out);
 }
 
