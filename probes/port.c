@@ -333,6 +333,17 @@ static bool split_host_port(const char *s, char *addr, size_t addr_len, char *sc
 	return true;
 }
 
+/* The decimal number at s, not reading at or past end (no terminator needed); 0 when
+ * there is none, at most 999,999,999. */
+static int digits_int(const char *s, const char *end)
+{
+	int v = 0;
+
+	for (; s < end && *s >= '0' && *s <= '9' && v < 100000000; s++)
+		v = v * 10 + (*s - '0');
+	return v;
+}
+
 int md_port_parse_ss(const char *text, struct md_listeners *out, struct md_err *err)
 {
 	const char *p = text, *ls;
@@ -343,15 +354,14 @@ int md_port_parse_ss(const char *text, struct md_listeners *out, struct md_err *
 		char line[1024], *f[8];
 		size_t n;
 		struct md_listener x = { 0 };
-		const char *users;
+		/* Everything about the process is looked for in this line only: the text goes on
+		 * with the next lines, whose processes are theirs. */
+		const char *le = ls + len, *users = memmem(ls, len, "users:((\"", 9);
 
 		if (len >= sizeof(line))
 			len = sizeof(line) - 1;
 		memcpy(line, ls, len);
 		line[len] = '\0';
-		users = strstr(ls, "users:((\"");
-		if (users && (size_t)(users - ls) >= len)
-			users = NULL;
 		n = split_ws(line, f, 8);
 		if (n == 0)
 			continue;
@@ -369,18 +379,19 @@ int md_port_parse_ss(const char *text, struct md_listeners *out, struct md_err *
 			continue;
 		if (users) {
 			/* users:(("sshd",pid=640,fd=3),...): the first process is enough. */
-			const char *name = users + 9, *q = strchr(name, '"'), *pid;
+			const char *name = users + 9, *q = memchr(name, '"', (size_t)(le - name));
 
 			if (q) {
 				size_t nl = (size_t)(q - name);
+				const char *close = memchr(q, ')', (size_t)(le - q));
+				const char *pid = memmem(q, (size_t)((close ? close : le) - q), "pid=", 4);
 
 				if (nl >= sizeof(x.process))
 					nl = sizeof(x.process) - 1;
 				memcpy(x.process, name, nl);
 				x.process[nl] = '\0';
-				pid = strstr(q, "pid=");
 				if (pid)
-					x.pid = atoi(pid + 4);
+					x.pid = digits_int(pid + 4, le);
 			}
 		}
 		if (md_listeners_add(out, &x))

@@ -476,6 +476,27 @@ Test(port, ss_output_gives_listeners_and_owning_processes)
 	assert_listener("udp", "fe80::1", 123, 0, "");
 }
 
+/* The process of each row comes from that row only, never from a later one. */
+static const char ss_some_users[] =
+	"Netid State  Recv-Q Send-Q Local Address:Port  Peer Address:PortProcess\n"
+	/* no process column (another user's socket) */
+	"tcp   LISTEN 0      128          0.0.0.0:22         0.0.0.0:*\n"
+	/* cut short inside the name: no closing quote on this line */
+	"tcp   LISTEN 0      128          0.0.0.0:25         0.0.0.0:*    users:((\"exi\n"
+	/* a name without pid= */
+	"tcp   LISTEN 0      128          0.0.0.0:53         0.0.0.0:*    users:((\"dnsmasq\"))\n"
+	"tcp   LISTEN 0      128          0.0.0.0:80         0.0.0.0:*    users:((\"nginx\",pid=812,fd=6))\n";
+
+Test(port, ss_process_names_come_from_their_own_line)
+{
+	cr_assert_eq(md_port_parse_ss(ss_some_users, &L, NULL), MD_OK);
+	cr_assert_eq(L.n, 4, "listeners: %zu", L.n);
+	assert_listener("tcp", "0.0.0.0", 22, 0, "");
+	assert_listener("tcp", "0.0.0.0", 25, 0, "");
+	assert_listener("tcp", "0.0.0.0", 53, 0, "dnsmasq");
+	assert_listener("tcp", "0.0.0.0", 80, 812, "nginx");
+}
+
 /* Captured: sockets bound to an interface (a link-local address, SO_BINDTODEVICE). */
 static const char ss_scoped[] =
 	"Netid State  Recv-Q Send-Q       Local Address:Port Peer Address:PortProcess                            \n"
