@@ -487,7 +487,7 @@ int md_port_parse_windows(const char *text, struct md_listeners *out, struct md_
 		char line[512], *f[6];
 		size_t n;
 		struct md_listener x = { 0 };
-		char *end;
+		char *end, *pct;
 		long port;
 
 		if (len >= sizeof(line))
@@ -501,6 +501,13 @@ int md_port_parse_windows(const char *text, struct md_listeners *out, struct md_
 		if (*end || port < 0 || port > 65535)
 			continue;
 		snprintf(x.proto, sizeof(x.proto), "%s", f[0]);
+		/* LocalAddress of a link-local socket carries the zone as an interface index:
+		 * "fe80::1%12".  The address goes to addr, the zone to scope. */
+		pct = strchr(f[1], '%');
+		if (pct) {
+			*pct = '\0';
+			snprintf(x.scope, sizeof(x.scope), "%s", pct + 1);
+		}
 		snprintf(x.addr, sizeof(x.addr), "%s", f[1]);
 		x.port = (int)port;
 		x.pid = atoi(f[3]);

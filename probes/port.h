@@ -81,7 +81,8 @@ int md_port_parse_ss(const char *text, struct md_listeners *out, struct md_err *
  * `*.*`; stops at the unix-socket section.  "*.443" -> addr "*", port 443. */
 int md_port_parse_netstat_darwin(const char *text, struct md_listeners *out, struct md_err *err);
 /* Output of the PowerShell script md_port_windows_script(): lines
- * "tcp|udp ADDR PORT PID [NAME]" (CRLF tolerated).  Whether the output is complete is
+ * "tcp|udp ADDR PORT PID [NAME]" (CRLF tolerated); a zone in ADDR ("fe80::1%12", the
+ * interface index) is stored in scope.  Whether the output is complete is
  * md_port_output_complete()'s question, not this one's. */
 int md_port_parse_windows(const char *text, struct md_listeners *out, struct md_err *err);
 /* The PowerShell text sent to Windows (Get-NetTCPConnection -State Listen and

@@ -619,6 +619,27 @@ Test(port, windows_powershell_lines_with_crlf)
 	assert_listener("udp", "0.0.0.0", 41641, 2920, "tailscaled");
 }
 
+Test(port, windows_link_local_zone_goes_to_scope)
+{
+	char *j;
+
+	cr_assert_eq(md_port_parse_windows("tcp fe80::1%12 22 3456 sshd\r\n"
+					   "udp fe80::5c2a:1bff:fe3e:7a01%7 5353 1876 svchost\r\n"
+					   "tcp ::1 8080 900 headscale\r\n",
+					   &L, NULL),
+		     MD_OK);
+	cr_assert_eq(L.n, 3, "listeners: %zu", L.n);
+	assert_listener("tcp", "fe80::1", 22, 3456, "sshd");
+	assert_scope("tcp", 22, "12");
+	assert_listener("udp", "fe80::5c2a:1bff:fe3e:7a01", 5353, 1876, "svchost");
+	assert_scope("udp", 5353, "7");
+	assert_scope("tcp", 8080, "");
+	j = md_listeners_json(&L);
+	cr_assert_not_null(j);
+	cr_assert(strstr(j, "{\"proto\":\"tcp\",\"addr\":\"fe80::1\",\"scope\":\"12\",\"port\":22,"), "%s", j);
+	free(j);
+}
+
 Test(port, powershell_encoded_command_is_utf16le_base64)
 {
 	char *enc = NULL;
