@@ -990,10 +990,9 @@ static enum table_state remote_listeners(struct md_ctx *ctx, struct md_listeners
 				st = rc == MD_OK ? TABLE_OK : rc == MD_EPARSE ? TABLE_INCOMPLETE : TABLE_FAILED;
 				snprintf(note, note_len, "; addresses read as %s-endian (%s)",
 					 big ? "big" : "little", order);
-				if (st == TABLE_INCOMPLETE) {
+				/* The parser says what is missing (kept below: why is set). */
+				if (st == TABLE_INCOMPLETE)
 					snprintf(why, why_len, "%.90s: %.160s", source, e.msg);
-					goto out;
-				}
 			}
 		}
 	}
@@ -1008,7 +1007,6 @@ static enum table_state remote_listeners(struct md_ctx *ctx, struct md_listeners
 		else
 			snprintf(why, why_len, "%.90s: exit %d", source, x.exit_status);
 	}
-out:
 	md_exec_cleanup(&x);
 	return st;
 }
