@@ -4,8 +4,9 @@
  * (rules/parse.c) before any of its rules joins the set, so a file with a mistake
  * contributes nothing.  Ids are unique across the set (collectd's plugin registry warns
  * and overwrites a duplicate; a diagnosis must not silently depend on file order, so we
- * reject it), and `supersedes` must name rules that exist, without cycles.  Both checks
- * look ids up through a hash index (rules/parse.h), so they stay linear in the rules.
+ * reject it), and `supersedes` must name rules that exist, without cycles.  The set keeps
+ * a hash index of its ids (rules/parse.h), added to as rules join it, and both checks,
+ * evaluation's supersedes and md_rules_find() look ids up there: linear in the rules.
  *
  * Evaluation: each rule's condition in three-valued (Kleene) logic — a comparison on a
  * fact that was not recorded is unknown, and unknown rules are "undecided" with the facts
@@ -66,15 +67,43 @@ void md_ruleset_cleanup(struct md_ruleset *rs)
 	for (size_t i = 0; i < rs->n_files; i++)
 		free(rs->files[i]);
 	free(rs->files);
+	if (rs->ids)
+		md_rule_index_cleanup(rs->ids);
+	free(rs->ids);
 	memset(rs, 0, sizeof(*rs));
+}
+
+/* Position of the rule with this id in rs->v, or -1. */
+static long rule_pos(const struct md_ruleset *rs, const char *id)
+{
+	return rs->ids ? md_rule_index_find(rs->ids, rs->v, id) : -1;
+}
+
+/* Indexes rs->v[i], once rs->v[0..i) are.  MD_OK or MD_ENOMEM. */
+static int index_rule(struct md_ruleset *rs, size_t i)
+{
+	if (!rs->ids) {
+		rs->ids = malloc(sizeof(*rs->ids));
+		if (!rs->ids)
+			return MD_ENOMEM;
+		md_rule_index_init(rs->ids);
+	}
+	return md_rule_index_add(rs->ids, rs->v, i);
+}
+
+/* Re-indexes rs->v[0..n) after rules were taken out of it: the index's table already has
+ * room for more, so this allocates nothing and cannot fail (md_rule_index_build). */
+static void reindex(struct md_ruleset *rs)
+{
+	if (rs->ids)
+		(void)md_rule_index_build(rs->ids, rs->v, rs->n);
 }
 
 const struct md_rule *md_rules_find(const struct md_ruleset *rs, const char *id)
 {
-	for (size_t i = 0; i < rs->n; i++)
-		if (strcmp(rs->v[i]->id, id) == 0)
-			return rs->v[i];
-	return NULL;
+	long j = rule_pos(rs, id);
+
+	return j >= 0 ? rs->v[j] : NULL;
 }
 
 static void collect_facts(const struct md_expr *e, const char **out, size_t max, size_t *n)
@@ -121,6 +150,7 @@ static void remove_file(struct md_ruleset *rs, const char *file)
 	}
 	rs->n_files = k;
 	free(name);
+	reindex(rs);
 }
 
 /* Finds a cycle among `supersedes` edges from rule `start` by an iterative depth-first
@@ -159,18 +189,14 @@ static long find_cycle(const struct md_ruleset *rs, long *const *to, size_t star
 
 /* Checks that every `supersedes` names a loaded rule and that they form no cycle.  On a
  * mistake returns MD_EPARSE and the index of the rule at fault in *bad.  O(rules + edges):
- * ids are looked up through a hash index. */
+ * ids are looked up through the set's index. */
 static int check_supersedes(const struct md_ruleset *rs, struct md_err *err, size_t *bad)
 {
-	struct md_rule_index ix;
 	unsigned char *colour = NULL;
 	size_t *stack = NULL, *edge = NULL, n_edges = 0;
 	long **to = NULL, *targets = NULL;
 	int rc = MD_OK;
 
-	md_rule_index_init(&ix);
-	if (md_rule_index_build(&ix, rs->v, rs->n) != MD_OK)
-		return md_err_set(err, MD_ENOMEM, "rules", "rules: out of memory");
 	for (size_t i = 0; i < rs->n; i++)
 		n_edges += rs->v[i]->n_supersedes;
 	to = calloc(rs->n ? rs->n : 1, sizeof(*to));
@@ -189,7 +215,7 @@ static int check_supersedes(const struct md_ruleset *rs, struct md_err *err, siz
 
 		to[i] = targets + n_edges;
 		for (size_t k = 0; k < r->n_supersedes; k++) {
-			long j = md_rule_index_find(&ix, rs->v, r->supersedes[k]);
+			long j = rule_pos(rs, r->supersedes[k]);
 
 			if (j < 0) {
 				*bad = i;
@@ -220,7 +246,6 @@ out:
 	free(colour);
 	free(targets);
 	free(to);
-	md_rule_index_cleanup(&ix);
 	return rc;
 }
 
@@ -237,27 +262,16 @@ static int load_text(struct md_ruleset *rs, const char *name, const char *text, 
 	rc = md_rules_parse(name, text, &rules, &n, err);
 	if (rc)
 		return rc;
-	/* The text's own ids are unique (the parser checked); against the set, by index. */
-	if (n && rs->n) {
-		struct md_rule_index ix;
+	/* The text's own ids are unique (the parser checked); against the set, by its index. */
+	for (size_t i = 0; i < n; i++) {
+		long j = rule_pos(rs, rules[i]->id);
 
-		md_rule_index_init(&ix);
-		if (md_rule_index_build(&ix, rs->v, rs->n) != MD_OK) {
-			rc = md_err_set(err, MD_ENOMEM, "rules", "%s: out of memory", name);
+		if (j >= 0) {
+			rc = md_err_set(err, MD_EPARSE, "rules",
+					"%s:%d: duplicate rule id \"%s\" (already defined at %s:%d)", name,
+					rules[i]->line, rules[i]->id, rs->v[j]->file, rs->v[j]->line);
 			goto fail;
 		}
-		for (size_t i = 0; i < n && rc == MD_OK; i++) {
-			long j = md_rule_index_find(&ix, rs->v, rules[i]->id);
-
-			if (j >= 0)
-				rc = md_err_set(err, MD_EPARSE, "rules",
-						"%s:%d: duplicate rule id \"%s\" (already defined at %s:%d)",
-						name, rules[i]->line, rules[i]->id, rs->v[j]->file,
-						rs->v[j]->line);
-		}
-		md_rule_index_cleanup(&ix);
-		if (rc)
-			goto fail;
 	}
 	fname = strdup(name);
 	v = realloc(rs->v, (rs->n + n + 1) * sizeof(*v));
@@ -274,11 +288,18 @@ static int load_text(struct md_ruleset *rs, const char *name, const char *text, 
 	rs->files[rs->n_files++] = fname;
 	if (n)
 		memcpy(rs->v + rs->n, rules, n * sizeof(*rules));
+	for (size_t i = rs->n; i < rs->n + n && rc == MD_OK; i++)
+		rc = index_rule(rs, i);
 	rs->n += n;
-	if (resolve && (rc = check_supersedes(rs, err, &bad)) != MD_OK) {
+	if (rc)
+		rc = md_err_set(err, rc, "rules", "%s: out of memory", name);
+	else if (resolve)
+		rc = check_supersedes(rs, err, &bad);
+	if (rc) {
 		/* Take back exactly what this text added (another text may share its name). */
 		rs->n -= n;
 		free(rs->files[--rs->n_files]);
+		reindex(rs);
 		goto fail;
 	}
 	free(rules);
@@ -806,10 +827,8 @@ int md_rules_evaluate(const struct md_ruleset *rs, const struct md_facts *f, boo
 	struct order *ord = NULL;
 	size_t n_ord = 0;
 	unsigned *spec = NULL;
-	struct md_rule_index ix;
 
 	memset(ev, 0, sizeof(*ev));
-	md_rule_index_init(&ix);
 	if (rs->n == 0)
 		return MD_OK;
 	ev->path = calloc(rs->n, sizeof(*ev->path));
@@ -849,15 +868,13 @@ int md_rules_evaluate(const struct md_ruleset *rs, const struct md_facts *f, boo
 	/* A more specific rule that fired replaces the less specific one it names, when that
 	 * one fired too.  Compare with the condition's result, so that a superseding rule
 	 * which is itself superseded still replaces its own targets. */
-	if (md_rule_index_build(&ix, rs->v, rs->n) != MD_OK)
-		goto oom;
 	for (size_t i = 0; i < rs->n; i++) {
 		const struct md_rule *a = rs->v[i];
 
 		if (ev->path[i].result != MD_RULE_FIRED && ev->path[i].result != MD_RULE_SUPERSEDED)
 			continue;
 		for (size_t k = 0; k < a->n_supersedes; k++) {
-			long j = md_rule_index_find(&ix, rs->v, a->supersedes[k]);
+			long j = rule_pos(rs, a->supersedes[k]);
 
 			if (j >= 0 && ev->path[j].result == MD_RULE_FIRED) {
 				ev->path[j].result = MD_RULE_SUPERSEDED;
@@ -879,12 +896,10 @@ int md_rules_evaluate(const struct md_ruleset *rs, const struct md_facts *f, boo
 			goto oom;
 		ev->n_findings++;
 	}
-	md_rule_index_cleanup(&ix);
 	free(ord);
 	free(spec);
 	return MD_OK;
 oom:
-	md_rule_index_cleanup(&ix);
 	free(ord);
 	free(spec);
 	md_evaluation_cleanup(ev);

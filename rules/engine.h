@@ -45,11 +45,14 @@ struct md_rule {
 	size_t n_supersedes;
 };
 
+struct md_rule_index; /* rule ids -> positions in v, private to rules/ (rules/parse.h) */
+
 struct md_ruleset {
 	struct md_rule **v;
 	size_t n;
 	char **files;      /* files loaded, in order */
 	size_t n_files;
+	struct md_rule_index *ids; /* ids of v[0..n), kept as rules are loaded; NULL before */
 };
 
 void md_ruleset_init(struct md_ruleset *rs);
@@ -64,6 +67,7 @@ int md_rules_load_file(struct md_ruleset *rs, const char *path, struct md_err *e
 int md_rules_load_string(struct md_ruleset *rs, const char *name, const char *text,
 			 struct md_err *err);
 
+/* The rule with this id, through the set's id index; NULL if none.  Borrowed from rs. */
 const struct md_rule *md_rules_find(const struct md_ruleset *rs, const char *id);
 /* Every fact name a rule's condition mentions (borrowed from the rule), for `rules explain`. */
 size_t md_rule_facts(const struct md_rule *r, const char **out, size_t max);

@@ -119,7 +119,18 @@ static int index_resize(struct md_rule_index *ix, struct md_rule *const *v, size
 
 int md_rule_index_build(struct md_rule_index *ix, struct md_rule *const *v, size_t n)
 {
-	int rc = index_resize(ix, v, n, n);
+	int rc;
+
+	/* Rules taken out of a set (or moved up in its array) are re-indexed in the table the
+	 * index has: nothing to allocate, so taking back a rejected file cannot fail. */
+	if (ix->cap && 2 * n <= ix->cap) {
+		memset(ix->slot, 0, ix->cap * sizeof(*ix->slot));
+		ix->n = 0;
+		for (size_t i = 0; i < n; i++)
+			index_put(ix, v, i);
+		return MD_OK;
+	}
+	rc = index_resize(ix, v, n, n);
 
 	if (rc)
 		md_rule_index_cleanup(ix);

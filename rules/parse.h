@@ -54,7 +54,9 @@ struct md_rule_index {
 
 void md_rule_index_init(struct md_rule_index *ix);
 void md_rule_index_cleanup(struct md_rule_index *ix);
-/* Indexes v[0..n) (the first of equal ids wins).  MD_OK or MD_ENOMEM (ix left empty). */
+/* Indexes v[0..n) (the first of equal ids wins).  When ix's table has room for n already
+ * (rules were taken out of the array or moved in it), it is refilled in place: no
+ * allocation, MD_OK.  Otherwise MD_OK or MD_ENOMEM (ix left empty). */
 int md_rule_index_build(struct md_rule_index *ix, struct md_rule *const *v, size_t n);
 /* Adds v[i], growing the table from v[0..i] when needed.  MD_OK or MD_ENOMEM. */
 int md_rule_index_add(struct md_rule_index *ix, struct md_rule *const *v, size_t i);

@@ -538,3 +538,88 @@ Test(engine, load_dir_missing_or_empty_is_not_found, .timeout = 10)
 	snprintf(want, sizeof(want), "rules directory %s: no *.rules files in it", tmpdir);
 	cr_expect_str_eq(err.msg, want);
 }
+
+/* The set's id index follows the rules as files join it, as a rejected file is taken back
+ * and as a directory load drops files: md_rules_find and the duplicate check see exactly
+ * the rules the set holds (under SAN=1, an index entry left pointing at a rule that was
+ * taken back is a use after free). */
+Test(engine, find_sees_rules_of_files_loaded_one_after_another, .timeout = 10)
+{
+	struct md_err err = { 0 };
+	const struct md_rule *r;
+
+	cr_assert_eq(md_rules_load_string(&rs, "one.rules", RULE("a-1", "info", "zz.x")
+							      RULE("a-2", "info", "zz.x"), &err),
+		     MD_OK, "%s", err.msg);
+	cr_assert_eq(md_rules_load_string(&rs, "two.rules", RULE("b-1", "info", "zz.x")
+							      "supersedes = a-2\n", &err),
+		     MD_OK, "%s", err.msg);
+	r = md_rules_find(&rs, "a-2");
+	cr_assert_not_null(r);
+	cr_expect_str_eq(r->file, "one.rules");
+	cr_expect_eq(r->line, 6);
+	r = md_rules_find(&rs, "b-1");
+	cr_assert_not_null(r);
+	cr_expect_str_eq(r->file, "two.rules");
+	cr_expect_not_null(md_rules_find(&rs, "a-1"));
+	cr_expect_null(md_rules_find(&rs, "b-2"));
+
+	/* A duplicate of a rule of the first file, in the third: file:line of both. */
+	cr_expect_eq(md_rules_load_string(&rs, "three.rules", RULE("c-1", "info", "zz.x")
+								 RULE("a-2", "info", "zz.x"), &err),
+		     MD_EPARSE);
+	cr_expect_str_eq(err.msg, "three.rules:6: duplicate rule id \"a-2\" (already defined at one.rules:6)");
+	cr_expect_null(md_rules_find(&rs, "c-1"), "nothing of three.rules is kept");
+	cr_expect_str_eq(md_rules_find(&rs, "a-2")->file, "one.rules");
+
+	/* Taken back after it joined the set: its rules leave the index too. */
+	md_err_clear(&err);
+	cr_expect_eq(md_rules_load_string(&rs, "four.rules", RULE("d-1", "info", "zz.x")
+								"supersedes = nowhere\n", &err),
+		     MD_EPARSE);
+	cr_expect_null(md_rules_find(&rs, "d-1"));
+	cr_assert_eq(rs.n, 3);
+	/* and its id is free again */
+	md_err_clear(&err);
+	cr_assert_eq(md_rules_load_string(&rs, "five.rules", RULE("e-1", "info", "zz.x")
+							       RULE("d-1", "info", "zz.x"), &err),
+		     MD_OK, "%s", err.msg);
+	cr_expect_str_eq(md_rules_find(&rs, "d-1")->file, "five.rules");
+	cr_expect_eq(md_rules_find(&rs, "d-1"), rs.v[4]);
+	cr_expect_eq(md_rules_find(&rs, "e-1"), rs.v[3]);
+	/* Duplicates are still caught after the take-back. */
+	md_err_clear(&err);
+	cr_expect_eq(md_rules_load_string(&rs, "six.rules", RULE("b-1", "info", "zz.x"), &err), MD_EPARSE);
+	cr_expect_str_eq(err.msg, "six.rules:1: duplicate rule id \"b-1\" (already defined at two.rules:1)");
+}
+
+Test(engine, find_after_a_directory_load_dropped_files, .timeout = 10)
+{
+	struct md_err err = { 0 };
+	const char *kept[] = { "a-1", "b-1", "b-2", "z-1" };
+
+	make_tmpdir();
+	write_file("10-a.rules", RULE("a-1", "info", "zz.x"));
+	write_file("20-orphan.rules", RULE("o-1", "info", "zz.x") "supersedes = nowhere\n"
+				      RULE("o-2", "info", "zz.x"));
+	write_file("30-b.rules", RULE("b-1", "info", "zz.x") RULE("b-2", "info", "zz.x")
+				 "supersedes = a-1\n");
+	write_file("40-z.rules", RULE("z-1", "info", "zz.x"));
+	cr_expect_eq(md_rules_load_dir(&rs, tmpdir, &err), MD_EPARSE);
+	cr_assert_eq(rs.n, 4, "%s", err.msg);
+	/* The rules after the dropped file moved up in the array: found where they are now. */
+	for (size_t i = 0; i < 4; i++) {
+		const struct md_rule *r = md_rules_find(&rs, kept[i]);
+
+		cr_assert_not_null(r, "%s", kept[i]);
+		cr_expect_eq(r, rs.v[i], "%s found at another position", kept[i]);
+	}
+	cr_expect_null(md_rules_find(&rs, "o-1"));
+	cr_expect_null(md_rules_find(&rs, "o-2"));
+	/* b-2 still supersedes a-1 through the index */
+	md_fact_bool(&facts, "zz", "zz.x", true, NULL);
+	evaluate(false);
+	cr_expect_eq(ev.path[0].result, MD_RULE_SUPERSEDED);
+	cr_expect_str_eq(ev.path[0].superseded_by, "b-2");
+	cr_expect_eq(ev.n_findings, 3);
+}
