@@ -38,14 +38,17 @@ int cli_output_fd(const char *path);
 
 /* Writes buf to path at once.  A standard stream (cli_output_fd) is written through its
  * descriptor, so a redirected file is neither replaced nor overwritten from its start; a
- * device, FIFO or anything under /dev or /proc is opened and written in place; a regular
- * file is replaced by a temporary file in the same directory (mode 0600 while written,
- * then the mode of the file it replaces, or 0644 less the umask) and rename(), so a
- * reader never sees half a report.  0 or -1 (message printed). */
+ * device, FIFO or socket, and a descriptor name (/dev/fd/N, /dev/stdout, /dev/stderr,
+ * /proc/self/fd/N, /proc/PID/fd/N), are opened (never created) and appended to in place;
+ * any other file, new or not (under /dev/shm too), is replaced by a temporary file in
+ * the same directory (mode 0600 while written, then the mode of the file it replaces, or
+ * 0644 less the umask) and rename(), so a reader never sees half a report and a failure
+ * leaves no temporary file.  0 or -1 (message printed). */
 int cli_write_output(const char *path, const struct md_buf *buf);
 
-/* Checks, before any probe runs, that PATH ("-" is stdout) can be written: not a
- * directory; a regular file in a directory that exists and is writable.  Prints a
+/* Checks, before any probe runs, that PATH ("-" is stdout) can be written as
+ * cli_write_output() will: not a directory; what is written in place exists and is
+ * writable; any other file is in a directory that exists and is writable.  Prints a
  * one-line error naming OPTION and returns -1 when it cannot. */
 int cli_check_output_path(const char *option, const char *path);
 

@@ -144,11 +144,38 @@ int cli_output_fd(const char *path)
 	return -1;
 }
 
-/* Devices and kernel files (/dev/null, /dev/tty, /proc/self/fd/3) are written as they are:
- * renaming a file over them would replace the device, or the file a descriptor names. */
-static bool special_path(const char *path)
+/* A name for a descriptor that is already open (the shell's `3>>log`, then /dev/fd/3):
+ * /dev/stdin, /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N, /proc/thread-self/fd/N
+ * and /proc/PID/fd/N.  Opening one opens the file the descriptor has, which the report
+ * joins rather than replaces: a rename would land on the file's own name (or fail), not
+ * on what the descriptor's owner writes to. */
+static bool descriptor_name(const char *path)
 {
-	return strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0;
+	static const char *const prefixes[] = { "/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/" };
+	const char *n = NULL;
+
+	if (strcmp(path, "/dev/stdin") == 0 || strcmp(path, "/dev/stdout") == 0 ||
+	    strcmp(path, "/dev/stderr") == 0)
+		return true;
+	for (size_t i = 0; !n && i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (strncmp(path, prefixes[i], strlen(prefixes[i])) == 0)
+			n = path + strlen(prefixes[i]);
+	if (!n && strncmp(path, "/proc/", 6) == 0) {
+		size_t pid = strspn(path + 6, "0123456789");
+
+		if (pid && strncmp(path + 6 + pid, "/fd/", 4) == 0)
+			n = path + 6 + pid + 4;
+	}
+	return n && *n && strspn(n, "0123456789") == strlen(n);
+}
+
+/* What is written in place, never replaced: a device, FIFO or socket (/dev/null, /dev/tty,
+ * a pipe), since a file renamed over it would take its place; and a descriptor name.
+ * Every other file, wherever it is (/dev/shm too), is replaced whole.  st: what stat()
+ * said of path, or NULL when it failed. */
+static bool written_in_place(const char *path, const struct stat *st)
+{
+	return (st && !S_ISREG(st->st_mode)) || descriptor_name(path);
 }
 
 /* Where the symbolic link PATH points, as a path usable from here. */
@@ -168,8 +195,9 @@ static int link_target(const char *path, char *out, size_t n)
 
 static int write_in_place(const char *path, const struct md_buf *buf)
 {
-	/* A regular file reached through /dev or /proc is appended to: it may be a file a
-	 * shell opened with >>, and a report must never overwrite what it holds. */
+	/* Never created (a descriptor name that is not open fails here), and appended to: a
+	 * descriptor may be a file a shell opened with >>, and a report must never overwrite
+	 * what it holds. */
 	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0) {
@@ -203,27 +231,23 @@ int cli_write_output(const char *path, const struct md_buf *buf)
 	char real[PATH_MAX];
 	struct stat st;
 	mode_t mode, mask;
-	bool exists = false;
+	bool exists;
 	int fd;
 
 	fd = cli_output_fd(path);
 	if (fd >= 0)
 		return write_stream(fd, path, buf);
-	if (stat(path, &st) == 0) {
-		if (S_ISDIR(st.st_mode)) {
-			cli_error("cannot write %s: it is a directory; name a file", path);
-			return -1;
-		}
-		/* A device, FIFO or socket (/dev/null, a pipe), or anything under /dev or
-		 * /proc, is written in place. */
-		if (!S_ISREG(st.st_mode) || special_path(path))
-			return write_in_place(path, buf);
-		exists = true;
+	exists = stat(path, &st) == 0;
+	if (exists && S_ISDIR(st.st_mode)) {
+		cli_error("cannot write %s: it is a directory; name a file", path);
+		return -1;
+	}
+	if (written_in_place(path, exists ? &st : NULL))
+		return write_in_place(path, buf);
+	if (exists) {
 		/* A symbolic link to a file: replace the file it names, keep the link. */
 		if (realpath(path, real))
 			path = real;
-	} else if (special_path(path)) {
-		return write_in_place(path, buf);
 	} else if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
 		/* A link to a file not yet there: create the file it names. */
 		if (link_target(path, real, sizeof(real)) != 0) {
@@ -282,8 +306,11 @@ int cli_check_output_path(const char *option, const char *path)
 			return -1;
 		}
 		/* Written in place: the directory need not be writable. */
-		if (!S_ISREG(st.st_mode) || special_path(path))
+		if (written_in_place(path, &st))
 			return 0;
+	} else if (descriptor_name(path)) {
+		cli_error("%s %s: no such open file descriptor; name a file", option, path);
+		return -1;
 	}
 	slash = strrchr(path, '/');
 	if (!slash)

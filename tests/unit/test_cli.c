@@ -9,6 +9,7 @@
 #include "core/proc.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -486,6 +487,95 @@ Test(cli, json_to_dev_stdout_writes_into_the_redirected_file_in_place)
 	cr_assert_eq(before.st_ino, after.st_ino, "--markdown /dev/stderr replaced the file");
 	cr_assert(strstr(slurp_file(file), "## meshdoctor check `box`"), "%s", slurp_file(file));
 	cr_assert(strstr(r.out, "meshdoctor check box"), "the text still goes to stdout: %s", r.out);
+	unlink(file);
+	unlink(cap);
+}
+
+/* Whether directory dir holds a file whose name starts with prefix and has ".tmp." in it:
+ * a temporary file left behind. */
+static bool stray_temp(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool found = false;
+
+	cr_assert_not_null(d, "%s", dir);
+	while (!found && (e = readdir(d)))
+		found = strncmp(e->d_name, prefix, strlen(prefix)) == 0 && strstr(e->d_name, ".tmp.");
+	closedir(d);
+	return found;
+}
+
+Test(cli, a_regular_file_under_dev_is_replaced_like_any_other)
+{
+	char cap[64], file[64], name[32];
+	struct stat st;
+	struct run r;
+	int fd;
+
+	empty_capture(cap, sizeof(cap));
+	snprintf(name, sizeof(name), "mdcli-%d", (int)getpid());
+	snprintf(file, sizeof(file), "/dev/shm/%s.json", name);
+	/* A new file is created, not refused at the end of the run. */
+	unlink(file);
+	{
+		const char *a[] = { "check", "box", "--probes", "wireguard", "--pcap", cap,
+				    "--json", file, NULL };
+
+		md(&r, a);
+		cr_assert_eq(r.code, 0, "--json %s: exit %d: %s", file, r.code, r.err);
+		cr_assert_eq(stat(file, &st), 0, "--json %s made no file", file);
+		cr_assert_eq(strncmp(slurp_file(file), "{", 1), 0, "%s", slurp_file(file));
+	}
+	/* An existing file holds one report afterwards, not the old text and a report. */
+	fd = open(file, O_WRONLY | O_TRUNC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "old text\n", 9), 9);
+	close(fd);
+	{
+		const char *a[] = { "check", "box", "--probes", "wireguard", "--pcap", cap,
+				    "--markdown", file, NULL };
+
+		md(&r, a);
+		cr_assert_eq(r.code, 0, "%s", r.err);
+		cr_assert_eq(strncmp(slurp_file(file), "## meshdoctor check", 19), 0,
+			     "--markdown %s did not replace the file:\n%s", file, slurp_file(file));
+	}
+	cr_assert_not(stray_temp("/dev/shm", name), "a temporary file was left in /dev/shm");
+	unlink(file);
+	unlink(cap);
+}
+
+Test(cli, a_descriptor_name_is_appended_to_and_must_be_open)
+{
+	static const char *const names[] = { "/dev/fd/3", "/proc/self/fd/3", "/proc/$$/fd/3", NULL };
+	char cap[64], file[64], script[512];
+	struct stat before, after;
+	struct run r;
+
+	empty_capture(cap, sizeof(cap));
+	snprintf(file, sizeof(file), "/tmp/mdcli-%d-fd3.json", (int)getpid());
+	for (size_t i = 0; names[i]; i++) {
+		unlink(file);
+		snprintf(script, sizeof(script), "echo first >%s; "
+			 "exec \"$0\" check box --probes wireguard --pcap \"$1\" --json %s 3>>%s",
+			 file, names[i], file);
+		cr_assert_eq(close(open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600)), 0);
+		cr_assert_eq(stat(file, &before), 0);
+		sh(&r, script, cap);
+		cr_assert_eq(r.code, 0, "--json %s: exit %d: %s", names[i], r.code, r.err);
+		cr_assert_eq(stat(file, &after), 0);
+		cr_assert_eq(before.st_ino, after.st_ino, "--json %s replaced the file", names[i]);
+		cr_assert_eq(strncmp(slurp_file(file), "first\n{", 7), 0, "--json %s:\n%s", names[i],
+			     slurp_file(file));
+	}
+	{
+		const char *a[] = { "check", "box", "--probes", "wireguard", "--pcap", cap,
+				    "--json", "/dev/fd/9", NULL };
+
+		md(&r, a);
+		assert_one_line_error(&r, "--json /dev/fd/9: no such open file descriptor");
+	}
 	unlink(file);
 	unlink(cap);
 }
