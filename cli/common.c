@@ -232,7 +232,7 @@ int cli_write_output(const char *path, const struct md_buf *buf)
 	struct stat st;
 	mode_t mode, mask;
 	bool exists;
-	int fd;
+	int fd, rc;
 
 	fd = cli_output_fd(path);
 	if (fd >= 0)
@@ -271,17 +271,26 @@ int cli_write_output(const char *path, const struct md_buf *buf)
 		cli_error("cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (write_all(fd, path, buf) != 0) {
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	if (fchmod(fd, mode) != 0 || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+	/* On any failure the descriptor is closed and the temporary file removed: no half
+	 * report stays behind, beside the file or in its place. */
+	if (write_all(fd, path, buf) != 0)
+		goto fail;
+	if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {
 		cli_error("cannot write %s: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
+		goto fail;
+	}
+	rc = close(fd);
+	fd = -1;
+	if (rc != 0 || rename(tmp, path) != 0) {
+		cli_error("cannot write %s: %s", path, strerror(errno));
+		goto fail;
 	}
 	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return -1;
 }
 
 int cli_check_output_path(const char *option, const char *path)

@@ -7,6 +7,8 @@
  * set no criterion .timeout: with -j2, criterion's bookkeeping for pending timeouts is
  * still allocated when the runner exits, which LeakSanitizer reports under SAN=1. */
 #include "core/proc.h"
+/* cli_write_output() itself, for the tests that make a system call fail inside it. */
+#include "cli/common.c"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -16,6 +18,7 @@
 #include <fcntl.h>
 #include <pcap/pcap.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 struct run {
@@ -578,6 +581,69 @@ Test(cli, a_descriptor_name_is_appended_to_and_must_be_open)
 	}
 	unlink(file);
 	unlink(cap);
+}
+
+/* fchmod() and fsync() as cli_write_output() calls them here: failing with EIO when asked. */
+static bool fail_fchmod, fail_fsync;
+
+int fchmod(int fd, mode_t mode)
+{
+	if (fail_fchmod) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fchmod, fd, mode);
+}
+
+int fsync(int fd)
+{
+	if (fail_fsync) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
+
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	cr_assert_not_null(d, "%s", dir);
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+Test(cli, a_report_that_cannot_be_written_leaves_no_descriptor_and_no_file)
+{
+	char dir[] = "/tmp/mdcli-fail-XXXXXX", path[64];
+	struct md_buf buf;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/r.json", dir);
+	md_buf_init(&buf, 0);
+	cr_assert_eq(md_buf_puts(&buf, "{}\n"), MD_OK);
+	for (int k = 0; k < 2; k++) {
+		int fds = count_entries("/proc/self/fd");
+
+		fail_fchmod = k == 0;
+		fail_fsync = k == 1;
+		cr_assert_eq(cli_write_output(path, &buf), -1, "%s failed", k ? "fsync" : "fchmod");
+		cr_assert_eq(count_entries("/proc/self/fd"), fds, "%s failed: a descriptor is left open",
+			     k ? "fsync" : "fchmod");
+		cr_assert_eq(count_entries(dir), 0, "%s failed: a file is left in %s",
+			     k ? "fsync" : "fchmod", dir);
+	}
+	fail_fchmod = fail_fsync = false;
+	cr_assert_eq(cli_write_output(path, &buf), 0);
+	cr_assert_str_eq(slurp_file(path), "{}\n");
+	cr_assert_eq(count_entries(dir), 1);
+	md_buf_cleanup(&buf);
+	unlink(path);
+	rmdir(dir);
 }
 
 Test(cli, report_files_keep_the_mode_of_the_file_they_replace)
