@@ -46,6 +46,12 @@ int cli_output_fd(const char *path);
  * leaves no temporary file.  0 or -1 (message printed). */
 int cli_write_output(const char *path, const struct md_buf *buf);
 
+/* The file a report to PATH lands in, as an absolute name into out (n bytes): the real
+ * path of what exists; else the real path of its directory and its last component (that
+ * of the file a dangling symbolic link names), so ./a.json and a.json give one name before
+ * either exists.  0, or -1 when the directory does not resolve or out is too small. */
+int cli_output_name(const char *path, char *out, size_t n);
+
 /* Checks, before any probe runs, that PATH ("-" is stdout) can be written as
  * cli_write_output() will: not a directory; what is written in place exists and is
  * writable; any other file is in a directory that exists and is writable.  Prints a

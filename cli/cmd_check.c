@@ -8,6 +8,7 @@
 #include "report/report.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,7 +158,9 @@ static int select_probes(const char *list, const struct md_options *opt, bool se
  * would be neither JSON nor Markdown. */
 static int check_outputs(const char *json_path, const char *md_path)
 {
+	char a_name[PATH_MAX], b_name[PATH_MAX];
 	struct stat a, b;
+	bool same;
 	int fd;
 
 	if (!json_path || !md_path)
@@ -168,9 +171,15 @@ static int check_outputs(const char *json_path, const char *md_path)
 			  fd == STDOUT_FILENO ? "output" : "error");
 		return -1;
 	}
-	if (strcmp(json_path, md_path) == 0 ||
-	    (stat(json_path, &a) == 0 && stat(md_path, &b) == 0 && S_ISREG(a.st_mode) &&
-	     a.st_dev == b.st_dev && a.st_ino == b.st_ino)) {
+	if (strcmp(json_path, md_path) == 0)
+		same = true;
+	else if (stat(json_path, &a) == 0 && stat(md_path, &b) == 0)
+		same = S_ISREG(a.st_mode) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	else /* one is still to be made: by name (a.json and ./a.json) */
+		same = cli_output_name(json_path, a_name, sizeof(a_name)) == 0 &&
+		       cli_output_name(md_path, b_name, sizeof(b_name)) == 0 &&
+		       strcmp(a_name, b_name) == 0;
+	if (same) {
 		cli_error("--json %s and --markdown %s name the same file; name two files", json_path,
 			  md_path);
 		return -1;

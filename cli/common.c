@@ -193,6 +193,34 @@ static int link_target(const char *path, char *out, size_t n)
 	return snprintf(out, n, "%.*s/%s", (int)(slash - path), path, t) < (int)n ? 0 : -1;
 }
 
+int cli_output_name(const char *path, char *out, size_t n)
+{
+	char link[PATH_MAX], dir[PATH_MAX], real[PATH_MAX];
+	struct stat st;
+	const char *slash, *base;
+
+	if (realpath(path, real))
+		return snprintf(out, n, "%s", real) < (int)n ? 0 : -1;
+	/* A link to a file not yet there: the report creates the file it names. */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) &&
+	    link_target(path, link, sizeof(link)) == 0)
+		path = link;
+	slash = strrchr(path, '/');
+	base = slash ? slash + 1 : path;
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else if ((size_t)(slash - path) < sizeof(dir))
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	else
+		return -1;
+	if (!*base || !realpath(dir, real))
+		return -1;
+	return snprintf(out, n, "%s%s%s", real, strcmp(real, "/") == 0 ? "" : "/", base) < (int)n
+		       ? 0 : -1;
+}
+
 static int write_in_place(const char *path, const struct md_buf *buf)
 {
 	/* Never created (a descriptor name that is not open fails here), and appended to: a

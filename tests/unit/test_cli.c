@@ -740,3 +740,46 @@ Test(cli, two_reports_to_one_place_and_repeated_probes_are_usage_errors)
 	unlink(file);
 	unlink(cap);
 }
+
+Test(cli, two_reports_to_one_new_file_by_two_names_are_a_usage_error)
+{
+	char cap[64], file[64], dotted[64], rel[64], dot_rel[64], link[64];
+	struct stat st;
+	struct run r;
+
+	empty_capture(cap, sizeof(cap));
+	snprintf(file, sizeof(file), "/tmp/mdcli-%d-new.json", (int)getpid());
+	snprintf(dotted, sizeof(dotted), "/tmp/./mdcli-%d-new.json", (int)getpid());
+	snprintf(rel, sizeof(rel), "mdcli-%d-new.json", (int)getpid());
+	snprintf(dot_rel, sizeof(dot_rel), "./mdcli-%d-new.json", (int)getpid());
+	snprintf(link, sizeof(link), "/tmp/mdcli-%d-new.link", (int)getpid());
+	unlink(file);
+	unlink(rel);
+	cr_assert_eq(symlink(file, link), 0);
+	{
+		const char *a[] = { "check", "box", "--probes", "wireguard", "--pcap", cap,
+				    "--json", file, "--markdown", dotted, NULL };
+
+		md(&r, a);
+		assert_one_line_error(&r, "same file");
+	}
+	{
+		const char *a[] = { "check", "box", "--probes", "wireguard", "--pcap", cap,
+				    "--json", rel, "--markdown", dot_rel, NULL };
+
+		md(&r, a);
+		assert_one_line_error(&r, "same file");
+	}
+	{
+		/* A link to a file not yet there: the report would create that file. */
+		const char *a[] = { "check", "box", "--probes", "wireguard", "--pcap", cap,
+				    "--json", link, "--markdown", file, NULL };
+
+		md(&r, a);
+		assert_one_line_error(&r, "same file");
+	}
+	cr_assert_neq(stat(file, &st), 0, "nothing was written");
+	cr_assert_neq(stat(rel, &st), 0, "nothing was written");
+	unlink(link);
+	unlink(cap);
+}
