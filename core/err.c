@@ -2,6 +2,7 @@
 #include "core/buf.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,44 +55,32 @@ const char *md_status_name(int code)
 	return "error";
 }
 
-/* The Unicode bidirectional controls (UAX #9): a remote string holding them can reorder
- * how the text around it is displayed, so that the terminal shows something other than
- * what was received.  p holds a valid n-byte UTF-8 sequence. */
-static int is_bidi_control(const unsigned char *p, size_t n)
-{
-	unsigned cp;
-
-	if (n == 2)
-		return p[0] == 0xd8 && p[1] == 0x9c; /* U+061C arabic letter mark */
-	if (n != 3)
-		return 0;
-	cp = (unsigned)(p[0] & 0x0f) << 12 | (unsigned)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
-	return cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
-	       (cp >= 0x2066 && cp <= 0x2069);
-}
-
-/* Printable ASCII, or a whole, shortest-form UTF-8 sequence of a code point that is
- * neither a C1 control nor a surrogate nor above U+10FFFF (RFC 3629 section 4). */
-size_t md_escape_shown_len(const char *s)
+size_t md_utf8_decode(const char *s, uint32_t *cp)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	unsigned char lo = 0x80, hi = 0xbf;
+	uint32_t c;
 	size_t n;
 
-	if (p[0] >= 0x20 && p[0] < 0x7f)
-		return 1;
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return p[0] ? 1 : 0;
+	}
+	/* RFC 3629 section 4: the second byte's range rules out overlong forms, surrogates
+	 * and code points above U+10FFFF. */
 	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
 		n = 2;
-		if (p[0] == 0xc2)
-			lo = 0xa0; /* U+0080–U+009F are the C1 controls */
+		c = p[0] & 0x1f;
 	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
 		n = 3;
+		c = p[0] & 0x0f;
 		if (p[0] == 0xe0)
 			lo = 0xa0; /* overlong */
 		else if (p[0] == 0xed)
 			hi = 0x9f; /* surrogates */
 	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
 		n = 4;
+		c = p[0] & 0x07;
 		if (p[0] == 0xf0)
 			lo = 0x90; /* overlong */
 		else if (p[0] == 0xf4)
@@ -102,10 +91,30 @@ size_t md_escape_shown_len(const char *s)
 	if (p[1] < lo || p[1] > hi)
 		return 0;
 	/* The NUL at the end is not a continuation byte, so this never reads past it. */
-	for (size_t i = 2; i < n; i++)
+	for (size_t i = 1; i < n; i++) {
 		if (p[i] < 0x80 || p[i] > 0xbf)
 			return 0;
-	if (is_bidi_control(p, n))
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	*cp = c;
+	return n;
+}
+
+/* The Unicode bidirectional controls (UAX #9): a remote string holding them can reorder
+ * how the text around it is displayed, so that the terminal shows something other than
+ * what was received. */
+static bool is_bidi_control(uint32_t cp)
+{
+	return cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
+size_t md_escape_shown_len(const char *s)
+{
+	uint32_t cp;
+	size_t n = md_utf8_decode(s, &cp);
+
+	if (!n || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || is_bidi_control(cp))
 		return 0;
 	return n;
 }

@@ -6,6 +6,7 @@
 #define MD_ERR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct md_buf;
 
@@ -52,9 +53,14 @@ const char *md_status_name(int code);
  * U+202A–U+202E, U+2066–U+2069) and every byte that is not part of valid UTF-8 (RFC 3629)
  * written as \xNN, one per byte; valid UTF-8 text (✓, ✗, accented letters) is kept. */
 
+/* Decodes the character at s (in a NUL-terminated string): its length in bytes, with its
+ * code point in *cp, when s starts with a whole, shortest-form UTF-8 sequence of a code
+ * point that is not a surrogate and not above U+10FFFF (RFC 3629 section 4); 0 at the
+ * terminating NUL or at a byte that does not start such a sequence (*cp unchanged). */
+size_t md_utf8_decode(const char *s, uint32_t *cp);
 /* Length of the character at p (in a NUL-terminated string) when it may be shown as it
- * is: printable ASCII or a valid UTF-8 sequence of a code point that is neither a C1
- * control nor a bidirectional control.
+ * is: printable ASCII or a valid UTF-8 sequence (md_utf8_decode) of a code point that is
+ * neither a C1 control nor a bidirectional control.
  * 0 when the byte at p is to be escaped. */
 size_t md_escape_shown_len(const char *p);
 /* Appends s (NUL-terminated; NULL appends nothing) to out.  MD_OK or MD_ENOMEM/MD_ETOOBIG. */

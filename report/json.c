@@ -284,27 +284,35 @@ cJSON *md_report_build(const struct md_report *r)
 	return doc;
 }
 
-/* cJSON escapes C0 controls, '"' and '\\' in strings but writes DEL, C1 controls and bytes
- * that are not UTF-8 as they are: a report shown with `cat` could then still drive the
- * terminal, and RFC 8259 section 8.1 wants UTF-8.  Outside strings cJSON writes only ASCII,
- * so every such byte is inside a string, where \u00NN names the same code point (a byte
- * that is not UTF-8 is read as Latin-1, so nothing is lost). */
+/* cJSON escapes C0 controls, '"' and '\\' in strings but writes DEL, C1 controls,
+ * bidirectional controls and bytes that are not UTF-8 as they are: a report shown with
+ * `cat` could then still drive the terminal or reorder what it shows, and RFC 8259
+ * section 8.1 wants UTF-8.  Outside strings cJSON writes only ASCII, so every such byte is
+ * inside a string.  A valid UTF-8 character that is not shown as it is becomes \uXXXX of
+ * its code point (section 7), so it reads back the same; a byte that is not UTF-8 becomes
+ * \u00NN, read as Latin-1, so nothing is lost. */
 static int put_json(struct md_buf *out, const char *s)
 {
 	int rc = MD_OK;
 
 	while (*s && rc == MD_OK) {
-		const unsigned char *u = (const unsigned char *)s;
 		size_t n = md_escape_shown_len(s);
+		uint32_t cp;
 
-		if (n || *u < 0x20) { /* text, or cJSON's own newlines and tabs */
+		if (n || (unsigned char)*s < 0x20) { /* text, or cJSON's own newlines and tabs */
 			rc = md_buf_append(out, s, n ? n : 1);
 			s += n ? n : 1;
-		} else if (u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f) {
-			rc = md_buf_printf(out, "\\u%04x", u[1]);
-			s += 2;
+		} else if ((n = md_utf8_decode(s, &cp)) != 0) {
+			/* Beyond the Basic Multilingual Plane: a surrogate pair (section 7). */
+			if (cp > 0xffff)
+				rc = md_buf_printf(out, "\\u%04x\\u%04x",
+						   (unsigned)(0xd800 + ((cp - 0x10000) >> 10)),
+						   (unsigned)(0xdc00 + ((cp - 0x10000) & 0x3ff)));
+			else
+				rc = md_buf_printf(out, "\\u%04x", (unsigned)cp);
+			s += n;
 		} else {
-			rc = md_buf_printf(out, "\\u%04x", u[0]);
+			rc = md_buf_printf(out, "\\u%04x", (unsigned char)*s);
 			s++;
 		}
 	}

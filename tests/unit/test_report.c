@@ -457,6 +457,81 @@ Test(escape, json_text_escapes_every_control_and_stays_utf8)
 	md_target_cleanup(&target);
 }
 
+Test(escape, utf8_decode_gives_code_points_of_valid_sequences_only)
+{
+	static const struct { const char *in; size_t len; uint32_t cp; } cases[] = {
+		{ "a", 1, 'a' }, { "\x7f", 1, 0x7f }, { "\xc2\x9b", 2, 0x9b }, { "\xc3\xa9", 2, 0xe9 },
+		{ "\xe2\x80\x8e", 3, 0x200e }, { "\xd8\x9c", 2, 0x61c }, { "\xef\xbf\xbd", 3, 0xfffd },
+		{ "\xf0\x9f\x98\x80", 4, 0x1f600 }, { "\xf4\x8f\xbf\xbf", 4, 0x10ffff },
+		{ "", 0, 0 }, { "\xff", 0, 0 }, { "\x80", 0, 0 }, { "\xc0\xaf", 0, 0 },
+		{ "\xe0\x9f\xbf", 0, 0 }, { "\xed\xa0\x80", 0, 0 }, { "\xf4\x90\x80\x80", 0, 0 },
+		{ "\xe2\x80", 0, 0 }, { "\xe2\x80x", 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t cp = 0;
+
+		cr_assert_eq(md_utf8_decode(cases[i].in, &cp), cases[i].len, "case %zu", i);
+		if (cases[i].len)
+			cr_assert_eq(cp, cases[i].cp, "case %zu: U+%04X", i, (unsigned)cp);
+	}
+}
+
+Test(escape, json_writes_a_hidden_character_as_its_code_point_and_reads_it_back)
+{
+	static const char *const values[] = {
+		"left\xe2\x80\x8emark", "evil\xe2\x80\xaegnp", "\xd8\x9c\xe2\x81\xa6x\xe2\x81\xa9",
+		"c1 \xc2\x9b ok \xc3\xa9", "bad \xff byte",
+	};
+	static const char *const escapes[] = {
+		"left\\u200emark", "evil\\u202egnp", "\\u061c\\u2066x\\u2069", "c1 \\u009b ok \xc3\xa9",
+		"bad \\u00ff byte",
+	};
+	static const struct md_probe p = { .name = "ssh" };
+	struct md_probe_run run = { .probe = &p, .status = MD_OK };
+	struct md_target target;
+	struct md_facts facts;
+	struct md_report r;
+	struct md_buf b;
+	cJSON *doc, *back;
+	const cJSON *x;
+	size_t i = 0;
+
+	cr_assert_eq(md_target_parse("box", &target, NULL), MD_OK);
+	md_facts_init(&facts);
+	for (size_t k = 0; k < sizeof(values) / sizeof(values[0]); k++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "ssh.v%zu", k);
+		cr_assert_eq(md_fact_str(&facts, "ssh", name, values[k], NULL), MD_OK);
+	}
+	r = (struct md_report){ .target = &target, .facts = &facts, .runs = &run, .n_runs = 1 };
+	doc = md_report_build(&r);
+	cr_assert_not_null(doc);
+	md_buf_init(&b, 0);
+	cr_assert_eq(md_report_json_text(doc, &b), MD_OK);
+	for (size_t k = 0; k < sizeof(escapes) / sizeof(escapes[0]); k++)
+		cr_assert(strstr(md_buf_str(&b), escapes[k]), "no %s in:\n%s", escapes[k], md_buf_str(&b));
+	cr_assert_null(strstr(md_buf_str(&b), "\\u00e2"), "a character written byte by byte:\n%s",
+		       md_buf_str(&b));
+	back = cJSON_Parse(md_buf_str(&b));
+	cr_assert_not_null(back);
+	cJSON_ArrayForEach(x, cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(back, "probes"), 0),
+						  "facts")) {
+		const char *v = cJSON_GetObjectItem(x, "value")->valuestring;
+
+		/* The byte that is not UTF-8 reads back as U+00FF. */
+		cr_assert_str_eq(v, i == 4 ? "bad \xc3\xbf byte" : values[i], "fact %zu", i);
+		i++;
+	}
+	cr_assert_eq(i, 5);
+	cJSON_Delete(back);
+	md_buf_cleanup(&b);
+	cJSON_Delete(doc);
+	md_facts_cleanup(&facts);
+	md_target_cleanup(&target);
+}
+
 /* ---- the verdict line says what the exit code says ---------------------------------- */
 
 /* A run with no finding: ssh ran, tls failed with status, port was skipped. */
