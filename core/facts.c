@@ -261,6 +261,13 @@ void md_fact_value_text(const struct md_fact *x, char *out, size_t len, bool sho
 	}
 }
 
+const char *md_fact_evidence_text(const struct md_fact *x, bool show_secrets)
+{
+	if (!x->evidence)
+		return NULL;
+	return x->type == MD_FACT_SECRET && !show_secrets ? MD_SECRET_MASK : x->evidence;
+}
+
 const char *md_fact_type_name(enum md_fact_type t)
 {
 	switch (t) {

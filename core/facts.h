@@ -92,6 +92,10 @@ int md_facts_table(struct md_facts *f, const char *probe, const char *name, cons
 
 /* Writes the value as text into out ("refused", "3", "true", "1.50", "********"). */
 void md_fact_value_text(const struct md_fact *fact, char *out, size_t len, bool show_secrets);
+/* The evidence as output shows it: NULL when there is none; MD_SECRET_MASK for a secret
+ * unless show_secrets, since a secret's evidence (the command or text it was read from)
+ * holds the secret too; else the evidence.  Borrowed from fact, or static. */
+const char *md_fact_evidence_text(const struct md_fact *fact, bool show_secrets);
 const char *md_fact_type_name(enum md_fact_type t);
 /* Valid fact name: [a-z0-9_] segments joined by dots, may contain '-' inside a segment. */
 bool md_fact_name_valid(const char *name);

@@ -71,13 +71,11 @@ static void put_num(struct jb *b, cJSON *o, const char *key, double v)
 	put(b, o, key, cJSON_CreateNumber(v));
 }
 
-#define MASK MD_SECRET_MASK
-
 static cJSON *fact_value(const struct md_fact *x, bool show_secrets)
 {
 	switch (x->type) {
 	case MD_FACT_STR: return str_or_null(x->str);
-	case MD_FACT_SECRET: return str_or_null(show_secrets ? x->str : MASK);
+	case MD_FACT_SECRET: return str_or_null(show_secrets ? x->str : MD_SECRET_MASK);
 	case MD_FACT_INT: return cJSON_CreateNumber((double)x->num);
 	case MD_FACT_REAL: return cJSON_CreateNumber(x->real);
 	case MD_FACT_BOOL: return cJSON_CreateBool(x->num != 0);
@@ -106,10 +104,7 @@ static void fact_json(struct jb *b, cJSON *facts, const struct md_fact *x, bool 
 	put_str(b, o, "name", x->name);
 	put_str(b, o, "type", md_fact_type_name(x->type));
 	put(b, o, "value", fact_value(x, show_secrets));
-	/* A secret's evidence is the command or text it came from, so it holds the secret
-	 * too: masked with the value. */
-	put_str(b, o, "evidence",
-		x->evidence && x->type == MD_FACT_SECRET && !show_secrets ? MASK : x->evidence);
+	put_str(b, o, "evidence", md_fact_evidence_text(x, show_secrets));
 	put_str(b, o, "probe", x->probe);
 	put_str(b, o, "at", at);
 	if (x->check != MD_CHECK_NONE) {
@@ -178,13 +173,8 @@ static void strings(struct jb *b, cJSON *a, char *const *v, size_t n)
 		push(b, a, str_or_null(v[i]));
 }
 
-static bool masked_secret(const struct md_report *r, const char *name)
-{
-	const struct md_fact *f = r->facts && name ? md_facts_get(r->facts, name) : NULL;
-
-	return f && f->type == MD_FACT_SECRET && !r->show_secrets;
-}
-
+/* Cited facts are written as the rule engine gave them: masked there, with the same
+ * show_secrets (md_rules_evaluate). */
 static void findings_json(struct jb *b, cJSON *arr, const struct md_report *r)
 {
 	const struct md_evaluation *ev = r->eval;
@@ -201,11 +191,10 @@ static void findings_json(struct jb *b, cJSON *arr, const struct md_report *r)
 		for (size_t j = 0; j < f->n_evidence; j++) {
 			const struct md_cited *cf = &f->evidence[j];
 			cJSON *c = push(b, evid, cJSON_CreateObject());
-			bool mask = masked_secret(r, cf->fact);
 
 			put_str(b, c, "fact", cf->fact);
-			put_str(b, c, "value", mask && cf->value ? MASK : cf->value);
-			put_str(b, c, "evidence", mask && cf->evidence ? MASK : cf->evidence);
+			put_str(b, c, "value", cf->value);
+			put_str(b, c, "evidence", cf->evidence);
 			put_str(b, c, "probe", cf->probe);
 		}
 		strings(b, put(b, o, "advice", cJSON_CreateArray()), f->advice, f->n_advice);

@@ -136,19 +136,19 @@ static int finding(const cJSON *doc, const cJSON *f, struct md_buf *out)
 	rc |= md_buf_puts(out, "\n\n**Evidence.**\n\n");
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(f, "evidence")) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "value");
-		const char *ev = md_j_str(e, "evidence");
-		bool mask = md_j_secret_masked(doc, md_j_str(e, "fact"));
+		const char *ev;
 
+		md_j_fact_shown(doc, e, val, sizeof(val), &ev);
 		rc |= md_buf_puts(out, "- ");
 		rc |= code(out, md_j_str(e, "fact"));
 		rc |= md_buf_puts(out, " = ");
 		if (cJSON_IsNull(v))
 			rc |= md_buf_puts(out, "(not observed)");
 		else
-			rc |= code(out, mask ? MD_J_MASK : md_j_value_text(v, val, sizeof(val)));
+			rc |= code(out, val);
 		if (ev) {
 			rc |= md_buf_puts(out, ": ");
-			rc |= code(out, mask ? MD_J_MASK : ev);
+			rc |= code(out, ev);
 		}
 		rc |= md_buf_puts(out, "\n");
 	}
@@ -190,13 +190,9 @@ static int observations(const cJSON *doc, struct md_buf *out)
 			rc |= md_buf_puts(out, " |\n");
 		}
 		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(p, "facts")) {
-			const char *ev = md_j_str(x, "evidence");
+			const char *ev;
 
-			md_j_value_text(cJSON_GetObjectItemCaseSensitive(x, "value"), val, sizeof(val));
-			if (md_j_fact_masked(x)) {
-				snprintf(val, sizeof(val), "%s", MD_J_MASK);
-				ev = ev ? MD_J_MASK : NULL;
-			}
+			md_j_fact_shown(doc, x, val, sizeof(val), &ev);
 			rc |= md_buf_puts(out, "| ");
 			rc |= prose(out, name);
 			rc |= md_buf_puts(out, " | ");

@@ -54,14 +54,17 @@ int md_j_failed_probes(const cJSON *doc)
 	return n;
 }
 
-bool md_j_fact_masked(const cJSON *fact)
+/* Whether fact (an element of probes[].facts) is a secret whose value the report masks. */
+static bool fact_masked(const cJSON *fact)
 {
 	const char *type = md_j_str(fact, "type"), *value = md_j_str(fact, "value");
 
-	return type && strcmp(type, "secret") == 0 && (!value || strcmp(value, MD_J_MASK) == 0);
+	return type && strcmp(type, "secret") == 0 &&
+	       (!value || strcmp(value, MD_SECRET_MASK) == 0);
 }
 
-bool md_j_secret_masked(const cJSON *doc, const char *name)
+/* Whether the fact named name is such a secret anywhere in doc (for cited facts). */
+static bool secret_masked(const cJSON *doc, const char *name)
 {
 	const cJSON *p, *x;
 
@@ -71,8 +74,20 @@ bool md_j_secret_masked(const cJSON *doc, const char *name)
 		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(p, "facts")) {
 			const char *n = md_j_str(x, "name");
 
-			if (n && strcmp(n, name) == 0 && md_j_fact_masked(x))
+			if (n && strcmp(n, name) == 0 && fact_masked(x))
 				return true;
 		}
 	return false;
+}
+
+const char *md_j_fact_shown(const cJSON *doc, const cJSON *x, char *val, size_t len,
+			    const char **ev)
+{
+	*ev = md_j_str(x, "evidence");
+	if (fact_masked(x) || secret_masked(doc, md_j_str(x, "fact"))) {
+		snprintf(val, len, "%s", MD_SECRET_MASK);
+		*ev = *ev ? MD_SECRET_MASK : NULL;
+		return val;
+	}
+	return md_j_value_text(cJSON_GetObjectItemCaseSensitive(x, "value"), val, len);
 }

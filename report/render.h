@@ -2,6 +2,9 @@
 #ifndef MD_RENDER_H
 #define MD_RENDER_H
 
+#include "core/buf.h"
+#include "core/facts.h"
+
 #include <cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,14 +18,13 @@ double md_j_num(const cJSON *o, const char *key, double def);
 const char *md_j_value_text(const cJSON *v, char *buf, size_t len);
 /* How many probes did not complete (status "error"), as the verdict line counts them. */
 int md_j_failed_probes(const cJSON *doc);
-/* What a masked secret is shown as. */
-#define MD_J_MASK "********"
-/* Whether fact (an element of probes[].facts) is a secret whose value the report masks;
- * its evidence is then shown masked too (a report may come from a meshdoctor that
- * masked only the value). */
-bool md_j_fact_masked(const cJSON *fact);
-/* Whether the fact named name is such a secret anywhere in doc (for cited evidence). */
-bool md_j_secret_masked(const cJSON *doc, const char *name);
+/* What fact x of doc shows, x being an element of probes[].facts or a fact a finding cites
+ * (findings[].evidence): its value as text into val (md_j_value_text) and, in *ev, its
+ * evidence (borrowed from the tree, or NULL).  When x is a secret whose value the report
+ * masks (MD_SECRET_MASK or none), or cites one, both are MD_SECRET_MASK: a report may come
+ * from a meshdoctor that masked only the value.  Returns val. */
+const char *md_j_fact_shown(const cJSON *doc, const cJSON *x, char *val, size_t len,
+			    const char **ev);
 /* s, or "?" for a member that is missing (a hand-made or damaged report). */
 const char *md_j_or_q(const char *s);
 

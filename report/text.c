@@ -119,21 +119,17 @@ static int probe_line(const cJSON *p, const char *status, const struct style *st
 	return rc;
 }
 
-static int fact_line(const cJSON *x, const struct md_text_opts *o, const struct style *st,
-		     struct md_buf *out)
+static int fact_line(const cJSON *doc, const cJSON *x, const struct md_text_opts *o,
+		     const struct style *st, struct md_buf *out)
 {
 	const char *check = md_j_str(x, "check"), *label = md_j_str(x, "label");
-	const char *color, *m, *ev = md_j_str(x, "evidence");
+	const char *color, *m, *ev;
 	char val[512];
 	int rc = 0;
 
 	if (!check && !o->verbose)
 		return 0;
-	md_j_value_text(cJSON_GetObjectItemCaseSensitive(x, "value"), val, sizeof(val));
-	if (md_j_fact_masked(x)) {
-		snprintf(val, sizeof(val), "%s", MD_J_MASK);
-		ev = ev ? MD_J_MASK : NULL;
-	}
+	md_j_fact_shown(doc, x, val, sizeof(val), &ev);
 	if (!check) {
 		rc |= md_buf_printf(out, "      %s", st->dim);
 		rc |= put(out, md_j_str(x, "name"));
@@ -172,7 +168,7 @@ static int checklist(const cJSON *doc, const struct md_text_opts *o, const struc
 		if (status && strcmp(status, "ok") != 0)
 			rc |= probe_line(p, status, st, out);
 		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(p, "facts"))
-			rc |= fact_line(x, o, st, out);
+			rc |= fact_line(doc, x, o, st, out);
 	}
 	return rc;
 }
@@ -199,14 +195,10 @@ static int finding(const cJSON *doc, const cJSON *f, const struct md_text_opts *
 	rc |= put(out, md_j_str(f, "cause"));
 	rc |= md_buf_puts(out, "\n");
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(f, "evidence")) {
-		const char *ev = md_j_str(e, "evidence");
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "value");
+		const char *ev;
 
-		md_j_value_text(v, val, sizeof(val));
-		if (md_j_secret_masked(doc, md_j_str(e, "fact"))) {
-			snprintf(val, sizeof(val), "%s", MD_J_MASK);
-			ev = ev ? MD_J_MASK : NULL;
-		}
+		md_j_fact_shown(doc, e, val, sizeof(val), &ev);
 		rc |= md_buf_printf(out, "  %s ", n++ ? "         " : "Evidence:");
 		rc |= put(out, md_j_str(e, "fact"));
 		rc |= md_buf_puts(out, " = ");

@@ -507,7 +507,7 @@ static void out_value(struct ectx *c, const struct md_fact *f)
 		out_quoted(c, f->str ? f->str : "");
 		break;
 	case MD_FACT_SECRET:
-		out(c, "\"********\"");
+		out(c, "\"" MD_SECRET_MASK "\"");
 		break;
 	case MD_FACT_INT:
 		outf(c, "%lld", (long long)f->num);
@@ -766,16 +766,15 @@ static int make_finding(const struct md_rule *r, const struct md_facts *facts, b
 		const struct md_fact *f = md_facts_get(facts, r->evidence[x->n_evidence]);
 		const struct md_probe *p = f ? NULL : md_probe_for_fact(r->evidence[x->n_evidence]);
 		const char *probe = f ? f->probe : p ? p->name : NULL;
+		/* A secret's evidence may quote it (the command that read it, say): it is
+		 * masked with the value. */
+		const char *evidence = f ? md_fact_evidence_text(f, show) : NULL;
 
 		c->fact = strdup(r->evidence[x->n_evidence]);
 		c->value = f ? md_fact_text(f, show) : NULL;
-		/* A secret's evidence may quote it (the command that read it, say): it is
-		 * masked with the value. */
-		c->evidence = !f || !f->evidence ? NULL
-			      : f->type == MD_FACT_SECRET && !show ? strdup(MD_SECRET_MASK)
-			      : strdup(f->evidence);
+		c->evidence = evidence ? strdup(evidence) : NULL;
 		c->probe = probe ? strdup(probe) : NULL;
-		if (!c->fact || (f && !c->value) || (f && f->evidence && !c->evidence) ||
+		if (!c->fact || (f && !c->value) || (evidence && !c->evidence) ||
 		    (probe && !c->probe)) {
 			x->n_evidence++; /* so cleanup frees this one too */
 			goto oom;

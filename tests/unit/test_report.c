@@ -623,33 +623,37 @@ Test(verdict, no_problem_only_when_everything_ran_and_exit_is_zero)
 
 /* ---- secrets: value and evidence masked everywhere ---------------------------------- */
 
+/* A run whose secret fact a finding cites, the finding made by the rule engine with the
+ * same show_secrets as the report. */
 static cJSON *secret_doc(struct md_facts *facts, struct md_target *target, bool show)
 {
-	static struct md_rule rule = {
-		.id = "authkey-expired", .file = "x.rules", .line = 1, .when = "x",
-		.severity = MD_SEV_WARNING, .title = "t", .cause = "x", .source = "s",
-	};
-	/* As the rule engine cites a fact: its value as text (masked) and its evidence. */
-	static struct md_cited cited[] = { { "tailscale.authkey", "********",
-					     "tailscale up --authkey=hskey-auth-SECRETSECRET", "tailscale" } };
-	static struct md_finding fin;
-	static struct md_evaluation ev;
-	static struct md_probe_run runs[1];
 	static const struct md_probe pts = { .name = "tailscale" };
+	struct md_probe_run runs[1] = { { .probe = &pts, .status = MD_OK } };
+	struct md_evaluation ev = { 0 };
+	struct md_ruleset rs;
+	struct md_err err = { 0 };
 	struct md_report r;
+	cJSON *doc;
 
 	cr_assert_eq(md_target_parse("box", target, NULL), MD_OK);
 	md_facts_init(facts);
 	md_fact_secret(facts, "tailscale", "tailscale.authkey", "hskey-auth-SECRETSECRET",
 		       "tailscale up --authkey=hskey-auth-SECRETSECRET");
 	md_fact_check(facts, "tailscale.authkey", MD_CHECK_WARN, "auth key");
-	fin = (struct md_finding){ .rule = &rule, .severity = MD_SEV_WARNING, .cause = "c",
-		.evidence = cited, .n_evidence = 1 };
-	ev = (struct md_evaluation){ .findings = &fin, .n_findings = 1 };
-	runs[0] = (struct md_probe_run){ .probe = &pts, .status = MD_OK };
+	md_ruleset_init(&rs);
+	cr_assert_eq(md_rules_load_string(&rs, "x.rules",
+					  "[rule authkey-expired]\nwhen = tailscale.authkey ~ \"^hskey-\"\n"
+					  "severity = warning\ncause = key {tailscale.authkey}\n"
+					  "evidence = tailscale.authkey\nsource = s\n", &err),
+		     MD_OK, "%s", err.msg);
+	cr_assert_eq(md_rules_evaluate(&rs, facts, show, &ev), MD_OK);
+	cr_assert_eq(ev.n_findings, 1);
 	r = (struct md_report){ .target = target, .facts = facts, .runs = runs, .n_runs = 1,
-		.eval = &ev, .exit_code = 1, .show_secrets = show };
-	return md_report_build(&r);
+		.eval = &ev, .rules = &rs, .exit_code = 1, .show_secrets = show };
+	doc = md_report_build(&r);
+	md_evaluation_cleanup(&ev);
+	md_ruleset_cleanup(&rs);
+	return doc;
 }
 
 static void assert_no_secret_anywhere(const cJSON *doc, const char *secret, bool json)
@@ -700,12 +704,32 @@ Test(secrets, show_secrets_shows_the_evidence_too)
 	cJSON *doc = secret_doc(&facts, &target, true);
 	const cJSON *fact = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(
 		cJSON_GetObjectItem(doc, "probes"), 0), "facts"), 0);
+	const cJSON *cite = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(
+		cJSON_GetObjectItem(doc, "findings"), 0), "evidence"), 0);
 
 	cr_assert_str_eq(cJSON_GetObjectItem(fact, "evidence")->valuestring,
+			 "tailscale up --authkey=hskey-auth-SECRETSECRET");
+	cr_assert_str_eq(cJSON_GetObjectItem(cite, "value")->valuestring, "hskey-auth-SECRETSECRET");
+	cr_assert_str_eq(cJSON_GetObjectItem(cite, "evidence")->valuestring,
 			 "tailscale up --authkey=hskey-auth-SECRETSECRET");
 	cJSON_Delete(doc);
 	md_facts_cleanup(&facts);
 	md_target_cleanup(&target);
+}
+
+Test(secrets, a_secret_facts_evidence_is_masked_unless_asked_in_one_place)
+{
+	struct md_facts f;
+
+	md_facts_init(&f);
+	md_fact_secret(&f, "p", "p.key", "hunter2", "read hunter2");
+	md_fact_secret(&f, "p", "p.bare", "hunter2", NULL);
+	md_fact_str(&f, "p", "p.tcp", "refused", "connect: refused");
+	cr_assert_str_eq(md_fact_evidence_text(md_facts_get(&f, "p.key"), false), MD_SECRET_MASK);
+	cr_assert_str_eq(md_fact_evidence_text(md_facts_get(&f, "p.key"), true), "read hunter2");
+	cr_assert_null(md_fact_evidence_text(md_facts_get(&f, "p.bare"), false));
+	cr_assert_str_eq(md_fact_evidence_text(md_facts_get(&f, "p.tcp"), false), "connect: refused");
+	md_facts_cleanup(&f);
 }
 
 Test(secrets, a_saved_report_with_a_masked_secret_never_shows_its_evidence)
