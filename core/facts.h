@@ -42,7 +42,8 @@ struct md_fact {
 };
 
 /* A table a probe keeps for the report (e.g. one row per WireGuard endpoint pair):
- * JSON text, an array of objects.  The report embeds it as it is. */
+ * JSON text, an array of objects, as cJSON printed it.  The report parses it back and
+ * embeds it; failing to parse it is taken for memory running out. */
 struct md_table {
 	char *probe;
 	char *name;

@@ -83,14 +83,6 @@ static int code(struct md_buf *out, const char *s)
 	return code_span(out, s, false);
 }
 
-/* A number from the tree with printf format fmt, or "?" when missing. */
-static int num(struct md_buf *out, const cJSON *o, const char *key, const char *fmt)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsNumber(v) ? md_buf_printf(out, fmt, v->valuedouble) : md_buf_puts(out, "?");
-}
-
 static int header(const cJSON *doc, struct md_buf *out)
 {
 	const cJSON *target = cJSON_GetObjectItemCaseSensitive(doc, "target");
@@ -107,15 +99,15 @@ static int header(const cJSON *doc, struct md_buf *out)
 	rc |= md_buf_puts(out, "@");
 	rc |= prose(out, md_j_str(target, "hostname"));
 	rc |= md_buf_puts(out, " port ");
-	rc |= num(out, target, "port", "%.0f");
+	rc |= md_j_put_num(out, target, "port", "%.0f", 1);
 	rc |= md_buf_puts(out, "\n- When: ");
 	rc |= prose(out, md_j_str(doc, "generated_at"));
 	rc |= md_buf_puts(out, " (");
-	rc |= num(out, doc, "duration_ms", "%.0f");
+	rc |= md_j_put_num(out, doc, "duration_ms", "%.0f", 1);
 	rc |= md_buf_puts(out, " ms)\n- meshdoctor ");
 	rc |= prose(out, md_j_str(tool, "version"));
 	rc |= md_buf_puts(out, ", exit code ");
-	rc |= num(out, verdict, "exit_code", "%.0f");
+	rc |= md_j_put_num(out, verdict, "exit_code", "%.0f", 1);
 	return rc | md_buf_puts(out, "\n\n");
 }
 

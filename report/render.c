@@ -18,6 +18,16 @@ double md_j_num(const cJSON *o, const char *key, double def)
 	return cJSON_IsNumber(v) ? v->valuedouble : def;
 }
 
+int md_j_put_num(struct md_buf *out, const cJSON *o, const char *key, const char *fmt,
+		 double scale)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsNumber(v))
+		return md_buf_puts(out, "?");
+	return md_buf_printf(out, fmt, v->valuedouble * scale);
+}
+
 const char *md_j_value_text(const cJSON *v, char *buf, size_t len)
 {
 	if (cJSON_IsString(v))

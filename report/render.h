@@ -16,6 +16,10 @@ double md_j_num(const cJSON *o, const char *key, double def);
 /* A fact or cited value as text into buf ("refused", "22", "true", "null"); "?" when
  * absent or not a string, number, boolean or null. */
 const char *md_j_value_text(const cJSON *v, char *buf, size_t len);
+/* Appends the member's number with printf format fmt (one double), times scale; "?" when
+ * absent or not a number.  MD_OK or MD_ENOMEM/MD_ETOOBIG. */
+int md_j_put_num(struct md_buf *out, const cJSON *o, const char *key, const char *fmt,
+		 double scale);
 /* How many probes did not complete (status "error"), as the verdict line counts them. */
 int md_j_failed_probes(const cJSON *doc);
 /* What fact x of doc shows, x being an element of probes[].facts or a fact a finding cites

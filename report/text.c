@@ -38,17 +38,6 @@ static int put_pad(struct md_buf *out, const char *s, size_t width)
 	return rc;
 }
 
-/* A number from the tree with printf format fmt, or "?" when missing. */
-static int put_num(struct md_buf *out, const cJSON *o, const char *key, const char *fmt,
-		   double scale)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	if (!cJSON_IsNumber(v))
-		return md_buf_puts(out, "?");
-	return md_buf_printf(out, fmt, v->valuedouble * scale);
-}
-
 static const char *mark(const char *check, const struct style *st, const char **color)
 {
 	if (check && strcmp(check, "ok") == 0) {
@@ -303,9 +292,9 @@ int md_report_text(const cJSON *doc, const struct md_text_opts *o, struct md_buf
 	rc |= md_buf_puts(out, "@");
 	rc |= put(out, md_j_str(target, "hostname"));
 	rc |= md_buf_puts(out, " port ");
-	rc |= put_num(out, target, "port", "%.0f", 1);
+	rc |= md_j_put_num(out, target, "port", "%.0f", 1);
 	rc |= md_buf_puts(out, ", ");
-	rc |= put_num(out, doc, "duration_ms", "%.1f", 1 / 1000.0);
+	rc |= md_j_put_num(out, doc, "duration_ms", "%.1f", 1 / 1000.0);
 	rc |= md_buf_printf(out, " s)%s\n\n", st->off);
 	rc |= checklist(doc, o, st, out);
 	cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(doc, "findings")) {
@@ -321,7 +310,7 @@ int md_report_text(const cJSON *doc, const struct md_text_opts *o, struct md_buf
 	rc |= md_buf_printf(out, "%s: ", st->off);
 	rc |= verdict_words(verdict, nf, md_j_failed_probes(doc), out);
 	rc |= md_buf_puts(out, ", exit ");
-	rc |= put_num(out, verdict, "exit_code", "%.0f", 1);
+	rc |= md_j_put_num(out, verdict, "exit_code", "%.0f", 1);
 	rc |= md_buf_puts(out, "\n");
 	return rc ? MD_ENOMEM : MD_OK;
 }

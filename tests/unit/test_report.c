@@ -1,5 +1,6 @@
 /* Unit tests: the JSON report, its reading back, and the text and Markdown renderings
  * (golden files in fixtures/reports/). */
+#include "report/render.h"
 #include "report/report.h"
 
 #include <criterion/criterion.h>
@@ -225,6 +226,36 @@ Test(report, parse_rejects_what_is_not_a_report)
 	cr_assert_eq(md_report_parse("{\"schema\":\"meshdoctor/report/v1\",\"tool\":{}}", &doc, &e), MD_EPARSE);
 	cr_assert(strstr(e.msg, "\"target\""), "%s", e.msg);
 	cr_assert_null(doc);
+}
+
+Test(report, numbers_from_the_tree_print_with_their_format_or_as_question_marks)
+{
+	cJSON *o = cJSON_Parse("{\"port\":2222,\"ms\":1234,\"s\":\"22\"}");
+	struct md_buf b;
+
+	cr_assert_not_null(o);
+	md_buf_init(&b, 0);
+	cr_assert_eq(md_j_put_num(&b, o, "port", "%.0f", 1), MD_OK);
+	cr_assert_eq(md_j_put_num(&b, o, "ms", " %.1f", 1 / 1000.0), MD_OK);
+	cr_assert_eq(md_j_put_num(&b, o, "s", " %.0f", 1), MD_OK);
+	cr_assert_eq(md_j_put_num(&b, o, "none", " %.0f", 1), MD_OK);
+	cr_assert_str_eq(md_buf_str(&b), "2222 1.2??");
+	md_buf_cleanup(&b);
+	cJSON_Delete(o);
+}
+
+Test(report, a_probe_table_that_does_not_parse_fails_the_report)
+{
+	struct fixture fx;
+	cJSON *doc;
+
+	build(&fx);
+	/* Only cJSON's own output is stored as a table; anything else cannot come from a
+	 * probe, so the builder takes the failure for memory running out. */
+	cr_assert_eq(md_facts_table(&fx.facts, "ssh", "sessions", "[{\"user\":"), MD_OK);
+	doc = md_report_build(&fx.r);
+	cr_assert_null(doc);
+	destroy(&fx);
 }
 
 /* ---- text that remote hosts wrote never drives the terminal ------------------------- */
