@@ -1,15 +1,19 @@
 /* markdown.c — the report as Markdown, to paste into a bug ticket.
  *
  * Every string from the tree (what remote hosts said, and a saved report may come from
- * anyone) is written through prose() or code(): control characters become \xNN
+ * anyone) is written through prose(), cell() or code(): control characters become \xNN
  * (md_escape_buf), and Markdown's own characters are escaped so that a value can neither
  * end a code span, split a table row, open a link or image, nor inject HTML.  CommonMark
- * allows a backslash before any ASCII punctuation (spec 0.31, section 2.4). */
+ * allows a backslash before any ASCII punctuation (spec 0.31, section 2.4).  GFM also
+ * makes links of bare text (its "autolinks (extension)": www., http://, an e-mail
+ * address), which no backslash stops reliably: prose() shows each word that could become
+ * one as a code span, where nothing is a link. */
 #include "report/render.h"
 #include "report/report.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* Characters that could start or end Markdown markup inside a line: emphasis, code, links
  * and images, raw HTML and entities, table cells, strikethrough, a heading's closing #s,
@@ -21,24 +25,6 @@ static int safe(struct md_buf *t, const char *s)
 {
 	md_buf_reset(t);
 	return md_escape_buf(t, md_j_or_q(s));
-}
-
-/* Running text (also a table cell): every Markdown character escaped. */
-static int prose(struct md_buf *out, const char *s)
-{
-	struct md_buf t;
-	int rc;
-
-	md_buf_init(&t, 0);
-	rc = safe(&t, s);
-	for (const char *p = md_buf_str(&t); rc == 0 && *p; p++) {
-		if (strchr(MD_META, *p))
-			rc = md_buf_append(out, "\\", 1);
-		if (rc == 0)
-			rc = md_buf_append(out, p, 1);
-	}
-	md_buf_cleanup(&t);
-	return rc;
 }
 
 /* An inline code span that shows s as it is.  The fence is one backtick longer than the
@@ -83,11 +69,72 @@ static int code(struct md_buf *out, const char *s)
 	return code_span(out, s, false);
 }
 
+/* Whether word (n bytes, no space in it) could become a GFM extended autolink: it holds
+ * "www." (any case), a scheme's "://" or an e-mail address's '@'. */
+static bool links_itself(const char *word, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (word[i] == '@' || (i + 3 <= n && memcmp(word + i, "://", 3) == 0) ||
+		    (i + 4 <= n && strncasecmp(word + i, "www.", 4) == 0))
+			return true;
+	}
+	return false;
+}
+
+/* Running text, or a table cell when in_table: every Markdown character escaped, and each
+ * word that could become a link by itself shown as a code span. */
+static int text(struct md_buf *out, const char *s, bool in_table)
+{
+	struct md_buf t, word;
+	const char *p;
+	int rc;
+
+	md_buf_init(&t, 0);
+	md_buf_init(&word, 0);
+	rc = safe(&t, s);
+	/* After safe() the only white space left is the plain space. */
+	for (p = md_buf_str(&t); rc == 0 && *p;) {
+		size_t n = strspn(p, " ");
+
+		rc = md_buf_append(out, p, n);
+		p += n;
+		n = strcspn(p, " ");
+		if (rc == 0 && n && links_itself(p, n)) {
+			md_buf_reset(&word);
+			rc = md_buf_append(&word, p, n);
+			if (rc == 0)
+				rc = code_span(out, md_buf_str(&word), in_table);
+			p += n;
+			continue;
+		}
+		for (; rc == 0 && n; p++, n--) {
+			if (strchr(MD_META, *p))
+				rc = md_buf_append(out, "\\", 1);
+			if (rc == 0)
+				rc = md_buf_append(out, p, 1);
+		}
+	}
+	md_buf_cleanup(&word);
+	md_buf_cleanup(&t);
+	return rc;
+}
+
+static int prose(struct md_buf *out, const char *s)
+{
+	return text(out, s, false);
+}
+
+static int cell(struct md_buf *out, const char *s)
+{
+	return text(out, s, true);
+}
+
 static int header(const cJSON *doc, struct md_buf *out)
 {
 	const cJSON *target = cJSON_GetObjectItemCaseSensitive(doc, "target");
 	const cJSON *verdict = cJSON_GetObjectItemCaseSensitive(doc, "verdict");
 	const cJSON *tool = cJSON_GetObjectItemCaseSensitive(doc, "tool");
+	struct md_buf who;
 	int rc = 0;
 
 	rc |= md_buf_puts(out, "## meshdoctor check ");
@@ -95,9 +142,12 @@ static int header(const cJSON *doc, struct md_buf *out)
 	rc |= md_buf_puts(out, ": ");
 	rc |= prose(out, md_j_str(verdict, "status"));
 	rc |= md_buf_puts(out, "\n\n- Target: ");
-	rc |= prose(out, md_j_str(target, "user"));
-	rc |= md_buf_puts(out, "@");
-	rc |= prose(out, md_j_str(target, "hostname"));
+	/* One piece: "user" "@" "host" written apart would still make an e-mail link. */
+	md_buf_init(&who, 0);
+	rc |= md_buf_printf(&who, "%s@%s", md_j_or_q(md_j_str(target, "user")),
+			    md_j_or_q(md_j_str(target, "hostname")));
+	rc |= rc ? 0 : prose(out, md_buf_str(&who));
+	md_buf_cleanup(&who);
 	rc |= md_buf_puts(out, " port ");
 	rc |= md_j_put_num(out, target, "port", "%.0f", 1);
 	rc |= md_buf_puts(out, "\n- When: ");
@@ -174,11 +224,11 @@ static int observations(const cJSON *doc, struct md_buf *out)
 			const char *msg = md_j_str(p, "message");
 
 			rc |= md_buf_puts(out, "| ");
-			rc |= prose(out, name);
+			rc |= cell(out, name);
 			rc |= md_buf_puts(out, " | (");
-			rc |= prose(out, status);
+			rc |= cell(out, status);
 			rc |= md_buf_puts(out, ") | | ");
-			rc |= msg ? prose(out, msg) : 0;
+			rc |= msg ? cell(out, msg) : 0;
 			rc |= md_buf_puts(out, " |\n");
 		}
 		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(p, "facts")) {
@@ -186,13 +236,13 @@ static int observations(const cJSON *doc, struct md_buf *out)
 
 			md_j_fact_shown(doc, x, val, sizeof(val), &ev);
 			rc |= md_buf_puts(out, "| ");
-			rc |= prose(out, name);
+			rc |= cell(out, name);
 			rc |= md_buf_puts(out, " | ");
-			rc |= code_span(out, md_j_str(x, "name"), true);
+			rc |= cell(out, md_j_str(x, "name"));
 			rc |= md_buf_puts(out, " | ");
-			rc |= prose(out, val);
+			rc |= cell(out, val);
 			rc |= md_buf_puts(out, " | ");
-			rc |= ev ? prose(out, ev) : 0;
+			rc |= ev ? cell(out, ev) : 0;
 			rc |= md_buf_puts(out, " |\n");
 		}
 	}

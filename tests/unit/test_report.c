@@ -450,8 +450,37 @@ Test(escape, markdown_values_cannot_break_code_spans_or_tables)
 	cr_assert(strstr(s, "#### warning: t \\#\\# (``` r`` ```)\n"), "%s", s);
 	cr_assert(strstr(s, "- `f` = ``` ``x ```: ` `\n"), "%s", s);
 	cr_assert(strstr(s, "1. \\&amp; \\_u\\_\n"), "%s", s);
-	cr_assert(strstr(s, "| p\\|q | `x\\|y` | v\\|w\\\\x0anext | "
+	cr_assert(strstr(s, "| p\\|q | x\\|y | v\\|w\\\\x0anext | "
 			    "\\<img src=x onerror=alert(1)\\> \\*b\\* \\[l\\](u) |\n"), "%s", s);
+	md_buf_cleanup(&b);
+	cJSON_Delete(doc);
+}
+
+Test(escape, markdown_table_cells_and_bare_links_stay_text)
+{
+	/* A name with a backslash before its '|', and values GFM would turn into links
+	 * without any markup: a URL, a www. name, an e-mail address (the target's user@host
+	 * too). */
+	static const char *const json =
+		"{\"schema\":\"meshdoctor/report/v1\",\"tool\":{},"
+		"\"target\":{\"user\":\"steve\",\"hostname\":\"office.example\"},\"verdict\":{},"
+		"\"probes\":[{\"name\":\"ssh\",\"status\":\"ok\",\"facts\":[{\"name\":\"a\\\\|b\","
+		"\"value\":\"see http://evil.example/x|y now\",\"evidence\":\"WWW.evil.example a@b.example\"}]}],"
+		"\"findings\":[{\"severity\":\"warning\",\"title\":\"t\",\"cause\":\"mail x@evil.example_ now\","
+		"\"advice\":[\"open https://evil.example/*x* or www.evil.example\"]}]}";
+	cJSON *doc = NULL;
+	struct md_buf b;
+	const char *s;
+
+	cr_assert_eq(md_report_parse(json, &doc, NULL), MD_OK);
+	md_buf_init(&b, 0);
+	cr_assert_eq(md_report_markdown(doc, &b), MD_OK);
+	s = md_buf_str(&b);
+	cr_assert(strstr(s, "- Target: `steve@office.example` port ?\n"), "%s", s);
+	cr_assert(strstr(s, "**Cause.** mail `x@evil.example_` now\n"), "%s", s);
+	cr_assert(strstr(s, "1. open `https://evil.example/*x*` or `www.evil.example`\n"), "%s", s);
+	cr_assert(strstr(s, "| ssh | a\\\\\\|b | see `http://evil.example/x\\|y` now | "
+			    "`WWW.evil.example` `a@b.example` |\n"), "%s", s);
 	md_buf_cleanup(&b);
 	cJSON_Delete(doc);
 }
