@@ -16,30 +16,73 @@ static void usage(FILE *f)
 		   "or checks rule files for mistakes (exit 64 with FILE:LINE: message).\n");
 }
 
+/* ---- output --------------------------------------------------------------------
+ *
+ * Rule files may come from anyone (--rules DIR): their text is shown with control and
+ * bidirectional characters as \xNN (md_escape_buf), so it cannot drive the terminal. */
+
+/* s made safe for a terminal, then padded with spaces to width bytes. */
+static void put_pad(const char *s, size_t width)
+{
+	struct md_buf b;
+
+	md_buf_init(&b, 0);
+	if (md_escape_buf(&b, s ? s : "") != MD_OK) {
+		md_buf_cleanup(&b);
+		md_buf_init(&b, 0);
+		md_buf_puts(&b, "(out of memory)");
+	}
+	fputs(md_buf_str(&b), stdout);
+	for (size_t n = b.len; n < width; n++)
+		putchar(' ');
+	md_buf_cleanup(&b);
+}
+
+static void put(const char *s)
+{
+	put_pad(s, 0);
+}
+
+/* "  label s\n", s made safe. */
+static void line(const char *label, const char *s)
+{
+	printf("  %s ", label);
+	put(s);
+	putchar('\n');
+}
+
 static void explain(const struct md_rule *r)
 {
 	const char *facts[64];
 	size_t n = md_rule_facts(r, facts, 64);
 
-	printf("%s — %s\n", r->id, r->title ? r->title : "(no title)");
-	printf("  defined:    %s:%d\n", r->file, r->line);
+	put(r->id);
+	fputs(" — ", stdout);
+	put(r->title ? r->title : "(no title)");
+	fputs("\n  defined:    ", stdout);
+	put(r->file);
+	printf(":%d\n", r->line);
 	printf("  severity:   %s\n", md_severity_name(r->severity));
-	printf("  when:       %s\n", r->when);
-	printf("  cause:      %s\n", r->cause);
+	line("when:      ", r->when);
+	line("cause:     ", r->cause);
 	for (size_t i = 0; i < r->n_evidence; i++)
-		printf("  %s %s\n", i ? "           " : "evidence:  ", r->evidence[i]);
-	for (size_t i = 0; i < r->n_advice; i++)
-		printf("  %s %zu. %s\n", i ? "           " : "advice:    ", i + 1, r->advice[i]);
-	printf("  remedy:     %s\n", r->remedy ? r->remedy : "(none)");
-	printf("  source:     %s\n", r->source);
+		line(i ? "           " : "evidence:  ", r->evidence[i]);
+	for (size_t i = 0; i < r->n_advice; i++) {
+		printf("  %s %zu. ", i ? "           " : "advice:    ", i + 1);
+		put(r->advice[i]);
+		putchar('\n');
+	}
+	line("remedy:    ", r->remedy ? r->remedy : "(none)");
+	line("source:    ", r->source);
 	for (size_t i = 0; i < r->n_supersedes; i++)
-		printf("  %s %s\n", i ? "           " : "supersedes:", r->supersedes[i]);
+		line(i ? "           " : "supersedes:", r->supersedes[i]);
 	printf("  facts it needs:\n");
 	for (size_t i = 0; i < n; i++) {
 		const struct md_probe *p = md_probe_for_fact(facts[i]);
 
-		printf("    %-32s %s%s\n", facts[i], p ? "from probe " : "",
-		       p ? p->name : "(no probe records it yet)");
+		fputs("    ", stdout);
+		put_pad(facts[i], 32);
+		printf(" %s%s\n", p ? "from probe " : "", p ? p->name : "(no probe records it yet)");
 	}
 }
 
@@ -74,7 +117,8 @@ int cmd_rules_main(int argc, char **argv)
 		}
 		if (cli_load_rules(argv[optind + 1], &rs, &dir))
 			goto out;
-		printf("%s: %zu rules in %zu files, no mistakes\n", dir, rs.n, rs.n_files);
+		put(dir);
+		printf(": %zu rules in %zu files, no mistakes\n", rs.n, rs.n_files);
 		rc = MD_EXIT_OK;
 		goto out;
 	}
@@ -100,13 +144,20 @@ int cmd_rules_main(int argc, char **argv)
 		cli_error("unknown rules command '%s' (try: meshdoctor rules --help)", argv[optind]);
 		goto out;
 	}
-	printf("%zu rules from %s\n\n", rs.n, dir);
+	printf("%zu rules from ", rs.n);
+	put(dir);
+	fputs("\n\n", stdout);
 	for (size_t i = 0; i < rs.n; i++) {
 		const struct md_rule *r = rs.v[i];
 		const char *base = strrchr(r->file, '/');
 
-		printf("  %-34s %-8s %s:%d  %s\n", r->id, md_severity_name(r->severity),
-		       base ? base + 1 : r->file, r->line, r->source);
+		fputs("  ", stdout);
+		put_pad(r->id, 34);
+		printf(" %-8s ", md_severity_name(r->severity));
+		put(base ? base + 1 : r->file);
+		printf(":%d  ", r->line);
+		put(r->source);
+		putchar('\n');
 	}
 	rc = MD_EXIT_OK;
 out:

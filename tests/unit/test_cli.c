@@ -783,3 +783,43 @@ Test(cli, two_reports_to_one_new_file_by_two_names_are_a_usage_error)
 	unlink(link);
 	unlink(cap);
 }
+
+Test(cli, rule_text_is_shown_with_control_characters_as_hex)
+{
+	char dir[] = "/tmp/mdcli-rules-XXXXXX";
+	char path[128];
+	FILE *f;
+	struct run r;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/odd.rules", dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("[rule odd-one]\nwhen = ssh.tcp == \"\033[2J\"\nseverity = warning\n"
+	      "title = t\033]0;owned\007\ncause = c\xc2\x9b" "1m\nadvice = a\xe2\x80\xae" "gnp\n"
+	      "source = s\033[8m\n", f);
+	fclose(f);
+	{
+		const char *a[] = { "rules", "explain", "odd-one", "--rules", dir, NULL };
+
+		md(&r, a);
+		cr_assert_eq(r.code, 0, "%s", r.err);
+		cr_assert_null(strchr(r.out, '\033'), "%s", r.out);
+		cr_assert_null(strchr(r.out, '\007'), "%s", r.out);
+		cr_assert(strstr(r.out, "odd-one — t\\x1b]0;owned\\x07\n"), "%s", r.out);
+		cr_assert(strstr(r.out, "  when:       ssh.tcp == \"\\x1b[2J\"\n"), "%s", r.out);
+		cr_assert(strstr(r.out, "  cause:      c\\xc2\\x9b1m\n"), "%s", r.out);
+		cr_assert(strstr(r.out, "  advice:     1. a\\xe2\\x80\\xaegnp\n"), "%s", r.out);
+		cr_assert(strstr(r.out, "  source:     s\\x1b[8m\n"), "%s", r.out);
+	}
+	{
+		const char *a[] = { "rules", "--rules", dir, NULL };
+
+		md(&r, a);
+		cr_assert_eq(r.code, 0, "%s", r.err);
+		cr_assert_null(strchr(r.out, '\033'), "%s", r.out);
+		cr_assert(strstr(r.out, "odd.rules:1  s\\x1b[8m\n"), "%s", r.out);
+	}
+	unlink(path);
+	rmdir(dir);
+}
