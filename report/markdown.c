@@ -6,8 +6,8 @@
  * end a code span, split a table row, open a link or image, nor inject HTML.  CommonMark
  * allows a backslash before any ASCII punctuation (spec 0.31, section 2.4).  GFM also
  * makes links of bare text (its "autolinks (extension)": www., http://, an e-mail
- * address), which no backslash stops reliably: prose() shows each word that could become
- * one as a code span, where nothing is a link. */
+ * address), which no backslash stops reliably: prose() and cell() show each word that
+ * could become one as a code span, where nothing is a link. */
 #include "report/render.h"
 #include "report/report.h"
 
