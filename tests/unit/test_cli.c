@@ -1,7 +1,8 @@
 /* Unit tests of the command line: usage errors, exit codes, --help, rule listing and the
  * report command.  They run the meshdoctor binary ($MD_BIN) on inputs that need no
  * network: every target here is rejected before any probe runs, or only an empty capture
- * file is read.
+ * file is read.  cli/common.c is also compiled in, so that a test can make a system call
+ * fail inside cli_write_output().
  *
  * Every run of the binary has its own 20 s deadline (md_proc_run kills it), so the tests
  * set no criterion .timeout: with -j2, criterion's bookkeeping for pending timeouts is
