@@ -105,3 +105,5 @@ clean:
 	rm -rf build build-san meshdoctor
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d)
+# Test binaries are compiled and linked in one step; their .d files name what they include.
+-include $(UNIT_BIN:=.d) $(LAB_BIN:=.d) $(HELPER_BIN:=.d)
