@@ -36,12 +36,14 @@ static void close_fd(int *fd)
 }
 
 /* Reaps pid, waiting until the deadline at most: MD_OK with *status, MD_ETIMEOUT while it
- * still runs, MD_EIO when it cannot be waited for.  Waits on a pidfd (Linux 5.3) so that
- * the exit wakes it at once; without one, polls every 10 ms. */
-static int reap(pid_t pid, const struct md_deadline *dl, int *status)
+ * still runs, MD_EIO when it cannot be waited for (*wait_errno says why: ECHILD when
+ * someone else reaped it, e.g. with SIGCHLD ignored).  Waits on a pidfd (Linux 5.3) so
+ * that the exit wakes it at once; without one, polls every 10 ms. */
+static int reap(pid_t pid, const struct md_deadline *dl, int *status, int *wait_errno)
 {
 	int pfd = (int)syscall(SYS_pidfd_open, pid, 0), rc;
 
+	*wait_errno = 0;
 	for (;;) {
 		pid_t r = waitpid(pid, status, WNOHANG);
 		int ms;
@@ -51,6 +53,7 @@ static int reap(pid_t pid, const struct md_deadline *dl, int *status)
 			break;
 		}
 		if (r < 0 && errno != EINTR) {
+			*wait_errno = errno;
 			rc = MD_EIO;
 			break;
 		}
@@ -84,7 +87,7 @@ int md_proc_run(const char *const argv[], const void *in, size_t in_len,
 		const struct md_deadline *dl, struct md_proc_result *r, struct md_err *err)
 {
 	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 }, pexec[2] = { -1, -1 };
-	int rc = MD_OK, status = 0, exec_errno = 0;
+	int rc = MD_OK, status = 0, exec_errno = 0, wait_errno = 0, rrc;
 	bool killed = false;
 	size_t in_off = 0;
 	pid_t pid;
@@ -131,7 +134,7 @@ int md_proc_run(const char *const argv[], const void *in, size_t in_len,
 			struct md_deadline grace = md_deadline_after(md_now_ms(), REAP_GRACE_MS);
 
 			kill_group(pid);
-			reap(pid, &grace, &status);
+			reap(pid, &grace, &status, &wait_errno);
 			rc = md_err_set(err, MD_ETIMEOUT, "exec", "%s: not started at the deadline, killed",
 					argv[0]);
 			goto out;
@@ -140,7 +143,7 @@ int md_proc_run(const char *const argv[], const void *in, size_t in_len,
 	if (read(pexec[0], &exec_errno, sizeof(exec_errno)) == sizeof(exec_errno)) {
 		struct md_deadline grace = md_deadline_after(md_now_ms(), REAP_GRACE_MS);
 
-		reap(pid, &grace, &status); /* it is at _exit() */
+		reap(pid, &grace, &status, &wait_errno); /* it is at _exit() */
 		rc = md_err_set(err, exec_errno == ENOENT ? MD_ENOTFOUND : MD_EIO, "exec", "%s: %s",
 				argv[0], strerror(exec_errno));
 		goto out;
@@ -212,16 +215,25 @@ int md_proc_run(const char *const argv[], const void *in, size_t in_len,
 	close_fd(&pin[1]);
 	/* Its output is closed, but the program may go on (it closed its ends, or left a
 	 * child holding them): the deadline still holds. */
-	if (!killed && reap(pid, dl, &status) == MD_ETIMEOUT) {
-		kill_group(pid);
-		killed = true;
-		rc = md_err_set(err, MD_ETIMEOUT, "exec", "%s: still running at the deadline, killed",
-				argv[0]);
+	if (!killed) {
+		rrc = reap(pid, dl, &status, &wait_errno);
+		if (rrc == MD_ETIMEOUT) {
+			kill_group(pid);
+			killed = true;
+			rc = md_err_set(err, MD_ETIMEOUT, "exec",
+					"%s: still running at the deadline, killed", argv[0]);
+		} else if (rrc != MD_OK) {
+			/* Its status is lost (SIGCHLD ignored, or reaped elsewhere): never
+			 * pretend it succeeded. */
+			rc = md_err_set(err, MD_EIO, "exec", "%s: waitpid: %s", argv[0],
+					strerror(wait_errno));
+			goto out;
+		}
 	}
 	if (killed) {
 		struct md_deadline grace = md_deadline_after(md_now_ms(), REAP_GRACE_MS);
 
-		if (reap(pid, &grace, &status) != MD_OK)
+		if (reap(pid, &grace, &status, &wait_errno) != MD_OK)
 			goto out; /* stuck in the kernel: left behind, exit_code stays -1 */
 	}
 	if (WIFEXITED(status))

@@ -265,6 +265,24 @@ Test(proc, a_program_that_closes_its_output_but_goes_on_is_killed_at_the_deadlin
 	md_proc_result_cleanup(&r);
 }
 
+/* With SIGCHLD ignored the kernel reaps the program itself, and waitpid() fails with
+ * ECHILD: its exit status is lost, which must be an error, never exit code 0. */
+Test(proc, a_status_that_cannot_be_collected_is_an_error, .timeout = 10)
+{
+	const char *argv[] = { "sh", "-c", "exit 7", NULL };
+	struct md_proc_result r;
+	struct md_err e = { 0 };
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 5000);
+
+	signal(SIGCHLD, SIG_IGN);
+	md_proc_result_init(&r, 1024);
+	cr_assert_eq(md_proc_run(argv, NULL, 0, &dl, &r, &e), MD_EIO, "exit code %d", r.exit_code);
+	cr_assert_eq(r.exit_code, -1);
+	cr_assert(strstr(e.msg, "sh: waitpid: "), "%s", e.msg);
+	signal(SIGCHLD, SIG_DFL);
+	md_proc_result_cleanup(&r);
+}
+
 /* Under ASan an allocation that fails aborts (and the sanitizer maps more than any address
  * space limit allows), so this runs in the plain build only. */
 #ifndef __SANITIZE_ADDRESS__
