@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "core/deadline.h"
 #include "core/facts.h"
+#include "core/net.h"
 #include "core/session.h"
 #include "core/target.h"
 #include "probes/probe.h"
@@ -460,5 +461,11 @@ out:
 	md_target_cleanup(&target);
 	free(runs);
 	free(sel);
+	/* A name lookup left at its deadline may still run NSS code on its own thread:
+	 * exit() would run library destructors under it.  Flush and leave at once. */
+	if (md_net_pending_lookups() > 0) {
+		fflush(NULL);
+		_exit(rc);
+	}
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,14 @@ struct lookup {
 	char host[];
 };
 
+/* Lookup threads that have not returned from getaddrinfo() yet. */
+static atomic_int pending_lookups;
+
+int md_net_pending_lookups(void)
+{
+	return atomic_load(&pending_lookups);
+}
+
 static void lookup_release(struct lookup *l)
 {
 	int refs;
@@ -106,6 +115,7 @@ static void *lookup_thread(void *arg)
 	pthread_cond_signal(&l->cv);
 	pthread_mutex_unlock(&l->mu);
 	lookup_release(l);
+	atomic_fetch_sub(&pending_lookups, 1);
 	return NULL;
 }
 
@@ -145,9 +155,12 @@ static int lookup_start(struct lookup *l)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	l->refs = 2;
+	atomic_fetch_add(&pending_lookups, 1);
 	rc = pthread_create(&tid, &attr, lookup_thread, l);
-	if (rc)
+	if (rc) {
 		l->refs = 1;
+		atomic_fetch_sub(&pending_lookups, 1);
+	}
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return rc;

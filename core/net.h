@@ -31,6 +31,11 @@ int md_net_resolve(const char *host, int port, int socktype, const struct md_dea
 		   struct addrinfo **out, struct md_err *err);
 /* True when rc and err (may be NULL) say that the name lookup did not finish in time. */
 bool md_net_resolve_timed_out(int rc, const struct md_err *err);
+/* How many lookups that md_net_resolve() left at their deadline are still inside
+ * getaddrinfo().  Such a thread may be running NSS modules when the program exits, and
+ * exit()'s destructors would pull their state from under it: a program ends with
+ * _exit() while this is not 0. */
+int md_net_pending_lookups(void);
 
 /* TCP connect to host:port.  The addresses are tried in the resolver's order, the next
  * one when the previous attempt failed or 250 ms after it started (RFC 8305 section 5),
