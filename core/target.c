@@ -229,6 +229,8 @@ int md_target_apply_ssh_g(struct md_target *t, const char *text, const char *hom
 				t->port = md_parse_port(val) > 0 ? md_parse_port(val) : 22;
 			} else if (strcmp(key, "identityfile") == 0 && !t->identities_explicit) {
 				rc = add_file(t->identities, &t->n_identities, val, home);
+			} else if (strcmp(key, "hashknownhosts") == 0) {
+				t->hash_known_hosts = strcmp(val, "yes") == 0;
 			} else if (strcmp(key, "identitiesonly") == 0) {
 				t->identities_only = strcmp(val, "yes") == 0;
 			} else if (strcmp(key, "identityagent") == 0) {
@@ -346,7 +348,6 @@ int md_target_resolve(struct md_target *t, const struct md_target_opts *o,
 				md_proc_result_cleanup(&r);
 				return MD_ENOMEM;
 			}
-			t->from_ssh_config = true;
 			t->ssh_config = MD_SSH_CONFIG_READ;
 		} else {
 			char first[256];

@@ -3,8 +3,9 @@
  * Syntax: [user@]host[:port], with IPv6 literals in brackets ([fd7a::2]:2222).  When
  * OpenSSH's client is installed, `ssh -G` is asked for the effective configuration, so an
  * alias from ~/.ssh/config works as it does for `ssh` (HostName, User, Port, IdentityFile,
- * IdentitiesOnly, IdentityAgent, HostKeyAlias, UserKnownHostsFile, GlobalKnownHostsFile;
- * ProxyJump and ProxyCommand are kept so the ssh probe can say it did not follow them).
+ * IdentitiesOnly, IdentityAgent, HostKeyAlias, UserKnownHostsFile, GlobalKnownHostsFile,
+ * HashKnownHosts; ProxyJump and ProxyCommand are kept so the ssh probe can say it did not
+ * follow them).
  * Explicit values (user@, :port, --user, --port, --identity, --known-hosts) win. */
 #ifndef MD_TARGET_H
 #define MD_TARGET_H
@@ -37,7 +38,7 @@ struct md_target {
 	char *host_key_alias;   /* HostKeyAlias (lower case), the name looked up in known_hosts */
 	char *proxy_jump;       /* ProxyJump, as `ssh -G` prints it; NULL when none */
 	char *proxy_command;    /* ProxyCommand; NULL when none */
-	bool from_ssh_config;   /* `ssh -G` answered */
+	bool hash_known_hosts;  /* HashKnownHosts yes: a new known_hosts entry is hashed */
 	enum md_ssh_config {
 		MD_SSH_CONFIG_SKIPPED,   /* not read: --no-ssh-config (or not resolved yet) */
 		MD_SSH_CONFIG_READ,      /* `ssh -G` answered */

@@ -236,7 +236,7 @@ cJSON *md_report_build(const struct md_report *r)
 	put_str(&b, target, "host", r->target->host);
 	put_str(&b, target, "hostname", r->target->hostname);
 	put_num(&b, target, "port", r->target->port);
-	put(&b, target, "ssh_config", cJSON_CreateBool(r->target->from_ssh_config));
+	put(&b, target, "ssh_config", cJSON_CreateBool(r->target->ssh_config == MD_SSH_CONFIG_READ));
 	for (size_t i = 0; r->eval && i < r->eval->n_findings; i++) {
 		if (r->eval->findings[i].severity == MD_SEV_CRITICAL)
 			critical++;

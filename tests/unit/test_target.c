@@ -1,5 +1,7 @@
 /* Unit tests: target parsing ([user@]host[:port]) and `ssh -G` output. */
+#include "core/facts.h"
 #include "core/target.h"
+#include "report/report.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -256,6 +258,7 @@ Test(target, ssh_g_reports_the_settings_meshdoctor_honours, .timeout = 10)
 		 "  HostKeyAlias Office-Key\n"
 		 "  UserKnownHostsFile %s/kh\n"
 		 "  GlobalKnownHostsFile none\n"
+		 "  HashKnownHosts yes\n"
 		 "  ProxyJump jumper@bastion:2200\n",
 		 dir, dir);
 	fp = fopen(path, "w");
@@ -274,7 +277,35 @@ Test(target, ssh_g_reports_the_settings_meshdoctor_honours, .timeout = 10)
 	cr_assert(t.global_known_hosts_none);
 	cr_assert_eq(t.n_global_known_hosts, 0);
 	cr_assert_str_eq(t.proxy_jump, "jumper@bastion:2200");
+	cr_assert(t.hash_known_hosts, "HashKnownHosts yes");
+	/* The report says ssh_config was read. */
+	{
+		struct md_facts f;
+		struct md_report r = { .target = &t };
+		cJSON *doc;
+
+		md_facts_init(&f);
+		r.facts = &f;
+		doc = md_report_build(&r);
+		cr_assert_not_null(doc);
+		cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+				  cJSON_GetObjectItemCaseSensitive(doc, "target"), "ssh_config")));
+		cJSON_Delete(doc);
+		md_facts_cleanup(&f);
+	}
 	md_target_cleanup(&t);
 	unlink(path);
 	rmdir(dir);
+}
+
+Test(target, hash_known_hosts_follows_ssh_g)
+{
+	struct md_target t;
+
+	cr_assert_eq(md_target_parse("office", &t, NULL), MD_OK);
+	cr_assert_eq(md_target_apply_ssh_g(&t, "hostname office\nhashknownhosts no\n", "/h"), MD_OK);
+	cr_assert_not(t.hash_known_hosts);
+	cr_assert_eq(md_target_apply_ssh_g(&t, "hashknownhosts yes\n", "/h"), MD_OK);
+	cr_assert(t.hash_known_hosts);
+	md_target_cleanup(&t);
 }
