@@ -426,9 +426,13 @@ Test(lab_ssh, failing_ssh_config_is_reported_not_ignored, .timeout = 60)
 				       target_kh, "--probes", "ssh", "--rules", "rules", "--timeout", "5s",
 				       "--json", "-", NULL };
 
+		/* root's agent must not reach the user meshdoctor runs as. */
+		setenv("SSH_AUTH_SOCK", lab_path(L, "root_agent.sock"), 1);
 		cr_assert_eq(lab_run_md_as(L, cli, user, args, 60000, &res), 0);
+		unsetenv("SSH_AUTH_SOCK");
 		cr_assert(res.report, "no JSON report (exit %d)\n%s\n%s", res.exit_code, res.out, res.err);
 	}
+	assert_fact("ssh.agent", "none");
 	assert_fact("ssh.config", "failed");
 	cr_assert(strstr(fact("ssh.config_error"), "Bad configuration option"), "%s",
 		  fact("ssh.config_error"));

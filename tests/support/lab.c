@@ -424,12 +424,77 @@ static char *slurp(const char *path)
 	return buf ? buf : strdup("");
 }
 
+/* What a child that drops to another user needs, prepared before fork(): between fork()
+ * and exec only async-signal-safe calls may run (the test process may have threads), and
+ * initgroups() and setenv() allocate and take locks. */
+struct drop_plan {
+	gid_t groups[256];
+	int n_groups;
+	char **envp; /* the environment without HOME and SSH_AUTH_SOCK, then HOME=home */
+	char home_var[300];
+};
+
+static int drop_plan_make(const struct lab *l, struct drop_plan *d)
+{
+	extern char **environ;
+	size_t n = 0, k = 0;
+
+	d->n_groups = (int)(sizeof(d->groups) / sizeof(d->groups[0]));
+	if (getgrouplist(l->run_user, l->run_gid, d->groups, &d->n_groups) < 0)
+		return -1;
+	for (char **e = environ; *e; e++)
+		n++;
+	d->envp = calloc(n + 2, sizeof(*d->envp));
+	if (!d->envp)
+		return -1;
+	for (char **e = environ; *e; e++)
+		/* The user's own agent, if any, is not root's: never hand it the socket. */
+		if (strncmp(*e, "HOME=", 5) != 0 && strncmp(*e, "SSH_AUTH_SOCK=", 14) != 0)
+			d->envp[k++] = *e;
+	snprintf(d->home_var, sizeof(d->home_var), "HOME=%s", l->run_home);
+	d->envp[k++] = d->home_var;
+	d->envp[k] = NULL;
+	return 0;
+}
+
+/* The program file execvp() would run, found before fork(). */
+static int find_program(const char *name, char *out, size_t n)
+{
+	const char *path = getenv("PATH");
+
+	if (strchr(name, '/')) {
+		snprintf(out, n, "%s", name);
+		return 0;
+	}
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		size_t len = strcspn(p, ":");
+
+		snprintf(out, n, "%.*s%s%s", (int)len, p, len ? "/" : "", name);
+		if (access(out, X_OK) == 0)
+			return 0;
+		p += len;
+		if (*p == ':')
+			p++;
+	}
+	return -1;
+}
+
+static void child_fail(int fd, const char *msg)
+{
+	if (fd >= 0 && write(fd, msg, strlen(msg)) < 0) {
+		/* nothing more to say */
+	}
+	_exit(126);
+}
+
 int lab_run_md(struct lab *l, const char *ns, const char *const args[], int timeout_ms,
 	       struct lab_md_result *r)
 {
+	extern char **environ;
 	const char *bin = getenv("MD_BIN");
-	char outp[512], errp[512];
+	char outp[512], errp[512], prog[1024], ns_msg[128];
 	const char *argv[64];
+	struct drop_plan drop = { .envp = NULL };
 	size_t n = 0;
 	int64_t start;
 	pid_t pid;
@@ -449,6 +514,16 @@ int lab_run_md(struct lab *l, const char *ns, const char *const args[], int time
 			json_stdout = true;
 	}
 	argv[n] = NULL;
+	if (find_program(argv[0], prog, sizeof(prog)) != 0) {
+		fprintf(stderr, "lab: %s not found\n", argv[0]);
+		return -1;
+	}
+	if (l->run_as && drop_plan_make(l, &drop) != 0) {
+		fprintf(stderr, "lab: cannot prepare the switch to %s\n", l->run_user);
+		free(drop.envp);
+		return -1;
+	}
+	snprintf(ns_msg, sizeof(ns_msg), "lab: cannot enter namespace %s\n", ns);
 	snprintf(outp, sizeof(outp), "%s/md.out", l->dir);
 	snprintf(errp, sizeof(errp), "%s/md.err", l->dir);
 	{
@@ -464,32 +539,28 @@ int lab_run_md(struct lab *l, const char *ns, const char *const args[], int time
 	}
 	start = now_ms();
 	pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		free(drop.envp);
 		return -1;
+	}
 	if (pid == 0) {
 		int fo = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		int fe = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		int devnull = open("/dev/null", O_RDONLY);
 
 		setpgid(0, 0);
-		if (enter_netns(ns) != 0) {
-			dprintf(fe, "lab: cannot enter namespace %s\n", ns);
-			_exit(126);
-		}
+		if (enter_netns(ns) != 0)
+			child_fail(fe, ns_msg);
 		dup2(devnull, 0);
 		dup2(fo, 1);
 		dup2(fe, 2);
-		if (l->run_as) {
-			if (initgroups(l->run_user, l->run_gid) != 0 || setgid(l->run_gid) != 0 ||
-			    setuid(l->run_uid) != 0) {
-				dprintf(fe, "lab: cannot become %s\n", l->run_user);
-				_exit(126);
-			}
-			setenv("HOME", l->run_home, 1);
-		}
-		execvp(argv[0], (char *const *)argv);
+		if (l->run_as && (setgroups((size_t)drop.n_groups, drop.groups) != 0 ||
+				  setgid(l->run_gid) != 0 || setuid(l->run_uid) != 0))
+			child_fail(2, "lab: cannot become the test user\n");
+		execve(prog, (char *const *)argv, l->run_as ? drop.envp : environ);
 		_exit(127);
 	}
+	free(drop.envp);
 	for (;;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
 

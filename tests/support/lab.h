@@ -69,7 +69,8 @@ int lab_run_md(struct lab *l, const char *ns, const char *const args[], int time
 
 /* lab_run_md() as another local user: the child enters ns as root, then takes the
  * user's uid, gid and groups and its HOME, so that programs meshdoctor runs (`ssh -G`)
- * read that user's ~/.ssh.  -1 when the user does not exist. */
+ * read that user's ~/.ssh; SSH_AUTH_SOCK is not passed on (an agent there is not the
+ * user's).  -1 when the user does not exist. */
 int lab_run_md_as(struct lab *l, const char *ns, const char *user, const char *const args[],
 		  int timeout_ms, struct lab_md_result *r);
 
