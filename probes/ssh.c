@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -559,19 +560,27 @@ void ssh_known_hosts_name(const char *host, int port, const char *alias, char *o
 
 #define KNOWN_HOSTS_MAX (4u * 1024 * 1024)
 
+/* Reads a whole file of at most max bytes.  MD_OK, MD_ENOTFOUND, MD_ETOOBIG, MD_ENOMEM,
+ * or MD_EIO with errno saying why (EACCES, EISDIR, ...). */
 static int read_small_file(const char *path, size_t max, char **out, size_t *len)
 {
 	struct stat st;
 	char *buf;
-	ssize_t n;
-	int fd;
+	size_t have = 0;
+	int fd, e;
 
 	*out = NULL;
 	*len = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? MD_ENOTFOUND : MD_EIO;
-	if (fstat(fd, &st) < 0 || (size_t)st.st_size > max) {
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return MD_EIO;
+	}
+	if ((size_t)st.st_size > max) {
 		close(fd);
 		return MD_ETOOBIG;
 	}
@@ -580,15 +589,26 @@ static int read_small_file(const char *path, size_t max, char **out, size_t *len
 		close(fd);
 		return MD_ENOMEM;
 	}
-	n = read(fd, buf, (size_t)st.st_size);
-	close(fd);
-	if (n < 0) {
-		free(buf);
-		return MD_EIO;
+	while (have < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + have, (size_t)st.st_size - have);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = errno;
+			close(fd);
+			free(buf);
+			errno = e;
+			return MD_EIO;
+		}
+		if (n == 0)
+			break;
+		have += (size_t)n;
 	}
-	buf[n] = '\0';
+	close(fd);
+	buf[have] = '\0';
 	*out = buf;
-	*len = (size_t)n;
+	*len = have;
 	return MD_OK;
 }
 
@@ -633,31 +653,55 @@ static bool wild_match(const char *s, const char *p)
 	}
 }
 
-/* "|1|base64(salt)|base64(HMAC-SHA1(salt, name))": HashKnownHosts (ssh_config(5)). */
+/* HashKnownHosts (ssh_config(5)): a hashed host field is
+ * "|1|base64(salt)|base64(HMAC-SHA1(key = salt, name))". */
+#define KH_HASH_MAGIC "|1|"
+#define KH_SALT_LEN 20 /* SHA-1's output size, as OpenSSH's salts */
+
+static bool host_hmac(const unsigned char *salt, size_t salt_len, const char *name,
+		      unsigned char *out, unsigned int *out_len)
+{
+	return HMAC(EVP_sha1(), salt, (int)salt_len, (const unsigned char *)name, strlen(name), out,
+		    out_len) != NULL;
+}
+
 static bool hashed_match(const char *field, const char *name)
 {
 	unsigned char salt[64], want[64], got[EVP_MAX_MD_SIZE];
 	unsigned int got_len = 0;
-	const char *salt_b64 = field + 3, *bar = strchr(salt_b64, '|');
+	const char *salt_b64 = field + strlen(KH_HASH_MAGIC), *bar = strchr(salt_b64, '|');
 	long salt_len, want_len;
 
 	if (!bar)
 		return false;
 	salt_len = b64_decode(salt_b64, (size_t)(bar - salt_b64), salt, sizeof(salt));
 	want_len = b64_decode(bar + 1, strlen(bar + 1), want, sizeof(want));
-	if (salt_len <= 0 || want_len <= 0)
-		return false;
-	if (!HMAC(EVP_sha1(), salt, (int)salt_len, (const unsigned char *)name, strlen(name), got,
-		  &got_len))
+	if (salt_len <= 0 || want_len <= 0 || !host_hmac(salt, (size_t)salt_len, name, got, &got_len))
 		return false;
 	return (long)got_len == want_len && CRYPTO_memcmp(got, want, got_len) == 0;
+}
+
+/* The hashed form of name with a fresh salt, into out (at least 64 bytes). */
+static int hash_host_name(const char *name, char *out, size_t n)
+{
+	unsigned char salt[KH_SALT_LEN], mac[EVP_MAX_MD_SIZE];
+	char salt_b64[4 * ((KH_SALT_LEN + 2) / 3) + 1], mac_b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+	unsigned int mac_len = 0;
+
+	if (RAND_bytes(salt, sizeof(salt)) != 1 || !host_hmac(salt, sizeof(salt), name, mac, &mac_len))
+		return MD_EIO;
+	EVP_EncodeBlock((unsigned char *)salt_b64, salt, sizeof(salt));
+	EVP_EncodeBlock((unsigned char *)mac_b64, mac, (int)mac_len);
+	if ((size_t)snprintf(out, n, KH_HASH_MAGIC "%s|%s", salt_b64, mac_b64) >= n)
+		return MD_ETOOBIG;
+	return MD_OK;
 }
 
 int ssh_known_hosts_match(const char *field, const char *name)
 {
 	int positive = 0;
 
-	if (strncmp(field, "|1|", 3) == 0)
+	if (strncmp(field, KH_HASH_MAGIC, strlen(KH_HASH_MAGIC)) == 0)
 		return hashed_match(field, name) ? 1 : 0;
 	/* match_pattern_list() in OpenSSH's match.c: a matching "!pattern" rules the line
 	 * out whatever else matches. */
@@ -711,46 +755,66 @@ static bool kh_split(char *line, enum kh_marker *marker, char **hosts, char **b6
 	return true;
 }
 
+/* One entry a scan found: the file (one of the caller's strings) and line, and for a
+ * "changed" key the type and fingerprint of the key on file. */
+struct kh_hit {
+	const char *file; /* NULL: none found */
+	int line;
+	char type[48];
+	char fp[80];
+};
+
 /* What a scan of the files is looking for and what it found. */
 struct kh_scan {
 	const char *name;
 	const unsigned char *key; /* NULL: only collect the key types on file */
 	size_t key_len;
 	char key_type[48];
-	struct ssh_kh_result rev, match, changed;
-	bool have_rev, have_match, have_changed;
-	char types[160];          /* plain entries' key types (all, or other than key's) */
-	char *notes;
-	size_t notes_len;
+	struct kh_hit rev, match;
+	struct kh_hit changed_same;  /* first entry with another key of the presented type */
+	struct kh_hit changed_other; /* first entry with a key of another type */
+	char types[160];             /* key == NULL: the plain entries' key types */
+	char *notes, *unread;
+	size_t notes_len, unread_len;
 };
 
-static void add_type(char *list, size_t n, const char *type)
+/* Whether item is one of the comma-separated names in list. */
+static bool in_list(const char *list, const char *item)
 {
-	size_t tl = strlen(type);
+	size_t il = strlen(item);
 
 	for (const char *p = list; *p;) {
 		size_t l = strcspn(p, ",");
 
-		if (l == tl && memcmp(p, type, l) == 0)
-			return;
+		if (l == il && memcmp(p, item, l) == 0)
+			return true;
 		p += l;
 		if (*p == ',')
 			p++;
 	}
-	if (strlen(list) + tl + 2 > n)
+	return false;
+}
+
+static void add_type(char *list, size_t n, const char *type)
+{
+	if (in_list(list, type) || strlen(list) + strlen(type) + 2 > n)
 		return;
 	if (*list)
 		strcat(list, ",");
 	strcat(list, type);
 }
 
-static void kh_hit(struct ssh_kh_result *r, bool *have, const char *file, int line)
+static void kh_hit(struct kh_hit *h, const char *file, int line, const char *type,
+		   const unsigned char *blob, size_t blob_len)
 {
-	if (*have)
+	if (h->file)
 		return;
-	*have = true;
-	snprintf(r->file, sizeof(r->file), "%s", file);
-	r->line = line;
+	h->file = file;
+	h->line = line;
+	if (type) {
+		snprintf(h->type, sizeof(h->type), "%s", type);
+		ssh_fingerprint(blob, blob_len, h->fp, sizeof(h->fp));
+	}
 }
 
 static int kh_scan_file(const char *file, struct kh_scan *s)
@@ -765,8 +829,13 @@ static int kh_scan_file(const char *file, struct kh_scan *s)
 		note(s->notes, s->notes_len, "%s: not found", file);
 		return MD_OK;
 	}
+	if (rc == MD_ENOMEM)
+		return rc;
 	if (rc) {
-		note(s->notes, s->notes_len, "%s: %s", file, rc == MD_ETOOBIG ? "too large" : strerror(errno));
+		/* OpenSSH's load_hostkeys() skips such a file (a debug message only); so
+		 * does this scan, but the caller is told. */
+		note(s->unread, s->unread_len, "%s: %s", file,
+		     rc == MD_ETOOBIG ? "larger than 4 MiB, not read" : strerror(errno));
 		return MD_OK;
 	}
 	blob = malloc(len + 1);
@@ -814,16 +883,15 @@ static int kh_scan_file(const char *file, struct kh_scan *s)
 			/* sshd(8): "the key contained on the line is revoked and must not
 			 * ever be accepted". */
 			if (same)
-				kh_hit(&s->rev, &s->have_rev, file, lineno);
+				kh_hit(&s->rev, file, lineno, NULL, NULL, 0);
 		} else if (same) {
-			kh_hit(&s->match, &s->have_match, file, lineno);
-		} else if (strcmp(type, s->key_type) == 0) {
-			if (!s->have_changed)
-				ssh_fingerprint(blob, (size_t)blen, s->changed.known_fp,
-						sizeof(s->changed.known_fp));
-			kh_hit(&s->changed, &s->have_changed, file, lineno);
+			kh_hit(&s->match, file, lineno, NULL, NULL, 0);
 		} else {
-			add_type(s->types, sizeof(s->types), type);
+			/* OpenSSH's check_hostkeys_by_key_or_type(): any other key on file
+			 * for the name, of whatever type, is a changed host key ("A
+			 * non-matching key exists"), never a new one. */
+			kh_hit(strcmp(type, s->key_type) == 0 ? &s->changed_same : &s->changed_other,
+			       file, lineno, type, blob, (size_t)blen);
 		}
 	}
 	if (skipped)
@@ -842,61 +910,54 @@ int ssh_known_hosts_check(const char *const *files, size_t n, const char *name,
 			  const unsigned char *key, size_t key_len, struct ssh_kh_result *r,
 			  struct md_err *err)
 {
-	struct kh_scan *s = calloc(1, sizeof(*s));
+	struct kh_scan s = { .name = name, .key = key, .key_len = key_len };
+	const struct kh_hit *w;
 	int rc = MD_OK;
 
 	memset(r, 0, sizeof(*r));
 	r->status = SSH_HOSTKEY_UNKNOWN;
-	if (!s)
-		return md_err_set(err, MD_ENOMEM, "known_hosts", "out of memory");
-	s->name = name;
-	s->key = key;
-	s->key_len = key_len;
-	s->notes = r->notes;
-	s->notes_len = sizeof(r->notes);
-	if (ssh_blob_type(key, key_len, s->key_type, sizeof(s->key_type))) {
-		free(s);
+	s.notes = r->notes;
+	s.notes_len = sizeof(r->notes);
+	s.unread = r->unread;
+	s.unread_len = sizeof(r->unread);
+	if (ssh_blob_type(key, key_len, s.key_type, sizeof(s.key_type)))
 		return md_err_set(err, MD_EINVAL, "known_hosts", "the host key blob has no key type");
-	}
 	for (size_t i = 0; i < n && rc == MD_OK; i++)
-		rc = kh_scan_file(files[i], s);
-	if (rc) {
-		md_err_set(err, rc, "known_hosts", "reading known_hosts: %s", md_status_name(rc));
-	} else if (s->have_rev || s->have_match || s->have_changed) {
-		/* As OpenSSH's check_key_in_hostkeys(): revoked first, then a match in any
-		 * file, then "changed". */
-		const struct ssh_kh_result *w = s->have_rev ? &s->rev : s->have_match ? &s->match : &s->changed;
-
-		snprintf(r->file, sizeof(r->file), "%s", w->file);
-		r->line = w->line;
-		snprintf(r->known_fp, sizeof(r->known_fp), "%s", w->known_fp);
-		r->status = s->have_rev ? SSH_HOSTKEY_REVOKED :
-			    s->have_match ? SSH_HOSTKEY_MATCH : SSH_HOSTKEY_CHANGED;
+		rc = kh_scan_file(files[i], &s);
+	if (rc)
+		return md_err_set(err, rc, "known_hosts", "reading known_hosts: %s", md_status_name(rc));
+	/* As OpenSSH's check_key_in_hostkeys(): revoked first, then a match in any file,
+	 * then "changed". */
+	if (s.rev.file) {
+		w = &s.rev;
+		r->status = SSH_HOSTKEY_REVOKED;
+	} else if (s.match.file) {
+		w = &s.match;
+		r->status = SSH_HOSTKEY_MATCH;
+	} else if (s.changed_same.file || s.changed_other.file) {
+		w = s.changed_same.file ? &s.changed_same : &s.changed_other;
+		r->status = SSH_HOSTKEY_CHANGED;
+		snprintf(r->known_type, sizeof(r->known_type), "%s", w->type);
+		snprintf(r->known_fp, sizeof(r->known_fp), "%s", w->fp);
 	} else {
-		snprintf(r->other_types, sizeof(r->other_types), "%s", s->types);
+		return MD_OK;
 	}
-	free(s);
-	return rc;
+	snprintf(r->file, sizeof(r->file), "%s", w->file);
+	r->line = w->line;
+	return MD_OK;
 }
 
 void ssh_known_hosts_types(const char *const *files, size_t n, const char *name, char *out,
 			   size_t out_n)
 {
-	struct kh_scan *s = calloc(1, sizeof(*s));
-	char notes[512] = "";
+	char notes[512] = "", unread[512] = "";
+	struct kh_scan s = { .name = name, .notes = notes, .notes_len = sizeof(notes),
+			     .unread = unread, .unread_len = sizeof(unread) };
 
-	if (out_n)
-		out[0] = '\0';
-	if (!s)
-		return;
-	s->name = name;
-	s->notes = notes;
-	s->notes_len = sizeof(notes);
 	for (size_t i = 0; i < n; i++)
-		if (kh_scan_file(files[i], s))
+		if (kh_scan_file(files[i], &s))
 			break;
-	snprintf(out, out_n, "%s", s->types);
-	free(s);
+	snprintf(out, out_n, "%s", s.types);
 }
 
 /* OpenSSH 9's default HostKeyAlgorithms without certificates and security keys, and the
@@ -912,22 +973,6 @@ static const struct {
 	{ "rsa-sha2-256", "ssh-rsa" },
 	{ "ssh-rsa", "ssh-rsa" },
 };
-
-static bool in_list(const char *list, const char *item)
-{
-	size_t il = strlen(item);
-
-	for (const char *p = list; *p;) {
-		size_t l = strcspn(p, ",");
-
-		if (l == il && memcmp(p, item, l) == 0)
-			return true;
-		p += l;
-		if (*p == ',')
-			p++;
-	}
-	return false;
-}
 
 void ssh_hostkey_order(const char *known_types, const char *const *supported, size_t n_supported,
 		       char *out, size_t n)
@@ -968,16 +1013,18 @@ static int mkdirs(char *path, mode_t mode)
 	return 0;
 }
 
-int ssh_known_hosts_add(const char *file, const char *name, const unsigned char *key,
+int ssh_known_hosts_add(const char *file, const char *name, bool hashed, const unsigned char *key,
 			size_t key_len, struct md_err *err)
 {
 	int fd, rc = MD_OK;
-	char type[48], dir[PATH_MAX], *slash, *b64 = NULL, last = '\n';
+	char type[48], dir[PATH_MAX], *slash, *b64 = NULL, last = '\n', host[128];
 	struct stat st;
 	FILE *fp;
 
 	if (ssh_blob_type(key, key_len, type, sizeof(type)))
 		return md_err_set(err, MD_EINVAL, "known_hosts", "the host key blob has no key type");
+	if (hashed && hash_host_name(name, host, sizeof(host)))
+		return md_err_set(err, MD_EIO, "known_hosts", "hashing %s: no random salt", name);
 	snprintf(dir, sizeof(dir), "%s", file);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
@@ -999,7 +1046,7 @@ int ssh_known_hosts_add(const char *file, const char *name, const unsigned char 
 		return md_err_set(err, MD_ENOMEM, "known_hosts", "out of memory");
 	}
 	EVP_EncodeBlock((unsigned char *)b64, key, (int)key_len);
-	fprintf(fp, "%s%s %s %s\n", last == '\n' ? "" : "\n", name, type, b64);
+	fprintf(fp, "%s%s %s %s\n", last == '\n' ? "" : "\n", hashed ? host : name, type, b64);
 	if (fclose(fp) != 0)
 		rc = md_err_set(err, MD_EIO, "known_hosts", "write %s: %s", file, strerror(errno));
 	free(b64);
@@ -1786,14 +1833,18 @@ static size_t known_hosts_files(const struct md_target *t, const char **files, s
 
 	for (size_t i = 0; i < t->n_known_hosts && n < max; i++)
 		files[n++] = t->known_hosts[i];
-	for (size_t i = 0; i < t->n_global_known_hosts && n < max; i++)
-		if (access(t->global_known_hosts[i], R_OK) == 0)
+	/* Those that exist: one that cannot be read is then named, not passed over. */
+	for (size_t i = 0; i < t->n_global_known_hosts && n < max; i++) {
+		struct stat st;
+
+		if (stat(t->global_known_hosts[i], &st) == 0 || errno != ENOENT)
 			files[n++] = t->global_known_hosts[i];
+	}
 	return n;
 }
 
-/* MD_OK to go on to authentication; MD_EHOSTKEY for a changed or revoked key (never go
- * on). */
+/* MD_OK to go on to authentication; MD_EHOSTKEY for a changed or revoked key, MD_EIO for
+ * one that could not be checked (never go on). */
 static int check_host_key(struct md_session *ms, const struct md_target *t, const char *name,
 			  const char *const *files, size_t n_files, struct md_facts *f)
 {
@@ -1822,9 +1873,13 @@ static int check_host_key(struct md_session *ms, const struct md_target *t, cons
 		md_fact_check(f, "ssh.hostkey", MD_CHECK_FAIL, "Host key: could not read known_hosts");
 		return MD_EHOSTKEY;
 	}
+	if (kh.unread[0])
+		md_fact_str(f, P, "ssh.known_hosts_unread", kh.unread,
+			    "known_hosts files that exist but could not be read (skipped, as ssh skips them)");
 	switch (kh.status) {
 	case SSH_HOSTKEY_MATCH:
-		md_fact_strf(f, P, "ssh.hostkey", "match", "%s:%d: %s %s %s", kh.file, kh.line, name, type, fp);
+		md_fact_strf(f, P, "ssh.hostkey", "match", "%s:%d: %s %s %s%s%s", kh.file, kh.line, name,
+			     type, fp, kh.unread[0] ? "; not read: " : "", kh.unread);
 		md_fact_check(f, "ssh.hostkey", MD_CHECK_OK, "Host key matches known_hosts");
 		return MD_OK;
 	case SSH_HOSTKEY_REVOKED:
@@ -1837,28 +1892,44 @@ static int check_host_key(struct md_session *ms, const struct md_target *t, cons
 		md_fact_check(f, "ssh.hostkey", MD_CHECK_FAIL, "Host key REVOKED: authentication not attempted");
 		return MD_EHOSTKEY;
 	case SSH_HOSTKEY_CHANGED:
+		/* Also when the entry on file is of another type: ssh(1) says "REMOTE HOST
+		 * IDENTIFICATION HAS CHANGED" for it and refuses the host, whether the
+		 * server lost that key or something else answers. */
 		md_fact_strf(f, P, "ssh.hostkey", "changed",
-			     "%s:%d holds %s %s for %s; the server presented %s", kh.file, kh.line,
-			     type, kh.known_fp[0] ? kh.known_fp : "another key", name, fp);
+			     "%s:%d holds %s %s for %s; the server presented %s %s", kh.file, kh.line,
+			     kh.known_type, kh.known_fp, name, type, fp);
 		md_fact_str(f, P, "ssh.known_hosts_file", kh.file, NULL);
 		md_fact_int(f, P, "ssh.known_hosts_line", kh.line, NULL);
+		md_fact_str(f, P, "ssh.hostkey_known_type", kh.known_type, NULL);
 		md_fact_str(f, P, "ssh.hostkey_known_fingerprint", kh.known_fp, NULL);
 		md_fact_check(f, "ssh.hostkey", MD_CHECK_FAIL, "Host key CHANGED: authentication not attempted");
 		return MD_EHOSTKEY;
 	case SSH_HOSTKEY_UNKNOWN:
 		break;
 	}
-	md_fact_strf(f, P, "ssh.hostkey", "unknown", "no %s entry for %s in %s%s%s%s%s", type, name,
+	if (kh.unread[0]) {
+		/* A file that could not be read may hold another key for the host: then the
+		 * key is a changed one, not a new one.  ssh(1) would go on without the file;
+		 * meshdoctor neither records the key nor logs in (docs/ssh.md#known_hosts). */
+		md_fact_strf(f, P, "ssh.hostkey", "unchecked",
+			     "no entry for %s in the known_hosts files read, but could not read %s: %s %s "
+			     "not recorded, authentication not attempted%s%s",
+			     name, kh.unread, type, fp, kh.notes[0] ? "; " : "", kh.notes);
+		md_fact_check(f, "ssh.hostkey", MD_CHECK_WARN,
+			      "Host key not checked: a known_hosts file could not be read");
+		return MD_EIO;
+	}
+	md_fact_strf(f, P, "ssh.hostkey", "unknown", "no entry for %s in %s%s%s", name,
 		     t->n_known_hosts ? t->known_hosts[0] : "(no known_hosts file)",
-		     kh.other_types[0] ? "; keys of other types on file: " : "", kh.other_types,
 		     kh.notes[0] ? "; " : "", kh.notes);
 	/* StrictHostKeyChecking=accept-new (seeds/002): record a first-seen key, refuse
 	 * only a changed or revoked one. */
 	md_err_clear(&e);
-	if (t->n_known_hosts && ssh_known_hosts_add(t->known_hosts[0], name, key, len, &e) == MD_OK) {
+	if (t->n_known_hosts &&
+	    ssh_known_hosts_add(t->known_hosts[0], name, t->hash_known_hosts, key, len, &e) == MD_OK) {
 		md_fact_bool(f, P, "ssh.hostkey_added", true, NULL);
-		md_fact_strf(f, P, "ssh.hostkey_added_to", t->known_hosts[0], "appended \"%s %s\" (%s)",
-			     name, type, fp);
+		md_fact_strf(f, P, "ssh.hostkey_added_to", t->known_hosts[0], "appended \"%s %s\" (%s)%s",
+			     name, type, fp, t->hash_known_hosts ? ", the name hashed (HashKnownHosts yes)" : "");
 		snprintf(label, sizeof(label), "Host key was new: added to %s", t->known_hosts[0]);
 	} else {
 		md_fact_bool(f, P, "ssh.hostkey_added", false, e.msg[0] ? e.msg : "no known_hosts file");
@@ -2033,9 +2104,15 @@ static int ssh_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 		md_fact_check(f, "ssh.kex", MD_CHECK_OK, "SSH key exchange");
 	}
 
-	/* Host key, then authentication: never after a changed or revoked key. */
-	if (check_host_key(ms, t, kh_name, kh_files, n_kh, f) != MD_OK) {
+	/* Host key, then authentication: never after a changed or revoked key, nor one
+	 * that could not be checked.  Then nothing was learnt about authentication: the
+	 * probe did not complete (check exits 3 unless something is critical). */
+	rc = check_host_key(ms, t, kh_name, kh_files, n_kh, f);
+	if (rc != MD_OK) {
 		md_session_free(ms);
+		if (rc == MD_EIO)
+			return md_err_set(err, MD_EIO, "known_hosts",
+					  "host key not checked: a known_hosts file could not be read");
 		return MD_OK;
 	}
 	rc = authenticate(ms, t, dl, f, &b, have_banner);
@@ -2058,9 +2135,9 @@ static const char *const ssh_provides[] = {
 	"ssh.addr", "ssh.host", "ssh.port", "ssh.user", "ssh.tcp", "ssh.tcp_error",
 	"ssh.banner", "ssh.banner_status", "ssh.first_bytes", "ssh.server_software",
 	"ssh.server_windows", "ssh.kex", "ssh.kex_error", "ssh.hostkey", "ssh.hostkey_type",
-	"ssh.hostkey_fingerprint", "ssh.hostkey_known_fingerprint", "ssh.hostkey_added",
-	"ssh.hostkey_added_to", "ssh.known_hosts_name", "ssh.known_hosts_file",
-	"ssh.known_hosts_line", "ssh.auth", "ssh.auth_method", "ssh.auth_methods_offered",
+	"ssh.hostkey_fingerprint", "ssh.hostkey_known_type", "ssh.hostkey_known_fingerprint",
+	"ssh.hostkey_added", "ssh.hostkey_added_to", "ssh.known_hosts_name", "ssh.known_hosts_file",
+	"ssh.known_hosts_line", "ssh.known_hosts_unread", "ssh.auth", "ssh.auth_method", "ssh.auth_methods_offered",
 	"ssh.auth_keys_tried", "ssh.auth_skipped", "ssh.auth_rsa_sha1_only",
 	"ssh.identity_encrypted", "ssh.agent", "ssh.agent_socket", "ssh.config", "ssh.config_error",
 	"ssh.proxy", "host.os", "host.sudo", NULL,

@@ -68,17 +68,19 @@ int ssh_fingerprint(const unsigned char *blob, size_t len, char *out, size_t n);
  * several entries (so line numbers drift). */
 enum ssh_hostkey_status {
 	SSH_HOSTKEY_MATCH,   /* a plain entry for the name holds this key */
-	SSH_HOSTKEY_UNKNOWN, /* no entry for the name holds a key of this type */
-	SSH_HOSTKEY_CHANGED, /* an entry for the name holds another key of this type */
+	SSH_HOSTKEY_UNKNOWN, /* no plain entry for the name in the files read */
+	SSH_HOSTKEY_CHANGED, /* plain entries for the name, none with this key (of any type) */
 	SSH_HOSTKEY_REVOKED, /* a @revoked line for the name holds this key: never log in */
 };
 struct ssh_kh_result {
 	enum ssh_hostkey_status status;
 	char file[512];         /* MATCH / CHANGED / REVOKED: the file holding the entry */
 	int line;               /* and its line (1-based, as `ssh-keygen -F` counts) */
-	char known_fp[80];      /* CHANGED: fingerprint of the key on file */
-	char other_types[160];  /* UNKNOWN: key types on file for the name, comma-separated */
-	char notes[512];        /* files that were missing or unreadable, lines skipped */
+	char known_type[48];    /* CHANGED: type of the key on file ("ecdsa-sha2-nistp256") */
+	char known_fp[80];      /* CHANGED: its fingerprint */
+	char unread[512];       /* files that exist but could not be read, with the error
+				 * ("FILE: Permission denied"); "" when every file was read */
+	char notes[512];        /* files that were missing, lines skipped */
 };
 /* The name OpenSSH looks up and records: alias (ssh_config HostKeyAlias) when given,
  * else "host" for port 22 and "[host]:port" otherwise; lower-cased, as ssh(1) does. */
@@ -89,11 +91,15 @@ void ssh_known_hosts_name(const char *host, int port, const char *alias, char *o
  * regard to case) or one hashed name "|1|salt|hmac" (HMAC-SHA1, as `ssh-keygen -H`
  * writes it). */
 int ssh_known_hosts_match(const char *field, const char *name);
-/* Checks key (a host key blob) for name against every file, as OpenSSH does: a @revoked
- * line for it wins; else a plain entry with this key in any file is a match; else the
- * first entry with another key of the same type means CHANGED; else UNKNOWN.  Missing
- * files are noted, not errors; @cert-authority lines are not used (host certificates
- * are not checked). */
+/* Checks key (a host key blob) for name against every file, as OpenSSH does
+ * (check_key_in_hostkeys() in hostfile.c): a @revoked line for it wins; else a plain
+ * entry with this key in any file is a match; else any plain entry for the name, whatever
+ * its key type, means CHANGED (the first one with a key of the presented key's type is
+ * named, else the first one); else UNKNOWN.  Missing files are noted, not errors; a file
+ * that exists but cannot be read (permissions, over 4 MiB, a directory) is skipped as
+ * OpenSSH skips it and named in unread, so that the caller never records a key on the
+ * strength of an incomplete check.  @cert-authority lines are not used (host
+ * certificates are not checked). */
 int ssh_known_hosts_check(const char *const *files, size_t n, const char *name,
 			  const unsigned char *key, size_t key_len, struct ssh_kh_result *r,
 			  struct md_err *err);
@@ -108,8 +114,10 @@ void ssh_known_hosts_types(const char *const *files, size_t n, const char *name,
 void ssh_hostkey_order(const char *known_types, const char *const *supported, size_t n_supported,
 		       char *out, size_t n);
 /* Appends "name type base64" to file as StrictHostKeyChecking=accept-new would, creating
- * the directory (0700) and the file (0600) when missing. */
-int ssh_known_hosts_add(const char *file, const char *name, const unsigned char *key,
+ * the directory (0700) and the file (0600) when missing.  hashed (ssh_config(5)
+ * HashKnownHosts): the name is written as "|1|salt|hmac", HMAC-SHA1 keyed with a fresh
+ * random salt, which ssh_known_hosts_match() and `ssh-keygen -F` recognise. */
+int ssh_known_hosts_add(const char *file, const char *name, bool hashed, const unsigned char *key,
 			size_t key_len, struct md_err *err);
 
 /* ---- ssh-agent protocol (draft-miller-ssh-agent): uint32 length, byte type, contents

@@ -524,6 +524,51 @@ Test(lab_ssh, changed_host_key_stops_before_authentication, .timeout = 60)
 	free(log);
 }
 
+/* known_hosts holds the host's ECDSA key; the server now offers only ed25519.  OpenSSH
+ * (hostfile.c, check_hostkeys_by_key_or_type(): "A non-matching key exists") calls that a
+ * changed host key and refuses; accept-new must not record the ed25519 key beside it. */
+Test(lab_ssh, key_of_another_type_on_file_is_a_changed_key, .timeout = 60)
+{
+	const char *want[] = { "ssh-hostkey-changed", NULL };
+	char *before, *after, *log;
+
+	keygen(lab_path(L, "old_ecdsa"), "-t ecdsa -b 256", "");
+	start_sshd(key_pub, NULL);
+	known_hosts_with(HOST, lab_path(L, "old_ecdsa.pub"));
+	before = slurp(kh);
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.hostkey", "changed");
+	assert_fact("ssh.hostkey_type", "ssh-ed25519");
+	assert_fact("ssh.hostkey_known_type", "ecdsa-sha2-nistp256");
+	cr_assert(strncmp(fact("ssh.hostkey_known_fingerprint"), "SHA256:", 7) == 0);
+	assert_fact("ssh.known_hosts_file", kh);
+	assert_fact("ssh.known_hosts_line", "1");
+	cr_assert_null(fact("ssh.hostkey_added"), "nothing may be recorded");
+	cr_assert_null(fact("ssh.auth"), "authentication must not be attempted");
+	assert_findings(want);
+	cr_assert_eq(res.exit_code, 2);
+	after = slurp(kh);
+	cr_assert_str_eq(after, before, "known_hosts was modified");
+	free(after);
+	log = slurp(lab_path(L, "sshd.log"));
+	cr_assert_null(strstr(log, "publickey"), "sshd saw an authentication attempt:\n%s", log);
+	free(log);
+	/* OpenSSH's client refuses the same host with the same file, and leaves it alone. */
+	cr_assert_neq(lab_sh(L, cli,
+			     "ssh -F %s -o BatchMode=yes -o StrictHostKeyChecking=accept-new "
+			     "-o HostKeyAlgorithms=ssh-ed25519 -o UserKnownHostsFile=%s -i %s root@" HOST
+			     " true 2>%s",
+			     empty_config(), kh, key, lab_path(L, "ssh.err")),
+		      0, "ssh logged in although known_hosts holds another key");
+	log = slurp(lab_path(L, "ssh.err"));
+	cr_assert(strstr(log, "HOST IDENTIFICATION HAS CHANGED"), "ssh said:\n%s", log);
+	free(log);
+	after = slurp(kh);
+	cr_assert_str_eq(after, before, "ssh modified known_hosts");
+	free(after);
+	free(before);
+}
+
 /* sshd(8): a @revoked key "must not ever be accepted", even where another line lists it
  * for the host.  meshdoctor refuses it as `ssh` does, before any authentication. */
 Test(lab_ssh, revoked_host_key_is_refused_like_ssh_does, .timeout = 60)
@@ -617,6 +662,99 @@ Test(lab_ssh, unknown_host_key_is_accepted_and_recorded, .timeout = 60)
 			    "ssh -F %s -o BatchMode=yes -o StrictHostKeyChecking=yes "
 			    "-o UserKnownHostsFile=%s -i %s root@" HOST " true", empty_config(), kh, key),
 		     0, "ssh rejected the recorded key");
+}
+
+/* ssh_config(5) HashKnownHosts yes: the new key's line names the host hashed, and
+ * OpenSSH's own tools find it. */
+Test(lab_ssh, ssh_config_hash_known_hosts_writes_a_hashed_line, .timeout = 60)
+{
+	char text[1024], path[300], *written;
+
+	start_sshd(key_pub, NULL);
+	snprintf(path, sizeof(path), "%s", lab_path(L, "hash_config"));
+	snprintf(text, sizeof(text),
+		 "Host office-one\n  HostName " HOST "\n  User root\n  IdentityFile %s\n"
+		 "  UserKnownHostsFile %s\n  HashKnownHosts yes\n",
+		 key, kh);
+	lab_write_file(path, text, 0644);
+	check_with_config("office-one", path);
+	assert_fact("ssh.hostkey", "unknown");
+	assert_fact("ssh.hostkey_added", "true");
+	assert_fact("ssh.auth", "ok");
+	written = slurp(kh);
+	cr_assert(strncmp(written, "|1|", 3) == 0, "not hashed: %s", written);
+	cr_assert_null(strstr(written, HOST), "the address is in the clear: %s", written);
+	free(written);
+	cr_assert_eq(lab_sh(L, NULL, "ssh-keygen -F " HOST " -f %s | grep -q 'found: line 1'", kh), 0,
+		     "ssh-keygen -F does not find the line");
+	check_with_config("office-one", path);
+	assert_fact("ssh.hostkey", "match");
+	cr_assert_eq(lab_sh(L, cli, "ssh -F %s -o BatchMode=yes -o StrictHostKeyChecking=yes office-one true",
+			    path),
+		     0, "ssh rejected the recorded key");
+}
+
+/* A known_hosts file meshdoctor cannot read (here the system-wide one, root's 0600, read
+ * by another user) may hold another key for the host.  OpenSSH skips the file; meshdoctor
+ * reads the others the same way but neither records the key nor logs in, and says why. */
+Test(lab_ssh, unreadable_known_hosts_file_stops_accept_new, .timeout = 60)
+{
+	const char *want[] = { "ssh-hostkey-unchecked", NULL };
+	char home[300], ukey[400], ukh[400], global[300], cfg[400], text[1500], *log, *after;
+
+	start_sshd(key_pub, NULL);
+	snprintf(user, sizeof(user), "mdkh%d", (int)getpid());
+	snprintf(home, sizeof(home), "%s", lab_path(L, "home_kh"));
+	snprintf(ukey, sizeof(ukey), "%s/.ssh/id_ed25519", home);
+	snprintf(ukh, sizeof(ukh), "%s/.ssh/known_hosts", home);
+	snprintf(cfg, sizeof(cfg), "%s/ssh_config", home);
+	snprintf(global, sizeof(global), "%s", lab_path(L, "global_known_hosts"));
+	cr_assert_eq(lab_sh(L, NULL, "useradd -M -N -d %s -s /bin/sh %s", home, user), 0, "useradd");
+	cr_assert_eq(lab_sh(L, NULL, "mkdir -p %s/.ssh && cp %s %s && cp %s %s.pub && : > %s", home, key,
+			    ukey, key_pub, ukey, ukh),
+		     0);
+	snprintf(text, sizeof(text),
+		 "Host office-one\n  HostName " HOST "\n  User root\n  IdentityFile %s\n"
+		 "  UserKnownHostsFile %s\n  GlobalKnownHostsFile %s\n",
+		 ukey, ukh, global);
+	lab_write_file(cfg, text, 0644);
+	known_hosts_with(HOST, hostkey_pub);
+	cr_assert_eq(lab_sh(L, NULL, "cp %s %s && chmod 600 %s", kh, global, global), 0);
+	cr_assert_eq(lab_sh(L, NULL, "chown -R %s %s && chmod 700 %s/.ssh && chmod 600 %s && chmod 755 %s",
+			    user, home, home, ukey, lab_path(L, "")),
+		     0);
+	{
+		const char *args[] = { "check", "office-one", "-F", cfg, "--probes", "ssh", "--rules", "rules",
+				       "--timeout", "5s", "--json", "-", NULL };
+
+		cr_assert_eq(lab_run_md_as(L, cli, user, args, 60000, &res), 0);
+		cr_assert(res.report, "no JSON report (exit %d)\n%s\n%s", res.exit_code, res.out, res.err);
+	}
+	assert_fact("ssh.hostkey", "unchecked");
+	cr_assert(strstr(fact("ssh.known_hosts_unread"), "global_known_hosts: Permission denied"), "%s",
+		  fact("ssh.known_hosts_unread"));
+	cr_assert_null(fact("ssh.hostkey_added"), "nothing may be recorded");
+	cr_assert_null(fact("ssh.auth"), "authentication must not be attempted");
+	assert_findings(want);
+	cr_assert_eq(res.exit_code, 3, "could not tell: exit %d", res.exit_code);
+	after = slurp(ukh);
+	cr_assert_str_eq(after, "", "the user's known_hosts was written: %s", after);
+	free(after);
+	log = slurp(lab_path(L, "sshd.log"));
+	cr_assert_null(strstr(log, "publickey"), "sshd saw an authentication attempt:\n%s", log);
+	free(log);
+	/* Readable again: the key matches there and the check logs in. */
+	cr_assert_eq(lab_sh(L, NULL, "chmod 644 %s", global), 0);
+	lab_md_result_free(&res);
+	{
+		const char *args[] = { "check", "office-one", "-F", cfg, "--probes", "ssh", "--rules", "rules",
+				       "--timeout", "5s", "--json", "-", NULL };
+
+		cr_assert_eq(lab_run_md_as(L, cli, user, args, 60000, &res), 0);
+		cr_assert(res.report, "no JSON report (exit %d)\n%s\n%s", res.exit_code, res.out, res.err);
+	}
+	assert_fact("ssh.hostkey", "match");
+	assert_fact("ssh.auth", "ok");
 }
 
 Test(lab_ssh, http_listener_is_not_ssh, .timeout = 60)

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ==================================================================================== */
@@ -832,15 +833,110 @@ static const char PUB_ECDSA[] =
 	"AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBDt5e63zWx5/fNq9Z58sExIQhsJqa/gxpwlbbVn8"
 	"XOJMQp4gF1DXHSP3EdiczaqM0rdMfkrgTUCkJ5SHfqrronk=";
 
-Test(known_hosts, other_key_types_are_unknown_and_named, .timeout = 10)
+/* OpenSSH's check_hostkeys_by_key_or_type(): a key of another type on file for the name
+ * makes the presented key a changed one, not a new one (`ssh` says "REMOTE HOST
+ * IDENTIFICATION HAS CHANGED" and refuses). */
+Test(known_hosts, a_key_of_another_type_on_file_is_changed, .timeout = 10)
 {
-	char text[512];
+	char text[512], fp[80];
+	unsigned char blob[256];
+	size_t n = blob_of(PUB_ECDSA, blob);
 	struct ssh_kh_result r;
 
-	snprintf(text, sizeof(text), "10.0.0.2 ecdsa-sha2-nistp256 %s\n", PUB_ECDSA);
+	cr_assert_eq(ssh_fingerprint(blob, n, fp, sizeof(fp)), MD_OK);
+	snprintf(text, sizeof(text), "# pinned\n10.0.0.2 ecdsa-sha2-nistp256 %s\n", PUB_ECDSA);
 	r = check(text, "10.0.0.2", 22, PUB_A);
+	cr_assert_eq(r.status, SSH_HOSTKEY_CHANGED, "status %d", r.status);
+	cr_assert_eq(r.line, 2);
+	cr_assert(strstr(r.file, "/known_hosts"), "%s", r.file);
+	cr_assert_str_eq(r.known_type, "ecdsa-sha2-nistp256");
+	cr_assert_str_eq(r.known_fp, fp);
+	/* The entry of the presented key's type is the one named, wherever it is. */
+	snprintf(text, sizeof(text), "10.0.0.2 ecdsa-sha2-nistp256 %s\n10.0.0.2 ssh-ed25519 %s\n",
+		 PUB_ECDSA, PUB_B);
+	r = check(text, "10.0.0.2", 22, PUB_A);
+	cr_assert_eq(r.status, SSH_HOSTKEY_CHANGED);
+	cr_assert_eq(r.line, 2);
+	cr_assert_str_eq(r.known_type, "ssh-ed25519");
+	cr_assert_str_eq(r.known_fp, PUB_B_FP);
+	/* A line with the key itself still wins, whatever else is on file. */
+	snprintf(text, sizeof(text), "10.0.0.2 ecdsa-sha2-nistp256 %s\n10.0.0.2 ssh-ed25519 %s\n",
+		 PUB_ECDSA, PUB_A);
+	r = check(text, "10.0.0.2", 22, PUB_A);
+	cr_assert_eq(r.status, SSH_HOSTKEY_MATCH);
+	cr_assert_eq(r.line, 2);
+	/* Keys for other names say nothing about this one. */
+	snprintf(text, sizeof(text), "10.0.0.3 ecdsa-sha2-nistp256 %s\n", PUB_ECDSA);
+	cr_assert_eq(check(text, "10.0.0.2", 22, PUB_A).status, SSH_HOSTKEY_UNKNOWN);
+}
+
+/* A file that exists but cannot be read is skipped, as OpenSSH skips it, and named: the
+ * caller must not take "unknown" for the whole answer. */
+Test(known_hosts, files_that_cannot_be_read_are_named, .timeout = 10)
+{
+	char dir[128], big[128], good[128], text[512];
+	const char *files[3] = { tmp_path("kh_dir", dir, sizeof(dir)), tmp_path("kh_big", big, sizeof(big)),
+				 tmp_path("kh_good", good, sizeof(good)) };
+	unsigned char blob[256];
+	size_t n = blob_of(PUB_A, blob);
+	struct ssh_kh_result r;
+	int fd;
+
+	cr_assert_eq(mkdir(files[0], 0700), 0);
+	fd = open(files[1], O_WRONLY | O_CREAT, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, 5 * 1024 * 1024), 0);
+	close(fd);
+	write_file(files[2], "");
+	cr_assert_eq(ssh_known_hosts_check(files, 3, "h", blob, n, &r, NULL), MD_OK);
 	cr_assert_eq(r.status, SSH_HOSTKEY_UNKNOWN);
-	cr_assert_str_eq(r.other_types, "ecdsa-sha2-nistp256");
+	cr_assert(strstr(r.unread, "kh_dir: Is a directory"), "unread: %s", r.unread);
+	cr_assert(strstr(r.unread, "kh_big: larger than 4 MiB"), "unread: %s", r.unread);
+	cr_assert_null(strstr(r.unread, "kh_good"), "unread: %s", r.unread);
+	/* A missing file is not an unread one. */
+	files[0] = tmp_path("kh_missing", dir, sizeof(dir));
+	cr_assert_eq(ssh_known_hosts_check(files, 1, "h", blob, n, &r, NULL), MD_OK);
+	cr_assert_str_eq(r.unread, "");
+	/* A match in the files that were read still stands. */
+	files[0] = tmp_path("kh_dir", dir, sizeof(dir));
+	snprintf(text, sizeof(text), "h ssh-ed25519 %s\n", PUB_A);
+	write_file(files[2], text);
+	cr_assert_eq(ssh_known_hosts_check(files, 3, "h", blob, n, &r, NULL), MD_OK);
+	cr_assert_eq(r.status, SSH_HOSTKEY_MATCH);
+	cr_assert(strstr(r.unread, "kh_dir"), "unread: %s", r.unread);
+}
+
+/* Permissions: run as an unprivileged user in a child, since root reads anything. */
+Test(known_hosts, a_file_without_read_permission_is_named, .timeout = 10)
+{
+	char path[128], text[512];
+	const char *files[1] = { tmp_path("kh_private", path, sizeof(path)) };
+	unsigned char blob[256];
+	size_t n = blob_of(PUB_A, blob);
+	int status = 0;
+	pid_t pid;
+
+	snprintf(text, sizeof(text), "h ssh-ed25519 %s\n", PUB_B);
+	write_file(files[0], text);
+	cr_assert_eq(chmod(files[0], 0600), 0);
+	cr_assert_eq(chmod(tmpdir, 0755), 0);
+	if (geteuid() != 0)
+		cr_assert_eq(chmod(files[0], 0000), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct ssh_kh_result r;
+
+		if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(2);
+		if (ssh_known_hosts_check(files, 1, "h", blob, n, &r, NULL) != MD_OK)
+			_exit(3);
+		if (r.status != SSH_HOSTKEY_UNKNOWN)
+			_exit(4);
+		_exit(strstr(r.unread, "kh_private: Permission denied") ? 0 : 5);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
 }
 
 Test(known_hosts, types_on_file_for_a_name, .timeout = 10)
@@ -962,7 +1058,7 @@ Test(known_hosts, add_creates_private_dir_and_file_then_matches, .timeout = 10)
 
 	tmp_path("new/.ssh/known_hosts", path, sizeof(path));
 	tmp_path("new/.ssh", dir, sizeof(dir));
-	cr_assert_eq(ssh_known_hosts_add(path, "[10.1.2.3]:2222", blob, n, NULL), MD_OK);
+	cr_assert_eq(ssh_known_hosts_add(path, "[10.1.2.3]:2222", false, blob, n, NULL), MD_OK);
 	cr_assert_eq(stat(dir, &st), 0);
 	cr_assert_eq(st.st_mode & 0777, 0700, "dir mode %o", st.st_mode & 0777);
 	cr_assert_eq(stat(path, &st), 0);
@@ -988,11 +1084,43 @@ Test(known_hosts, add_keeps_a_file_without_final_newline_intact, .timeout = 10)
 	tmp_path("kh", path, sizeof(path));
 	snprintf(text, sizeof(text), "other ssh-ed25519 %s", PUB_B);
 	write_file(path, text);
-	cr_assert_eq(ssh_known_hosts_add(path, "office-one", blob, n, NULL), MD_OK);
+	cr_assert_eq(ssh_known_hosts_add(path, "office-one", false, blob, n, NULL), MD_OK);
 	got = read_fixture(path);
 	snprintf(want, sizeof(want), "other ssh-ed25519 %s\noffice-one ssh-ed25519 %s\n", PUB_B, PUB_A);
 	cr_assert_str_eq(got, want);
 	free(got);
+}
+
+/* HashKnownHosts yes: the name is written hashed, and OpenSSH finds the line. */
+Test(known_hosts, add_hashed_writes_a_line_ssh_keygen_finds, .timeout = 10)
+{
+	char path[128], line[512], lines[64];
+	unsigned char blob[256];
+	size_t n = blob_of(PUB_A, blob);
+	struct ssh_kh_result r;
+	const char *files[1];
+	FILE *fp;
+
+	tmp_path("kh_hashed", path, sizeof(path));
+	cr_assert_eq(ssh_known_hosts_add(path, "[10.1.2.3]:2222", true, blob, n, NULL), MD_OK);
+	cr_assert_eq(ssh_known_hosts_add(path, "office-one", true, blob, n, NULL), MD_OK);
+	fp = fopen(path, "r");
+	cr_assert(fp);
+	cr_assert(fgets(line, sizeof(line), fp));
+	fclose(fp);
+	cr_assert(strncmp(line, "|1|", 3) == 0, "line: %s", line);
+	cr_assert_null(strstr(line, "10.1.2.3"), "the name is in the clear: %s", line);
+	cr_assert(strstr(line, " ssh-ed25519 ") && strstr(line, PUB_A), "line: %s", line);
+	keygen_lines(path, "[10.1.2.3]:2222", lines, sizeof(lines));
+	cr_assert_str_eq(lines, "1 ", "ssh-keygen -F found lines '%s'", lines);
+	keygen_lines(path, "office-one", lines, sizeof(lines));
+	cr_assert_str_eq(lines, "2 ", "ssh-keygen -F found lines '%s'", lines);
+	keygen_lines(path, "[10.1.2.4]:2222", lines, sizeof(lines));
+	cr_assert_str_eq(lines, "");
+	files[0] = path;
+	cr_assert_eq(ssh_known_hosts_check(files, 1, "[10.1.2.3]:2222", blob, n, &r, NULL), MD_OK);
+	cr_assert_eq(r.status, SSH_HOSTKEY_MATCH);
+	cr_assert_eq(r.line, 1);
 }
 
 /* ==================================================================================== */
@@ -1273,8 +1401,14 @@ static const struct rule_case ssh_rules_fire_cases[] = {
 	{ CONNECTED "ssh.kex=\"timeout\";ssh.kex_error=\"handshake: no answer\"",
 	  "ssh-handshake-failed", NULL },
 	{ CONNECTED "ssh.kex=\"ok\";ssh.hostkey=\"changed\";ssh.hostkey_fingerprint=\"SHA256:x\";"
+	  "ssh.hostkey_type=\"ssh-ed25519\";ssh.hostkey_known_type=\"ecdsa-sha2-nistp256\";"
+	  "ssh.hostkey_known_fingerprint=\"SHA256:y\";"
 	  "ssh.known_hosts_name=\"h1\";ssh.known_hosts_file=\"/root/.ssh/known_hosts\";ssh.known_hosts_line=3",
 	  "ssh-hostkey-changed", NULL },
+	{ CONNECTED "ssh.kex=\"ok\";ssh.hostkey=\"unchecked\";ssh.hostkey_fingerprint=\"SHA256:x\";"
+	  "ssh.hostkey_type=\"ssh-ed25519\";ssh.known_hosts_name=\"h1\";"
+	  "ssh.known_hosts_unread=\"/etc/ssh/ssh_known_hosts: Permission denied\"",
+	  "ssh-hostkey-unchecked", NULL },
 	{ CONNECTED "ssh.kex=\"ok\";ssh.hostkey=\"revoked\";ssh.hostkey_fingerprint=\"SHA256:x\";"
 	  "ssh.known_hosts_name=\"h1\";ssh.known_hosts_file=\"/etc/ssh/ssh_known_hosts\";ssh.known_hosts_line=4",
 	  "ssh-hostkey-revoked", NULL },
