@@ -205,6 +205,12 @@ static long b64_decode(const char *in, size_t len, unsigned char *out, size_t n)
 	return (long)o;
 }
 
+/* An SSH "uint32" (RFC 4251 §5): four bytes, most significant first. */
+static uint32_t get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /* An SSH "string" (RFC 4251 §5): uint32 length, bytes. */
 static int get_string(const unsigned char **p, const unsigned char *end, const unsigned char **s,
 		      size_t *len)
@@ -213,7 +219,7 @@ static int get_string(const unsigned char **p, const unsigned char *end, const u
 
 	if (end - *p < 4)
 		return MD_EPARSE;
-	l = (uint32_t)(*p)[0] << 24 | (uint32_t)(*p)[1] << 16 | (uint32_t)(*p)[2] << 8 | (*p)[3];
+	l = get_u32(*p);
 	*p += 4;
 	if ((size_t)(end - *p) < l)
 		return MD_EPARSE;
@@ -289,6 +295,8 @@ int ssh_key_info(const char *text, size_t len, struct ssh_keyinfo *ki)
 		}
 		rc = MD_OK;
 out:
+		/* raw holds the private section too (unencrypted keys). */
+		OPENSSL_cleanse(raw, (size_t)(e - b));
 		free(raw);
 		return rc;
 	}
@@ -335,11 +343,6 @@ int ssh_fingerprint(const unsigned char *blob, size_t len, char *out, size_t n)
 /* OpenSSH's limits: AGENT_MAX_LEN in authfd.c, MAX_AGENT_IDENTITIES. */
 #define AGENT_MSG_MAX (256u * 1024)
 #define AGENT_KEYS_MAX 2048u
-
-static uint32_t get_u32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 static unsigned char *put_u32(unsigned char *p, uint32_t v)
 {
@@ -425,7 +428,7 @@ void ssh_agent_keys_free(struct ssh_agent_keys *keys)
 
 int ssh_agent_parse_identities(const unsigned char *msg, size_t len, struct ssh_agent_keys *keys)
 {
-	const unsigned char *p = msg + 5, *end = msg + len, *blob, *comment;
+	const unsigned char *p, *end, *blob, *comment;
 	size_t blob_len, comment_len;
 	struct ssh_agent_keys k = { 0 };
 	uint32_t n;
@@ -433,6 +436,8 @@ int ssh_agent_parse_identities(const unsigned char *msg, size_t len, struct ssh_
 	memset(keys, 0, sizeof(*keys));
 	if (len < 5 || msg[0] != AGENT_IDENTITIES_ANSWER)
 		return MD_EPARSE;
+	p = msg + 5;
+	end = msg + len;
 	n = get_u32(msg + 1);
 	if (n > AGENT_KEYS_MAX)
 		return MD_EPARSE;
@@ -465,12 +470,15 @@ int ssh_agent_parse_identities(const unsigned char *msg, size_t len, struct ssh_
 int ssh_agent_parse_signature(const unsigned char *msg, size_t len, char *alg, size_t alg_n,
 			      const unsigned char **sig, size_t *sig_len)
 {
-	const unsigned char *p = msg + 1, *blob, *a, *end;
+	const unsigned char *p, *blob, *a, *end;
 	size_t blob_len, a_len;
 
-	if (len >= 1 && msg[0] == AGENT_FAILURE)
+	if (len < 1)
+		return MD_EPARSE;
+	if (msg[0] == AGENT_FAILURE)
 		return MD_EAUTH;
-	if (len < 1 || msg[0] != AGENT_SIGN_RESPONSE || get_string(&p, msg + len, &blob, &blob_len))
+	p = msg + 1;
+	if (msg[0] != AGENT_SIGN_RESPONSE || get_string(&p, msg + len, &blob, &blob_len))
 		return MD_EPARSE;
 	/* The signature blob (RFC 4253 §6.6): string algorithm, string signature. */
 	p = blob;
@@ -1366,12 +1374,44 @@ static const char *user_of(const struct md_target *t)
  * other half. */
 #define AGENT_WAIT_MAX_MS 10000
 
+#define CERT_SUFFIX "-cert-v01@openssh.com"
+
+uint32_t ssh_agent_sign_flags(const char *alg)
+{
+	/* By prefix: the certificate algorithms rsa-sha2-256-cert-v01@openssh.com and
+	 * rsa-sha2-512-cert-v01@openssh.com sign with the same hashes. */
+	if (strncmp(alg, "rsa-sha2-256", 12) == 0 && (!alg[12] || strcmp(alg + 12, CERT_SUFFIX) == 0))
+		return AGENT_RSA_SHA2_256;
+	if (strncmp(alg, "rsa-sha2-512", 12) == 0 && (!alg[12] || strcmp(alg + 12, CERT_SUFFIX) == 0))
+		return AGENT_RSA_SHA2_512;
+	return 0;
+}
+
+void ssh_sig_alg_of(const char *alg, char *out, size_t n)
+{
+	size_t l = strlen(alg), sl = strlen(CERT_SUFFIX);
+
+	if (l > sl && strcmp(alg + l - sl, CERT_SUFFIX) == 0) {
+		/* Security-key types keep their "@openssh.com": sk-ssh-ed25519@openssh.com. */
+		bool sk = strncmp(alg, "sk-", 3) == 0;
+
+		snprintf(out, n, "%.*s%s", (int)(l - sl), alg, sk ? "@openssh.com" : "");
+	} else {
+		snprintf(out, n, "%s", alg);
+	}
+}
+
 struct agent_sign_ctx {
 	int fd;
 	const struct md_deadline *dl;
 	const struct ssh_agent_key *key;
-	int status;      /* MD_OK, MD_ETIMEOUT, MD_EAUTH (refused), other errors; 1: not called */
-	char alg[64];    /* the algorithm libssh2 asked for */
+	/* MD_OK; MD_EAUTH (the agent refused), MD_EPARSE (a malformed signature) and
+	 * MD_EPROTO (signed with another algorithm than asked), after which the connection
+	 * is still in step; MD_ENOMEM; anything else leaves it unusable (MD_ETIMEOUT,
+	 * MD_EIO, MD_ETOOBIG: an answer may still be on its way or unread).  1: not called. */
+	int status;
+	char alg[64];      /* the algorithm libssh2 asked for ("" when not found) */
+	char got_alg[64];  /* MD_EPROTO: the one the agent signed with */
 };
 
 /* libssh2's signing callback for libssh2_userauth_publickey(): one SIGN_REQUEST to the
@@ -1391,12 +1431,10 @@ static LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC(agent_sign)
 	(void)session;
 	/* RSA keys sign with the algorithm libssh2 put in the request (ssh-rsa in libssh2
 	 * 1.10, rsa-sha2-* in later versions): draft-miller-ssh-agent §5.3 flags. */
-	if (ssh_userauth_sign_alg(data, data_len, c->alg, sizeof(c->alg)) == MD_OK) {
-		if (strcmp(c->alg, "rsa-sha2-256") == 0)
-			flags = AGENT_RSA_SHA2_256;
-		else if (strcmp(c->alg, "rsa-sha2-512") == 0)
-			flags = AGENT_RSA_SHA2_512;
-	}
+	if (ssh_userauth_sign_alg(data, data_len, c->alg, sizeof(c->alg)) == MD_OK)
+		flags = ssh_agent_sign_flags(c->alg);
+	else
+		c->alg[0] = '\0';
 	req = malloc(1 + 4 + k->blob_len + 4 + data_len + 4);
 	if (!req) {
 		c->status = MD_ENOMEM;
@@ -1411,6 +1449,18 @@ static LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC(agent_sign)
 	free(req);
 	if (c->status == MD_OK)
 		c->status = ssh_agent_parse_signature(resp, resp_len, alg, sizeof(alg), &sg, &sg_len);
+	if (c->status == MD_OK && c->alg[0]) {
+		/* An agent that ignores the flags signs an RSA key with SHA-1 ("ssh-rsa"):
+		 * the server would refuse that signature, and the refusal would be blamed
+		 * on the key.  OpenSSH's client checks the same (sshkey_check_sigtype()). */
+		char want[64];
+
+		ssh_sig_alg_of(c->alg, want, sizeof(want));
+		if (strcmp(alg, want) != 0) {
+			snprintf(c->got_alg, sizeof(c->got_alg), "%s", alg);
+			c->status = MD_EPROTO;
+		}
+	}
 	if (c->status == MD_OK) {
 		*sig = malloc(sg_len ? sg_len : 1);
 		if (*sig) {
@@ -1424,9 +1474,25 @@ static LIBSSH2_USERAUTH_PUBLICKEY_SIGN_FUNC(agent_sign)
 	return c->status == MD_OK ? 0 : -1;
 }
 
-/* The public key blob of an identity file: FILE.pub, else the public part of an
- * OpenSSH-format private key.  false when neither says. */
-static bool identity_blob(const char *file, unsigned char *out, size_t n, size_t *len)
+int ssh_identity_info(const char *file, struct ssh_keyinfo *ki)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	memset(ki, 0, sizeof(*ki));
+	snprintf(ki->type, sizeof(ki->type), "unknown");
+	rc = read_small_file(file, 1024 * 1024, &text, &len);
+	if (rc)
+		return rc;
+	rc = ssh_key_info(text, len, ki);
+	/* An unencrypted key's text is the private key itself. */
+	OPENSSL_cleanse(text, len);
+	free(text);
+	return rc;
+}
+
+bool ssh_identity_blob(const char *file, unsigned char *out, size_t n, size_t *len)
 {
 	char pub[PATH_MAX], *text = NULL, type[64], b64[8192];
 	size_t tl;
@@ -1444,32 +1510,56 @@ static bool identity_blob(const char *file, unsigned char *out, size_t n, size_t
 		}
 	}
 	ki = calloc(1, sizeof(*ki));
-	if (ki && read_small_file(file, 1024 * 1024, &text, &tl) == MD_OK) {
-		if (ssh_key_info(text, tl, ki) == MD_OK && ki->pub_len && ki->pub_len <= n) {
-			memcpy(out, ki->pub, ki->pub_len);
-			l = (long)ki->pub_len;
-		}
-		free(text);
+	if (ki && ssh_identity_info(file, ki) == MD_OK && ki->pub_len && ki->pub_len <= n) {
+		memcpy(out, ki->pub, ki->pub_len);
+		l = (long)ki->pub_len;
 	}
 	free(ki);
 	*len = l > 0 ? (size_t)l : 0;
 	return l > 0;
 }
 
-/* IdentitiesOnly (ssh_config(5)): only the identity files' keys, "even if ssh-agent
- * offers more identities" — the agent still signs for those it holds. */
-static bool agent_key_allowed(const struct md_target *t, const struct ssh_agent_key *k)
-{
-	unsigned char blob[2048];
-	size_t len;
+/* The identity files' public key blobs, read once for all the agent's keys. */
+struct id_blobs {
+	unsigned char blob[MD_TARGET_MAX_FILES][2048];
+	size_t len[MD_TARGET_MAX_FILES]; /* 0: the file did not say */
+	size_t n;
+};
 
-	if (!t->identities_only)
+static void id_blobs_read(const struct md_target *t, struct id_blobs *ib)
+{
+	ib->n = t->n_identities < MD_TARGET_MAX_FILES ? t->n_identities : MD_TARGET_MAX_FILES;
+	for (size_t i = 0; i < ib->n; i++)
+		if (!ssh_identity_blob(t->identities[i], ib->blob[i], sizeof(ib->blob[i]), &ib->len[i]))
+			ib->len[i] = 0;
+}
+
+/* IdentitiesOnly (ssh_config(5)): only the identity files' keys, "even if ssh-agent
+ * offers more identities" — the agent still signs for those it holds.  ib: NULL
+ * without IdentitiesOnly. */
+static bool agent_key_allowed(const struct id_blobs *ib, const struct ssh_agent_key *k)
+{
+	if (!ib)
 		return true;
-	for (size_t i = 0; i < t->n_identities; i++)
-		if (identity_blob(t->identities[i], blob, sizeof(blob), &len) && len == k->blob_len &&
-		    memcmp(blob, k->blob, len) == 0)
+	for (size_t i = 0; i < ib->n; i++)
+		if (ib->len[i] && ib->len[i] == k->blob_len && memcmp(ib->blob[i], k->blob, k->blob_len) == 0)
 			return true;
 	return false;
+}
+
+/* Why the agent's connection cannot be used after an attempt: one line for evidence. */
+static void agent_unusable(const struct agent_sign_ctx *c, const char *sock, const char *what,
+			   const char *type, char *why, size_t why_n)
+{
+	const char *how;
+
+	switch (c->status) {
+	case MD_ETIMEOUT: how = "no answer before its deadline"; break;
+	case MD_EIO: how = "the agent closed the connection"; break;
+	case MD_ETOOBIG: how = "an answer over 256 KiB, not read"; break;
+	default: how = md_status_name(c->status);
+	}
+	snprintf(why, why_n, "%s did not sign with %s (%s): %s", sock, what, type, how);
 }
 
 /* The agent's keys, all agent I/O bounded by the agent's own deadline; the server's
@@ -1484,10 +1574,11 @@ static int auth_agent(struct md_session *ms, const struct md_target *t, const st
 	const char *sock = t->identity_agent ? t->identity_agent : getenv("SSH_AUTH_SOCK");
 	const char *from = t->identity_agent ? "IdentityAgent" : "SSH_AUTH_SOCK";
 	struct ssh_agent_keys keys = { 0 };
+	struct id_blobs *ib = NULL;
 	struct md_deadline adl;
 	unsigned char req = AGENTC_REQUEST_IDENTITIES, *resp = NULL;
 	size_t resp_len = 0, skipped = 0;
-	char why[PATH_MAX + 64] = "", value[16] = "error";
+	char why[PATH_MAX + 64] = "", value[16] = "error", wrong_alg[600] = "";
 	int64_t left, t0 = md_now_ms();
 	int fd = -1, rc, result = MD_EAUTH;
 
@@ -1511,10 +1602,20 @@ static int auth_agent(struct md_session *ms, const struct md_target *t, const st
 				 sock, (long long)(md_now_ms() - t0));
 		else if (rc && rc != MD_ENOMEM)
 			snprintf(why, sizeof(why), "%s: REQUEST_IDENTITIES: %s", sock,
-				 rc == MD_EIO ? "the agent closed the connection" : md_status_name(rc));
+				 rc == MD_EIO ? "the agent closed the connection" :
+				 rc == MD_ETOOBIG ? "an answer over 256 KiB" : md_status_name(rc));
 		else if (rc == MD_OK && (rc = ssh_agent_parse_identities(resp, resp_len, &keys)) == MD_EPARSE)
 			snprintf(why, sizeof(why), "%s: not an identities answer (message type %u)", sock,
 				 resp_len ? resp[0] : 0);
+	}
+	/* With IdentitiesOnly, the identity files' public keys, read once for every agent
+	 * key. */
+	if (rc == MD_OK && t->identities_only) {
+		ib = calloc(1, sizeof(*ib));
+		if (ib)
+			id_blobs_read(t, ib);
+		else
+			rc = MD_ENOMEM;
 	}
 	if (rc == MD_ENOMEM) {
 		result = MD_ENOMEM;
@@ -1536,29 +1637,30 @@ static int auth_agent(struct md_session *ms, const struct md_target *t, const st
 
 		ssh_blob_type(k->blob, k->blob_len, type, sizeof(type));
 		snprintf(what, sizeof(what), "agent key %s", k->comment);
-		if (!agent_key_allowed(t, k)) {
+		if (!agent_key_allowed(ib, k)) {
 			skipped++;
 			note(ar->skipped, sizeof(ar->skipped), "%s (%s): not an identity file's key (IdentitiesOnly yes)",
 			     what, type);
 			continue;
 		}
-		tried(ar, what, type);
 		SSH_STEP(rc, ms, dl, libssh2_userauth_publickey(ssh, user, k->blob, k->blob_len, agent_sign, &abstract));
+		if (c.status == MD_EPROTO) {
+			/* Not the server's refusal: the signature never reached it. */
+			char got[200];
+
+			ssh_escape(c.got_alg, strlen(c.got_alg), got, sizeof(got));
+			note(wrong_alg, sizeof(wrong_alg), "%s (%s): the agent signed with %s, %s was requested",
+			     what, type, got, c.alg);
+			note(ar->skipped, sizeof(ar->skipped), "%s (%s): the agent signed with %s, %s was requested",
+			     what, type, got, c.alg);
+			continue;
+		}
+		tried(ar, what, type);
 		if (rc == 0) {
 			snprintf(ar->method, sizeof(ar->method), "agent");
 			snprintf(ar->method_ev, sizeof(ar->method_ev), "%s (%s) accepted for %s", what,
 				 type, user);
 			result = MD_OK;
-			break;
-		}
-		if (c.status == MD_ETIMEOUT || c.status == MD_EIO) {
-			/* The request may still be pending there: never use this connection
-			 * again, go on with the identity files. */
-			snprintf(value, sizeof(value), "%s", c.status == MD_ETIMEOUT ? "unresponsive" : "error");
-			snprintf(why, sizeof(why), "%s did not sign with %s (%s): %s", sock, what, type,
-				 c.status == MD_ETIMEOUT ? "no answer before its deadline"
-							 : "the agent closed the connection");
-			note(ar->skipped, sizeof(ar->skipped), "agent %s", why);
 			break;
 		}
 		if (c.status == MD_ENOMEM) {
@@ -1569,6 +1671,14 @@ static int auth_agent(struct md_session *ms, const struct md_target *t, const st
 			note(ar->skipped, sizeof(ar->skipped), "agent %s", c.status == MD_EAUTH ?
 			     "refused to sign (a confirmation declined?)" : "sent a malformed signature");
 			continue;
+		}
+		if (c.status != MD_OK && c.status != 1) {
+			/* A request may still be pending there, or part of an answer unread:
+			 * never use this connection again, go on with the identity files. */
+			snprintf(value, sizeof(value), "%s", c.status == MD_ETIMEOUT ? "unresponsive" : "error");
+			agent_unusable(&c, sock, what, type, why, sizeof(why));
+			note(ar->skipped, sizeof(ar->skipped), "agent %s", why);
+			break;
 		}
 		if (rc == LIBSSH2_ERROR_TIMEOUT) {
 			result = MD_ETIMEOUT;
@@ -1583,11 +1693,14 @@ static int auth_agent(struct md_session *ms, const struct md_target *t, const st
 	if (skipped && strcmp(value, "ok") == 0)
 		snprintf(why + strlen(why), sizeof(why) - strlen(why), ", %zu not offered (IdentitiesOnly yes)",
 			 skipped);
+	if (wrong_alg[0] && strcmp(value, "ok") == 0)
+		snprintf(why + strlen(why), sizeof(why) - strlen(why), "; not used: %s", wrong_alg);
 out:
 	if (result != MD_ENOMEM)
 		md_fact_strf(f, P, "ssh.agent", value, "%s (%s)", why, from);
 	if (strcmp(value, "unresponsive") == 0)
 		md_fact_check(f, "ssh.agent", MD_CHECK_WARN, "SSH agent did not answer: not used");
+	free(ib);
 	ssh_agent_keys_free(&keys);
 	free(resp);
 	if (fd >= 0)
@@ -1604,21 +1717,19 @@ static int auth_files(struct md_session *ms, const struct md_target *t,
 	for (size_t i = 0; i < t->n_identities; i++) {
 		const char *file = t->identities[i];
 		struct ssh_keyinfo ki;
-		char pub[PATH_MAX], *text = NULL, what[PATH_MAX + 16];
-		size_t len;
+		char pub[PATH_MAX], what[PATH_MAX + 16];
 		int rc;
 
-		rc = read_small_file(file, 1024 * 1024, &text, &len);
-		if (rc) {
+		rc = ssh_identity_info(file, &ki);
+		if (rc == MD_ENOMEM)
+			return MD_ENOMEM;
+		if (rc && rc != MD_EPARSE) {
 			/* OpenSSH silently skips the default identity files that do not exist. */
 			if (rc != MD_ENOTFOUND || t->identities_explicit)
 				note(ar->skipped, sizeof(ar->skipped), "%s: %s", file,
 				     rc == MD_ENOTFOUND ? "not found" : "unreadable");
 			continue;
 		}
-		if (ssh_key_info(text, len, &ki) != MD_OK)
-			snprintf(ki.type, sizeof(ki.type), "unknown");
-		free(text);
 		if (ki.encrypted) {
 			/* meshdoctor never asks for a passphrase (BatchMode=yes, seeds/002). */
 			note(ar->encrypted, sizeof(ar->encrypted), "%s", file);

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* ---- Identification string (RFC 4253 §4.2: "SSH-protoversion-softwareversion SP comments") */
 struct ssh_banner {
@@ -53,8 +54,17 @@ struct ssh_keyinfo {
 	size_t pub_len;          /* 0 when the file does not say (PEM) */
 };
 /* Reads a private key file's text (OpenSSH "openssh-key-v1" or PEM).  MD_OK or
- * MD_EPARSE when it is not a private key. */
+ * MD_EPARSE when it is not a private key (ki->type is then "unknown").  What it decodes is
+ * wiped before it is freed. */
 int ssh_key_info(const char *text, size_t len, struct ssh_keyinfo *ki);
+/* ssh_key_info() of the private key file: MD_OK, MD_EPARSE (not a key), MD_ENOTFOUND,
+ * MD_EIO (unreadable), MD_ETOOBIG (over 1 MiB) or MD_ENOMEM.  The file's text is wiped
+ * before it is freed. */
+int ssh_identity_info(const char *file, struct ssh_keyinfo *ki);
+/* The public key blob of an identity file: FILE.pub, else the public part of an
+ * OpenSSH-format private key (read as ssh_identity_info() reads it).  false when neither
+ * says. */
+bool ssh_identity_blob(const char *file, unsigned char *out, size_t n, size_t *len);
 /* The key type named at the start of a public key blob ("ssh-rsa"). MD_OK or MD_EPARSE. */
 int ssh_blob_type(const unsigned char *blob, size_t len, char *out, size_t n);
 /* "SHA256:<base64 without padding>" of a key blob, as `ssh-keygen -l` prints it. */
@@ -149,6 +159,15 @@ void ssh_agent_keys_free(struct ssh_agent_keys *keys);
  * (SSH_AGENT_FAILURE: the agent refused to sign), MD_EPARSE. */
 int ssh_agent_parse_signature(const unsigned char *msg, size_t len, char *alg, size_t alg_n,
 			      const unsigned char **sig, size_t *sig_len);
+/* The SSH_AGENTC_SIGN_REQUEST flags for public key algorithm alg (draft-miller-ssh-agent
+ * §5.3): SSH_AGENT_RSA_SHA2_256 (2) for rsa-sha2-256 and its certificate form
+ * rsa-sha2-256-cert-v01@openssh.com, SSH_AGENT_RSA_SHA2_512 (4) likewise, else 0. */
+uint32_t ssh_agent_sign_flags(const char *alg);
+/* The signature algorithm a signature made for public key algorithm alg must name
+ * (PROTOCOL.certkeys in OpenSSH: a certificate signs as its plain key type):
+ * "rsa-sha2-512-cert-v01@openssh.com" gives "rsa-sha2-512",
+ * "sk-ssh-ed25519-cert-v01@openssh.com" "sk-ssh-ed25519@openssh.com", "ssh-ed25519" itself. */
+void ssh_sig_alg_of(const char *alg, char *out, size_t n);
 /* The public key algorithm named in the data a client signs for "publickey"
  * authentication (RFC 4252 §7: session id, then the SSH_MSG_USERAUTH_REQUEST), e.g.
  * "rsa-sha2-512".  MD_OK or MD_EPARSE. */

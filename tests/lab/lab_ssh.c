@@ -206,7 +206,8 @@ static void start_agent(const char *sock, const char *add)
 		cr_assert_eq(lab_sh(L, NULL, "SSH_AUTH_SOCK=%s ssh-add %s", sock, add), 0, "ssh-add %s", add);
 }
 
-/* tests/lab/helpers/fakeagent on sock: "silent" or "sign-hang" (offering pub). */
+/* tests/lab/helpers/fakeagent on sock: "silent", or "sign-hang", "sign-wrong-alg",
+ * "sign-toobig" (offering pub). */
 static void start_fake_agent(const char *mode, const char *sock, const char *pub)
 {
 	const char *argv[] = { lab_build_path(L, "tests/helpers/fakeagent"), mode, sock, pub, NULL };
@@ -217,6 +218,23 @@ static void start_fake_agent(const char *mode, const char *sock, const char *pub
 	cr_assert_eq(access(bin, X_OK), 0, "%s missing: build it (make %s)", bin, bin);
 	cr_assert_gt(lab_spawn(L, cli, argv, "fakeagent.log"), 0);
 	cr_assert_eq(lab_wait_file(sock, 3000), 0, "fakeagent %s did not listen", mode);
+}
+
+/* The evidence of fact name in the report, or NULL. */
+static const char *fact_evidence(const struct lab_md_result *r, const char *name)
+{
+	const cJSON *p, *x;
+
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(r->report, "probes")) {
+		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(p, "facts")) {
+			const cJSON *n = cJSON_GetObjectItemCaseSensitive(x, "name");
+			const cJSON *ev = cJSON_GetObjectItemCaseSensitive(x, "evidence");
+
+			if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
+				return cJSON_IsString(ev) ? ev->valuestring : NULL;
+		}
+	}
+	return NULL;
 }
 
 /* The path entry of rule id: "fired", "not", "undecided", "superseded". */
@@ -1113,6 +1131,53 @@ Test(lab_ssh, agent_that_never_signs_is_bounded, .timeout = 60)
 	assert_fact("ssh.auth_method", want_method);
 	assert_fact("ssh.auth_keys_tried", "2");
 	assert_findings(want);
+}
+
+/* An agent that signs with another algorithm than the one asked for: the signature is
+ * not sent (the server would refuse it, and the key would look unauthorised); the key is
+ * named with both algorithms and the identity file still logs in. */
+Test(lab_ssh, agent_signing_with_another_algorithm_is_not_blamed_on_the_server, .timeout = 60)
+{
+	char sock[300], want_method[400];
+	const char *ev;
+
+	snprintf(sock, sizeof(sock), "%s", lab_path(L, "wrong.sock"));
+	start_sshd(key_pub, NULL);
+	known_hosts_with(HOST, hostkey_pub);
+	start_fake_agent("sign-wrong-alg", sock, key_pub);
+	setenv("SSH_AUTH_SOCK", sock, 1);
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.agent", "ok");
+	ev = fact_evidence(&res, "ssh.agent");
+	cr_assert(ev && strstr(ev, "the agent signed with ssh-rsa, ssh-ed25519 was requested"), "%s",
+		  ev ? ev : "(none)");
+	assert_fact("ssh.auth", "ok");
+	snprintf(want_method, sizeof(want_method), "publickey:%s", key);
+	assert_fact("ssh.auth_method", want_method);
+	assert_fact("ssh.auth_keys_tried", "1");
+	cr_assert_eq(lab_report_n_findings(res.report), 0, "%s", res.out);
+}
+
+/* An agent whose answer is over the size limit leaves its connection out of step (the
+ * rest of that answer is never read): it is not asked again, and the identity files
+ * are. */
+Test(lab_ssh, agent_answer_over_the_limit_makes_the_agent_unusable, .timeout = 60)
+{
+	char sock[300], want_method[400];
+	const char *ev;
+
+	snprintf(sock, sizeof(sock), "%s", lab_path(L, "big.sock"));
+	start_sshd(key_pub, NULL);
+	known_hosts_with(HOST, hostkey_pub);
+	start_fake_agent("sign-toobig", sock, key_pub);
+	setenv("SSH_AUTH_SOCK", sock, 1);
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.agent", "error");
+	ev = fact_evidence(&res, "ssh.agent");
+	cr_assert(ev && strstr(ev, "over 256 KiB"), "%s", ev ? ev : "(none)");
+	assert_fact("ssh.auth", "ok");
+	snprintf(want_method, sizeof(want_method), "publickey:%s", key);
+	assert_fact("ssh.auth_method", want_method);
 }
 
 /* ssh_config(5) IdentityAgent: "none" keeps the agent out even when SSH_AUTH_SOCK is

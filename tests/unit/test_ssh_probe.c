@@ -364,6 +364,63 @@ Test(keys, info_gives_the_public_key_of_an_openssh_key, .timeout = 10)
 	cr_assert_eq(ki.pub_len, 0, "PEM does not say");
 }
 
+/* Private key material is wiped before it is freed.  The test binary's free() takes
+ * the place of the C library's (symbol interposition; not under ASan, whose free is its
+ * own): while armed, it looks for the marker in every block freed. */
+#ifndef __SANITIZE_ADDRESS__
+#include <malloc.h>
+extern void __libc_free(void *p);
+static const char *free_marker;
+static bool marker_freed;
+
+void free(void *p)
+{
+	if (p && free_marker && !marker_freed &&
+	    memmem(p, malloc_usable_size(p), free_marker, strlen(free_marker)))
+		marker_freed = true;
+	__libc_free(p);
+}
+
+static void watch_free(const char *marker)
+{
+	marker_freed = false;
+	free_marker = marker;
+}
+
+static bool unwatch_free(void)
+{
+	free_marker = NULL;
+	return marker_freed;
+}
+
+Test(keys, private_key_material_is_wiped_before_free, .timeout = 10)
+{
+	struct ssh_keyinfo ki;
+	unsigned char blob[2048];
+	char path[] = "/tmp/md-test-key-XXXXXX";
+	size_t n;
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, KEY_ED25519, strlen(KEY_ED25519)), (ssize_t)strlen(KEY_ED25519));
+	close(fd);
+	/* The decoded key: "openssh-key-v1", then the public and the private section. */
+	watch_free("openssh-key-v1");
+	cr_assert_eq(ssh_key_info(KEY_ED25519, strlen(KEY_ED25519), &ki), MD_OK);
+	cr_assert_not(unwatch_free(), "ssh_key_info freed the decoded key unwiped");
+	/* The file's text, read to find its type or its public key (no .pub beside it). */
+	watch_free("PRIVATE KEY");
+	cr_assert_eq(ssh_identity_info(path, &ki), MD_OK);
+	cr_assert_not(unwatch_free(), "ssh_identity_info freed the key file's text unwiped");
+	cr_assert_str_eq(ki.type, "ssh-ed25519");
+	watch_free("PRIVATE KEY");
+	cr_assert(ssh_identity_blob(path, blob, sizeof(blob), &n));
+	cr_assert_not(unwatch_free(), "ssh_identity_blob freed the key file's text unwiped");
+	cr_assert_eq(n, ki.pub_len);
+	unlink(path);
+}
+#endif
+
 /* ==================================================================================== */
 /* ssh-agent protocol (over a socketpair: no network)                                   */
 /* ==================================================================================== */
@@ -552,6 +609,47 @@ Test(agent, algorithm_in_the_signed_userauth_data, .timeout = 10)
 	cr_assert_str_eq(alg, "rsa-sha2-512");
 	data[36] = 51;
 	cr_assert_eq(ssh_userauth_sign_alg(data, (size_t)(p - data), alg, sizeof(alg)), MD_EPARSE);
+}
+
+/* draft-miller-ssh-agent §5.3: the SHA-2 flags go with the RSA algorithms and their
+ * certificate forms; the signature must name the algorithm asked for, without the
+ * certificate suffix. */
+Test(agent, sign_flags_and_expected_signature_algorithm, .timeout = 10)
+{
+	static const struct { const char *alg; uint32_t flags; const char *sig; } cases[] = {
+		{ "ssh-ed25519", 0, "ssh-ed25519" },
+		{ "ssh-rsa", 0, "ssh-rsa" },
+		{ "rsa-sha2-256", 2, "rsa-sha2-256" },
+		{ "rsa-sha2-512", 4, "rsa-sha2-512" },
+		{ "rsa-sha2-256-cert-v01@openssh.com", 2, "rsa-sha2-256" },
+		{ "rsa-sha2-512-cert-v01@openssh.com", 4, "rsa-sha2-512" },
+		{ "ssh-rsa-cert-v01@openssh.com", 0, "ssh-rsa" },
+		{ "ssh-ed25519-cert-v01@openssh.com", 0, "ssh-ed25519" },
+		{ "ecdsa-sha2-nistp256-cert-v01@openssh.com", 0, "ecdsa-sha2-nistp256" },
+		{ "sk-ssh-ed25519-cert-v01@openssh.com", 0, "sk-ssh-ed25519@openssh.com" },
+		{ "sk-ecdsa-sha2-nistp256@openssh.com", 0, "sk-ecdsa-sha2-nistp256@openssh.com" },
+		{ "rsa-sha2-2560", 0, "rsa-sha2-2560" },
+		{ "rsa-sha2-512-other", 0, "rsa-sha2-512-other" },
+	};
+	char sig[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cr_assert_eq(ssh_agent_sign_flags(cases[i].alg), cases[i].flags, "flags for %s",
+			     cases[i].alg);
+		ssh_sig_alg_of(cases[i].alg, sig, sizeof(sig));
+		cr_assert_str_eq(sig, cases[i].sig, "signature algorithm for %s", cases[i].alg);
+	}
+}
+
+Test(agent, empty_messages_are_malformed, .timeout = 10)
+{
+	struct ssh_agent_keys keys;
+	const unsigned char *sg;
+	size_t sg_len;
+	char alg[64];
+
+	cr_assert_eq(ssh_agent_parse_identities(NULL, 0, &keys), MD_EPARSE);
+	cr_assert_eq(ssh_agent_parse_signature(NULL, 0, alg, sizeof(alg), &sg, &sg_len), MD_EPARSE);
 }
 
 /* ==================================================================================== */

@@ -8,6 +8,11 @@
  *   sign-hang  answers SSH2_AGENTC_REQUEST_IDENTITIES with the key in PUBFILE (an
  *              OpenSSH .pub file) and never answers the signature request (an agent
  *              waiting for a confirmation nobody gives)
+ *   sign-wrong-alg  lists the key as sign-hang does and answers every signature request
+ *              with a well-formed SSH_AGENT_SIGN_RESPONSE whose signature names "ssh-rsa"
+ *              (an agent that ignores the algorithm asked for)
+ *   sign-toobig  lists the key and answers a signature request with a length of 300 KiB,
+ *              then a few bytes of it only, and keeps the connection open
  *
  * Messages as in draft-miller-ssh-agent §3: uint32 length, byte type, contents.  One
  * process, poll() over the listener and every client; runs until killed. */
@@ -27,6 +32,10 @@
 #define MAX_CLIENTS 32
 #define REQUEST_IDENTITIES 11
 #define IDENTITIES_ANSWER 12
+#define SIGN_REQUEST 13
+#define SIGN_RESPONSE 14
+
+enum mode { SILENT, SIGN_HANG, SIGN_WRONG_ALG, SIGN_TOOBIG };
 
 struct client {
 	int fd;
@@ -85,8 +94,41 @@ static void answer_identities(int fd)
 		perror("fakeagent: send");
 }
 
+static void send_all(int fd, const unsigned char *p, size_t n)
+{
+	if (send(fd, p, n, MSG_NOSIGNAL) < 0)
+		perror("fakeagent: send");
+}
+
+/* SSH_AGENT_SIGN_RESPONSE: string signature = (string "ssh-rsa", string 64 zero bytes). */
+static void answer_wrong_alg(int fd)
+{
+	unsigned char msg[4 + 1 + 4 + 4 + 7 + 4 + 64] = { 0 }, *p = msg + 4;
+
+	*p++ = SIGN_RESPONSE;
+	put_u32(p, 4 + 7 + 4 + 64);
+	p += 4;
+	put_u32(p, 7);
+	memcpy(p + 4, "ssh-rsa", 7);
+	p += 4 + 7;
+	put_u32(p, 64);
+	p += 4 + 64;
+	put_u32(msg, (uint32_t)(p - msg - 4));
+	send_all(fd, msg, (size_t)(p - msg));
+}
+
+/* A length over the client's limit (256 KiB), then the start of the body only. */
+static void answer_toobig(int fd)
+{
+	unsigned char msg[4 + 16] = { 0 };
+
+	put_u32(msg, 300u * 1024);
+	msg[4] = SIGN_RESPONSE;
+	send_all(fd, msg, sizeof(msg));
+}
+
 /* Handles the complete messages in c->buf; keeps the rest. */
-static void serve(struct client *c, int sign_hang)
+static void serve(struct client *c, enum mode mode)
 {
 	for (;;) {
 		uint32_t len;
@@ -101,9 +143,13 @@ static void serve(struct client *c, int sign_hang)
 		}
 		if (c->have < 4 + len)
 			return;
-		if (sign_hang && len >= 1 && c->buf[4] == REQUEST_IDENTITIES)
+		if (mode != SILENT && len >= 1 && c->buf[4] == REQUEST_IDENTITIES)
 			answer_identities(c->fd);
-		/* Anything else (the signature request above all) stays unanswered. */
+		else if (mode == SIGN_WRONG_ALG && len >= 1 && c->buf[4] == SIGN_REQUEST)
+			answer_wrong_alg(c->fd);
+		else if (mode == SIGN_TOOBIG && len >= 1 && c->buf[4] == SIGN_REQUEST)
+			answer_toobig(c->fd);
+		/* Anything else (the signature request in sign-hang) stays unanswered. */
 		memmove(c->buf, c->buf + 4 + len, c->have - 4 - len);
 		c->have -= 4 + len;
 	}
@@ -113,15 +159,17 @@ int main(int argc, char **argv)
 {
 	static struct client clients[MAX_CLIENTS];
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int lfd, sign_hang;
+	static const char *const names[] = { "silent", "sign-hang", "sign-wrong-alg", "sign-toobig" };
+	int lfd, mode = -1;
 
-	if (argc < 3 || (strcmp(argv[1], "silent") != 0 && strcmp(argv[1], "sign-hang") != 0) ||
-	    (strcmp(argv[1], "sign-hang") == 0 && argc < 4)) {
-		fprintf(stderr, "usage: fakeagent silent|sign-hang SOCKET [PUBFILE]\n");
+	for (int i = 0; argc >= 3 && i < (int)(sizeof(names) / sizeof(names[0])); i++)
+		if (strcmp(argv[1], names[i]) == 0)
+			mode = i;
+	if (mode < 0 || (mode != SILENT && argc < 4)) {
+		fprintf(stderr, "usage: fakeagent silent|sign-hang|sign-wrong-alg|sign-toobig SOCKET [PUBFILE]\n");
 		return 64;
 	}
-	sign_hang = strcmp(argv[1], "sign-hang") == 0;
-	if (sign_hang && load_pub(argv[3]) != 0) {
+	if (mode != SILENT && load_pub(argv[3]) != 0) {
 		fprintf(stderr, "fakeagent: cannot read the public key %s\n", argv[3]);
 		return 1;
 	}
@@ -180,7 +228,7 @@ int main(int argc, char **argv)
 				continue;
 			}
 			c->have += (size_t)r;
-			serve(c, sign_hang);
+			serve(c, (enum mode)mode);
 		}
 	}
 }
