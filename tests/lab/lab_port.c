@@ -28,6 +28,14 @@ static struct lab *L;
 static const char *cli, *srv;
 static struct lab_md_result res;
 
+/* The evidence of fact name in the last report, "" when there is none. */
+static const char *ev(const char *name)
+{
+	const char *e = lab_report_evidence(res.report, name);
+
+	return e ? e : "";
+}
+
 #define fact(name) lab_fact(&res, (name))
 #define assert_fact(name, want) lab_assert_fact(&res, (name), (want))
 #define assert_findings(ids) lab_assert_findings(&res, (ids))
@@ -87,21 +95,6 @@ static void run(const char *ns, const char *const *args)
 		  res.out, res.err);
 }
 
-static const char *evidence(const char *name)
-{
-	const cJSON *p, *x;
-
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(res.report, "probes"))
-		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(p, "facts")) {
-			const cJSON *n = cJSON_GetObjectItemCaseSensitive(x, "name");
-			const cJSON *e = cJSON_GetObjectItemCaseSensitive(x, "evidence");
-
-			if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
-				return cJSON_IsString(e) ? e->valuestring : "";
-		}
-	return "";
-}
-
 /* A table the port probe kept ("listeners", "checks"), or NULL. */
 static const cJSON *table(const char *name)
 {
@@ -144,12 +137,12 @@ Test(lab_port, open_refused_filtered_and_udp_closed_under_one_deadline, .timeout
 	assert_fact("port.tcp.8080", "refused");
 	assert_fact("port.udp.41641", "closed");
 	assert_fact("port.checked", "13");
-	cr_assert(strstr(evidence("port.tcp.8444"), "connect " HOST ":8444: Connection refused"),
-		  "%s", evidence("port.tcp.8444"));
-	cr_assert(strstr(evidence("port.udp.5000"), "ICMP port unreachable"), "%s",
-		  evidence("port.udp.5000"));
-	cr_assert(strstr(evidence("port.tcp.8445"), "no answer within"), "%s",
-		  evidence("port.tcp.8445"));
+	cr_assert(strstr(ev("port.tcp.8444"), "connect " HOST ":8444: Connection refused"),
+		  "%s", ev("port.tcp.8444"));
+	cr_assert(strstr(ev("port.udp.5000"), "ICMP port unreachable"), "%s",
+		  ev("port.udp.5000"));
+	cr_assert(strstr(ev("port.tcp.8445"), "no answer within"), "%s",
+		  ev("port.tcp.8445"));
 	/* No SSH session, the target is another machine: its listeners are unknown, said so. */
 	assert_fact("port.listeners_source", "none");
 	cr_assert_null(fact("port.listen.tcp.8443"));
@@ -214,10 +207,10 @@ Test(lab_port, local_listeners_reveal_loopback_firewall_and_redirect, .timeout =
 	assert_fact("port.tcp.443", "filtered");
 	assert_fact("port.listen.tcp.22", "false");
 	assert_fact("port.tcp.22", "open");
-	cr_assert(strstr(evidence("port.listen.tcp.8080"), "tcp 127.0.0.1:8080 (pid "), "%s",
-		  evidence("port.listen.tcp.8080"));
-	cr_assert(strstr(evidence("port.listen.tcp.8080"), "socat)"), "owner from /proc/PID/fd: %s",
-		  evidence("port.listen.tcp.8080"));
+	cr_assert(strstr(ev("port.listen.tcp.8080"), "tcp 127.0.0.1:8080 (pid "), "%s",
+		  ev("port.listen.tcp.8080"));
+	cr_assert(strstr(ev("port.listen.tcp.8080"), "socat)"), "owner from /proc/PID/fd: %s",
+		  ev("port.listen.tcp.8080"));
 	cJSON_ArrayForEach(row, table("listeners")) {
 		const cJSON *pr = cJSON_GetObjectItemCaseSensitive(row, "process");
 
@@ -306,8 +299,8 @@ Test(lab_port, remote_listener_table_over_ssh, .timeout = 60)
 	assert_fact("port.listen.udp.41641", "true");
 	assert_fact("port.udp.41641", "open|filtered");
 	assert_fact("port.listen.tcp.443", "false");
-	cr_assert(strstr(evidence("port.listen.tcp.22"), "ss -ltnup: tcp " HOST ":22 (pid "), "%s",
-		  evidence("port.listen.tcp.22"));
+	cr_assert(strstr(ev("port.listen.tcp.22"), "ss -ltnup: tcp " HOST ":22 (pid "), "%s",
+		  ev("port.listen.tcp.22"));
 	cJSON_ArrayForEach(row, table("listeners")) {
 		const cJSON *pr = cJSON_GetObjectItemCaseSensitive(row, "process");
 
@@ -400,13 +393,13 @@ Test(lab_port, without_ss_the_proc_tables_are_read_in_the_targets_byte_order, .t
 	assert_fact("port.listeners_source", "cat /proc/net/{tcp,tcp6,udp,udp6}");
 	snprintf(want, sizeof(want), "; addresses read as %s in the ELF header of /proc/self/exe, read with od)",
 		 order);
-	cr_assert(strstr(evidence("port.listeners_source"), want), "%s", evidence("port.listeners_source"));
+	cr_assert(strstr(ev("port.listeners_source"), want), "%s", ev("port.listeners_source"));
 	assert_fact("port.listen.tcp.22", "true");
-	cr_assert(strstr(evidence("port.listen.tcp.22"), "tcp " HOST ":22"), "%s",
-		  evidence("port.listen.tcp.22"));
+	cr_assert(strstr(ev("port.listen.tcp.22"), "tcp " HOST ":22"), "%s",
+		  ev("port.listen.tcp.22"));
 	assert_fact("port.listen.tcp.8443", "true");
-	cr_assert(strstr(evidence("port.listen.tcp.8443"), "tcp 127.0.0.1:8443"), "%s",
-		  evidence("port.listen.tcp.8443"));
+	cr_assert(strstr(ev("port.listen.tcp.8443"), "tcp 127.0.0.1:8443"), "%s",
+		  ev("port.listen.tcp.8443"));
 
 	sh("printf '%%s\\n' '#!/bin/sh' 'echo \"od: invalid option -- A\" >&2' 'exit 1' > fakebin/od && "
 	   "chmod 755 fakebin/od");
@@ -414,9 +407,9 @@ Test(lab_port, without_ss_the_proc_tables_are_read_in_the_targets_byte_order, .t
 	assert_fact("port.listeners_source", "cat /proc/net/{tcp,tcp6,udp,udp6}");
 	snprintf(want, sizeof(want), "; addresses read as %s in the ELF header of /proc/self/exe, read with dd)",
 		 order);
-	cr_assert(strstr(evidence("port.listeners_source"), want), "%s", evidence("port.listeners_source"));
-	cr_assert(strstr(evidence("port.listen.tcp.22"), "tcp " HOST ":22"), "%s",
-		  evidence("port.listen.tcp.22"));
-	cr_assert(strstr(evidence("port.listen.tcp.8443"), "tcp 127.0.0.1:8443"), "%s",
-		  evidence("port.listen.tcp.8443"));
+	cr_assert(strstr(ev("port.listeners_source"), want), "%s", ev("port.listeners_source"));
+	cr_assert(strstr(ev("port.listen.tcp.22"), "tcp " HOST ":22"), "%s",
+		  ev("port.listen.tcp.22"));
+	cr_assert(strstr(ev("port.listen.tcp.8443"), "tcp 127.0.0.1:8443"), "%s",
+		  ev("port.listen.tcp.8443"));
 }

@@ -220,23 +220,6 @@ static void start_fake_agent(const char *mode, const char *sock, const char *pub
 	cr_assert_eq(lab_wait_file(sock, 3000), 0, "fakeagent %s did not listen", mode);
 }
 
-/* The evidence of fact name in the report, or NULL. */
-static const char *fact_evidence(const struct lab_md_result *r, const char *name)
-{
-	const cJSON *p, *x;
-
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(r->report, "probes")) {
-		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(p, "facts")) {
-			const cJSON *n = cJSON_GetObjectItemCaseSensitive(x, "name");
-			const cJSON *ev = cJSON_GetObjectItemCaseSensitive(x, "evidence");
-
-			if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
-				return cJSON_IsString(ev) ? ev->valuestring : NULL;
-		}
-	}
-	return NULL;
-}
-
 /* The path entry of rule id: "fired", "not", "undecided", "superseded". */
 static const char *path_result(const char *id)
 {
@@ -1148,7 +1131,7 @@ Test(lab_ssh, agent_signing_with_another_algorithm_is_not_blamed_on_the_server, 
 	setenv("SSH_AUTH_SOCK", sock, 1);
 	check("root@" HOST, key, "5s");
 	assert_fact("ssh.agent", "ok");
-	ev = fact_evidence(&res, "ssh.agent");
+	ev = lab_report_evidence(res.report, "ssh.agent");
 	cr_assert(ev && strstr(ev, "the agent signed with ssh-rsa, ssh-ed25519 was requested"), "%s",
 		  ev ? ev : "(none)");
 	assert_fact("ssh.auth", "ok");
@@ -1173,7 +1156,7 @@ Test(lab_ssh, agent_answer_over_the_limit_makes_the_agent_unusable, .timeout = 6
 	setenv("SSH_AUTH_SOCK", sock, 1);
 	check("root@" HOST, key, "5s");
 	assert_fact("ssh.agent", "error");
-	ev = fact_evidence(&res, "ssh.agent");
+	ev = lab_report_evidence(res.report, "ssh.agent");
 	cr_assert(ev && strstr(ev, "over 256 KiB"), "%s", ev ? ev : "(none)");
 	assert_fact("ssh.auth", "ok");
 	snprintf(want_method, sizeof(want_method), "publickey:%s", key);

@@ -716,22 +716,6 @@ Test(lab_tls, cert_check_refused_to_the_user_is_only_info_tailscale_fixture, .ti
 	cr_assert_eq(res.exit_code, 0, "info only\n%s", res.out);
 }
 
-/* A fact's evidence text, "" when the fact is missing. */
-static const char *fact_evidence(const char *name)
-{
-	const cJSON *p, *x;
-
-	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(res.report, "probes"))
-		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(p, "facts")) {
-			const cJSON *n = cJSON_GetObjectItemCaseSensitive(x, "name");
-			const cJSON *e = cJSON_GetObjectItemCaseSensitive(x, "evidence");
-
-			if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
-				return cJSON_IsString(e) ? e->valuestring : "";
-		}
-	return "";
-}
-
 /* A healthy serve host (HTTPS certificates enabled) whose tailscaled is slow: `tailscale
  * debug prefs` never answers (the host's limit ends it), `tailscale cert` takes 1.5 s, and
  * the serve answers its first handshake after 2.5 s, the time tailscaled takes to obtain
@@ -742,6 +726,7 @@ static const char *fact_evidence(const char *name)
  * second, and tls-https-certs-not-enabled fired on a healthy host.) */
 Test(lab_tls, slow_tailscale_cli_leaves_the_handshake_its_share_tailscale_fixture, .timeout = 90)
 {
+	const char *ev;
 	char ca[300];
 
 	make_ca();
@@ -762,8 +747,8 @@ Test(lab_tls, slow_tailscale_cli_leaves_the_handshake_its_share_tailscale_fixtur
 	assert_fact("tls.handshake", "ok");
 	assert_fact("tls.verify", "ok");
 	assert_fact("tls.protocol", "TLSv1.3");
-	cr_assert(strstr(fact_evidence("tls.handshake"), "certificate verified"), "%s",
-		  fact_evidence("tls.handshake"));
+	ev = lab_report_evidence(res.report, "tls.handshake");
+	cr_assert(ev && strstr(ev, "certificate verified"), "%s", ev ? ev : "(none)");
 	cr_assert_geq(atoi(fact("tls.handshake_ms")), 2450, "the server's real wait: %s ms",
 		      fact("tls.handshake_ms"));
 	assert_fact("tls.cert_issue", "ok");

@@ -608,32 +608,48 @@ size_t lab_report_n_findings(const cJSON *report)
 	return (size_t)cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(report, "findings"));
 }
 
-const char *lab_report_fact(const cJSON *report, const char *fact, char *buf, size_t len)
+/* The fact object named fact in the report's probes, or NULL. */
+static const cJSON *report_fact_node(const cJSON *report, const char *fact)
 {
 	const cJSON *probes = cJSON_GetObjectItemCaseSensitive(report, "probes"), *p, *x;
 
 	cJSON_ArrayForEach(p, probes) {
 		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(p, "facts")) {
 			const cJSON *name = cJSON_GetObjectItemCaseSensitive(x, "name");
-			const cJSON *v = cJSON_GetObjectItemCaseSensitive(x, "value");
 
-			if (!cJSON_IsString(name) || strcmp(name->valuestring, fact) != 0)
-				continue;
-			if (cJSON_IsString(v))
-				snprintf(buf, len, "%s", v->valuestring);
-			else if (cJSON_IsBool(v))
-				snprintf(buf, len, "%s", cJSON_IsTrue(v) ? "true" : "false");
-			else if (cJSON_IsNumber(v)) {
-				if (v->valuedouble == (double)(long long)v->valuedouble)
-					snprintf(buf, len, "%lld", (long long)v->valuedouble);
-				else
-					snprintf(buf, len, "%.2f", v->valuedouble);
-			} else
-				snprintf(buf, len, "null");
-			return buf;
+			if (cJSON_IsString(name) && strcmp(name->valuestring, fact) == 0)
+				return x;
 		}
 	}
 	return NULL;
+}
+
+const char *lab_report_fact(const cJSON *report, const char *fact, char *buf, size_t len)
+{
+	const cJSON *x = report_fact_node(report, fact);
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(x, "value");
+
+	if (!x)
+		return NULL;
+	if (cJSON_IsString(v))
+		snprintf(buf, len, "%s", v->valuestring);
+	else if (cJSON_IsBool(v))
+		snprintf(buf, len, "%s", cJSON_IsTrue(v) ? "true" : "false");
+	else if (cJSON_IsNumber(v)) {
+		if (v->valuedouble == (double)(long long)v->valuedouble)
+			snprintf(buf, len, "%lld", (long long)v->valuedouble);
+		else
+			snprintf(buf, len, "%.2f", v->valuedouble);
+	} else
+		snprintf(buf, len, "null");
+	return buf;
+}
+
+const char *lab_report_evidence(const cJSON *report, const char *fact)
+{
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(report_fact_node(report, fact), "evidence");
+
+	return cJSON_IsString(e) ? e->valuestring : NULL;
 }
 
 int lab_run_md_as(struct lab *l, const char *ns, const char *user, const char *const args[],

@@ -81,6 +81,8 @@ bool lab_report_has_finding(const cJSON *report, const char *rule_id);
 int lab_report_finding_index(const cJSON *report, const char *rule_id);
 /* The fact's value as text ("refused", "3", "true"), or NULL. Borrowed from report. */
 const char *lab_report_fact(const cJSON *report, const char *fact, char *buf, size_t len);
+/* The evidence text of fact in the report; NULL when the fact or its evidence is missing. */
+const char *lab_report_evidence(const cJSON *report, const char *fact);
 size_t lab_report_n_findings(const cJSON *report);
 
 /* Path of a binary the build made (e.g. "tests/helpers/tlsalert"): $MD_BUILD/<rel>. */
