@@ -1,5 +1,6 @@
 #include "tests/support/fact_spec.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,4 +46,41 @@ int test_finding_index(const struct md_evaluation *ev, const char *id)
 		if (strcmp(ev->findings[i].rule->id, id) == 0)
 			return (int)i;
 	return -1;
+}
+
+int test_eval_load(struct test_eval *t, const char *rules_file)
+{
+	memset(t, 0, sizeof(*t));
+	md_ruleset_init(&t->rs);
+	md_facts_init(&t->facts);
+	return md_rules_load_file(&t->rs, rules_file, &t->err) == MD_OK ? 0 : -1;
+}
+
+int test_eval_run(struct test_eval *t)
+{
+	md_evaluation_cleanup(&t->ev);
+	if (md_rules_evaluate(&t->rs, &t->facts, false, &t->ev) != MD_OK) {
+		snprintf(t->err.msg, sizeof(t->err.msg), "evaluation failed");
+		return -1;
+	}
+	return 0;
+}
+
+int test_eval_spec(struct test_eval *t, const char *rules_file, const char *probe,
+		   const char *spec)
+{
+	if (test_eval_load(t, rules_file) != 0)
+		return -1;
+	if (test_put_facts(&t->facts, probe, spec) != 0) {
+		snprintf(t->err.msg, sizeof(t->err.msg), "bad fact spec: %s", spec);
+		return -1;
+	}
+	return test_eval_run(t);
+}
+
+void test_eval_cleanup(struct test_eval *t)
+{
+	md_evaluation_cleanup(&t->ev);
+	md_facts_cleanup(&t->facts);
+	md_ruleset_cleanup(&t->rs);
 }

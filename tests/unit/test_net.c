@@ -429,31 +429,24 @@ Test(ssh_resolve, the_probe_records_resolve_timeout_not_no_such_host, .timeout =
 
 Test(ssh_resolve, the_rule_is_a_warning_citing_the_lookup, .timeout = 30)
 {
-	struct md_ruleset rs;
-	struct md_facts f;
-	struct md_evaluation ev = { 0 };
-	struct md_err err = { 0 };
+	struct test_eval t;
 	int i;
 
-	md_ruleset_init(&rs);
-	md_facts_init(&f);
-	cr_assert_eq(md_rules_load_file(&rs, "rules/ssh.rules", &err), MD_OK, "%s", err.msg);
-	cr_assert_eq(test_put_facts(&f, "ssh",
+	cr_assert_eq(test_eval_load(&t, "rules/ssh.rules"), 0, "%s", t.err.msg);
+	cr_assert_eq(test_put_facts(&t.facts, "ssh",
 				    "ssh.addr=\"h1.example:22\";ssh.host=\"h1.example\";ssh.port=22;"
 				    "ssh.user=\"steve\";ssh.tcp=\"resolve-timeout\";ssh.tcp_error="
 				    "\"resolve h1.example: no answer from the name service before "
 				    "the deadline\""),
 		     0);
-	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
-	cr_assert_eq(ev.n_findings, 1);
-	i = test_finding_index(&ev, "ssh-resolve-timeout");
+	cr_assert_eq(test_eval_run(&t), 0);
+	cr_assert_eq(t.ev.n_findings, 1);
+	i = test_finding_index(&t.ev, "ssh-resolve-timeout");
 	cr_assert_eq(i, 0);
-	cr_assert_eq(ev.findings[i].severity, MD_SEV_WARNING);
-	cr_assert(strstr(ev.findings[i].cause, "h1.example"), "%s", ev.findings[i].cause);
-	cr_assert_str_eq(ev.findings[i].rule->source, "seeds/002_c74f733de84f5218.txt");
-	md_evaluation_cleanup(&ev);
-	md_facts_cleanup(&f);
-	md_ruleset_cleanup(&rs);
+	cr_assert_eq(t.ev.findings[i].severity, MD_SEV_WARNING);
+	cr_assert(strstr(t.ev.findings[i].cause, "h1.example"), "%s", t.ev.findings[i].cause);
+	cr_assert_str_eq(t.ev.findings[i].rule->source, "seeds/002_c74f733de84f5218.txt");
+	test_eval_cleanup(&t);
 }
 
 Test(ssh_resolve, check_exits_could_not_tell, .timeout = 30)

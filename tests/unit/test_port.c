@@ -1078,21 +1078,12 @@ ParameterizedTestParameters(port, rules)
 
 ParameterizedTest(struct rule_case *c, port, rules)
 {
-	struct md_ruleset rs;
-	struct md_facts f;
-	struct md_evaluation ev = { 0 };
-	struct md_err err = { 0 };
+	struct test_eval t;
 
-	md_ruleset_init(&rs);
-	md_facts_init(&f);
-	cr_assert_eq(md_rules_load_file(&rs, "rules/port.rules", &err), MD_OK, "%s", err.msg);
-	cr_assert_eq(test_put_facts(&f, "test", c->facts), 0, "%s", c->facts);
-	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
-	cr_assert_eq((test_finding_index(&ev, c->rule) >= 0), c->fires, "%s with %s: fired %d, want %d", c->rule,
+	cr_assert_eq(test_eval_spec(&t, "rules/port.rules", "test", c->facts), 0, "%s", t.err.msg);
+	cr_assert_eq((test_finding_index(&t.ev, c->rule) >= 0), c->fires, "%s with %s: fired %d, want %d", c->rule,
 		     c->facts, !c->fires, c->fires);
-	md_evaluation_cleanup(&ev);
-	md_facts_cleanup(&f);
-	md_ruleset_cleanup(&rs);
+	test_eval_cleanup(&t);
 }
 
 /* Every cause and advice of port.rules, as a report shows it: facts fill in as words, so a
@@ -1136,25 +1127,16 @@ static void assert_sentence(const char *rule, const char *what, const char *text
 
 ParameterizedTest(struct render_case *c, port, rule_text_reads_as_sentences)
 {
-	struct md_ruleset rs;
-	struct md_facts f;
-	struct md_evaluation ev = { 0 };
-	struct md_err err = { 0 };
+	struct test_eval t;
 	const struct md_finding *x;
 	int i;
 
-	md_ruleset_init(&rs);
-	md_facts_init(&f);
-	cr_assert_eq(md_rules_load_file(&rs, "rules/port.rules", &err), MD_OK, "%s", err.msg);
-	cr_assert_eq(test_put_facts(&f, "test", c->facts), 0, "%s", c->facts);
-	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
-	i = test_finding_index(&ev, c->rule);
+	cr_assert_eq(test_eval_spec(&t, "rules/port.rules", "test", c->facts), 0, "%s", t.err.msg);
+	i = test_finding_index(&t.ev, c->rule);
 	cr_assert_geq(i, 0, "%s did not fire with %s", c->rule, c->facts);
-	x = &ev.findings[i];
+	x = &t.ev.findings[i];
 	assert_sentence(c->rule, "cause", x->cause);
 	for (size_t k = 0; k < x->n_advice; k++)
 		assert_sentence(c->rule, "advice", x->advice[k]);
-	md_evaluation_cleanup(&ev);
-	md_facts_cleanup(&f);
-	md_ruleset_cleanup(&rs);
+	test_eval_cleanup(&t);
 }

@@ -1231,42 +1231,26 @@ ParameterizedTestParameters(tls, rules)
 
 ParameterizedTest(struct rule_case *c, tls, rules)
 {
-	struct md_ruleset rs;
-	struct md_facts f;
-	struct md_evaluation ev = { 0 };
-	struct md_err err = { 0 };
+	struct test_eval t;
 
-	md_ruleset_init(&rs);
-	md_facts_init(&f);
-	cr_assert_eq(md_rules_load_file(&rs, "rules/tls.rules", &err), MD_OK, "%s", err.msg);
-	cr_assert_eq(test_put_facts(&f, "test", c->facts), 0, "%s", c->facts);
-	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
-	cr_assert_eq(test_finding_index(&ev, c->rule) >= 0, c->fires, "%s with %s: want fired=%d",
+	cr_assert_eq(test_eval_spec(&t, "rules/tls.rules", "test", c->facts), 0, "%s", t.err.msg);
+	cr_assert_eq(test_finding_index(&t.ev, c->rule) >= 0, c->fires, "%s with %s: want fired=%d",
 		     c->rule, c->facts, c->fires);
-	md_evaluation_cleanup(&ev);
-	md_facts_cleanup(&f);
-	md_ruleset_cleanup(&rs);
+	test_eval_cleanup(&t);
 }
 
 Test(tls, seed_chain_is_the_top_finding_and_supersedes_the_generic_ones)
 {
-	struct md_ruleset rs;
-	struct md_facts f;
-	struct md_evaluation ev = { 0 };
-	struct md_err err = { 0 };
+	struct test_eval t;
 
-	md_ruleset_init(&rs);
-	md_facts_init(&f);
-	cr_assert_eq(md_rules_load_file(&rs, "rules/tls.rules", &err), MD_OK, "%s", err.msg);
-	cr_assert_eq(test_put_facts(&f, "test",
+	cr_assert_eq(test_eval_load(&t, "rules/tls.rules"), 0, "%s", t.err.msg);
+	cr_assert_eq(test_put_facts(&t.facts, "test",
 				    SEED_CHAIN ";tls.handshake=timeout;tls.cert_issue=hang;"
 				    "tailscale.control=tailscale"),
 		     0);
-	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
-	cr_assert_eq(test_finding_index(&ev, "tls-https-certs-not-enabled"), 0);
-	cr_assert_eq(test_finding_index(&ev, "tls-handshake-timeout"), -1, "superseded");
-	cr_assert_eq(test_finding_index(&ev, "tls-cert-issue-hangs"), -1, "superseded");
-	md_evaluation_cleanup(&ev);
-	md_facts_cleanup(&f);
-	md_ruleset_cleanup(&rs);
+	cr_assert_eq(test_eval_run(&t), 0);
+	cr_assert_eq(test_finding_index(&t.ev, "tls-https-certs-not-enabled"), 0);
+	cr_assert_eq(test_finding_index(&t.ev, "tls-handshake-timeout"), -1, "superseded");
+	cr_assert_eq(test_finding_index(&t.ev, "tls-cert-issue-hangs"), -1, "superseded");
+	test_eval_cleanup(&t);
 }

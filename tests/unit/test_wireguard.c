@@ -1540,22 +1540,17 @@ ParameterizedTestParameters(wireguard, rules)
 
 ParameterizedTest(struct rule_case *rc, wireguard, rules)
 {
-	struct md_ruleset rs;
-	struct md_err err = { 0 };
-	struct md_facts f;
-	struct md_evaluation ev = { 0 };
+	struct test_eval t;
 	bool fired = false;
 	char got[512] = "";
 
-	md_ruleset_init(&rs);
-	cr_assert_eq(md_rules_load_file(&rs, "rules/wireguard.rules", &err), MD_OK, "load: %s",
-		     err.msg);
-	healthy_facts(&f);
+	cr_assert_eq(test_eval_load(&t, "rules/wireguard.rules"), 0, "%s", t.err.msg);
+	healthy_facts(&t.facts);
 	for (size_t i = 0; i < 6 && rc->set[i].name[0]; i++)
-		md_fact_int(&f, "wireguard", rc->set[i].name, rc->set[i].v, NULL);
-	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
-	for (size_t i = 0; i < ev.n_findings; i++) {
-		const char *id = ev.findings[i].rule->id;
+		md_fact_int(&t.facts, "wireguard", rc->set[i].name, rc->set[i].v, NULL);
+	cr_assert_eq(test_eval_run(&t), 0);
+	for (size_t i = 0; i < t.ev.n_findings; i++) {
+		const char *id = t.ev.findings[i].rule->id;
 
 		strncat(got, id, sizeof(got) - strlen(got) - 2);
 		strcat(got, " ");
@@ -1565,70 +1560,56 @@ ParameterizedTest(struct rule_case *rc, wireguard, rules)
 			cr_assert_str_neq(id, rc->not_fired, "%s also fired (findings: %s)",
 					  rc->not_fired, got);
 		/* Interpolation left no placeholder behind. */
-		cr_assert_null(strchr(ev.findings[i].cause, '{'), "%s: %s", id,
-			       ev.findings[i].cause);
+		cr_assert_null(strchr(t.ev.findings[i].cause, '{'), "%s: %s", id,
+			       t.ev.findings[i].cause);
 	}
 	if (*rc->rule)
 		cr_assert(fired, "%s did not fire (findings: %s)", rc->rule, got);
 	else
-		cr_assert_eq(ev.n_findings, 0, "healthy facts fired: %s", got);
-	md_evaluation_cleanup(&ev);
-	md_facts_cleanup(&f);
-	md_ruleset_cleanup(&rs);
+		cr_assert_eq(t.ev.n_findings, 0, "healthy facts fired: %s", got);
+	test_eval_cleanup(&t);
 }
 
 /* Tailscale says the target itself goes through DERP: the target's finding replaces the
  * general one. */
 Test(wireguard, target_relayed_over_derp_replaces_the_general_finding)
 {
-	struct md_ruleset rs;
-	struct md_err err = { 0 };
-	struct md_facts f;
-	struct md_evaluation ev = { 0 };
+	struct test_eval t;
 
-	md_ruleset_init(&rs);
-	cr_assert_eq(md_rules_load_file(&rs, "rules/wireguard.rules", &err), MD_OK, "%s", err.msg);
-	healthy_facts(&f);
-	cr_assert_eq(test_put_facts(&f, "wireguard",
+	cr_assert_eq(test_eval_load(&t, "rules/wireguard.rules"), 0, "%s", t.err.msg);
+	healthy_facts(&t.facts);
+	cr_assert_eq(test_put_facts(&t.facts, "wireguard",
 				    "wg.ts_target_path=derp;wg.ts_peers_derp=1;wg.ts_peers_active=1;"
 				    "wg.messages=0;wg.disco=3"),
 		     0);
-	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
-	cr_assert_eq(test_finding_index(&ev, "wg-target-relayed-derp"), 0);
-	cr_assert_eq(test_finding_index(&ev, "wg-traffic-relayed-derp"), -1, "superseded");
-	md_evaluation_cleanup(&ev);
-	md_facts_cleanup(&f);
-	md_ruleset_cleanup(&rs);
+	cr_assert_eq(test_eval_run(&t), 0);
+	cr_assert_eq(test_finding_index(&t.ev, "wg-target-relayed-derp"), 0);
+	cr_assert_eq(test_finding_index(&t.ev, "wg-traffic-relayed-derp"), -1, "superseded");
+	test_eval_cleanup(&t);
 }
 
 /* A --pcap analysis records no wg.ts_* fact: the Tailscale leaves stay undecided, and the
  * trace names the wireguard probe as the one that would record them. */
 Test(wireguard, tailscale_rules_are_undecided_without_the_tailscale_facts)
 {
-	struct md_ruleset rs;
-	struct md_err err = { 0 };
-	struct md_facts f;
-	struct md_evaluation ev = { 0 };
+	struct test_eval t;
 	int seen = 0;
 
-	md_ruleset_init(&rs);
-	cr_assert_eq(md_rules_load_file(&rs, "rules/wireguard.rules", &err), MD_OK, "%s", err.msg);
-	healthy_facts(&f);
-	md_fact_int(&f, "wireguard", "wg.messages", 0, NULL);
-	md_fact_int(&f, "wireguard", "wg.packets", 0, NULL);
-	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
-	for (size_t i = 0; i < ev.n_path; i++)
-		if (strcmp(ev.path[i].rule->id, "wg-traffic-relayed-derp") == 0 ||
-		    strcmp(ev.path[i].rule->id, "wg-capture-missed-tailscale-traffic") == 0) {
+	cr_assert_eq(test_eval_load(&t, "rules/wireguard.rules"), 0, "%s", t.err.msg);
+	healthy_facts(&t.facts);
+	md_fact_int(&t.facts, "wireguard", "wg.messages", 0, NULL);
+	md_fact_int(&t.facts, "wireguard", "wg.packets", 0, NULL);
+	cr_assert_eq(test_eval_run(&t), 0);
+	for (size_t i = 0; i < t.ev.n_path; i++)
+		if (strcmp(t.ev.path[i].rule->id, "wg-traffic-relayed-derp") == 0 ||
+		    strcmp(t.ev.path[i].rule->id, "wg-capture-missed-tailscale-traffic") == 0) {
 			seen++;
-			cr_assert_eq(ev.path[i].result, MD_RULE_UNDECIDED, "%s", ev.path[i].trace);
-			cr_assert_not_null(strstr(ev.path[i].trace, "missing, probe wireguard"), "%s",
-					   ev.path[i].trace);
+			cr_assert_eq(t.ev.path[i].result, MD_RULE_UNDECIDED, "%s", t.ev.path[i].trace);
+			cr_assert_not_null(strstr(t.ev.path[i].trace, "missing, probe wireguard"), "%s",
+					   t.ev.path[i].trace);
 		}
 	cr_assert_eq(seen, 2);
-	md_evaluation_cleanup(&ev);
-	md_facts_cleanup(&f);
-	md_ruleset_cleanup(&rs);
+	test_eval_cleanup(&t);
 }
 
 /* The rules on what the probe records: the fixture's status after a capture that saw
@@ -1638,25 +1619,21 @@ Test(wireguard, derp_rule_fires_on_the_recorded_status_tailscale_fixture)
 {
 	/* a target that is none of the peers: the general finding */
 	const char *const names[] = { "nas.lan", NULL };
-	struct md_ruleset rs;
-	struct md_err err = { 0 };
-	struct md_facts f;
-	struct md_evaluation ev = { 0 };
+	struct test_eval t;
 	const struct md_finding *x;
 	int i;
 
-	md_ruleset_init(&rs);
-	cr_assert_eq(md_rules_load_file(&rs, "rules/wireguard.rules", &err), MD_OK, "%s", err.msg);
-	healthy_facts(&f);
-	for (size_t k = 0; k < f.n; k++)
-		if (f.v[k].type == MD_FACT_INT)
-			f.v[k].num = 0;
-	ts_record(&f, "status-peer-paths.json", names, NULL);
-	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
-	cr_assert_eq(ev.n_findings, 2);
-	i = test_finding_index(&ev, "wg-traffic-relayed-derp");
+	cr_assert_eq(test_eval_load(&t, "rules/wireguard.rules"), 0, "%s", t.err.msg);
+	healthy_facts(&t.facts);
+	for (size_t k = 0; k < t.facts.n; k++)
+		if (t.facts.v[k].type == MD_FACT_INT)
+			t.facts.v[k].num = 0;
+	ts_record(&t.facts, "status-peer-paths.json", names, NULL);
+	cr_assert_eq(test_eval_run(&t), 0);
+	cr_assert_eq(t.ev.n_findings, 2);
+	i = test_finding_index(&t.ev, "wg-traffic-relayed-derp");
 	cr_assert_eq(i, 0, "the warning first");
-	x = &ev.findings[i];
+	x = &t.ev.findings[i];
 	cr_assert_not_null(strstr(x->cause, "reaches 1 of its 3 active peers only through a DERP "
 				  "relay"), "%s", x->cause);
 	cr_assert_str_eq(x->evidence[0].fact, "wg.ts_peers_derp");
@@ -1664,8 +1641,6 @@ Test(wireguard, derp_rule_fires_on_the_recorded_status_tailscale_fixture)
 	cr_assert_str_eq(x->evidence[0].evidence,
 			 "tailscale status --json: DESKTOP-7Q2K9LM via DERP fra");
 	cr_assert_str_eq(x->evidence[0].probe, "wireguard");
-	cr_assert_eq(test_finding_index(&ev, "wg-capture-missed-tailscale-traffic"), 1);
-	md_evaluation_cleanup(&ev);
-	md_facts_cleanup(&f);
-	md_ruleset_cleanup(&rs);
+	cr_assert_eq(test_finding_index(&t.ev, "wg-capture-missed-tailscale-traffic"), 1);
+	test_eval_cleanup(&t);
 }
