@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -157,6 +158,249 @@ void ssh_escape(const void *p, size_t len, char *out, size_t out_size)
 }
 
 /* ==================================================================================== */
+/* The server's SSH_MSG_KEXINIT                                                         */
+/* ==================================================================================== */
+
+/* An SSH "uint32" (RFC 4251 §5): four bytes, most significant first. */
+static uint32_t get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* An SSH "string" (RFC 4251 §5): uint32 length, bytes. */
+static int get_string(const unsigned char **p, const unsigned char *end, const unsigned char **s,
+		      size_t *len)
+{
+	uint32_t l;
+
+	if (end - *p < 4)
+		return MD_EPARSE;
+	l = get_u32(*p);
+	*p += 4;
+	if ((size_t)(end - *p) < l)
+		return MD_EPARSE;
+	*s = *p;
+	*len = l;
+	*p += l;
+	return MD_OK;
+}
+
+#define SSH_MSG_KEXINIT 20
+#define KEXINIT_COOKIE_LEN 16
+
+static int kexinit_bad(char *why, size_t why_n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int kexinit_bad(char *why, size_t why_n, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && why_n) {
+		va_start(ap, fmt);
+		vsnprintf(why, why_n, fmt, ap);
+		va_end(ap);
+	}
+	return MD_EPARSE;
+}
+
+/* RFC 4251 §5 name-list: names separated by single commas, none empty; §6: printable
+ * US-ASCII without commas, at most 64 characters. */
+static bool namelist_valid(const unsigned char *s, size_t len)
+{
+	size_t name_len = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == ',') {
+			if (name_len == 0)
+				return false;
+			name_len = 0;
+			continue;
+		}
+		if (s[i] <= 0x20 || s[i] >= 0x7f || ++name_len > SSH_ALG_NAME_MAX)
+			return false;
+	}
+	return len == 0 || name_len > 0;
+}
+
+static const char *const kexinit_list_names[SSH_KEXINIT_N] = {
+	"kex_algorithms", "server_host_key_algorithms", "encryption_algorithms_client_to_server",
+	"encryption_algorithms_server_to_client", "mac_algorithms_client_to_server",
+	"mac_algorithms_server_to_client", "compression_algorithms_client_to_server",
+	"compression_algorithms_server_to_client", "languages_client_to_server",
+	"languages_server_to_client",
+};
+
+int ssh_kexinit_parse(const unsigned char *pkt, size_t len, struct ssh_kexinit *k, char *why,
+		      size_t why_n)
+{
+	const unsigned char *p, *end;
+	uint32_t packet_len;
+	unsigned pad;
+
+	memset(k, 0, sizeof(*k));
+	if (len < 5)
+		return kexinit_bad(why, why_n, "packet of %zu bytes, shorter than its header", len);
+	packet_len = get_u32(pkt);
+	if ((uint64_t)packet_len + 4 != len)
+		return kexinit_bad(why, why_n, "packet_length %" PRIu32 " does not match the %zu bytes of the packet",
+				   packet_len, len);
+	if (len > SSH_PACKET_MAX)
+		return kexinit_bad(why, why_n, "packet of %zu bytes, over the %u of RFC 4253 §6.1", len,
+				   SSH_PACKET_MAX);
+	pad = pkt[4];
+	/* RFC 4253 §6: at least four bytes of padding, and a payload. */
+	if (pad < 4 || (size_t)pad + 1 >= packet_len)
+		return kexinit_bad(why, why_n, "padding_length %u in a packet_length of %" PRIu32, pad,
+				   packet_len);
+	p = pkt + 5;
+	end = pkt + 4 + packet_len - pad; /* the end of the payload */
+	if (p[0] != SSH_MSG_KEXINIT)
+		return kexinit_bad(why, why_n, "first packet is message %u, not SSH_MSG_KEXINIT (%d)", p[0],
+				   SSH_MSG_KEXINIT);
+	p++;
+	if (end - p < KEXINIT_COOKIE_LEN)
+		return kexinit_bad(why, why_n, "SSH_MSG_KEXINIT ends inside its cookie");
+	p += KEXINIT_COOKIE_LEN;
+	for (int i = 0; i < SSH_KEXINIT_N; i++) {
+		const unsigned char *s;
+		size_t l;
+
+		if (get_string(&p, end, &s, &l))
+			return kexinit_bad(why, why_n, "SSH_MSG_KEXINIT: %s runs past the end of the payload",
+					   kexinit_list_names[i]);
+		if (!namelist_valid(s, l))
+			return kexinit_bad(why, why_n, "SSH_MSG_KEXINIT: %s is not a list of algorithm names",
+					   kexinit_list_names[i]);
+		k->list[i] = (const char *)s;
+		k->len[i] = l;
+	}
+	if (end - p < 5)
+		return kexinit_bad(why, why_n,
+				   "SSH_MSG_KEXINIT ends before first_kex_packet_follows and its reserved field");
+	if (p[0] > 1)
+		return kexinit_bad(why, why_n, "SSH_MSG_KEXINIT: first_kex_packet_follows is %u, not a boolean",
+				   p[0]);
+	k->first_kex_follows = p[0] == 1;
+	return MD_OK;
+}
+
+enum ssh_kexinit_scan ssh_kexinit_scan(const unsigned char *buf, size_t len, struct ssh_kexinit *k,
+				       const char **banner, size_t *banner_len, size_t *used,
+				       char *why, size_t why_n)
+{
+	const char *text = (const char *)buf;
+	const char *nl;
+	size_t skip, line_len, at;
+	bool other = false;
+	uint32_t packet_len;
+
+	*banner = NULL;
+	*banner_len = *used = 0;
+	if (why && why_n)
+		why[0] = '\0';
+	switch (ssh_banner_scan(text, len, &skip, &line_len, &other)) {
+	case SSH_SCAN_MORE:
+		return SSH_KEXINIT_MORE;
+	case SSH_SCAN_NOT_SSH:
+		kexinit_bad(why, why_n, "no SSH identification line");
+		return SSH_KEXINIT_BAD;
+	case SSH_SCAN_BANNER:
+		break;
+	}
+	nl = memchr(text + skip, '\n', len - skip);
+	at = (size_t)(nl - text) + 1;
+	if (len - at < 4)
+		return SSH_KEXINIT_MORE;
+	packet_len = get_u32(buf + at);
+	if ((uint64_t)packet_len + 4 > SSH_PACKET_MAX) {
+		kexinit_bad(why, why_n, "packet_length %" PRIu32 ": a packet over the %u bytes of RFC 4253 §6.1",
+			    packet_len, SSH_PACKET_MAX);
+		return SSH_KEXINIT_BAD;
+	}
+	if (len - at < (size_t)packet_len + 4)
+		return SSH_KEXINIT_MORE;
+	if (ssh_kexinit_parse(buf + at, (size_t)packet_len + 4, k, why, why_n))
+		return SSH_KEXINIT_BAD;
+	*banner = text + skip;
+	*banner_len = line_len;
+	*used = at + packet_len + 4;
+	return SSH_KEXINIT_OK;
+}
+
+bool ssh_namelist_has(const char *list, size_t len, const char *name)
+{
+	size_t n = strlen(name), i = 0;
+
+	while (i < len) {
+		const char *c = memchr(list + i, ',', len - i);
+		size_t l = c ? (size_t)(c - (list + i)) : len - i;
+
+		if (l == n && memcmp(list + i, name, n) == 0)
+			return true;
+		i += l + 1;
+	}
+	return false;
+}
+
+const char *ssh_alg_pick(const struct ssh_alg_list *client, const char *server, size_t server_len)
+{
+	for (size_t i = 0; i < client->n; i++)
+		if (client->v[i] && ssh_namelist_has(server, server_len, client->v[i]))
+			return client->v[i];
+	return NULL;
+}
+
+bool ssh_cipher_is_aead(const char *name)
+{
+	static const char *const aead[] = {
+		"chacha20-poly1305@openssh.com", "aes128-gcm@openssh.com", "aes256-gcm@openssh.com",
+		"AEAD_AES_128_GCM", "AEAD_AES_256_GCM",
+	};
+
+	for (size_t i = 0; i < sizeof(aead) / sizeof(aead[0]); i++)
+		if (strcmp(name, aead[i]) == 0)
+			return true;
+	return false;
+}
+
+enum ssh_alg_cat ssh_kex_no_common(const struct ssh_kexinit *k,
+				   const struct ssh_alg_list client[SSH_ALG_N])
+{
+	const char *cs, *sc;
+
+	if (!ssh_alg_pick(&client[SSH_ALG_KEX], k->list[SSH_KEXINIT_KEX], k->len[SSH_KEXINIT_KEX]))
+		return SSH_ALG_KEX;
+	if (!ssh_alg_pick(&client[SSH_ALG_HOSTKEY], k->list[SSH_KEXINIT_HOSTKEY],
+			  k->len[SSH_KEXINIT_HOSTKEY]))
+		return SSH_ALG_HOSTKEY;
+	cs = ssh_alg_pick(&client[SSH_ALG_CIPHER], k->list[SSH_KEXINIT_CIPHER_CS],
+			  k->len[SSH_KEXINIT_CIPHER_CS]);
+	sc = ssh_alg_pick(&client[SSH_ALG_CIPHER], k->list[SSH_KEXINIT_CIPHER_SC],
+			  k->len[SSH_KEXINIT_CIPHER_SC]);
+	if (!cs || !sc)
+		return SSH_ALG_CIPHER;
+	/* An AEAD cipher authenticates the data itself: no MAC is negotiated for its
+	 * direction (OpenSSH's kex.c choose_enc / choose_mac, libssh2 1.11 alike). */
+	if ((!ssh_cipher_is_aead(cs) &&
+	     !ssh_alg_pick(&client[SSH_ALG_MAC], k->list[SSH_KEXINIT_MAC_CS], k->len[SSH_KEXINIT_MAC_CS])) ||
+	    (!ssh_cipher_is_aead(sc) &&
+	     !ssh_alg_pick(&client[SSH_ALG_MAC], k->list[SSH_KEXINIT_MAC_SC], k->len[SSH_KEXINIT_MAC_SC])))
+		return SSH_ALG_MAC;
+	return SSH_ALG_N;
+}
+
+const char *ssh_alg_cat_name(enum ssh_alg_cat c)
+{
+	switch (c) {
+	case SSH_ALG_KEX: return "kex";
+	case SSH_ALG_HOSTKEY: return "hostkey";
+	case SSH_ALG_CIPHER: return "cipher";
+	case SSH_ALG_MAC: return "mac";
+	case SSH_ALG_N: break;
+	}
+	return "none";
+}
+
+/* ==================================================================================== */
 /* Keys                                                                                 */
 /* ==================================================================================== */
 
@@ -203,30 +447,6 @@ static long b64_decode(const char *in, size_t len, unsigned char *out, size_t n)
 		}
 	}
 	return (long)o;
-}
-
-/* An SSH "uint32" (RFC 4251 §5): four bytes, most significant first. */
-static uint32_t get_u32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* An SSH "string" (RFC 4251 §5): uint32 length, bytes. */
-static int get_string(const unsigned char **p, const unsigned char *end, const unsigned char **s,
-		      size_t *len)
-{
-	uint32_t l;
-
-	if (end - *p < 4)
-		return MD_EPARSE;
-	l = get_u32(*p);
-	*p += 4;
-	if ((size_t)(end - *p) < l)
-		return MD_EPARSE;
-	*s = *p;
-	*len = l;
-	*p += l;
-	return MD_OK;
 }
 
 int ssh_blob_type(const unsigned char *blob, size_t len, char *out, size_t n)
