@@ -2289,6 +2289,287 @@ static void prefer_host_keys(LIBSSH2_SESSION *ssh, const char *const *files, siz
 		libssh2_session_method_pref(ssh, LIBSSH2_METHOD_HOSTKEY, pref);
 }
 
+/* ==================================================================================== */
+/* After a failed key exchange: what the server offered                                */
+/* ==================================================================================== */
+
+/* The second connection may take this long at most, within the probe's deadline. */
+#define KEXINIT_READ_MS 3000
+/* The most a server may send before its first packet is complete. */
+#define KEXINIT_BUF_MAX (BANNER_PREAMBLE_MAX + BANNER_LINE_MAX + 2 + SSH_PACKET_MAX)
+/* A server list longer than this is cut at a name for the fact's value. */
+#define SERVER_LIST_MAX 2048
+
+/* Reads the server's SSH_MSG_KEXINIT over a connection of its own to peer: sends an
+ * identification, reads the server's and its first binary packet, and closes without
+ * sending anything else (libssh2 does not show what the server offered).  MD_OK with
+ * *buf_out (malloc'd, the caller frees) holding the bytes k and *banner point into; else
+ * MD_ETIMEOUT, MD_EIO, MD_EPARSE, MD_ENOMEM or a connect error, with why filled. */
+static int read_server_kexinit(const struct md_addr *peer, const struct md_deadline *dl,
+			       unsigned char **buf_out, struct ssh_kexinit *k, const char **banner,
+			       size_t *banner_len, char *why, size_t why_n)
+{
+	struct md_deadline kdl = md_deadline_min(*dl, md_deadline_after(md_now_ms(), KEXINIT_READ_MS));
+	char ident[96];
+	unsigned char *buf = NULL;
+	size_t have = 0, used;
+	struct md_err e = { 0 };
+	bool done;
+	int fd = -1, rc, soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	*buf_out = NULL;
+	/* RFC 4253 §4.2: softwareversion is printable US-ASCII without spaces or '-'. */
+	snprintf(ident, sizeof(ident), "SSH-2.0-meshdoctor_%.40s", MD_VERSION);
+	for (char *c = ident + 19; *c; c++)
+		if (*c <= 0x20 || *c >= 0x7f || *c == '-')
+			*c = '_';
+	strcat(ident, "\r\n");
+
+	rc = md_net_connect_start((const struct sockaddr *)&peer->ss, peer->len, SOCK_STREAM, &fd,
+				  &done, &e);
+	if (rc) {
+		snprintf(why, why_n, "%s", e.msg);
+		return rc;
+	}
+	if (!done) {
+		rc = md_net_wait(fd, POLLOUT, &kdl);
+		if (rc == MD_OK && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+			soerr = errno;
+		if (rc == MD_OK && soerr)
+			rc = md_net_classify_errno(soerr);
+		if (rc) {
+			snprintf(why, why_n, "connect %s: %s", peer->text,
+				 rc == MD_ETIMEOUT ? "no answer before the deadline"
+				 : soerr ? strerror(soerr) : "poll failed");
+			goto out;
+		}
+	}
+	rc = io_all(fd, true, ident, strlen(ident), &kdl);
+	if (rc) {
+		snprintf(why, why_n, "sending the identification to %s: %s", peer->text,
+			 rc == MD_ETIMEOUT ? "no progress before the deadline" : "connection closed");
+		goto out;
+	}
+	buf = malloc(KEXINIT_BUF_MAX);
+	if (!buf) {
+		rc = MD_ENOMEM;
+		snprintf(why, why_n, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		ssize_t n;
+
+		switch (ssh_kexinit_scan(buf, have, k, banner, banner_len, &used, why, why_n)) {
+		case SSH_KEXINIT_OK:
+			rc = MD_OK;
+			goto out;
+		case SSH_KEXINIT_BAD:
+			rc = MD_EPARSE;
+			goto out;
+		case SSH_KEXINIT_MORE:
+			break;
+		}
+		if (have == KEXINIT_BUF_MAX) {
+			rc = MD_ETOOBIG;
+			snprintf(why, why_n, "%zu bytes without a complete first packet", have);
+			goto out;
+		}
+		n = recv(fd, buf + have, KEXINIT_BUF_MAX - have, MSG_DONTWAIT);
+		if (n > 0) {
+			have += (size_t)n;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			rc = md_net_wait(fd, POLLIN, &kdl);
+			if (rc) {
+				snprintf(why, why_n, "%s sent %zu bytes and no complete SSH_MSG_KEXINIT before the deadline",
+					 peer->text, have);
+				goto out;
+			}
+		} else {
+			rc = MD_EIO;
+			snprintf(why, why_n, "%s closed the connection after %zu bytes, before a complete SSH_MSG_KEXINIT%s%s",
+				 peer->text, have, n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+			goto out;
+		}
+	}
+out:
+	close(fd);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	*buf_out = buf;
+	return MD_OK;
+}
+
+/* A server name-list as a fact value: whole, or cut after a name when it is very long. */
+static void server_list(const struct ssh_kexinit *k, enum ssh_kexinit_list i, char *out, size_t n)
+{
+	size_t len = k->len[i];
+
+	if (len < n && len <= SERVER_LIST_MAX) {
+		memcpy(out, k->list[i], len);
+		out[len] = '\0';
+		return;
+	}
+	len = n - 5 < SERVER_LIST_MAX ? n - 5 : SERVER_LIST_MAX;
+	while (len && k->list[i][len] != ',')
+		len--;
+	memcpy(out, k->list[i], len);
+	snprintf(out + len, n - len, ",...");
+}
+
+static void join_algs(const struct ssh_alg_list *l, char *out, size_t n)
+{
+	out[0] = '\0';
+	for (size_t i = 0; i < l->n; i++)
+		if (strlen(out) + strlen(l->v[i]) + 2 <= n) {
+			if (out[0])
+				strcat(out, ",");
+			strcat(out, l->v[i]);
+		}
+}
+
+/* Records one of the server's lists: ssh.server_X from list cs, and, when the server to
+ * client list differs, says so in the evidence. */
+static void record_server_list(struct md_facts *f, const char *name, const struct ssh_kexinit *k,
+			       enum ssh_kexinit_list cs, int sc, const char *from)
+{
+	char v[SERVER_LIST_MAX + 8], other[SERVER_LIST_MAX + 8], ev[2 * SERVER_LIST_MAX + 400];
+
+	server_list(k, cs, v, sizeof(v));
+	if (sc < 0 || (k->len[cs] == k->len[sc] && memcmp(k->list[cs], k->list[sc], k->len[cs]) == 0)) {
+		snprintf(ev, sizeof(ev), "%s%s", from, sc < 0 ? "" : "; the same both ways");
+	} else {
+		server_list(k, (enum ssh_kexinit_list)sc, other, sizeof(other));
+		snprintf(ev, sizeof(ev), "%s; this is the client-to-server list, the server-to-client one is %s",
+			 from, other);
+	}
+	md_fact_str(f, P, name, v, ev);
+}
+
+/* After the key exchange failed: reads what the server offers and records it with the
+ * first category that has no algorithm in common with this libssh2 (hostkey: the
+ * algorithms asked for, pref).  Returns that category, SSH_ALG_N when each has one, or -1
+ * when the server's lists could not be read (why says why). */
+static int explain_kex_failure(LIBSSH2_SESSION *ssh, const struct md_addr *peer, const char *addr,
+			       const char *pref, const struct md_deadline *dl, struct md_facts *f,
+			       char *why, size_t why_n)
+{
+	static const int methods[SSH_ALG_N] = { LIBSSH2_METHOD_KEX, LIBSSH2_METHOD_HOSTKEY,
+						LIBSSH2_METHOD_CRYPT_CS, LIBSSH2_METHOD_MAC_CS };
+	static const char *const what[SSH_ALG_N] = { "key exchange algorithm", "host key algorithm",
+						     "cipher", "MAC" };
+	const char **algs[SSH_ALG_N] = { NULL };
+	const char *hk[16], *banner;
+	struct ssh_alg_list client[SSH_ALG_N];
+	struct ssh_kexinit k;
+	unsigned char *buf = NULL;
+	char pref_copy[256], from[600], bl[300], mine[1200], theirs[SERVER_LIST_MAX + 8];
+	char ev[SERVER_LIST_MAX + 1800];
+	const char *lib = libssh2_version(0);
+	enum ssh_alg_cat cat;
+	enum ssh_kexinit_list srv = SSH_KEXINIT_KEX;
+	size_t banner_len;
+	int rc;
+
+	rc = read_server_kexinit(peer, dl, &buf, &k, &banner, &banner_len, why, why_n);
+	if (rc)
+		return -1;
+	for (int i = 0; i < SSH_ALG_N; i++) {
+		int n = libssh2_session_supported_algs(ssh, methods[i], &algs[i]);
+
+		client[i] = (struct ssh_alg_list){ .v = n > 0 ? algs[i] : NULL, .n = n > 0 ? (size_t)n : 0 };
+		if (n <= 0)
+			algs[i] = NULL;
+	}
+	/* The host key algorithms asked for (prefer_host_keys()), when a preference was set. */
+	if (pref[0]) {
+		size_t n = 0;
+
+		snprintf(pref_copy, sizeof(pref_copy), "%s", pref);
+		for (char *save = NULL, *t = strtok_r(pref_copy, ",", &save); t && n < 16;
+		     t = strtok_r(NULL, ",", &save))
+			hk[n++] = t;
+		client[SSH_ALG_HOSTKEY] = (struct ssh_alg_list){ .v = hk, .n = n };
+	}
+	cat = ssh_kex_no_common(&k, client);
+
+	copy_span(bl, sizeof(bl), banner, banner_len);
+	snprintf(from, sizeof(from),
+		 "SSH_MSG_KEXINIT of %s, read over a second connection after the key exchange failed", bl);
+	record_server_list(f, "ssh.server_kex_algorithms", &k, SSH_KEXINIT_KEX, -1, from);
+	record_server_list(f, "ssh.server_hostkey_algorithms", &k, SSH_KEXINIT_HOSTKEY, -1, from);
+	record_server_list(f, "ssh.server_ciphers", &k, SSH_KEXINIT_CIPHER_CS, SSH_KEXINIT_CIPHER_SC, from);
+	record_server_list(f, "ssh.server_macs", &k, SSH_KEXINIT_MAC_CS, SSH_KEXINIT_MAC_SC, from);
+	md_fact_str(f, P, "ssh.libssh2_version", lib, "libssh2_version(): the libssh2 meshdoctor runs with");
+
+	switch (cat) {
+	case SSH_ALG_KEX: srv = SSH_KEXINIT_KEX; break;
+	case SSH_ALG_HOSTKEY: srv = SSH_KEXINIT_HOSTKEY; break;
+	case SSH_ALG_CIPHER:
+		srv = ssh_alg_pick(&client[cat], k.list[SSH_KEXINIT_CIPHER_CS], k.len[SSH_KEXINIT_CIPHER_CS])
+			      ? SSH_KEXINIT_CIPHER_SC : SSH_KEXINIT_CIPHER_CS;
+		break;
+	case SSH_ALG_MAC: {
+		const char *cs = ssh_alg_pick(&client[SSH_ALG_CIPHER], k.list[SSH_KEXINIT_CIPHER_CS],
+					      k.len[SSH_KEXINIT_CIPHER_CS]);
+
+		srv = (cs && !ssh_cipher_is_aead(cs) &&
+		       !ssh_alg_pick(&client[cat], k.list[SSH_KEXINIT_MAC_CS], k.len[SSH_KEXINIT_MAC_CS]))
+			      ? SSH_KEXINIT_MAC_CS : SSH_KEXINIT_MAC_SC;
+		break;
+	}
+	case SSH_ALG_N: break;
+	}
+	if (cat == SSH_ALG_N) {
+		const char *mac = ssh_alg_pick(&client[SSH_ALG_MAC], k.list[SSH_KEXINIT_MAC_CS],
+					       k.len[SSH_KEXINIT_MAC_CS]);
+
+		snprintf(ev, sizeof(ev),
+			 "every category has an algorithm in common with libssh2 %s (kex %s, host key %s, "
+			 "cipher %s, MAC %s): the key exchange with %s failed for another reason",
+			 lib, ssh_alg_pick(&client[SSH_ALG_KEX], k.list[SSH_KEXINIT_KEX], k.len[SSH_KEXINIT_KEX]),
+			 ssh_alg_pick(&client[SSH_ALG_HOSTKEY], k.list[SSH_KEXINIT_HOSTKEY],
+				      k.len[SSH_KEXINIT_HOSTKEY]),
+			 ssh_alg_pick(&client[SSH_ALG_CIPHER], k.list[SSH_KEXINIT_CIPHER_CS],
+				      k.len[SSH_KEXINIT_CIPHER_CS]),
+			 mac ? mac : "none needed (AEAD cipher)", addr);
+		md_fact_str(f, P, "ssh.kex_no_common", "none", ev);
+	} else {
+		const char *dir = srv == SSH_KEXINIT_CIPHER_CS || srv == SSH_KEXINIT_MAC_CS ? " (client to server)"
+				  : srv == SSH_KEXINIT_CIPHER_SC || srv == SSH_KEXINIT_MAC_SC ? " (server to client)"
+											     : "";
+		char label[300];
+
+		join_algs(&client[cat], mine, sizeof(mine));
+		server_list(&k, srv, theirs, sizeof(theirs));
+		if (cat == SSH_ALG_HOSTKEY && pref[0])
+			snprintf(ev, sizeof(ev),
+				 "no %s in common: %s offers %s; meshdoctor asked for %s (those libssh2 %s supports)",
+				 what[cat], addr, theirs[0] ? theirs : "none", mine, lib);
+		else
+			snprintf(ev, sizeof(ev), "no %s in common%s: %s offers %s; libssh2 %s supports %s",
+				 what[cat], dir, addr, theirs[0] ? theirs : "none", lib, mine);
+		md_fact_str(f, P, "ssh.kex_no_common", ssh_alg_cat_name(cat), ev);
+		md_fact_str(f, P, "ssh.kex_no_common_server", theirs, from);
+		md_fact_str(f, P, "ssh.kex_no_common_client", mine,
+			    cat == SSH_ALG_HOSTKEY && pref[0]
+				    ? "the host key algorithms meshdoctor asked for (those this libssh2 supports)"
+				    : "libssh2_session_supported_algs()");
+		snprintf(label, sizeof(label), "No %s in common with libssh2 %s (ssh itself may connect)",
+			 what[cat], lib);
+		md_fact_check(f, "ssh.kex_no_common", MD_CHECK_WARN, label);
+	}
+	for (int i = 0; i < SSH_ALG_N; i++)
+		if (algs[i])
+			libssh2_free(ssh, (void *)algs[i]);
+	free(buf);
+	return (int)cat;
+}
+
 /* What came of ssh_config, and what of it meshdoctor does not follow. */
 static void record_config(const struct md_target *t, const char *addr, struct md_facts *f)
 {
@@ -2415,12 +2696,34 @@ static int ssh_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 		}
 	}
 	if (rc) {
+		bool timed_out = rc == LIBSSH2_ERROR_TIMEOUT;
+		char why[400] = "";
+		int cat = -1;
+
 		snprintf(kex_ev, sizeof(kex_ev), "handshake with %s: %s", addr,
-			 rc == LIBSSH2_ERROR_TIMEOUT ? "no answer before the deadline" : ssh_error(ssh));
-		md_fact_str(f, P, "ssh.kex", rc == LIBSSH2_ERROR_TIMEOUT ? "timeout" : "failed", kex_ev);
-		md_fact_str(f, P, "ssh.kex_error", kex_ev, NULL);
+			 timed_out ? "no answer before the deadline" : ssh_error(ssh));
+		md_fact_str(f, P, "ssh.kex", timed_out ? "timeout" : "failed", kex_ev);
 		md_fact_check(f, "ssh.kex", MD_CHECK_FAIL, "SSH key exchange did not complete");
+		/* libssh2 says only "Unable to exchange encryption keys": ask the server what
+		 * it offers, so that a host `ssh` reaches is not blamed for what this libssh2
+		 * lacks (OpenSSH 8.8 and later offer rsa-sha2-* and no ssh-rsa for an RSA host
+		 * key, which libssh2 before 1.11 cannot verify). */
+		if (!timed_out)
+			cat = explain_kex_failure(ssh, &peer, addr, pref, dl, f, why, sizeof(why));
+		if (cat < 0 && why[0])
+			md_fact_strf(f, P, "ssh.kex_error", kex_ev,
+				     "the server's algorithm lists could not be read: %s", why);
+		else
+			md_fact_str(f, P, "ssh.kex_error", kex_ev, NULL);
 		md_session_free(ms);
+		/* No algorithm in common: the host may be fine for `ssh`, and nothing after the
+		 * key exchange was checked, so the probe did not complete (check exits 3 unless
+		 * something is critical). */
+		if (cat >= 0 && cat < SSH_ALG_N)
+			return md_err_set(err, MD_EPROTO, "kex",
+					  "key exchange with %s: no %s algorithm in common with libssh2 %s; "
+					  "authentication and the host were not checked",
+					  addr, ssh_alg_cat_name((enum ssh_alg_cat)cat), libssh2_version(0));
 		return MD_OK;
 	}
 	{
@@ -2465,7 +2768,10 @@ static int ssh_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 static const char *const ssh_provides[] = {
 	"ssh.addr", "ssh.host", "ssh.port", "ssh.user", "ssh.tcp", "ssh.tcp_error",
 	"ssh.banner", "ssh.banner_status", "ssh.first_bytes", "ssh.server_software",
-	"ssh.server_windows", "ssh.kex", "ssh.kex_error", "ssh.hostkey", "ssh.hostkey_type",
+	"ssh.server_windows", "ssh.kex", "ssh.kex_error", "ssh.server_kex_algorithms",
+	"ssh.server_hostkey_algorithms", "ssh.server_ciphers", "ssh.server_macs", "ssh.libssh2_version",
+	"ssh.kex_no_common", "ssh.kex_no_common_server", "ssh.kex_no_common_client",
+	"ssh.hostkey", "ssh.hostkey_type",
 	"ssh.hostkey_fingerprint", "ssh.hostkey_known_type", "ssh.hostkey_known_fingerprint",
 	"ssh.hostkey_added", "ssh.hostkey_added_to", "ssh.known_hosts_name", "ssh.known_hosts_file",
 	"ssh.known_hosts_line", "ssh.known_hosts_unread", "ssh.auth", "ssh.auth_method", "ssh.auth_methods_offered",

@@ -14,6 +14,7 @@
 #include "tests/support/lab_assert.h"
 
 #include <criterion/criterion.h>
+#include <libssh2.h>
 
 #include <fcntl.h>
 #include <sched.h>
@@ -117,15 +118,18 @@ static void known_hosts_with(const char *name, const char *pub_path)
 	free(pub);
 }
 
-/* Host key, client key, authorized_keys = authorized (a .pub path), sshd on HOST:22.
- * extra: more sshd_config lines, written first: sshd takes the first value it reads for
- * a keyword, so they override the defaults below. */
-static void start_sshd(const char *authorized, const char *extra)
+/* Host key (hostkey: its private key file, NULL for a new ed25519 key in hostkey_ed25519,
+ * the only HostKey line), client key, authorized_keys = authorized (a .pub path), sshd on
+ * HOST:22.  extra: more sshd_config lines, written first: sshd takes the first value it
+ * reads for a keyword, so they override the defaults below. */
+static void start_sshd_hostkey(const char *authorized, const char *extra, const char *hostkey)
 {
-	char text[2048];
+	char text[2048], hk[300];
 
 	cr_assert_eq(lab_sh(L, NULL, "mkdir -p -m0755 /run/sshd"), 0);
-	keygen(lab_path(L, "hostkey_ed25519"), "-t ed25519", "");
+	snprintf(hk, sizeof(hk), "%s", hostkey ? hostkey : lab_path(L, "hostkey_ed25519"));
+	if (!hostkey)
+		keygen(hk, "-t ed25519", "");
 	if (access(key, F_OK) != 0)
 		keygen(key, "-t ed25519", "");
 	cr_assert_eq(lab_sh(L, NULL, "mkdir -p %s && cp %s %s/root && chmod 755 %s && chmod 644 %s/root",
@@ -144,8 +148,7 @@ static void start_sshd(const char *authorized, const char *extra)
 		 "PermitRootLogin prohibit-password\n"
 		 "StrictModes no\n"
 		 "LogLevel VERBOSE\n",
-		 extra ? extra : "", lab_path(L, "hostkey_ed25519"), lab_path(L, "sshd.pid"),
-		 lab_path(L, "keys"));
+		 extra ? extra : "", hk, lab_path(L, "sshd.pid"), lab_path(L, "keys"));
 	lab_write_file(conf, text, 0644);
 	{
 		const char *argv[] = { "/usr/sbin/sshd", "-D", "-e", "-f", conf, "-p", "22", NULL };
@@ -154,6 +157,11 @@ static void start_sshd(const char *authorized, const char *extra)
 	}
 	cr_assert_eq(lab_wait_tcp(L, cli, HOST, 22, 5000), 0, "sshd did not listen: %s",
 		     lab_path(L, "sshd.log"));
+}
+
+static void start_sshd(const char *authorized, const char *extra)
+{
+	start_sshd_hostkey(authorized, extra, NULL);
 }
 
 static void start_fake(const char *mode)
@@ -241,11 +249,42 @@ static void assert_within_deadline(int timeout_ms)
 		      "run took %lld ms with --timeout %d ms", (long long)res.elapsed_ms, timeout_ms);
 }
 
+/* How many connections to sshd identified themselves as software (sshd logs "remote
+ * software version X" at LogLevel DEBUG1). */
+static int sshd_idents(const char *software)
+{
+	char *log = slurp(lab_path(L, "sshd.log")), pat[128];
+	int n = 0;
+
+	snprintf(pat, sizeof(pat), "remote software version %s", software);
+	for (const char *p = log; (p = strstr(p, pat)); p++)
+		n++;
+	free(log);
+	return n;
+}
+
+/* The report's status ("ok", "error", "skipped") or message of probe name, "" when absent. */
+static const char *probe_member(const char *name, const char *member)
+{
+	const cJSON *p;
+
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(res.report, "probes")) {
+		const cJSON *n = cJSON_GetObjectItemCaseSensitive(p, "name");
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, member);
+
+		if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0 && cJSON_IsString(v))
+			return v->valuestring;
+	}
+	return "";
+}
+#define probe_status(name) probe_member((name), "status")
+#define probe_message(name) probe_member((name), "message")
+
 /* ---- cases ---- */
 
 Test(lab_ssh, healthy_host_logs_in_and_fires_nothing, .timeout = 60)
 {
-	start_sshd(key_pub, NULL);
+	start_sshd(key_pub, "LogLevel DEBUG1\n");
 	known_hosts_with(HOST, hostkey_pub);
 	check("root@" HOST, key, "5s");
 	cr_assert_eq(res.exit_code, 0, "exit %d\n%s", res.exit_code, res.out);
@@ -273,6 +312,14 @@ Test(lab_ssh, healthy_host_logs_in_and_fires_nothing, .timeout = 60)
 
 		assert_findings(none);
 	}
+	/* The server's algorithm lists are read again only after a failed key exchange. */
+	cr_assert_null(fact("ssh.kex_no_common"));
+	cr_assert_null(fact("ssh.server_kex_algorithms"));
+	cr_assert_null(fact("ssh.server_hostkey_algorithms"));
+	cr_assert_null(fact("ssh.server_ciphers"));
+	cr_assert_null(fact("ssh.server_macs"));
+	cr_assert_eq(sshd_idents("libssh2_"), 1, "the probe's own connection");
+	cr_assert_eq(sshd_idents("meshdoctor_"), 0, "a second connection");
 }
 
 /* A Host alias from an ssh_config (-F, as `ssh -F` reads it; ~/.ssh/config otherwise):
@@ -892,6 +939,111 @@ Test(lab_ssh, rsa_key_refused_for_sha1_while_ssh_logs_in, .timeout = 60)
 	log = slurp(lab_path(L, "sshd.log"));
 	cr_assert(strstr(log, "ssh-rsa not in PubkeyAcceptedAlgorithms"), "sshd log:\n%s", log);
 	free(log);
+}
+
+/* `ssh` with the lab's known_hosts and the client key logs in to HOST: 0, or ssh's exit. */
+static int real_ssh_logs_in(void)
+{
+	return lab_sh(L, cli,
+		      "ssh -F %s -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=%s "
+		      "-i %s root@" HOST " true",
+		      empty_config(), kh, key);
+}
+
+/* The only host key is RSA: OpenSSH 9.2 offers it as rsa-sha2-512 and rsa-sha2-256, not as
+ * ssh-rsa (SHA-1, disabled since OpenSSH 8.8), and libssh2 before 1.11 can verify an RSA
+ * host key only as ssh-rsa.  `ssh` logs in; meshdoctor must say that the limit is its own,
+ * not report a failed handshake as a fault of the host. */
+Test(lab_ssh, rsa_only_host_key_is_not_blamed_on_the_host, .timeout = 60)
+{
+	const char *want[] = { "ssh-hostkey-rsa-sha2-only", NULL };
+	char rsa_host[300], rsa_host_pub[310];
+	const char *ev;
+
+	snprintf(rsa_host, sizeof(rsa_host), "%s", lab_path(L, "hostkey_rsa"));
+	snprintf(rsa_host_pub, sizeof(rsa_host_pub), "%s.pub", rsa_host);
+	keygen(rsa_host, "-t rsa -b 2048", "");
+	keygen(key, "-t ed25519", "");
+	start_sshd_hostkey(key_pub, "LogLevel DEBUG1\n", rsa_host);
+	known_hosts_with(HOST, rsa_host_pub);
+	check("root@" HOST, key, "5s");
+	assert_within_deadline(5000);
+	if (libssh2_version(0x010b00)) {
+		/* libssh2 1.11 and later verify rsa-sha2-* host keys: nothing to explain. */
+		assert_fact("ssh.kex", "ok");
+		cr_assert_null(fact("ssh.kex_no_common"));
+		cr_assert_eq(sshd_idents("meshdoctor_"), 0);
+		return;
+	}
+	assert_fact("ssh.kex", "failed");
+	assert_fact("ssh.kex_no_common", "hostkey");
+	assert_fact("ssh.server_hostkey_algorithms", "rsa-sha2-512,rsa-sha2-256");
+	cr_assert(strstr(fact("ssh.server_kex_algorithms"), "curve25519-sha256"), "%s",
+		  fact("ssh.server_kex_algorithms"));
+	cr_assert(strstr(fact("ssh.server_ciphers"), "aes256-ctr"), "%s", fact("ssh.server_ciphers"));
+	cr_assert(strstr(fact("ssh.server_macs"), "hmac-sha2-256"), "%s", fact("ssh.server_macs"));
+	assert_fact("ssh.libssh2_version", libssh2_version(0));
+	assert_fact("ssh.kex_no_common_server", "rsa-sha2-512,rsa-sha2-256");
+	cr_assert(strstr(fact("ssh.kex_no_common_client"), "ssh-rsa"), "%s", fact("ssh.kex_no_common_client"));
+	ev = lab_report_evidence(res.report, "ssh.kex_no_common");
+	cr_assert(ev && strstr(ev, "offers rsa-sha2-512,rsa-sha2-256") && strstr(ev, "ssh-ed25519") &&
+			  strstr(ev, "ssh-rsa"),
+		  "the evidence names both lists: %s", ev ? ev : "(none)");
+	assert_findings(want);
+	cr_assert_str_eq(path_result("ssh-handshake-failed"), "superseded");
+	cr_assert_str_eq(path_result("ssh-kex-no-common-algorithm"), "superseded");
+	/* A warning, and the probe did not complete: "could not tell", never critical. */
+	cr_assert_eq(res.exit_code, 3, "exit %d\n%s", res.exit_code, res.out);
+	cr_assert_str_eq(probe_status("ssh"), "error");
+	cr_assert(strstr(probe_message("ssh"), "no hostkey algorithm in common with libssh2"), "%s",
+		  probe_message("ssh"));
+	/* One more connection, which sent only an identification. */
+	cr_assert_eq(sshd_idents("libssh2_"), 1);
+	cr_assert_eq(sshd_idents("meshdoctor_"), 1);
+	/* And `ssh` itself logs in to the same server (with rsa-sha2-512). */
+	cr_assert_eq(real_ssh_logs_in(), 0, "ssh did not log in");
+}
+
+/* sshd_config restricted to a cipher this libssh2 lacks: the category is named, as a
+ * warning; `ssh` logs in. */
+Test(lab_ssh, cipher_libssh2_lacks_is_named_and_not_blamed_on_the_host, .timeout = 60)
+{
+	const char *want[] = { "ssh-kex-no-common-algorithm", NULL };
+	LIBSSH2_SESSION *s;
+	const char **algs = NULL;
+	bool lacks = true;
+	int n;
+
+	/* The case needs a libssh2 without chacha20-poly1305 (1.10 has none). */
+	libssh2_init(0);
+	s = libssh2_session_init();
+	cr_assert(s);
+	n = libssh2_session_supported_algs(s, LIBSSH2_METHOD_CRYPT_CS, &algs);
+	for (int i = 0; i < n; i++)
+		if (strcmp(algs[i], "chacha20-poly1305@openssh.com") == 0)
+			lacks = false;
+	if (n > 0)
+		libssh2_free(s, (void *)algs);
+	libssh2_session_free(s);
+	cr_assert(lacks, "libssh2 %s supports chacha20-poly1305@openssh.com: this case needs another cipher",
+		  libssh2_version(0));
+
+	start_sshd(key_pub, "Ciphers chacha20-poly1305@openssh.com\n");
+	known_hosts_with(HOST, hostkey_pub);
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.kex", "failed");
+	assert_fact("ssh.kex_no_common", "cipher");
+	assert_fact("ssh.server_ciphers", "chacha20-poly1305@openssh.com");
+	assert_fact("ssh.server_hostkey_algorithms", "ssh-ed25519");
+	assert_fact("ssh.kex_no_common_server", "chacha20-poly1305@openssh.com");
+	cr_assert(strstr(fact("ssh.kex_no_common_client"), "aes256-ctr"), "%s", fact("ssh.kex_no_common_client"));
+	cr_assert(strstr(lab_report_evidence(res.report, "ssh.kex_no_common"),
+			 "no cipher in common (client to server)"),
+		  "%s", lab_report_evidence(res.report, "ssh.kex_no_common"));
+	assert_findings(want);
+	cr_assert_str_eq(path_result("ssh-handshake-failed"), "superseded");
+	cr_assert_eq(res.exit_code, 3, "exit %d\n%s", res.exit_code, res.out);
+	cr_assert_eq(real_ssh_logs_in(), 0, "ssh did not log in");
 }
 
 /* sshd_config PubkeyAuthentication no: the server offers only passwords.  The key may be

@@ -1980,6 +1980,13 @@ struct rule_case {
 	"ssh.server_software=\"OpenSSH_9.2p1\";ssh.banner=\"SSH-2.0-OpenSSH_9.2p1\";"
 #define KEXED CONNECTED "ssh.kex=\"ok\";ssh.hostkey=\"match\";ssh.hostkey_type=\"ssh-ed25519\";" \
 	"ssh.hostkey_fingerprint=\"SHA256:x\";ssh.known_hosts_name=\"h1\";"
+/* A failed key exchange, the server's lists read again, and category cat without a common
+ * algorithm; hk: the server's host key algorithms. */
+#define KEX_NO_COMMON(cat, hk) CONNECTED "ssh.kex=\"failed\";" \
+	"ssh.kex_error=\"handshake with 10.77.0.2:22: Unable to exchange encryption keys\";" \
+	"ssh.server_kex_algorithms=\"curve25519-sha256\";ssh.server_hostkey_algorithms=\"" hk "\";" \
+	"ssh.server_ciphers=\"chacha20-poly1305@openssh.com\";ssh.server_macs=\"hmac-sha2-256\";" \
+	"ssh.libssh2_version=\"1.10.0\";ssh.kex_no_common=\"" cat "\";"
 #define DENIED KEXED "ssh.auth=\"denied\";ssh.auth_methods_offered=\"publickey\";"
 
 static const struct rule_case ssh_rules_fire_cases[] = {
@@ -2003,6 +2010,12 @@ static const struct rule_case ssh_rules_fire_cases[] = {
 	{ BASE "ssh.tcp=\"connected\";ssh.banner_status=\"closed\"", "ssh-closed-before-banner", NULL },
 	{ CONNECTED "ssh.kex=\"timeout\";ssh.kex_error=\"handshake: no answer\"",
 	  "ssh-handshake-failed", NULL },
+	{ KEX_NO_COMMON("hostkey", "rsa-sha2-512,rsa-sha2-256") "ssh.kex_no_common_server=\"rsa-sha2-512,rsa-sha2-256\";"
+	  "ssh.kex_no_common_client=\"ssh-ed25519,ssh-rsa\"", "ssh-hostkey-rsa-sha2-only", "ssh-handshake-failed" },
+	{ KEX_NO_COMMON("hostkey", "rsa-sha2-512,rsa-sha2-256") "ssh.kex_no_common_server=\"rsa-sha2-512,rsa-sha2-256\";"
+	  "ssh.kex_no_common_client=\"ssh-ed25519,ssh-rsa\"", "ssh-hostkey-rsa-sha2-only", "ssh-kex-no-common-algorithm" },
+	{ KEX_NO_COMMON("cipher", "ssh-ed25519") "ssh.kex_no_common_server=\"chacha20-poly1305@openssh.com\";"
+	  "ssh.kex_no_common_client=\"aes128-ctr,aes256-ctr\"", "ssh-kex-no-common-algorithm", "ssh-handshake-failed" },
 	{ CONNECTED "ssh.kex=\"ok\";ssh.hostkey=\"changed\";ssh.hostkey_fingerprint=\"SHA256:x\";"
 	  "ssh.hostkey_type=\"ssh-ed25519\";ssh.hostkey_known_type=\"ecdsa-sha2-nistp256\";"
 	  "ssh.hostkey_known_fingerprint=\"SHA256:y\";"
@@ -2065,6 +2078,60 @@ Test(ssh_rules, fire, .timeout = 10)
 {
 	for (size_t i = 0; i < sizeof(ssh_rules_fire_cases) / sizeof(ssh_rules_fire_cases[0]); i++)
 		ssh_rules_fire_one(&ssh_rules_fire_cases[i]);
+}
+
+/* The findings of facts under rules/ssh.rules: their ids, first first, and severities. */
+static void ssh_rules_findings(const char *facts, const char *const *ids, const enum md_severity *sev)
+{
+	struct md_ruleset rs;
+	struct md_facts f;
+	struct md_evaluation ev = { 0 };
+	struct md_err err = { 0 };
+	size_t n = 0;
+
+	md_ruleset_init(&rs);
+	md_facts_init(&f);
+	cr_assert_eq(md_rules_load_file(&rs, "rules/ssh.rules", &err), MD_OK, "%s", err.msg);
+	cr_assert_eq(test_put_facts(&f, "ssh", facts), 0);
+	cr_assert_eq(md_rules_evaluate(&rs, &f, false, &ev), MD_OK);
+	for (; ids[n]; n++) {
+		int i = test_finding_index(&ev, ids[n]);
+
+		cr_assert_geq(i, 0, "%s did not fire for %s", ids[n], facts);
+		cr_assert_eq(ev.findings[i].severity, sev[n], "severity of %s", ids[n]);
+	}
+	cr_assert_eq(ev.n_findings, n, "findings for %s: %zu, first %s", facts, ev.n_findings,
+		     ev.n_findings ? ev.findings[0].rule->id : "");
+	if (n)
+		cr_assert_str_eq(ev.findings[0].rule->id, ids[0]);
+	md_evaluation_cleanup(&ev);
+	md_facts_cleanup(&f);
+	md_ruleset_cleanup(&rs);
+}
+
+/* No algorithm in common with libssh2: a warning, never the critical ssh-handshake-failed,
+ * since `ssh` may connect; only a failure with every category in common stays critical. */
+Test(ssh_rules, no_common_algorithm_is_a_warning_not_a_failed_handshake, .timeout = 10)
+{
+	const char *rsa[] = { "ssh-hostkey-rsa-sha2-only", NULL };
+	const char *other[] = { "ssh-kex-no-common-algorithm", NULL };
+	const char *none[] = { "ssh-handshake-failed", NULL };
+	const enum md_severity warn[] = { MD_SEV_WARNING }, crit[] = { MD_SEV_CRITICAL };
+
+	ssh_rules_findings(KEX_NO_COMMON("hostkey", "rsa-sha2-512,rsa-sha2-256"), rsa, warn);
+	ssh_rules_findings(KEX_NO_COMMON("hostkey", "rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-512"), rsa, warn);
+	/* A host key other than RSA among them (or ssh-rsa itself) is not the RSA case. */
+	ssh_rules_findings(KEX_NO_COMMON("hostkey", "ssh-dss"), other, warn);
+	ssh_rules_findings(KEX_NO_COMMON("hostkey", "rsa-sha2-512,sk-ssh-ed25519@openssh.com"), other, warn);
+	ssh_rules_findings(KEX_NO_COMMON("hostkey", "xrsa-sha2-512"), other, warn);
+	ssh_rules_findings(KEX_NO_COMMON("kex", "ssh-ed25519"), other, warn);
+	ssh_rules_findings(KEX_NO_COMMON("cipher", "ssh-ed25519"), other, warn);
+	ssh_rules_findings(KEX_NO_COMMON("mac", "ssh-ed25519"), other, warn);
+	/* Everything in common: the failure is something else, and stays critical. */
+	ssh_rules_findings(KEX_NO_COMMON("none", "rsa-sha2-512,rsa-sha2-256"), none, crit);
+	/* The lists could not be read: as before. */
+	ssh_rules_findings(CONNECTED "ssh.kex=\"failed\";ssh.kex_error=\"handshake: Unable to exchange encryption keys\"",
+			   none, crit);
 }
 
 Test(ssh_rules, healthy_host_fires_nothing, .timeout = 10)
