@@ -129,6 +129,38 @@ static int cell(struct md_buf *out, const char *s)
 	return text(out, s, true);
 }
 
+/* A rule's cause or advice: its `quoted` commands become code spans, the text between
+ * them prose.  A backtick without a partner (one a host sent, say) stays text; both ways
+ * every piece goes through code() or prose(), so pairing cannot unescape anything. */
+static int rich(struct md_buf *out, const char *s)
+{
+	struct md_buf piece;
+	const char *open, *close;
+	int rc = 0;
+
+	if (!s)
+		return prose(out, s);
+	md_buf_init(&piece, 0);
+	while (rc == 0 && (open = strchr(s, '`')) && (close = strchr(open + 1, '`'))) {
+		if (open > s) {
+			md_buf_reset(&piece);
+			rc = md_buf_append(&piece, s, (size_t)(open - s));
+			if (rc == 0)
+				rc = prose(out, md_buf_str(&piece));
+		}
+		md_buf_reset(&piece);
+		if (rc == 0)
+			rc = md_buf_append(&piece, open + 1, (size_t)(close - open - 1));
+		if (rc == 0)
+			rc = code(out, md_buf_str(&piece));
+		s = close + 1;
+	}
+	if (rc == 0 && *s)
+		rc = prose(out, s);
+	md_buf_cleanup(&piece);
+	return rc;
+}
+
 static int header(const cJSON *doc, struct md_buf *out)
 {
 	const cJSON *target = cJSON_GetObjectItemCaseSensitive(doc, "target");
@@ -174,7 +206,7 @@ static int finding(const cJSON *doc, const cJSON *f, struct md_buf *out)
 	rc |= md_buf_puts(out, " (");
 	rc |= code(out, md_j_str(f, "rule"));
 	rc |= md_buf_puts(out, ")\n\n**Cause.** ");
-	rc |= prose(out, md_j_str(f, "cause"));
+	rc |= rich(out, md_j_str(f, "cause"));
 	rc |= md_buf_puts(out, "\n\n**Evidence.**\n\n");
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(f, "evidence")) {
 		const cJSON *v = cJSON_GetObjectItemCaseSensitive(e, "value");
@@ -197,7 +229,7 @@ static int finding(const cJSON *doc, const cJSON *f, struct md_buf *out)
 	rc |= md_buf_puts(out, "\n**What to do.**\n\n");
 	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(f, "advice")) {
 		rc |= md_buf_printf(out, "%d. ", n++);
-		rc |= prose(out, cJSON_IsString(a) ? a->valuestring : NULL);
+		rc |= rich(out, cJSON_IsString(a) ? a->valuestring : NULL);
 		rc |= md_buf_puts(out, "\n");
 	}
 	if (md_j_str(f, "remedy")) {

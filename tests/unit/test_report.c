@@ -878,3 +878,30 @@ Test(report, out_of_memory_while_building_leaves_no_partial_report)
 	assert_all_or_nothing(&fx.r, true);
 	destroy(&fx);
 }
+
+/* A rule's `commands` in a cause or advice are code spans in Markdown (the user copies them);
+ * a lone backtick from a host stays text, and what sits between stays escaped prose. */
+Test(escape, markdown_rule_commands_are_code_and_lone_backticks_text)
+{
+	static const char *const json =
+		"{\"schema\":\"meshdoctor/report/v1\",\"tool\":{},"
+		"\"target\":{\"user\":\"steve\",\"hostname\":\"h\"},\"verdict\":{},\"probes\":[],"
+		"\"findings\":[{\"severity\":\"critical\",\"title\":\"t\","
+		"\"cause\":\"banner `x*y` then a lone ` and *z*\","
+		"\"advice\":[\"Install it: `ssh-copy-id -p 22 root@10.0.0.2`, or *edit* it.\","
+		"\"`a`|`b`\"]}]}";
+	cJSON *doc = NULL;
+	struct md_buf b;
+	const char *s;
+
+	cr_assert_eq(md_report_parse(json, &doc, NULL), MD_OK);
+	md_buf_init(&b, 0);
+	cr_assert_eq(md_report_markdown(doc, &b), MD_OK);
+	s = md_buf_str(&b);
+	cr_assert(strstr(s, "**Cause.** banner `x*y` then a lone \\` and \\*z\\*\n"), "%s", s);
+	cr_assert(strstr(s, "1. Install it: `ssh-copy-id -p 22 root@10.0.0.2`, or \\*edit\\* it.\n"),
+		  "%s", s);
+	cr_assert(strstr(s, "2. `a`\\|`b`\n"), "%s", s);
+	md_buf_cleanup(&b);
+	cJSON_Delete(doc);
+}
