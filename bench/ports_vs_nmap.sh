@@ -24,7 +24,9 @@ cleanup() {
 	ip netns delete "$NS" 2>/dev/null || true
 	rm -rf "$DIR"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# A signal ends the script through its EXIT trap (a reader that quits early sends PIPE).
+trap "exit 129" HUP; trap "exit 130" INT; trap "exit 141" PIPE; trap "exit 143" TERM
 
 [ -x "$MD_BIN" ] || { echo "ports_vs_nmap: $MD_BIN not built (run make)" >&2; exit 1; }
 MD_BIN=$(readlink -f "$MD_BIN")

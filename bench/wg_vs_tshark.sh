@@ -30,7 +30,8 @@ done
 [ -x ./meshdoctor ] || make -s
 
 dir=$(mktemp -d /tmp/md-wgbench-XXXXXX)
-trap 'rm -rf "$dir"' EXIT INT TERM
+trap 'rm -rf "$dir"' EXIT
+trap "exit 129" HUP; trap "exit 130" INT; trap "exit 141" PIPE; trap "exit 143" TERM
 big=$dir/wg-big.pcap
 small=$dir/wg-small.pcap
 

@@ -15,7 +15,9 @@ cleanup() {
 	ip netns delete "$NS" 2>/dev/null
 	rm -rf "$DIR"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+# A signal ends the script through its EXIT trap (a reader that quits early sends PIPE).
+trap "exit 129" HUP; trap "exit 130" INT; trap "exit 141" PIPE; trap "exit 143" TERM
 
 ip netns add "$NS" && ip -n "$NS" link set lo up || exit 1
 mkdir -p -m 0755 /run/sshd
