@@ -1001,7 +1001,8 @@ struct kh_scan {
 	struct kh_hit rev, match;
 	struct kh_hit changed_same;  /* first entry with another key of the presented type */
 	struct kh_hit changed_other; /* first entry with a key of another type */
-	char types[160];             /* key == NULL: the plain entries' key types */
+	struct kh_hit rsa;           /* first entry with another key, an RSA one */
+	char types[160];             /* the plain entries' key types */
 	char *notes, *unread;
 	size_t notes_len, unread_len;
 };
@@ -1101,11 +1102,10 @@ static int kh_scan_file(const char *file, struct kh_scan *s)
 			ca++;
 			continue;
 		}
-		if (!s->key) {
-			if (marker == KH_PLAIN)
-				add_type(s->types, sizeof(s->types), type);
+		if (marker == KH_PLAIN)
+			add_type(s->types, sizeof(s->types), type);
+		if (!s->key)
 			continue;
-		}
 		same = (size_t)blen == s->key_len && memcmp(blob, s->key, s->key_len) == 0;
 		if (marker == KH_REVOKED) {
 			/* sshd(8): "the key contained on the line is revoked and must not
@@ -1120,6 +1120,9 @@ static int kh_scan_file(const char *file, struct kh_scan *s)
 			 * non-matching key exists"), never a new one. */
 			kh_hit(strcmp(type, s->key_type) == 0 ? &s->changed_same : &s->changed_other,
 			       file, lineno, type, blob, (size_t)blen);
+			/* Named when this libssh2 cannot ask for it (ssh_hostkey_unverifiable()). */
+			if (strcmp(type, "ssh-rsa") == 0)
+				kh_hit(&s->rsa, file, lineno, type, blob, (size_t)blen);
 		}
 	}
 	if (skipped)
@@ -1154,6 +1157,7 @@ int ssh_known_hosts_check(const char *const *files, size_t n, const char *name,
 		rc = kh_scan_file(files[i], &s);
 	if (rc)
 		return md_err_set(err, rc, "known_hosts", "reading known_hosts: %s", md_status_name(rc));
+	snprintf(r->types, sizeof(r->types), "%s", s.types);
 	/* As OpenSSH's check_key_in_hostkeys(): revoked first, then a match in any file,
 	 * then "changed". */
 	if (s.rev.file) {
@@ -1167,6 +1171,11 @@ int ssh_known_hosts_check(const char *const *files, size_t n, const char *name,
 		r->status = SSH_HOSTKEY_CHANGED;
 		snprintf(r->known_type, sizeof(r->known_type), "%s", w->type);
 		snprintf(r->known_fp, sizeof(r->known_fp), "%s", w->fp);
+		if (s.rsa.file) {
+			snprintf(r->rsa_file, sizeof(r->rsa_file), "%s", s.rsa.file);
+			r->rsa_line = s.rsa.line;
+			snprintf(r->rsa_fp, sizeof(r->rsa_fp), "%s", s.rsa.fp);
+		}
 	} else {
 		return MD_OK;
 	}
@@ -1222,6 +1231,35 @@ void ssh_hostkey_order(const char *known_types, const char *const *supported, si
 				strcat(out, hostkey_algs[i].alg);
 			}
 		}
+}
+
+bool ssh_hostkey_unverifiable(const char *known_types, const char *presented_type,
+			      const char *const *supported, size_t n_supported, const char *asked,
+			      const char *negotiated)
+{
+	bool rsa_asked = false;
+
+	if (!negotiated || !*negotiated || in_list(known_types, presented_type) ||
+	    !in_list(known_types, "ssh-rsa"))
+		return false;
+	/* libssh2 1.11 and later verify rsa-sha2-256 and rsa-sha2-512 host key signatures
+	 * (and ask for them first when RSA is on file): then the server would have shown
+	 * its RSA key, if it has one. */
+	for (size_t i = 0; i < n_supported; i++)
+		if (strncmp(supported[i], "rsa-sha2-", 9) == 0)
+			return false;
+	for (const char *p = asked; *p;) {
+		size_t l = strcspn(p, ",");
+
+		if (l == strlen(negotiated) && memcmp(p, negotiated, l) == 0)
+			return rsa_asked;
+		if (l == 7 && memcmp(p, "ssh-rsa", 7) == 0)
+			rsa_asked = true;
+		p += l;
+		if (*p == ',')
+			p++;
+	}
+	return false;
 }
 
 static int mkdirs(char *path, mode_t mode)
@@ -2174,10 +2212,28 @@ static size_t known_hosts_files(const struct md_target *t, const char **files, s
 	return n;
 }
 
-/* MD_OK to go on to authentication; MD_EHOSTKEY for a changed or revoked key, MD_EIO for
- * one that could not be checked (never go on). */
+/* Whether this libssh2 could not have been shown the RSA key on file for the name
+ * (ssh_hostkey_unverifiable()); asked: the host key algorithms asked for. */
+static bool rsa_unverifiable(LIBSSH2_SESSION *ssh, const struct ssh_kh_result *kh, const char *type,
+			     const char *asked)
+{
+	const char **algs = NULL;
+	int n = libssh2_session_supported_algs(ssh, LIBSSH2_METHOD_HOSTKEY, &algs);
+	bool r = ssh_hostkey_unverifiable(kh->types, type, algs, n > 0 ? (size_t)n : 0, asked,
+					  libssh2_session_methods(ssh, LIBSSH2_METHOD_HOSTKEY));
+
+	if (n > 0)
+		libssh2_free(ssh, (void *)algs);
+	return r && kh->rsa_file[0];
+}
+
+/* MD_OK to go on to authentication; MD_EHOSTKEY for a changed or revoked key (a
+ * finding); another code, with err set, for a key that could not be checked (the probe
+ * did not complete).  Never go on unless MD_OK.  asked: the host key algorithms asked for
+ * (prefer_host_keys()). */
 static int check_host_key(struct md_session *ms, const struct md_target *t, const char *name,
-			  const char *const *files, size_t n_files, struct md_facts *f)
+			  const char *const *files, size_t n_files, const char *asked,
+			  struct md_facts *f, struct md_err *err)
 {
 	LIBSSH2_SESSION *ssh = md_session_ssh(ms);
 	struct ssh_kh_result kh;
@@ -2223,6 +2279,34 @@ static int check_host_key(struct md_session *ms, const struct md_target *t, cons
 		md_fact_check(f, "ssh.hostkey", MD_CHECK_FAIL, "Host key REVOKED: authentication not attempted");
 		return MD_EHOSTKEY;
 	case SSH_HOSTKEY_CHANGED:
+		if (rsa_unverifiable(ssh, &kh, type, asked)) {
+			/* OpenSSH 8.8 and later offer an RSA host key only as rsa-sha2-*, which
+			 * `ssh` asks for when known_hosts holds the RSA key and then verifies;
+			 * libssh2 before 1.11 can ask only for ssh-rsa, so the server showed
+			 * another key.  Not a changed key for `ssh`; meshdoctor cannot tell. */
+			const char *lib = libssh2_version(0);
+
+			md_fact_strf(f, P, "ssh.hostkey", "unverifiable",
+				     "%s:%d holds ssh-rsa %s for %s, and no %s key; the server presented %s %s. "
+				     "libssh2 %s asks for RSA host keys only as ssh-rsa (SHA-1), which the server "
+				     "does not offer (asked for %s; it chose %s), so whether the host key is the "
+				     "one on file could not be checked: nothing recorded, authentication not attempted",
+				     kh.rsa_file, kh.rsa_line, kh.rsa_fp, name, type, type, fp, lib, asked,
+				     libssh2_session_methods(ssh, LIBSSH2_METHOD_HOSTKEY));
+			md_fact_str(f, P, "ssh.known_hosts_file", kh.rsa_file, NULL);
+			md_fact_int(f, P, "ssh.known_hosts_line", kh.rsa_line, NULL);
+			md_fact_str(f, P, "ssh.hostkey_known_type", "ssh-rsa", NULL);
+			md_fact_str(f, P, "ssh.hostkey_known_fingerprint", kh.rsa_fp, NULL);
+			md_fact_str(f, P, "ssh.libssh2_version", lib,
+				    "libssh2_version(): the libssh2 meshdoctor runs with");
+			md_fact_check(f, "ssh.hostkey", MD_CHECK_WARN,
+				      "Host key not verified: libssh2 cannot ask for the RSA key on file");
+			return md_err_set(err, MD_EPROTO, "hostkey",
+					  "host key of %s not verified: known_hosts holds its RSA key, which "
+					  "libssh2 %s cannot ask for (no rsa-sha2-* host key algorithm); "
+					  "authentication and the host were not checked",
+					  name, lib);
+		}
 		/* Also when the entry on file is of another type: ssh(1) says "REMOTE HOST
 		 * IDENTIFICATION HAS CHANGED" for it and refuses the host, whether the
 		 * server lost that key or something else answers. */
@@ -2248,7 +2332,8 @@ static int check_host_key(struct md_session *ms, const struct md_target *t, cons
 			     name, kh.unread, type, fp, kh.notes[0] ? "; " : "", kh.notes);
 		md_fact_check(f, "ssh.hostkey", MD_CHECK_WARN,
 			      "Host key not checked: a known_hosts file could not be read");
-		return MD_EIO;
+		return md_err_set(err, MD_EIO, "known_hosts",
+				  "host key not checked: a known_hosts file could not be read");
 	}
 	md_fact_strf(f, P, "ssh.hostkey", "unknown", "no entry for %s in %s%s%s", name,
 		     t->n_known_hosts ? t->known_hosts[0] : "(no known_hosts file)",
@@ -2741,13 +2826,12 @@ static int ssh_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	/* Host key, then authentication: never after a changed or revoked key, nor one
 	 * that could not be checked.  Then nothing was learnt about authentication: the
 	 * probe did not complete (check exits 3 unless something is critical). */
-	rc = check_host_key(ms, t, kh_name, kh_files, n_kh, f);
+	rc = check_host_key(ms, t, kh_name, kh_files, n_kh, pref, f, err);
 	if (rc != MD_OK) {
 		md_session_free(ms);
-		if (rc == MD_EIO)
-			return md_err_set(err, MD_EIO, "known_hosts",
-					  "host key not checked: a known_hosts file could not be read");
-		return MD_OK;
+		/* A changed or revoked key is a finding; one that could not be checked
+		 * (unchecked, unverifiable) leaves the probe incomplete. */
+		return rc == MD_EHOSTKEY ? MD_OK : rc;
 	}
 	rc = authenticate(ms, t, dl, f, &b, have_banner);
 	if (rc == MD_ENOMEM) {

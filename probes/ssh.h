@@ -173,6 +173,11 @@ struct ssh_kh_result {
 	int line;               /* and its line (1-based, as `ssh-keygen -F` counts) */
 	char known_type[48];    /* CHANGED: type of the key on file ("ecdsa-sha2-nistp256") */
 	char known_fp[80];      /* CHANGED: its fingerprint */
+	char types[160];        /* the key types of the plain entries for the name, first seen
+				 * first, comma-separated (as ssh_known_hosts_types()) */
+	char rsa_file[512];     /* CHANGED: the first plain entry for the name with an RSA key */
+	int rsa_line;           /* ("" and 0 when none) */
+	char rsa_fp[80];        /* and its key's fingerprint */
 	char unread[512];       /* files that exist but could not be read, with the error
 				 * ("FILE: Permission denied"); "" when every file was read */
 	char notes[512];        /* files that were missing, lines skipped */
@@ -208,6 +213,21 @@ void ssh_known_hosts_types(const char *const *files, size_t n, const char *name,
  * key known_hosts holds.  Only names in supported are written (comma-separated). */
 void ssh_hostkey_order(const char *known_types, const char *const *supported, size_t n_supported,
 		       char *out, size_t n);
+/* Whether this libssh2 cannot tell a host key that known_hosts does not hold
+ * (SSH_HOSTKEY_CHANGED) from the RSA key on file, where `ssh` can: known_types (the key
+ * types on file for the name, ssh_kh_result.types) include ssh-rsa but not presented_type
+ * (the type of the key the server presented); supported (the host key algorithms of
+ * libssh2_session_supported_algs()) has no rsa-sha2-* algorithm (RFC 8332), so RSA host
+ * keys can be asked for only as ssh-rsa (SHA-1); and the server did not agree to ssh-rsa:
+ * asked (the host key algorithms asked for, comma-separated, ssh_hostkey_order()) names
+ * ssh-rsa before negotiated (the algorithm the key exchange chose), and RFC 4253 §7.1
+ * chooses the client's first that the server offers.  OpenSSH 8.8 and later offer RSA
+ * host keys only as rsa-sha2-512 and rsa-sha2-256, which `ssh` asks for.  false when
+ * negotiated is NULL or not in asked.  Another key of a type on file is never this case:
+ * it is a changed key. */
+bool ssh_hostkey_unverifiable(const char *known_types, const char *presented_type,
+			      const char *const *supported, size_t n_supported, const char *asked,
+			      const char *negotiated);
 /* Appends "name type base64" to file as StrictHostKeyChecking=accept-new would, creating
  * the directory (0700) and the file (0600) when missing.  hashed (ssh_config(5)
  * HashKnownHosts): the name is written as "|1|salt|hmac", HMAC-SHA1 keyed with a fresh

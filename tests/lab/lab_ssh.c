@@ -617,6 +617,151 @@ Test(lab_ssh, key_of_another_type_on_file_is_a_changed_key, .timeout = 60)
 	free(before);
 }
 
+/* Whether this libssh2 asks for RSA host keys with SHA-2 signatures (rsa-sha2-*, 1.11 and
+ * later), as the probe finds out. */
+static bool libssh2_has_rsa_sha2_hostkeys(void)
+{
+	LIBSSH2_SESSION *s;
+	const char **algs = NULL;
+	bool has = false;
+	int n;
+
+	libssh2_init(0);
+	s = libssh2_session_init();
+	cr_assert(s);
+	n = libssh2_session_supported_algs(s, LIBSSH2_METHOD_HOSTKEY, &algs);
+	for (int i = 0; i < n; i++)
+		if (strncmp(algs[i], "rsa-sha2-", 9) == 0)
+			has = true;
+	if (n > 0)
+		libssh2_free(s, (void *)algs);
+	libssh2_session_free(s);
+	return has;
+}
+
+/* `ssh-keygen -lf pub`'s SHA256 fingerprint into out. */
+static void fingerprint_of(const char *pub, char *out, size_t n)
+{
+	char *text, fp[128] = "";
+
+	cr_assert_eq(lab_sh(L, NULL, "ssh-keygen -E sha256 -lf %s > %s", pub, lab_path(L, "fp.txt")), 0);
+	text = slurp(lab_path(L, "fp.txt"));
+	sscanf(text, "%*s %127s", fp);
+	free(text);
+	snprintf(out, n, "%s", fp);
+}
+
+/* known_hosts holds only the host's RSA key (what years of `ssh` leave); the server
+ * (OpenSSH 9.2) has an RSA and an ed25519 host key.  `ssh` asks for rsa-sha2-512 and
+ * verifies the RSA key.  libssh2 before 1.11 can ask only for ssh-rsa, which OpenSSH 8.8
+ * and later do not offer, so it is shown the ed25519 key: meshdoctor cannot tell whether
+ * the host key is the one on file, and must not call it changed. */
+Test(lab_ssh, rsa_key_on_file_and_another_presented_is_unverifiable_not_changed, .timeout = 90)
+{
+	const char *want[] = { "ssh-hostkey-unverifiable", NULL };
+	char rsa_host[300], rsa_host_pub[310], extra[400], rsa_fp[128], ed_fp[128], want_file[600];
+	char *before, *after, *log, *text;
+	const char *ev;
+
+	snprintf(rsa_host, sizeof(rsa_host), "%s", lab_path(L, "hostkey_rsa"));
+	snprintf(rsa_host_pub, sizeof(rsa_host_pub), "%s.pub", rsa_host);
+	keygen(rsa_host, "-t rsa -b 2048", "");
+	snprintf(extra, sizeof(extra), "LogLevel DEBUG1\nHostKey %s\n", rsa_host);
+	start_sshd(key_pub, extra);
+	/* As a user has it: the RSA key as `ssh-keyscan -t rsa` (or `ssh` long ago) wrote it. */
+	cr_assert_eq(lab_sh(L, cli, "ssh-keyscan -t rsa -p 22 " HOST " > %s 2>/dev/null", kh), 0);
+	text = slurp(kh);
+	cr_assert(strncmp(text, HOST " ssh-rsa AAAA", strlen(HOST) + 13) == 0, "known_hosts: %s", text);
+	free(text);
+	fingerprint_of(rsa_host_pub, rsa_fp, sizeof(rsa_fp));
+	fingerprint_of(hostkey_pub, ed_fp, sizeof(ed_fp));
+	before = slurp(kh);
+	check("root@" HOST, key, "5s");
+	if (libssh2_has_rsa_sha2_hostkeys()) {
+		/* libssh2 1.11 and later ask for rsa-sha2-512 first and verify the RSA key. */
+		assert_fact("ssh.hostkey", "match");
+		assert_fact("ssh.hostkey_type", "ssh-rsa");
+		assert_fact("ssh.auth", "ok");
+		free(before);
+		return;
+	}
+	assert_fact("ssh.kex", "ok");
+	assert_fact("ssh.hostkey", "unverifiable");
+	assert_fact("ssh.hostkey_type", "ssh-ed25519");
+	assert_fact("ssh.hostkey_fingerprint", ed_fp);
+	assert_fact("ssh.hostkey_known_type", "ssh-rsa");
+	assert_fact("ssh.hostkey_known_fingerprint", rsa_fp);
+	assert_fact("ssh.known_hosts_file", kh);
+	assert_fact("ssh.known_hosts_line", "1");
+	assert_fact("ssh.libssh2_version", libssh2_version(0));
+	ev = lab_report_evidence(res.report, "ssh.hostkey");
+	snprintf(want_file, sizeof(want_file), "%s:1 holds ssh-rsa %s", kh, rsa_fp);
+	cr_assert(ev && strstr(ev, want_file) && strstr(ev, ed_fp) && strstr(ev, "presented ssh-ed25519"),
+		  "the evidence names both keys: %s", ev ? ev : "(none)");
+	cr_assert_null(fact("ssh.hostkey_added"), "nothing may be recorded");
+	cr_assert_null(fact("ssh.auth"), "authentication must not be attempted");
+	assert_findings(want);
+	cr_assert_str_eq(path_result("ssh-hostkey-changed"), "not");
+	/* A warning, and the probe did not complete: "could not tell", never critical. */
+	cr_assert_eq(res.exit_code, 3, "exit %d\n%s", res.exit_code, res.out);
+	cr_assert_str_eq(probe_status("ssh"), "error");
+	cr_assert(strstr(probe_message("ssh"), "not verified"), "%s", probe_message("ssh"));
+	after = slurp(kh);
+	cr_assert_str_eq(after, before, "known_hosts was modified");
+	free(after);
+	log = slurp(lab_path(L, "sshd.log"));
+	cr_assert_null(strstr(log, "userauth-request"), "sshd saw an authentication attempt:\n%s", log);
+	free(log);
+	/* `ssh` logs in with the same file, without recording anything: it sees no change. */
+	cr_assert_eq(lab_sh(L, cli,
+			    "ssh -F %s -o BatchMode=yes -o StrictHostKeyChecking=yes -o UpdateHostKeys=no "
+			    "-o UserKnownHostsFile=%s -i %s root@" HOST " true",
+			    empty_config(), kh, key),
+		     0, "ssh did not log in with the RSA key on file");
+	after = slurp(kh);
+	cr_assert_str_eq(after, before, "ssh modified known_hosts");
+	free(after);
+
+	/* The first advice: ssh records the host's other keys (UpdateHostKeys) after verifying
+	 * the RSA one; then meshdoctor finds the ed25519 key and logs in. */
+	cr_assert_eq(lab_sh(L, cli,
+			    "ssh -F %s -o BatchMode=yes -o StrictHostKeyChecking=yes -o UpdateHostKeys=yes "
+			    "-o UserKnownHostsFile=%s -i %s root@" HOST " 'sleep 1'",
+			    empty_config(), kh, key),
+		     0, "ssh -o UpdateHostKeys=yes did not log in");
+	after = slurp(kh);
+	cr_assert(strstr(after, "ssh-ed25519"), "ssh recorded no ed25519 key: %s", after);
+	free(after);
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.hostkey", "match");
+	assert_fact("ssh.hostkey_type", "ssh-ed25519");
+	assert_fact("ssh.auth", "ok");
+	cr_assert_eq(res.exit_code, 0, "exit %d\n%s", res.exit_code, res.out);
+
+	/* Another ed25519 key on file beside the RSA one: a key of a type on file that is not
+	 * the server's is a changed key, for `ssh` too. */
+	keygen(lab_path(L, "old_ed25519"), "-t ed25519", "");
+	{
+		char line[1200], *pub = slurp(lab_path(L, "old_ed25519.pub")), type[64] = "", b64[900] = "";
+
+		sscanf(pub, "%63s %899s", type, b64);
+		free(pub);
+		snprintf(line, sizeof(line), "%s" HOST " %s %s\n", before, type, b64);
+		lab_write_file(kh, line, 0600);
+	}
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.hostkey", "changed");
+	assert_fact("ssh.hostkey_known_type", "ssh-ed25519");
+	assert_fact("ssh.known_hosts_line", "2");
+	{
+		const char *changed[] = { "ssh-hostkey-changed", NULL };
+
+		assert_findings(changed);
+	}
+	cr_assert_eq(res.exit_code, 2, "exit %d\n%s", res.exit_code, res.out);
+	free(before);
+}
+
 /* sshd(8): a @revoked key "must not ever be accepted", even where another line lists it
  * for the host.  meshdoctor refuses it as `ssh` does, before any authentication. */
 Test(lab_ssh, revoked_host_key_is_refused_like_ssh_does, .timeout = 60)

@@ -1576,6 +1576,138 @@ Test(known_hosts, host_key_order_puts_known_types_first, .timeout = 10)
 	cr_assert_str_eq(out, "ecdsa-sha2-nistp384,ssh-rsa,ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp521");
 }
 
+/* RSA public key of KEY_RSA above, and its fingerprint (`ssh-keygen -lf`). */
+static const char PUB_RSA[] =
+	"AAAAB3NzaC1yc2EAAAADAQABAAAAgQDVsBkF/eG3KQWVC6NEVC8e150wTYQFRRRPyhAhsGvn85vRf2lHxON+aTWaJhPY"
+	"DWQ2EZ7HZa1Khmtq8HcNNYt+9LhKHusydJk5zGPAsFXVdiC2pNFKpxaovEGEkTkhMdFkxYxtIZJmgCkkL443mctd7wNW"
+	"RbFENWHxsMCavhkNJw==";
+static const char PUB_RSA_FP[] = "SHA256:3zqNwwpBMip/wRNcuN/6knThAnaFpxUuUDqjrM7DoUI";
+
+/* A changed key names the first entry with an RSA key too, for a caller that finds this
+ * libssh2 could not have asked for it, and every type on file for the name. */
+Test(known_hosts, changed_names_the_rsa_entry_and_the_types_on_file, .timeout = 10)
+{
+	char text[1024];
+	struct ssh_kh_result r;
+
+	snprintf(text, sizeof(text),
+		 "10.0.0.2 ecdsa-sha2-nistp256 %s\n"
+		 "other ssh-rsa %s\n"
+		 "10.0.0.2 ssh-rsa %s\n",
+		 PUB_ECDSA, PUB_RSA, PUB_RSA);
+	r = check(text, "10.0.0.2", 22, PUB_A);
+	cr_assert_eq(r.status, SSH_HOSTKEY_CHANGED);
+	cr_assert_eq(r.line, 1, "the first entry, of another type, as before");
+	cr_assert_str_eq(r.known_type, "ecdsa-sha2-nistp256");
+	cr_assert(strstr(r.rsa_file, "/known_hosts"), "%s", r.rsa_file);
+	cr_assert_eq(r.rsa_line, 3);
+	cr_assert_str_eq(r.rsa_fp, PUB_RSA_FP);
+	cr_assert_str_eq(r.types, "ecdsa-sha2-nistp256,ssh-rsa");
+	/* Without an RSA entry for the name, none is named. */
+	snprintf(text, sizeof(text), "10.0.0.2 ssh-ed25519 %s\nother ssh-rsa %s\n", PUB_B, PUB_RSA);
+	r = check(text, "10.0.0.2", 22, PUB_A);
+	cr_assert_eq(r.status, SSH_HOSTKEY_CHANGED);
+	cr_assert_str_eq(r.rsa_file, "");
+	cr_assert_eq(r.rsa_line, 0);
+	cr_assert_str_eq(r.types, "ssh-ed25519");
+	/* A match, too, says which types are on file. */
+	snprintf(text, sizeof(text), "10.0.0.2 ssh-rsa %s\n10.0.0.2 ssh-ed25519 %s\n", PUB_RSA, PUB_A);
+	r = check(text, "10.0.0.2", 22, PUB_A);
+	cr_assert_eq(r.status, SSH_HOSTKEY_MATCH);
+	cr_assert_str_eq(r.types, "ssh-rsa,ssh-ed25519");
+}
+
+/* libssh2_session_supported_algs(LIBSSH2_METHOD_HOSTKEY) of libssh2 1.10 (no rsa-sha2-*)
+ * and 1.11 (rsa-sha2-512 and rsa-sha2-256 first). */
+static const char *const hk110[] = { "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+				     "ssh-ed25519", "ssh-rsa", "ssh-dss" };
+static const char *const hk111[] = { "ssh-ed25519", "ssh-ed25519-cert-v01@openssh.com",
+				     "rsa-sha2-256", "rsa-sha2-512", "ssh-rsa", "ecdsa-sha2-nistp256",
+				     "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "ssh-dss" };
+#define N110 (sizeof(hk110) / sizeof(hk110[0]))
+#define N111 (sizeof(hk111) / sizeof(hk111[0]))
+
+struct unverifiable_case {
+	const char *known, *presented, *asked, *negotiated;
+	bool lib111;
+	bool want;
+	const char *why;
+};
+
+static const struct unverifiable_case unverifiable_cases[] = {
+	/* What a user has after years of `ssh`, against OpenSSH >= 8.8 with RSA + ed25519. */
+	{ "ssh-rsa", "ssh-ed25519", "ssh-rsa,ssh-ed25519,ecdsa-sha2-nistp256", "ssh-ed25519", false, true,
+	  "only RSA on file, libssh2 1.10, ssh-rsa refused" },
+	{ "ssh-rsa", "ecdsa-sha2-nistp256", "ssh-rsa,ssh-ed25519,ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256",
+	  false, true, "another type presented, also ECDSA" },
+	{ "ecdsa-sha2-nistp256,ssh-rsa", "ssh-ed25519",
+	  "ecdsa-sha2-nistp256,ssh-rsa,ssh-ed25519", "ssh-ed25519", false, true,
+	  "RSA among other types on file, the presented type not on file" },
+	/* The presented type is on file with another key: changed, whatever else is. */
+	{ "ssh-rsa,ssh-ed25519", "ssh-ed25519", "ssh-ed25519,ssh-rsa,ecdsa-sha2-nistp256", "ssh-ed25519",
+	  false, false, "an ed25519 key on file differs" },
+	{ "ssh-ed25519,ssh-rsa", "ssh-ed25519", "ssh-ed25519,ssh-rsa", "ssh-ed25519", false, false,
+	  "an ed25519 key on file differs, RSA later" },
+	/* No RSA on file: libssh2 could ask for every type on file. */
+	{ "ecdsa-sha2-nistp256", "ssh-ed25519", "ecdsa-sha2-nistp256,ssh-ed25519,ssh-rsa", "ssh-ed25519", false,
+	  false, "ECDSA on file, the server has none" },
+	{ "", "ssh-ed25519", "ssh-ed25519,ssh-rsa", "ssh-ed25519", false, false, "nothing on file" },
+	/* The server agreed to ssh-rsa: its RSA key was shown, and differs. */
+	{ "ssh-rsa", "ssh-rsa", "ssh-rsa,ssh-ed25519", "ssh-rsa", false, false, "RSA negotiated as ssh-rsa" },
+	/* libssh2 1.11 asks for rsa-sha2-*: had the server an RSA key, it would have shown it. */
+	{ "ssh-rsa", "ssh-ed25519", "rsa-sha2-512,rsa-sha2-256,ssh-rsa,ssh-ed25519", "ssh-ed25519", true, false,
+	  "libssh2 with rsa-sha2-*" },
+	/* ssh-rsa not asked before the algorithm chosen (or not at all): no conclusion. */
+	{ "ssh-rsa", "ssh-ed25519", "ssh-ed25519,ssh-rsa", "ssh-ed25519", false, false, "ssh-rsa asked after" },
+	{ "ssh-rsa", "ssh-ed25519", "ssh-ed25519,ecdsa-sha2-nistp256", "ssh-ed25519", false, false,
+	  "ssh-rsa not asked" },
+	{ "ssh-rsa", "ssh-ed25519", "", "ssh-ed25519", false, false, "nothing asked (libssh2's default)" },
+	{ "ssh-rsa", "ssh-ed25519", "ssh-rsa,ssh-ed25519", NULL, false, false, "no algorithm chosen" },
+	{ "ssh-rsa", "ssh-ed25519", "ssh-rsa,ecdsa-sha2-nistp256", "ssh-ed25519", false, false,
+	  "the algorithm chosen was not asked for" },
+	/* Names are compared whole. */
+	{ "ssh-rsa", "ssh-ed25519", "ssh-rsa-cert-v01@openssh.com,ssh-ed25519", "ssh-ed25519", false, false,
+	  "a certificate algorithm is not ssh-rsa" },
+	{ "ssh-rsa-cert-v01@openssh.com", "ssh-ed25519", "ssh-rsa,ssh-ed25519", "ssh-ed25519", false, false,
+	  "a type that only begins with ssh-rsa" },
+};
+
+Test(known_hosts, rsa_on_file_is_unverifiable_only_when_libssh2_cannot_ask_for_it, .timeout = 10)
+{
+	for (size_t i = 0; i < sizeof(unverifiable_cases) / sizeof(unverifiable_cases[0]); i++) {
+		const struct unverifiable_case *c = &unverifiable_cases[i];
+		bool got = ssh_hostkey_unverifiable(c->known, c->presented, c->lib111 ? hk111 : hk110,
+						    c->lib111 ? N111 : N110, c->asked, c->negotiated);
+
+		cr_assert_eq(got, c->want, "%s: known %s, presented %s, asked %s, chose %s: %d", c->why,
+			     c->known, c->presented, c->asked, c->negotiated ? c->negotiated : "(null)", got);
+	}
+}
+
+/* What the probe asks for when known_hosts holds only the RSA key, and what a server
+ * with RSA and ed25519 host keys then chooses: OpenSSH 9.2 offers
+ * rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ssh-ed25519 (fixtures/ssh). */
+Test(known_hosts, the_order_asked_for_with_rsa_on_file_leads_to_unverifiable, .timeout = 10)
+{
+	static const char server[] = "rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ssh-ed25519";
+	char asked[256], copy[256];
+	const char *v[16];
+	struct ssh_alg_list l = { .v = v };
+	const char *chosen;
+
+	ssh_hostkey_order("ssh-rsa", hk110, N110, asked, sizeof(asked));
+	cr_assert_str_eq(asked, "ssh-rsa,ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521");
+	snprintf(copy, sizeof(copy), "%s", asked);
+	for (char *save = NULL, *t = strtok_r(copy, ",", &save); t && l.n < 16; t = strtok_r(NULL, ",", &save))
+		v[l.n++] = t;
+	chosen = ssh_alg_pick(&l, server, strlen(server));
+	cr_assert_str_eq(chosen, "ssh-ed25519");
+	cr_assert(ssh_hostkey_unverifiable("ssh-rsa", "ssh-ed25519", hk110, N110, asked, chosen));
+	/* libssh2 1.11: rsa-sha2-512 is asked for first, and chosen. */
+	ssh_hostkey_order("ssh-rsa", hk111, N111, asked, sizeof(asked));
+	cr_assert(strncmp(asked, "rsa-sha2-512,rsa-sha2-256,ssh-rsa,", 34) == 0, "%s", asked);
+}
+
 /* OpenSSH itself as the reference: `ssh-keygen -F NAME -f FILE` lists the lines it finds
  * for NAME (plain, hashed and marked ones).  The same lines must match here. */
 static void keygen_lines(const char *file, const char *name, char *out, size_t n)
@@ -2025,6 +2157,11 @@ static const struct rule_case ssh_rules_fire_cases[] = {
 	  "ssh.hostkey_type=\"ssh-ed25519\";ssh.known_hosts_name=\"h1\";"
 	  "ssh.known_hosts_unread=\"/etc/ssh/ssh_known_hosts: Permission denied\"",
 	  "ssh-hostkey-unchecked", NULL },
+	{ CONNECTED "ssh.kex=\"ok\";ssh.hostkey=\"unverifiable\";ssh.hostkey_fingerprint=\"SHA256:x\";"
+	  "ssh.hostkey_type=\"ssh-ed25519\";ssh.hostkey_known_type=\"ssh-rsa\";"
+	  "ssh.hostkey_known_fingerprint=\"SHA256:y\";ssh.libssh2_version=\"1.10.0\";"
+	  "ssh.known_hosts_name=\"h1\";ssh.known_hosts_file=\"/root/.ssh/known_hosts\";ssh.known_hosts_line=3",
+	  "ssh-hostkey-unverifiable", NULL },
 	{ CONNECTED "ssh.kex=\"ok\";ssh.hostkey=\"revoked\";ssh.hostkey_fingerprint=\"SHA256:x\";"
 	  "ssh.known_hosts_name=\"h1\";ssh.known_hosts_file=\"/etc/ssh/ssh_known_hosts\";ssh.known_hosts_line=4",
 	  "ssh-hostkey-revoked", NULL },
@@ -2132,6 +2269,23 @@ Test(ssh_rules, no_common_algorithm_is_a_warning_not_a_failed_handshake, .timeou
 	/* The lists could not be read: as before. */
 	ssh_rules_findings(CONNECTED "ssh.kex=\"failed\";ssh.kex_error=\"handshake: Unable to exchange encryption keys\"",
 			   none, crit);
+}
+
+/* An RSA key on file that this libssh2 could not ask for: a warning alone, never the
+ * critical ssh-hostkey-changed, since `ssh` verifies the RSA key. */
+Test(ssh_rules, unverifiable_host_key_is_a_warning_not_a_changed_key, .timeout = 10)
+{
+	const char *unverifiable[] = { "ssh-hostkey-unverifiable", NULL };
+	const char *changed[] = { "ssh-hostkey-changed", NULL };
+	const enum md_severity warn[] = { MD_SEV_WARNING }, crit[] = { MD_SEV_CRITICAL };
+#define HOSTKEY(v) CONNECTED "ssh.kex=\"ok\";ssh.hostkey=\"" v "\";ssh.hostkey_fingerprint=\"SHA256:x\";" \
+	"ssh.hostkey_type=\"ssh-ed25519\";ssh.hostkey_known_type=\"ssh-rsa\";" \
+	"ssh.hostkey_known_fingerprint=\"SHA256:y\";ssh.libssh2_version=\"1.10.0\";ssh.known_hosts_name=\"h1\";" \
+	"ssh.known_hosts_file=\"/root/.ssh/known_hosts\";ssh.known_hosts_line=1"
+
+	ssh_rules_findings(HOSTKEY("unverifiable"), unverifiable, warn);
+	ssh_rules_findings(HOSTKEY("changed"), changed, crit);
+#undef HOSTKEY
 }
 
 Test(ssh_rules, healthy_host_fires_nothing, .timeout = 10)
