@@ -1024,6 +1024,34 @@ Test(lab_ssh, windows_banner_is_recognised, .timeout = 60)
 	assert_findings(want);
 }
 
+/* A server that sends its banner and closes the connection when the client answers: the
+ * key exchange fails, and the second connection that would read the server's
+ * SSH_MSG_KEXINIT ends the same way, so there are no lists to compare.  The failure then
+ * stays critical, and the evidence says why the lists could not be read. */
+Test(lab_ssh, kexinit_unreadable_after_a_failed_key_exchange_stays_critical, .timeout = 60)
+{
+	const char *want[] = { "ssh-handshake-failed", NULL };
+	const char *ev;
+
+	keygen(key, "-t ed25519", "");
+	lab_write_file(kh, "", 0600);
+	start_fake("banner-close");
+	check("root@" HOST, key, "5s");
+	assert_within_deadline(5000);
+	assert_fact("ssh.banner_status", "ok");
+	assert_fact("ssh.banner", "SSH-2.0-OpenSSH_9.2p1");
+	assert_fact("ssh.kex", "failed");
+	ev = lab_report_evidence(res.report, "ssh.kex_error");
+	cr_assert(ev && strstr(ev, "the server's algorithm lists could not be read: " HOST ":22 closed the connection") &&
+			  strstr(ev, "before a complete SSH_MSG_KEXINIT"),
+		  "%s", ev ? ev : "(none)");
+	cr_assert_null(fact("ssh.kex_no_common"));
+	cr_assert_null(fact("ssh.server_hostkey_algorithms"));
+	assert_findings(want);
+	cr_assert_eq(res.exit_code, 2, "exit %d\n%s", res.exit_code, res.out);
+	cr_assert_str_eq(probe_status("ssh"), "ok");
+}
+
 Test(lab_ssh, sudo_that_needs_a_password_is_a_warning, .timeout = 60)
 {
 	const char *want[] = { "ssh-sudo-needs-password", NULL };

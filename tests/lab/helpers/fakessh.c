@@ -10,6 +10,10 @@
  *   close      accept and close at once (sshd refusing the client before its banner)
  *   windows    send "SSH-2.0-OpenSSH_for_Windows_9.5\r\n", then swallow input (the banner
  *              of Windows' OpenSSH with no key exchange behind it)
+ *   banner-close  send "SSH-2.0-OpenSSH_9.2p1\r\n", then close as soon as the client sends
+ *              anything (its identification): every connection, the key exchange's and a
+ *              second one that would read the server's SSH_MSG_KEXINIT, ends before any
+ *              packet
  *
  * One process, poll() over the listener and every client; runs until killed. */
 #include <arpa/inet.h>
@@ -27,6 +31,7 @@
 static const char http400[] = "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
 			      "Content-Length: 11\r\nConnection: close\r\n\r\nBad Request";
 static const char windows_banner[] = "SSH-2.0-OpenSSH_for_Windows_9.5\r\n";
+static const char openssh_banner[] = "SSH-2.0-OpenSSH_9.2p1\r\n";
 
 static void send_all(int fd, const char *p, size_t n)
 {
@@ -49,7 +54,7 @@ int main(int argc, char **argv)
 	size_t n = 1;
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: fakessh http|http-wait|silent|close|windows ADDR PORT\n");
+		fprintf(stderr, "usage: fakessh http|http-wait|silent|close|windows|banner-close ADDR PORT\n");
 		return 64;
 	}
 	mode = argv[1];
@@ -84,6 +89,8 @@ int main(int argc, char **argv)
 				} else {
 					if (strcmp(mode, "windows") == 0)
 						send_all(c, windows_banner, sizeof(windows_banner) - 1);
+					else if (strcmp(mode, "banner-close") == 0)
+						send_all(c, openssh_banner, sizeof(openssh_banner) - 1);
 					pfd[n++] = (struct pollfd){ .fd = c, .events = POLLIN };
 				}
 			}
@@ -99,6 +106,8 @@ int main(int argc, char **argv)
 				send_all(pfd[i].fd, http400, sizeof(http400) - 1);
 				r = 0;
 			}
+			if (r > 0 && strcmp(mode, "banner-close") == 0)
+				r = 0;
 			if (r <= 0) {
 				close(pfd[i].fd);
 				pfd[i--] = pfd[--n];
