@@ -2212,6 +2212,171 @@ static size_t known_hosts_files(const struct md_target *t, const char **files, s
 	return n;
 }
 
+/* ==================================================================================== */
+/* What the server offers: its SSH_MSG_KEXINIT, over a second connection                */
+/* ==================================================================================== */
+
+/* The second connection may take this long at most, within the probe's deadline. */
+#define KEXINIT_READ_MS 3000
+/* The most a server may send before its first packet is complete. */
+#define KEXINIT_BUF_MAX (BANNER_PREAMBLE_MAX + BANNER_LINE_MAX + 2 + SSH_PACKET_MAX)
+/* A server list longer than this is cut at a name for the fact's value. */
+#define SERVER_LIST_MAX 2048
+
+/* Reads the server's SSH_MSG_KEXINIT over a connection of its own to peer: sends an
+ * identification, reads the server's and its first binary packet, and closes without
+ * sending anything else (libssh2 does not show what the server offered).  MD_OK with
+ * *buf_out (malloc'd, the caller frees) holding the bytes k and *banner point into; else
+ * MD_ETIMEOUT, MD_EIO, MD_EPARSE, MD_ENOMEM or a connect error, with why filled. */
+static int read_server_kexinit(const struct md_addr *peer, const struct md_deadline *dl,
+			       unsigned char **buf_out, struct ssh_kexinit *k, const char **banner,
+			       size_t *banner_len, char *why, size_t why_n)
+{
+	struct md_deadline kdl = md_deadline_min(*dl, md_deadline_after(md_now_ms(), KEXINIT_READ_MS));
+	char ident[96];
+	unsigned char *buf = NULL;
+	size_t have = 0, used;
+	struct md_err e = { 0 };
+	bool done;
+	int fd = -1, rc, soerr = 0;
+	socklen_t sl = sizeof(soerr);
+
+	*buf_out = NULL;
+	/* RFC 4253 §4.2: softwareversion is printable US-ASCII without spaces or '-'. */
+	snprintf(ident, sizeof(ident), "SSH-2.0-meshdoctor_%.40s", MD_VERSION);
+	for (char *c = ident + 19; *c; c++)
+		if (*c <= 0x20 || *c >= 0x7f || *c == '-')
+			*c = '_';
+	strcat(ident, "\r\n");
+
+	rc = md_net_connect_start((const struct sockaddr *)&peer->ss, peer->len, SOCK_STREAM, &fd,
+				  &done, &e);
+	if (rc) {
+		snprintf(why, why_n, "%s", e.msg);
+		return rc;
+	}
+	if (!done) {
+		rc = md_net_wait(fd, POLLOUT, &kdl);
+		if (rc == MD_OK && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+			soerr = errno;
+		if (rc == MD_OK && soerr)
+			rc = md_net_classify_errno(soerr);
+		if (rc) {
+			snprintf(why, why_n, "connect %s: %s", peer->text,
+				 rc == MD_ETIMEOUT ? "no answer before the deadline"
+				 : soerr ? strerror(soerr) : "poll failed");
+			goto out;
+		}
+	}
+	rc = io_all(fd, true, ident, strlen(ident), &kdl);
+	if (rc) {
+		snprintf(why, why_n, "sending the identification to %s: %s", peer->text,
+			 rc == MD_ETIMEOUT ? "no progress before the deadline" : "connection closed");
+		goto out;
+	}
+	buf = malloc(KEXINIT_BUF_MAX);
+	if (!buf) {
+		rc = MD_ENOMEM;
+		snprintf(why, why_n, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		ssize_t n;
+
+		switch (ssh_kexinit_scan(buf, have, k, banner, banner_len, &used, why, why_n)) {
+		case SSH_KEXINIT_OK:
+			rc = MD_OK;
+			goto out;
+		case SSH_KEXINIT_BAD:
+			rc = MD_EPARSE;
+			goto out;
+		case SSH_KEXINIT_MORE:
+			break;
+		}
+		if (have == KEXINIT_BUF_MAX) {
+			rc = MD_ETOOBIG;
+			snprintf(why, why_n, "%zu bytes without a complete first packet", have);
+			goto out;
+		}
+		n = recv(fd, buf + have, KEXINIT_BUF_MAX - have, MSG_DONTWAIT);
+		if (n > 0) {
+			have += (size_t)n;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			rc = md_net_wait(fd, POLLIN, &kdl);
+			if (rc) {
+				snprintf(why, why_n, "%s sent %zu bytes and no complete SSH_MSG_KEXINIT before the deadline",
+					 peer->text, have);
+				goto out;
+			}
+		} else {
+			rc = MD_EIO;
+			snprintf(why, why_n, "%s closed the connection after %zu bytes, before a complete SSH_MSG_KEXINIT%s%s",
+				 peer->text, have, n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+			goto out;
+		}
+	}
+out:
+	close(fd);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	*buf_out = buf;
+	return MD_OK;
+}
+
+/* A server name-list as a fact value: whole, or cut after a name when it is very long. */
+static void server_list(const struct ssh_kexinit *k, enum ssh_kexinit_list i, char *out, size_t n)
+{
+	size_t len = k->len[i];
+
+	if (len < n && len <= SERVER_LIST_MAX) {
+		memcpy(out, k->list[i], len);
+		out[len] = '\0';
+		return;
+	}
+	len = n - 5 < SERVER_LIST_MAX ? n - 5 : SERVER_LIST_MAX;
+	while (len && k->list[i][len] != ',')
+		len--;
+	memcpy(out, k->list[i], len);
+	snprintf(out + len, n - len, ",...");
+}
+
+static void join_algs(const struct ssh_alg_list *l, char *out, size_t n)
+{
+	out[0] = '\0';
+	for (size_t i = 0; i < l->n; i++)
+		if (strlen(out) + strlen(l->v[i]) + 2 <= n) {
+			if (out[0])
+				strcat(out, ",");
+			strcat(out, l->v[i]);
+		}
+}
+
+/* Records one of the server's lists: ssh.server_X from list cs, and, when the server to
+ * client list differs, says so in the evidence. */
+static void record_server_list(struct md_facts *f, const char *name, const struct ssh_kexinit *k,
+			       enum ssh_kexinit_list cs, int sc, const char *from)
+{
+	char v[SERVER_LIST_MAX + 8], other[SERVER_LIST_MAX + 8], ev[2 * SERVER_LIST_MAX + 400];
+
+	server_list(k, cs, v, sizeof(v));
+	if (sc < 0 || (k->len[cs] == k->len[sc] && memcmp(k->list[cs], k->list[sc], k->len[cs]) == 0)) {
+		snprintf(ev, sizeof(ev), "%s%s", from, sc < 0 ? "" : "; the same both ways");
+	} else {
+		server_list(k, (enum ssh_kexinit_list)sc, other, sizeof(other));
+		snprintf(ev, sizeof(ev), "%s; this is the client-to-server list, the server-to-client one is %s",
+			 from, other);
+	}
+	md_fact_str(f, P, name, v, ev);
+}
+
+/* ==================================================================================== */
+/* Host key                                                                             */
+/* ==================================================================================== */
+
 /* Whether this libssh2 could not have been shown the RSA key on file for the name
  * (ssh_hostkey_unverifiable()); asked: the host key algorithms asked for. */
 static bool rsa_unverifiable(LIBSSH2_SESSION *ssh, const struct ssh_kh_result *kh, const char *type,
@@ -2377,163 +2542,6 @@ static void prefer_host_keys(LIBSSH2_SESSION *ssh, const char *const *files, siz
 /* ==================================================================================== */
 /* After a failed key exchange: what the server offered                                */
 /* ==================================================================================== */
-
-/* The second connection may take this long at most, within the probe's deadline. */
-#define KEXINIT_READ_MS 3000
-/* The most a server may send before its first packet is complete. */
-#define KEXINIT_BUF_MAX (BANNER_PREAMBLE_MAX + BANNER_LINE_MAX + 2 + SSH_PACKET_MAX)
-/* A server list longer than this is cut at a name for the fact's value. */
-#define SERVER_LIST_MAX 2048
-
-/* Reads the server's SSH_MSG_KEXINIT over a connection of its own to peer: sends an
- * identification, reads the server's and its first binary packet, and closes without
- * sending anything else (libssh2 does not show what the server offered).  MD_OK with
- * *buf_out (malloc'd, the caller frees) holding the bytes k and *banner point into; else
- * MD_ETIMEOUT, MD_EIO, MD_EPARSE, MD_ENOMEM or a connect error, with why filled. */
-static int read_server_kexinit(const struct md_addr *peer, const struct md_deadline *dl,
-			       unsigned char **buf_out, struct ssh_kexinit *k, const char **banner,
-			       size_t *banner_len, char *why, size_t why_n)
-{
-	struct md_deadline kdl = md_deadline_min(*dl, md_deadline_after(md_now_ms(), KEXINIT_READ_MS));
-	char ident[96];
-	unsigned char *buf = NULL;
-	size_t have = 0, used;
-	struct md_err e = { 0 };
-	bool done;
-	int fd = -1, rc, soerr = 0;
-	socklen_t sl = sizeof(soerr);
-
-	*buf_out = NULL;
-	/* RFC 4253 §4.2: softwareversion is printable US-ASCII without spaces or '-'. */
-	snprintf(ident, sizeof(ident), "SSH-2.0-meshdoctor_%.40s", MD_VERSION);
-	for (char *c = ident + 19; *c; c++)
-		if (*c <= 0x20 || *c >= 0x7f || *c == '-')
-			*c = '_';
-	strcat(ident, "\r\n");
-
-	rc = md_net_connect_start((const struct sockaddr *)&peer->ss, peer->len, SOCK_STREAM, &fd,
-				  &done, &e);
-	if (rc) {
-		snprintf(why, why_n, "%s", e.msg);
-		return rc;
-	}
-	if (!done) {
-		rc = md_net_wait(fd, POLLOUT, &kdl);
-		if (rc == MD_OK && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
-			soerr = errno;
-		if (rc == MD_OK && soerr)
-			rc = md_net_classify_errno(soerr);
-		if (rc) {
-			snprintf(why, why_n, "connect %s: %s", peer->text,
-				 rc == MD_ETIMEOUT ? "no answer before the deadline"
-				 : soerr ? strerror(soerr) : "poll failed");
-			goto out;
-		}
-	}
-	rc = io_all(fd, true, ident, strlen(ident), &kdl);
-	if (rc) {
-		snprintf(why, why_n, "sending the identification to %s: %s", peer->text,
-			 rc == MD_ETIMEOUT ? "no progress before the deadline" : "connection closed");
-		goto out;
-	}
-	buf = malloc(KEXINIT_BUF_MAX);
-	if (!buf) {
-		rc = MD_ENOMEM;
-		snprintf(why, why_n, "out of memory");
-		goto out;
-	}
-	for (;;) {
-		ssize_t n;
-
-		switch (ssh_kexinit_scan(buf, have, k, banner, banner_len, &used, why, why_n)) {
-		case SSH_KEXINIT_OK:
-			rc = MD_OK;
-			goto out;
-		case SSH_KEXINIT_BAD:
-			rc = MD_EPARSE;
-			goto out;
-		case SSH_KEXINIT_MORE:
-			break;
-		}
-		if (have == KEXINIT_BUF_MAX) {
-			rc = MD_ETOOBIG;
-			snprintf(why, why_n, "%zu bytes without a complete first packet", have);
-			goto out;
-		}
-		n = recv(fd, buf + have, KEXINIT_BUF_MAX - have, MSG_DONTWAIT);
-		if (n > 0) {
-			have += (size_t)n;
-		} else if (n < 0 && errno == EINTR) {
-			continue;
-		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			rc = md_net_wait(fd, POLLIN, &kdl);
-			if (rc) {
-				snprintf(why, why_n, "%s sent %zu bytes and no complete SSH_MSG_KEXINIT before the deadline",
-					 peer->text, have);
-				goto out;
-			}
-		} else {
-			rc = MD_EIO;
-			snprintf(why, why_n, "%s closed the connection after %zu bytes, before a complete SSH_MSG_KEXINIT%s%s",
-				 peer->text, have, n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
-			goto out;
-		}
-	}
-out:
-	close(fd);
-	if (rc) {
-		free(buf);
-		return rc;
-	}
-	*buf_out = buf;
-	return MD_OK;
-}
-
-/* A server name-list as a fact value: whole, or cut after a name when it is very long. */
-static void server_list(const struct ssh_kexinit *k, enum ssh_kexinit_list i, char *out, size_t n)
-{
-	size_t len = k->len[i];
-
-	if (len < n && len <= SERVER_LIST_MAX) {
-		memcpy(out, k->list[i], len);
-		out[len] = '\0';
-		return;
-	}
-	len = n - 5 < SERVER_LIST_MAX ? n - 5 : SERVER_LIST_MAX;
-	while (len && k->list[i][len] != ',')
-		len--;
-	memcpy(out, k->list[i], len);
-	snprintf(out + len, n - len, ",...");
-}
-
-static void join_algs(const struct ssh_alg_list *l, char *out, size_t n)
-{
-	out[0] = '\0';
-	for (size_t i = 0; i < l->n; i++)
-		if (strlen(out) + strlen(l->v[i]) + 2 <= n) {
-			if (out[0])
-				strcat(out, ",");
-			strcat(out, l->v[i]);
-		}
-}
-
-/* Records one of the server's lists: ssh.server_X from list cs, and, when the server to
- * client list differs, says so in the evidence. */
-static void record_server_list(struct md_facts *f, const char *name, const struct ssh_kexinit *k,
-			       enum ssh_kexinit_list cs, int sc, const char *from)
-{
-	char v[SERVER_LIST_MAX + 8], other[SERVER_LIST_MAX + 8], ev[2 * SERVER_LIST_MAX + 400];
-
-	server_list(k, cs, v, sizeof(v));
-	if (sc < 0 || (k->len[cs] == k->len[sc] && memcmp(k->list[cs], k->list[sc], k->len[cs]) == 0)) {
-		snprintf(ev, sizeof(ev), "%s%s", from, sc < 0 ? "" : "; the same both ways");
-	} else {
-		server_list(k, (enum ssh_kexinit_list)sc, other, sizeof(other));
-		snprintf(ev, sizeof(ev), "%s; this is the client-to-server list, the server-to-client one is %s",
-			 from, other);
-	}
-	md_fact_str(f, P, name, v, ev);
-}
 
 /* After the key exchange failed: reads what the server offers and records it with the
  * first category that has no algorithm in common with this libssh2 (hostkey: the
