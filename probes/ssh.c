@@ -1262,6 +1262,19 @@ bool ssh_hostkey_unverifiable(const char *known_types, const char *presented_typ
 	return false;
 }
 
+bool ssh_hostkey_algs_offer_rsa(const char *list, size_t len)
+{
+	static const char *const rsa[] = {
+		"rsa-sha2-512", "rsa-sha2-256", "ssh-rsa", "rsa-sha2-512-cert-v01@openssh.com",
+		"rsa-sha2-256-cert-v01@openssh.com", "ssh-rsa-cert-v01@openssh.com",
+	};
+
+	for (size_t i = 0; i < sizeof(rsa) / sizeof(rsa[0]); i++)
+		if (ssh_namelist_has(list, len, rsa[i]))
+			return true;
+	return false;
+}
+
 static int mkdirs(char *path, mode_t mode)
 {
 	for (char *p = path + 1; *p; p++) {
@@ -2392,19 +2405,91 @@ static bool rsa_unverifiable(LIBSSH2_SESSION *ssh, const struct ssh_kh_result *k
 	return r && kh->rsa_file[0];
 }
 
+/* Whether the server still offers an RSA host key: 1 or 0 from its SSH_MSG_KEXINIT, read
+ * over a connection of its own to peer (within dl, at most KEXINIT_READ_MS), its host key
+ * algorithms then recorded as ssh.server_hostkey_algorithms and copied into algs; -1 when
+ * they could not be read (why says why). */
+static int server_offers_rsa(const struct md_addr *peer, const struct md_deadline *dl,
+			     struct md_facts *f, char *algs, size_t algs_n, char *why, size_t why_n)
+{
+	struct ssh_kexinit k;
+	unsigned char *buf = NULL;
+	const char *banner;
+	size_t banner_len;
+	char bl[300], from[600];
+	bool rsa;
+
+	if (read_server_kexinit(peer, dl, &buf, &k, &banner, &banner_len, why, why_n))
+		return -1;
+	copy_span(bl, sizeof(bl), banner, banner_len);
+	snprintf(from, sizeof(from),
+		 "SSH_MSG_KEXINIT of %s, read over a second connection to see whether the server still "
+		 "offers an RSA host key",
+		 bl);
+	record_server_list(f, "ssh.server_hostkey_algorithms", &k, SSH_KEXINIT_HOSTKEY, -1, from);
+	server_list(&k, SSH_KEXINIT_HOSTKEY, algs, algs_n);
+	rsa = ssh_hostkey_algs_offer_rsa(k.list[SSH_KEXINIT_HOSTKEY], k.len[SSH_KEXINIT_HOSTKEY]);
+	free(buf);
+	return rsa;
+}
+
+/* Records an RSA key on file that this libssh2 could not be shown (rsa_unverifiable())
+ * as unverifiable and returns the error that leaves the probe incomplete.  rsa_algs: the
+ * server's host key algorithms when they still offer RSA; NULL when they could not be
+ * read (why says why). */
+static int record_unverifiable(LIBSSH2_SESSION *ssh, const struct ssh_kh_result *kh,
+			       const char *name, const char *type, const char *fp, const char *asked,
+			       const char *rsa_algs, const char *why, struct md_facts *f,
+			       struct md_err *err)
+{
+	const char *lib = libssh2_version(0);
+	char srv[SERVER_LIST_MAX + 500];
+
+	if (rsa_algs)
+		snprintf(srv, sizeof(srv), "; the server still offers an RSA host key (its host key algorithms: %s)",
+			 rsa_algs);
+	else
+		snprintf(srv, sizeof(srv),
+			 "; whether the server still has an RSA host key is not known either (its "
+			 "SSH_MSG_KEXINIT could not be read: %s)",
+			 why);
+	md_fact_strf(f, P, "ssh.hostkey", "unverifiable",
+		     "%s:%d holds ssh-rsa %s for %s, and no %s key; the server presented %s %s. "
+		     "libssh2 %s asks for RSA host keys only as ssh-rsa (SHA-1), which the server "
+		     "does not offer (asked for %s; it chose %s), so whether the host key is the "
+		     "one on file could not be checked: nothing recorded, authentication not attempted%s",
+		     kh->rsa_file, kh->rsa_line, kh->rsa_fp, name, type, type, fp, lib, asked,
+		     libssh2_session_methods(ssh, LIBSSH2_METHOD_HOSTKEY), srv);
+	md_fact_str(f, P, "ssh.known_hosts_file", kh->rsa_file, NULL);
+	md_fact_int(f, P, "ssh.known_hosts_line", kh->rsa_line, NULL);
+	md_fact_str(f, P, "ssh.hostkey_known_type", "ssh-rsa", NULL);
+	md_fact_str(f, P, "ssh.hostkey_known_fingerprint", kh->rsa_fp, NULL);
+	md_fact_str(f, P, "ssh.libssh2_version", lib, "libssh2_version(): the libssh2 meshdoctor runs with");
+	md_fact_check(f, "ssh.hostkey", MD_CHECK_WARN,
+		      "Host key not verified: libssh2 cannot ask for the RSA key on file");
+	return md_err_set(err, MD_EPROTO, "hostkey",
+			  "host key of %s not verified: known_hosts holds its RSA key, which "
+			  "libssh2 %s cannot ask for (no rsa-sha2-* host key algorithm); "
+			  "authentication and the host were not checked",
+			  name, lib);
+}
+
 /* MD_OK to go on to authentication; MD_EHOSTKEY for a changed or revoked key (a
  * finding); another code, with err set, for a key that could not be checked (the probe
  * did not complete).  Never go on unless MD_OK.  asked: the host key algorithms asked for
- * (prefer_host_keys()). */
+ * (prefer_host_keys()); peer and dl: for a second connection, to ask an RSA key's server
+ * whether it still has one (server_offers_rsa()). */
 static int check_host_key(struct md_session *ms, const struct md_target *t, const char *name,
 			  const char *const *files, size_t n_files, const char *asked,
-			  struct md_facts *f, struct md_err *err)
+			  const struct md_addr *peer, const struct md_deadline *dl, struct md_facts *f,
+			  struct md_err *err)
 {
 	LIBSSH2_SESSION *ssh = md_session_ssh(ms);
 	struct ssh_kh_result kh;
 	struct md_err e = { 0 };
 	const unsigned char *key;
-	char type[48] = "unknown", fp[80] = "", label[400];
+	char type[48] = "unknown", fp[80] = "", label[400], why[400] = "";
+	char algs[SERVER_LIST_MAX + 8] = "", srv[SERVER_LIST_MAX + 500] = "";
 	size_t len = 0;
 	int ktype = 0, rc;
 
@@ -2444,40 +2529,27 @@ static int check_host_key(struct md_session *ms, const struct md_target *t, cons
 		md_fact_check(f, "ssh.hostkey", MD_CHECK_FAIL, "Host key REVOKED: authentication not attempted");
 		return MD_EHOSTKEY;
 	case SSH_HOSTKEY_CHANGED:
+		/* OpenSSH 8.8 and later offer an RSA host key only as rsa-sha2-*, which `ssh`
+		 * asks for when known_hosts holds the RSA key and then verifies; libssh2 before
+		 * 1.11 can ask only for ssh-rsa, so the server showed another key.  If the
+		 * server still has an RSA key, this is not a changed key for `ssh`, and
+		 * meshdoctor cannot tell; if it has none, `ssh` is shown this key too. */
 		if (rsa_unverifiable(ssh, &kh, type, asked)) {
-			/* OpenSSH 8.8 and later offer an RSA host key only as rsa-sha2-*, which
-			 * `ssh` asks for when known_hosts holds the RSA key and then verifies;
-			 * libssh2 before 1.11 can ask only for ssh-rsa, so the server showed
-			 * another key.  Not a changed key for `ssh`; meshdoctor cannot tell. */
-			const char *lib = libssh2_version(0);
-
-			md_fact_strf(f, P, "ssh.hostkey", "unverifiable",
-				     "%s:%d holds ssh-rsa %s for %s, and no %s key; the server presented %s %s. "
-				     "libssh2 %s asks for RSA host keys only as ssh-rsa (SHA-1), which the server "
-				     "does not offer (asked for %s; it chose %s), so whether the host key is the "
-				     "one on file could not be checked: nothing recorded, authentication not attempted",
-				     kh.rsa_file, kh.rsa_line, kh.rsa_fp, name, type, type, fp, lib, asked,
-				     libssh2_session_methods(ssh, LIBSSH2_METHOD_HOSTKEY));
-			md_fact_str(f, P, "ssh.known_hosts_file", kh.rsa_file, NULL);
-			md_fact_int(f, P, "ssh.known_hosts_line", kh.rsa_line, NULL);
-			md_fact_str(f, P, "ssh.hostkey_known_type", "ssh-rsa", NULL);
-			md_fact_str(f, P, "ssh.hostkey_known_fingerprint", kh.rsa_fp, NULL);
-			md_fact_str(f, P, "ssh.libssh2_version", lib,
-				    "libssh2_version(): the libssh2 meshdoctor runs with");
-			md_fact_check(f, "ssh.hostkey", MD_CHECK_WARN,
-				      "Host key not verified: libssh2 cannot ask for the RSA key on file");
-			return md_err_set(err, MD_EPROTO, "hostkey",
-					  "host key of %s not verified: known_hosts holds its RSA key, which "
-					  "libssh2 %s cannot ask for (no rsa-sha2-* host key algorithm); "
-					  "authentication and the host were not checked",
-					  name, lib);
+			rc = server_offers_rsa(peer, dl, f, algs, sizeof(algs), why, sizeof(why));
+			if (rc != 0)
+				return record_unverifiable(ssh, &kh, name, type, fp, asked,
+							   rc > 0 ? algs : NULL, why, f, err);
+			snprintf(srv, sizeof(srv),
+				 "; it no longer offers an RSA host key (its host key algorithms: %s), so "
+				 "`ssh` is shown this key too and says REMOTE HOST IDENTIFICATION HAS CHANGED",
+				 algs);
 		}
 		/* Also when the entry on file is of another type: ssh(1) says "REMOTE HOST
 		 * IDENTIFICATION HAS CHANGED" for it and refuses the host, whether the
 		 * server lost that key or something else answers. */
 		md_fact_strf(f, P, "ssh.hostkey", "changed",
-			     "%s:%d holds %s %s for %s; the server presented %s %s", kh.file, kh.line,
-			     kh.known_type, kh.known_fp, name, type, fp);
+			     "%s:%d holds %s %s for %s; the server presented %s %s%s", kh.file, kh.line,
+			     kh.known_type, kh.known_fp, name, type, fp, srv);
 		md_fact_str(f, P, "ssh.known_hosts_file", kh.file, NULL);
 		md_fact_int(f, P, "ssh.known_hosts_line", kh.line, NULL);
 		md_fact_str(f, P, "ssh.hostkey_known_type", kh.known_type, NULL);
@@ -2834,7 +2906,7 @@ static int ssh_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	/* Host key, then authentication: never after a changed or revoked key, nor one
 	 * that could not be checked.  Then nothing was learnt about authentication: the
 	 * probe did not complete (check exits 3 unless something is critical). */
-	rc = check_host_key(ms, t, kh_name, kh_files, n_kh, pref, f, err);
+	rc = check_host_key(ms, t, kh_name, kh_files, n_kh, pref, &peer, dl, f, err);
 	if (rc != MD_OK) {
 		md_session_free(ms);
 		/* A changed or revoked key is a finding; one that could not be checked

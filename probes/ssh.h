@@ -228,6 +228,12 @@ void ssh_hostkey_order(const char *known_types, const char *const *supported, si
 bool ssh_hostkey_unverifiable(const char *known_types, const char *presented_type,
 			      const char *const *supported, size_t n_supported, const char *asked,
 			      const char *negotiated);
+/* Whether a server's server_host_key_algorithms (the name-list list[0..len) of its
+ * SSH_MSG_KEXINIT) offer an RSA host key: rsa-sha2-512, rsa-sha2-256 (RFC 8332), ssh-rsa,
+ * or their -cert-v01@openssh.com forms.  For an unverifiable RSA key on file
+ * (ssh_hostkey_unverifiable()): when none is offered, `ssh` too would be shown another
+ * key, and calls it changed. */
+bool ssh_hostkey_algs_offer_rsa(const char *list, size_t len);
 /* Appends "name type base64" to file as StrictHostKeyChecking=accept-new would, creating
  * the directory (0700) and the file (0600) when missing.  hashed (ssh_config(5)
  * HashKnownHosts): the name is written as "|1|salt|hmac", HMAC-SHA1 keyed with a fresh

@@ -698,6 +698,10 @@ Test(lab_ssh, rsa_key_on_file_and_another_presented_is_unverifiable_not_changed,
 	snprintf(want_file, sizeof(want_file), "%s:1 holds ssh-rsa %s", kh, rsa_fp);
 	cr_assert(ev && strstr(ev, want_file) && strstr(ev, ed_fp) && strstr(ev, "presented ssh-ed25519"),
 		  "the evidence names both keys: %s", ev ? ev : "(none)");
+	/* The server still offers its RSA key (read over a second connection): not changed. */
+	cr_assert(strstr(ev, "the server still offers an RSA host key"), "%s", ev);
+	assert_fact("ssh.server_hostkey_algorithms", "rsa-sha2-512,rsa-sha2-256,ssh-ed25519");
+	cr_assert_null(fact("ssh.kex_no_common"));
 	cr_assert_null(fact("ssh.hostkey_added"), "nothing may be recorded");
 	cr_assert_null(fact("ssh.auth"), "authentication must not be attempted");
 	assert_findings(want);
@@ -760,6 +764,98 @@ Test(lab_ssh, rsa_key_on_file_and_another_presented_is_unverifiable_not_changed,
 	}
 	cr_assert_eq(res.exit_code, 2, "exit %d\n%s", res.exit_code, res.out);
 	free(before);
+}
+
+/* known_hosts holds only an RSA key for the host, and the server (OpenSSH 9.2) has only
+ * an ed25519 host key.  libssh2 before 1.11 cannot ask for rsa-sha2-*, but the server's
+ * SSH_MSG_KEXINIT offers no RSA host key algorithm at all: `ssh` too is shown the ed25519
+ * key and says REMOTE HOST IDENTIFICATION HAS CHANGED, so meshdoctor says changed. */
+Test(lab_ssh, rsa_key_on_file_and_no_rsa_host_key_is_a_changed_key, .timeout = 90)
+{
+	const char *want[] = { "ssh-hostkey-changed", NULL };
+	char rsa_fp[128], ed_fp[128];
+	char *before, *after, *log;
+	const char *ev;
+
+	keygen(lab_path(L, "old_rsa"), "-t rsa -b 2048", "");
+	start_sshd(key_pub, "LogLevel DEBUG1\n");
+	known_hosts_with(HOST, lab_path(L, "old_rsa.pub"));
+	fingerprint_of(lab_path(L, "old_rsa.pub"), rsa_fp, sizeof(rsa_fp));
+	fingerprint_of(hostkey_pub, ed_fp, sizeof(ed_fp));
+	before = slurp(kh);
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.kex", "ok");
+	assert_fact("ssh.hostkey", "changed");
+	assert_fact("ssh.hostkey_type", "ssh-ed25519");
+	assert_fact("ssh.hostkey_fingerprint", ed_fp);
+	assert_fact("ssh.hostkey_known_type", "ssh-rsa");
+	assert_fact("ssh.hostkey_known_fingerprint", rsa_fp);
+	assert_fact("ssh.known_hosts_file", kh);
+	assert_fact("ssh.known_hosts_line", "1");
+	if (!libssh2_has_rsa_sha2_hostkeys()) {
+		/* libssh2 1.11 and later ask for rsa-sha2-* and need not ask the server. */
+		assert_fact("ssh.server_hostkey_algorithms", "ssh-ed25519");
+		ev = lab_report_evidence(res.report, "ssh.hostkey");
+		cr_assert(ev && strstr(ev, "no longer offers an RSA host key"), "%s", ev ? ev : "(none)");
+	}
+	cr_assert_null(fact("ssh.hostkey_added"), "nothing may be recorded");
+	cr_assert_null(fact("ssh.auth"), "authentication must not be attempted");
+	assert_findings(want);
+	cr_assert_str_eq(path_result("ssh-hostkey-unverifiable"), "not");
+	cr_assert_eq(res.exit_code, 2, "exit %d\n%s", res.exit_code, res.out);
+	after = slurp(kh);
+	cr_assert_str_eq(after, before, "known_hosts was modified");
+	free(after);
+	log = slurp(lab_path(L, "sshd.log"));
+	cr_assert_null(strstr(log, "userauth-request"), "sshd saw an authentication attempt:\n%s", log);
+	free(log);
+	/* OpenSSH's client, with its default host key algorithms, refuses the same host. */
+	cr_assert_neq(lab_sh(L, cli,
+			     "ssh -F %s -o BatchMode=yes -o StrictHostKeyChecking=accept-new "
+			     "-o UserKnownHostsFile=%s -i %s root@" HOST " true 2>%s",
+			     empty_config(), kh, key, lab_path(L, "ssh.err")),
+		      0, "ssh logged in although known_hosts holds an RSA key the server lacks");
+	log = slurp(lab_path(L, "ssh.err"));
+	cr_assert(strstr(log, "REMOTE HOST IDENTIFICATION HAS CHANGED"), "ssh said:\n%s", log);
+	free(log);
+	after = slurp(kh);
+	cr_assert_str_eq(after, before, "ssh modified known_hosts");
+	free(after);
+	free(before);
+}
+
+/* As above, but sshd takes one unauthenticated connection at a time (MaxStartups 1), so
+ * the second connection that would read its SSH_MSG_KEXINIT is closed: whether the server
+ * still has an RSA key is not known, and the key stays unverifiable, with the reason. */
+Test(lab_ssh, rsa_key_on_file_and_server_lists_unreadable_stays_unverifiable, .timeout = 90)
+{
+	const char *want[] = { "ssh-hostkey-unverifiable", NULL };
+	char *before, *after, *log;
+	const char *ev;
+
+	if (libssh2_has_rsa_sha2_hostkeys())
+		cr_skip_test("this libssh2 asks for rsa-sha2-*: an RSA key on file is never unverifiable");
+	keygen(lab_path(L, "old_rsa"), "-t rsa -b 2048", "");
+	start_sshd(key_pub, "LogLevel DEBUG1\nMaxStartups 1\n");
+	known_hosts_with(HOST, lab_path(L, "old_rsa.pub"));
+	before = slurp(kh);
+	check("root@" HOST, key, "5s");
+	assert_fact("ssh.hostkey", "unverifiable");
+	ev = lab_report_evidence(res.report, "ssh.hostkey");
+	cr_assert(ev && strstr(ev, "whether the server still has an RSA host key is not known either "
+				   "(its SSH_MSG_KEXINIT could not be read: " HOST ":22 "),
+		  "%s", ev ? ev : "(none)");
+	cr_assert_null(fact("ssh.server_hostkey_algorithms"));
+	cr_assert_null(fact("ssh.auth"), "authentication must not be attempted");
+	assert_findings(want);
+	cr_assert_eq(res.exit_code, 3, "exit %d\n%s", res.exit_code, res.out);
+	after = slurp(kh);
+	cr_assert_str_eq(after, before, "known_hosts was modified");
+	free(after);
+	free(before);
+	log = slurp(lab_path(L, "sshd.log"));
+	cr_assert_null(strstr(log, "userauth-request"), "sshd saw an authentication attempt:\n%s", log);
+	free(log);
 }
 
 /* sshd(8): a @revoked key "must not ever be accepted", even where another line lists it

@@ -1684,6 +1684,50 @@ Test(known_hosts, rsa_on_file_is_unverifiable_only_when_libssh2_cannot_ask_for_i
 	}
 }
 
+/* After an unverifiable RSA key: does the server still offer an RSA host key?  If not,
+ * `ssh` would be shown another key too and call it changed. */
+Test(known_hosts, a_server_without_an_rsa_host_key_algorithm_has_no_rsa_key, .timeout = 10)
+{
+	static const struct {
+		const char *list;
+		bool want;
+	} cases[] = {
+		{ "ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256", true },
+		{ "rsa-sha2-256", true },
+		{ "ssh-ed25519,ssh-rsa", true },
+		{ "rsa-sha2-512-cert-v01@openssh.com,ssh-ed25519", true },
+		{ "ssh-ed25519,rsa-sha2-256-cert-v01@openssh.com", true },
+		{ "ssh-rsa-cert-v01@openssh.com", true },
+		{ "ssh-ed25519", false },
+		{ "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384", false },
+		{ "ssh-ed25519-cert-v01@openssh.com,sk-ssh-ed25519@openssh.com", false },
+		{ "", false },
+		/* Names are compared whole. */
+		{ "ssh-rsa-sha2-512,rsa-sha2-5120,x-ssh-rsa,ssh-rs", false },
+		{ "rsa-sha2-512@example.com,rsa-sha2", false },
+		{ "ssh-dss", false },
+	};
+	unsigned char *buf;
+	struct ssh_kexinit k;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_assert_eq(ssh_hostkey_algs_offer_rsa(cases[i].list, strlen(cases[i].list)), cases[i].want,
+			     "%s", cases[i].list);
+	/* Only len bytes count: a list is not NUL-terminated where it lies in the packet. */
+	cr_assert_not(ssh_hostkey_algs_offer_rsa("ssh-ed25519,ssh-rsa", strlen("ssh-ed25519")));
+	cr_assert_not(ssh_hostkey_algs_offer_rsa("ssh-rsa", 6));
+	/* The lists OpenSSH 9.2 sends (fixtures/ssh). */
+	scan_fixture("fixtures/ssh/kexinit-default.bin", &buf, &k);
+	cr_assert(ssh_hostkey_algs_offer_rsa(k.list[SSH_KEXINIT_HOSTKEY], k.len[SSH_KEXINIT_HOSTKEY]));
+	free(buf);
+	scan_fixture("fixtures/ssh/kexinit-rsa-only.bin", &buf, &k);
+	cr_assert(ssh_hostkey_algs_offer_rsa(k.list[SSH_KEXINIT_HOSTKEY], k.len[SSH_KEXINIT_HOSTKEY]));
+	free(buf);
+	scan_fixture("fixtures/ssh/kexinit-chacha-only.bin", &buf, &k);
+	cr_assert_not(ssh_hostkey_algs_offer_rsa(k.list[SSH_KEXINIT_HOSTKEY], k.len[SSH_KEXINIT_HOSTKEY]));
+	free(buf);
+}
+
 /* What the probe asks for when known_hosts holds only the RSA key, and what a server
  * with RSA and ed25519 host keys then chooses: OpenSSH 9.2 offers
  * rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ssh-ed25519 (fixtures/ssh). */
