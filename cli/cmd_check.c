@@ -360,6 +360,7 @@ int cmd_check_main(int argc, char **argv)
 		goto out;
 	if (cli_load_rules(rules_opt, &rules, &rules_dir))
 		goto out;
+	rules.fact_owner = md_probe_fact_owner;
 	if (md_target_parse(argv[optind], &target, &err) != MD_OK) {
 		cli_error("%s", err.msg);
 		goto out;
@@ -390,7 +391,7 @@ int cmd_check_main(int argc, char **argv)
 			continue;
 		run = &runs[n_runs++];
 		memset(run, 0, sizeof(*run));
-		run->probe = p;
+		run->probe = p->name;
 		if ((p->needs & MD_NEEDS_SESSION) && !ctx.session) {
 			run->status = MD_ESKIP;
 			snprintf(run->message, sizeof(run->message), "needs an SSH session: %s",

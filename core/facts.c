@@ -279,3 +279,22 @@ const char *md_fact_type_name(enum md_fact_type t)
 	}
 	return "?";
 }
+
+bool md_fact_pattern_match(const char *pat, const char *name)
+{
+	while (*pat && *name) {
+		if (strcmp(pat, "**") == 0)
+			return true;
+		if (*pat == '*') {
+			while (*name && *name != '.')
+				name++;
+			pat++;
+			continue;
+		}
+		if (*pat != *name)
+			return false;
+		pat++;
+		name++;
+	}
+	return (*pat == '\0' || strcmp(pat, "**") == 0 || strcmp(pat, ".**") == 0) && *name == '\0';
+}

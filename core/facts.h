@@ -100,5 +100,7 @@ const char *md_fact_evidence_text(const struct md_fact *fact, bool show_secrets)
 const char *md_fact_type_name(enum md_fact_type t);
 /* Valid fact name: [a-z0-9_] segments joined by dots, may contain '-' inside a segment. */
 bool md_fact_name_valid(const char *name);
+/* Glob over dotted names: '*' matches one segment, a trailing ".**" any rest. */
+bool md_fact_pattern_match(const char *pattern, const char *name);
 
 #endif

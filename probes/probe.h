@@ -71,13 +71,6 @@ struct md_probe {
 	int (*run)(struct md_ctx *ctx, struct md_facts *facts, struct md_err *err);
 };
 
-/* How one probe's run went, for the report and the verdict. */
-struct md_probe_run {
-	const struct md_probe *probe;
-	int status;          /* MD_OK ran, MD_ESKIP skipped, other: could not complete */
-	char message[256];   /* why skipped / what failed ("" when ran) */
-	int64_t duration_ms;
-};
 
 /* The registry (probes/registry.c): every probe, in the order `check` runs them. */
 extern const struct md_probe *const md_probes[];
@@ -86,7 +79,7 @@ extern const size_t md_n_probes;
 const struct md_probe *md_probe_find(const char *name);
 /* The probe that can record fact `name` (matching `provides` patterns), or NULL. */
 const struct md_probe *md_probe_for_fact(const char *name);
-/* Glob over dotted names: '*' matches one segment, a trailing ".**" any rest. */
-bool md_fact_pattern_match(const char *pattern, const char *name);
+/* Its name (static), or NULL: what struct md_ruleset's fact_owner asks. */
+const char *md_probe_fact_owner(const char *name);
 
 #endif

@@ -30,25 +30,6 @@ const struct md_probe *md_probe_find(const char *name)
 	return NULL;
 }
 
-bool md_fact_pattern_match(const char *pat, const char *name)
-{
-	while (*pat && *name) {
-		if (strcmp(pat, "**") == 0)
-			return true;
-		if (*pat == '*') {
-			while (*name && *name != '.')
-				name++;
-			pat++;
-			continue;
-		}
-		if (*pat != *name)
-			return false;
-		pat++;
-		name++;
-	}
-	return (*pat == '\0' || strcmp(pat, "**") == 0 || strcmp(pat, ".**") == 0) && *name == '\0';
-}
-
 const struct md_probe *md_probe_for_fact(const char *name)
 {
 	for (size_t i = 0; i < md_n_probes; i++)
@@ -56,4 +37,11 @@ const struct md_probe *md_probe_for_fact(const char *name)
 			if (md_fact_pattern_match(*p, name))
 				return md_probes[i];
 	return NULL;
+}
+
+const char *md_probe_fact_owner(const char *name)
+{
+	const struct md_probe *p = md_probe_for_fact(name);
+
+	return p ? p->name : NULL;
 }

@@ -141,17 +141,17 @@ static void probes_json(struct jb *b, cJSON *arr, const struct md_report *r)
 		const struct md_probe_run *run = &r->runs[i];
 		cJSON *p = push(b, arr, cJSON_CreateObject()), *facts;
 
-		put_str(b, p, "name", run->probe->name);
+		put_str(b, p, "name", run->probe);
 		put_str(b, p, "status", run_status(run->status));
 		put_num(b, p, "duration_ms", (double)run->duration_ms);
 		put_str(b, p, "message", run->message[0] ? run->message : NULL);
 		facts = put(b, p, "facts", cJSON_CreateArray());
 		for (size_t j = 0; r->facts && j < r->facts->n; j++)
-			if (strcmp(r->facts->v[j].probe, run->probe->name) == 0)
+			if (strcmp(r->facts->v[j].probe, run->probe) == 0)
 				fact_json(b, facts, &r->facts->v[j], r->show_secrets);
 		if (r->facts)
 			tables_json(b, put(b, p, "tables", cJSON_CreateObject()), r->facts,
-				    run->probe->name);
+				    run->probe);
 		else
 			put(b, p, "tables", cJSON_CreateObject());
 	}

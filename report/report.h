@@ -13,7 +13,7 @@
 #include "core/err.h"
 #include "core/facts.h"
 #include "core/target.h"
-#include "probes/probe.h"
+#include "core/probe_run.h"
 #include "rules/engine.h"
 
 #include <cJSON.h>

@@ -15,7 +15,6 @@
 #include "rules/engine.h"
 
 #include "core/buf.h"
-#include "probes/probe.h"
 #include "rules/parse.h"
 
 #include <dirent.h>
@@ -443,12 +442,19 @@ out:
 
 struct ectx {
 	const struct md_facts *facts;
+	const struct md_ruleset *rs;
 	struct md_buf trace;
 	struct md_missing *missing;
 	size_t n_missing;
 	unsigned n_true; /* leaf tests that evaluated true: the rule's specificity */
 	bool oom;
 };
+
+/* The probe that would record fact name, as the caller told the ruleset; NULL if none. */
+static const char *owner_of(const struct md_ruleset *rs, const char *name)
+{
+	return rs && rs->fact_owner ? rs->fact_owner(name) : NULL;
+}
 
 static const char *tv_name(enum md_tv v)
 {
@@ -523,7 +529,7 @@ static void out_value(struct ectx *c, const struct md_fact *f)
 
 static void note_missing(struct ectx *c, const char *name)
 {
-	const struct md_probe *p;
+	const char *p;
 	struct md_missing *v;
 
 	for (size_t i = 0; i < c->n_missing; i++)
@@ -535,9 +541,9 @@ static void note_missing(struct ectx *c, const char *name)
 		return;
 	}
 	c->missing = v;
-	p = md_probe_for_fact(name);
+	p = owner_of(c->rs, name);
 	v[c->n_missing].fact = strdup(name);
-	v[c->n_missing].probe = p ? strdup(p->name) : NULL;
+	v[c->n_missing].probe = p ? strdup(p) : NULL;
 	if (!v[c->n_missing].fact || (p && !v[c->n_missing].probe)) {
 		free(v[c->n_missing].fact);
 		free(v[c->n_missing].probe);
@@ -550,7 +556,7 @@ static void note_missing(struct ectx *c, const char *name)
 /* " [name = value]" or " [name missing, probe ssh]". */
 static void out_observed(struct ectx *c, const char *name, const struct md_fact *f)
 {
-	const struct md_probe *p;
+	const char *p;
 
 	if (f) {
 		outf(c, " [%s = ", name);
@@ -558,9 +564,9 @@ static void out_observed(struct ectx *c, const char *name, const struct md_fact 
 		out(c, "]");
 		return;
 	}
-	p = md_probe_for_fact(name);
+	p = owner_of(c->rs, name);
 	if (p)
-		outf(c, " [%s missing, probe %s]", name, p->name);
+		outf(c, " [%s missing, probe %s]", name, p);
 	else
 		outf(c, " [%s missing, no probe records it]", name);
 }
@@ -739,7 +745,8 @@ static void finding_cleanup(struct md_finding *x)
 	memset(x, 0, sizeof(*x));
 }
 
-static int make_finding(const struct md_rule *r, const struct md_facts *facts, bool show,
+static int make_finding(const struct md_ruleset *rs, const struct md_rule *r,
+			const struct md_facts *facts, bool show,
 			struct md_finding *x)
 {
 	memset(x, 0, sizeof(*x));
@@ -764,8 +771,7 @@ static int make_finding(const struct md_rule *r, const struct md_facts *facts, b
 	for (; x->n_evidence < r->n_evidence; x->n_evidence++) {
 		struct md_cited *c = &x->evidence[x->n_evidence];
 		const struct md_fact *f = md_facts_get(facts, r->evidence[x->n_evidence]);
-		const struct md_probe *p = f ? NULL : md_probe_for_fact(r->evidence[x->n_evidence]);
-		const char *probe = f ? f->probe : p ? p->name : NULL;
+		const char *probe = f ? f->probe : owner_of(rs, r->evidence[x->n_evidence]);
 		/* A secret's evidence may quote it (the command that read it, say): it is
 		 * masked with the value. */
 		const char *evidence = f ? md_fact_evidence_text(f, show) : NULL;
@@ -836,7 +842,7 @@ int md_rules_evaluate(const struct md_ruleset *rs, const struct md_facts *f, boo
 	if (!ev->path || !spec || !ord)
 		goto oom;
 	for (size_t i = 0; i < rs->n; i++) {
-		struct ectx c = { .facts = f };
+		struct ectx c = { .facts = f, .rs = rs };
 		struct md_step *st = &ev->path[i];
 		enum md_tv r;
 
@@ -891,7 +897,7 @@ int md_rules_evaluate(const struct md_ruleset *rs, const struct md_facts *f, boo
 			goto oom;
 	}
 	for (size_t k = 0; k < n_ord; k++) {
-		if (make_finding(rs->v[ord[k].idx], f, show_secrets, &ev->findings[k]) != MD_OK)
+		if (make_finding(rs, rs->v[ord[k].idx], f, show_secrets, &ev->findings[k]) != MD_OK)
 			goto oom;
 		ev->n_findings++;
 	}

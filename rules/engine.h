@@ -53,6 +53,11 @@ struct md_ruleset {
 	char **files;      /* files loaded, in order */
 	size_t n_files;
 	struct md_rule_index *ids; /* ids of v[0..n), kept as rules are loaded; NULL before */
+	/* The name of the probe that would record a fact that is missing, for the
+	 * evaluation's "missing" lists, its traces and the findings' evidence; NULL (or a
+	 * NULL answer): "no probe records it".  Set by whoever runs the probes (run/), so
+	 * rules/ knows nothing of them.  The answer must live as long as the ruleset. */
+	const char *(*fact_owner)(const char *fact);
 };
 
 void md_ruleset_init(struct md_ruleset *rs);

@@ -21,7 +21,6 @@ static struct md_rule rule_sudo = {
 	.title = "sudo needs a password", .cause = "x", .source = "seeds/002_c74f733de84f5218.txt",
 };
 
-static const struct md_probe fake_probe = { .name = "ssh", .desc = "fake" };
 
 struct fixture {
 	struct md_target target;
@@ -56,7 +55,7 @@ static void build(struct fixture *fx)
 	md_fact_secret(&fx->facts, "ssh", "ssh.authkey", "hskey-auth-SECRETSECRET", "generated");
 	for (size_t i = 0; i < fx->facts.n; i++)
 		fx->facts.v[i].at_ms = 1795000000000LL;
-	fx->runs[0] = (struct md_probe_run){ .probe = &fake_probe, .status = MD_OK, .duration_ms = 37 };
+	fx->runs[0] = (struct md_probe_run){ .probe = "ssh", .status = MD_OK, .duration_ms = 37 };
 	fx->advice[0] = "Add your key | with a pipe to authorized_keys.";
 	fx->advice[1] = "Or run `ssh-copy-id`.";
 	fx->cited[0] = (struct md_cited){ "ssh.auth", "denied", "Username/PublicKey combination invalid", "ssh" };
@@ -334,7 +333,6 @@ static cJSON *hostile_doc(struct md_facts *facts, struct md_target *target)
 	static struct md_finding fin;
 	static struct md_evaluation ev;
 	static struct md_probe_run runs[2];
-	static const struct md_probe pssh = { .name = "ssh" }, ptls = { .name = "tls" };
 	struct md_report r;
 
 	cr_assert_eq(md_target_parse("box", target, NULL), MD_OK);
@@ -346,8 +344,8 @@ static cJSON *hostile_doc(struct md_facts *facts, struct md_target *target)
 		.cause = "The server said \033[31mSSH-2.0-evil\033[0m.", .advice = advice, .n_advice = 1,
 		.evidence = cited, .n_evidence = 1 };
 	ev = (struct md_evaluation){ .findings = &fin, .n_findings = 1 };
-	runs[0] = (struct md_probe_run){ .probe = &pssh, .status = MD_OK };
-	runs[1] = (struct md_probe_run){ .probe = &ptls, .status = MD_ETIMEOUT };
+	runs[0] = (struct md_probe_run){ .probe = "ssh", .status = MD_OK };
+	runs[1] = (struct md_probe_run){ .probe = "tls", .status = MD_ETIMEOUT };
 	snprintf(runs[1].message, sizeof(runs[1].message), "peer said \033[5mblink");
 	r = (struct md_report){ .target = target, .facts = facts, .runs = runs, .n_runs = 2,
 		.eval = &ev, .exit_code = 1 };
@@ -547,8 +545,7 @@ Test(escape, json_writes_a_hidden_character_as_its_code_point_and_reads_it_back)
 		"left\\u200emark", "evil\\u202egnp", "\\u061c\\u2066x\\u2069", "c1 \\u009b ok \xc3\xa9",
 		"bad \\u00ff byte",
 	};
-	static const struct md_probe p = { .name = "ssh" };
-	struct md_probe_run run = { .probe = &p, .status = MD_OK };
+	struct md_probe_run run = { .probe = "ssh", .status = MD_OK };
 	struct md_target target;
 	struct md_facts facts;
 	struct md_report r;
@@ -597,8 +594,6 @@ Test(escape, json_writes_a_hidden_character_as_its_code_point_and_reads_it_back)
 /* A run with no finding: ssh ran, tls failed with status, port was skipped. */
 static cJSON *unfinished_doc(int tls_status, int exit_code)
 {
-	static const struct md_probe pssh = { .name = "ssh" }, ptls = { .name = "tls" },
-				     pport = { .name = "port" };
 	static struct md_probe_run runs[3];
 	static struct md_evaluation ev;
 	static struct md_target target;
@@ -608,10 +603,10 @@ static cJSON *unfinished_doc(int tls_status, int exit_code)
 
 	cr_assert_eq(md_target_parse("box", &target, NULL), MD_OK);
 	md_facts_init(&facts);
-	runs[0] = (struct md_probe_run){ .probe = &pssh, .status = MD_OK };
-	runs[1] = (struct md_probe_run){ .probe = &ptls, .status = tls_status };
+	runs[0] = (struct md_probe_run){ .probe = "ssh", .status = MD_OK };
+	runs[1] = (struct md_probe_run){ .probe = "tls", .status = tls_status };
 	snprintf(runs[1].message, sizeof(runs[1].message), "connect box:443: timed out");
-	runs[2] = (struct md_probe_run){ .probe = &pport, .status = MD_ESKIP };
+	runs[2] = (struct md_probe_run){ .probe = "port", .status = MD_ESKIP };
 	snprintf(runs[2].message, sizeof(runs[2].message), "needs an SSH session");
 	ev = (struct md_evaluation){ 0 };
 	r = (struct md_report){ .target = &target, .facts = &facts, .runs = runs, .n_runs = 3,
@@ -687,8 +682,7 @@ Test(verdict, no_problem_only_when_everything_ran_and_exit_is_zero)
  * same show_secrets as the report. */
 static cJSON *secret_doc(struct md_facts *facts, struct md_target *target, bool show)
 {
-	static const struct md_probe pts = { .name = "tailscale" };
-	struct md_probe_run runs[1] = { { .probe = &pts, .status = MD_OK } };
+	struct md_probe_run runs[1] = { { .probe = "tailscale", .status = MD_OK } };
 	struct md_evaluation ev = { 0 };
 	struct md_ruleset rs;
 	struct md_err err = { 0 };
