@@ -1,9 +1,15 @@
-/* session.h — an SSH session to the target (libssh2), opened step by step so the ssh
- * probe can record a fact for each step, then shared by every later probe through
- * md_session_exec().
+/* session.h — a way to act on a target: run a command, read a file, write a file.
  *
- * Every call takes the deadline and converts it just before it blocks
- * (libssh2_session_set_timeout and poll on the socket). */
+ * One interface, three kinds:
+ *   - ssh (core/session_ssh.h): libssh2, opened step by step by the ssh probe or in one
+ *     call by md_ssh_open(); files go over SFTP;
+ *   - local (md_session_new_local()): the target is this machine; commands run under
+ *     /bin/sh, files are read and written here;
+ *   - others that tests and dry runs build with md_session_new() (tests/support: a replay
+ *     session answering from a table and logging what it was asked).
+ * Probes and remedies see only this header.  Every call takes the deadline and converts
+ * it just before it blocks.  Calls on one session are serialised (a libssh2 session must
+ * not be used by two threads at once), so probes on several threads may share it. */
 #ifndef MD_SESSION_H
 #define MD_SESSION_H
 
@@ -18,6 +24,8 @@ struct md_session;
 
 /* Result of one remote command.  out and err are capped (MD_SESSION_MAX_OUTPUT each). */
 #define MD_SESSION_MAX_OUTPUT (4u * 1024 * 1024)
+/* The largest file md_session_read_file() reads. */
+#define MD_SESSION_MAX_FILE (4u * 1024 * 1024)
 
 struct md_exec {
 	/* Remote exit status; -1 when unknown: killed by a signal (see exit_signal), or the
@@ -35,50 +43,70 @@ void md_exec_cleanup(struct md_exec *x);
 
 /* Runs cmd on the target.  Secrets go on stdin (in/in_len), never in cmd.
  * MD_OK when the command ran (whatever its exit status, which may be unknown: -1);
- * MD_ETIMEOUT when the deadline passed (the command is abandoned and the session is not
- * used again: later calls return MD_EIO, because the transport may hold half a packet);
- * MD_ETOOBIG when stdout or stderr went over MD_SESSION_MAX_OUTPUT, MD_ENOMEM when there
- * was no memory to hold them (in both cases the channel is closed, the session stays
- * usable); MD_EIO.  x must have been md_exec_init()ed; its buffers are reset first. */
+ * MD_ETIMEOUT when the deadline passed (over SSH the command is abandoned and the session
+ * is not used again: later calls return MD_EIO, because the transport may hold half a
+ * packet); MD_ETOOBIG when stdout or stderr went over MD_SESSION_MAX_OUTPUT, MD_ENOMEM
+ * when there was no memory to hold them (in both cases the session stays usable); MD_EIO.
+ * x must have been md_exec_init()ed; its buffers are reset first. */
 int md_session_exec(struct md_session *s, const char *cmd, const void *in, size_t in_len,
 		    struct md_exec *x, const struct md_deadline *dl, struct md_err *err);
 
-/* What the connected host runs, as detected by the ssh probe: "linux", "darwin",
- * "windows", ... or NULL before detection.  Borrowed, lives as long as s. */
+/* Reads the file at path on the target into out (reset first; at most
+ * MD_SESSION_MAX_FILE bytes, or out's own cap when smaller).  MD_OK, MD_ENOTFOUND,
+ * MD_EPERM, MD_ETOOBIG, MD_ETIMEOUT, MD_EIO; MD_EINVAL when this kind of session has no
+ * files. */
+int md_session_read_file(struct md_session *s, const char *path, struct md_buf *out,
+			 const struct md_deadline *dl, struct md_err *err);
+
+/* Replaces the file at path on the target with data[0..len): written to a temporary file
+ * beside it, created with mode (e.g. 0600, never wider while it is written), then renamed
+ * over path, so a reader sees the old file or the new one, never half.  The file's bytes
+ * never pass through a command line.  MD_OK, MD_EPERM, MD_ENOTFOUND (no such directory),
+ * MD_ETIMEOUT, MD_EIO; MD_EINVAL when this kind of session has no files. */
+int md_session_write_file(struct md_session *s, const char *path, const void *data, size_t len,
+			  int mode, const struct md_deadline *dl, struct md_err *err);
+
+/* What the transport knows of the host's family: "windows" (the SSH banner named
+ * OpenSSH_for_Windows, or set by whoever detected it), the local machine's "linux", or
+ * NULL: a POSIX shell is assumed.  The host probe records the full answer as the fact
+ * host.os, which is what probes read.  Borrowed, lives until the next set or the free. */
 const char *md_session_os(const struct md_session *s);
 void md_session_set_os(struct md_session *s, const char *os);
+
+/* "ssh", "local", or the kind another implementation gave; and the peer for messages
+ * ("10.77.0.2:22", "this machine").  Borrowed, live as long as s. */
+const char *md_session_kind(const struct md_session *s);
+const char *md_session_peer(const struct md_session *s);
+/* Commands run so far through md_session_exec() (benchmarks and tests count round trips). */
+unsigned md_session_exec_count(const struct md_session *s);
 
 /* Closes the connection (if any) and frees everything.  NULL-safe. */
 void md_session_free(struct md_session *s);
 
-/* ---- A real session, opened step by step by the ssh probe ---- */
-struct _LIBSSH2_SESSION;
+/* ---- A session on this machine ---- */
+/* Commands run as `/bin/sh -c CMD` (md_proc_run: own process group, killed at the
+ * deadline); the OS is uname's.  NULL with err set when out of memory. */
+struct md_session *md_session_new_local(struct md_err *err);
 
-/* Wraps a connected TCP socket in a libssh2 session in non-blocking mode, before the
- * handshake.  The fd belongs to the session from now on (closed by md_session_free(), and
- * also here on failure).  NULL with err set when libssh2 cannot be initialised. */
-struct md_session *md_session_new_ssh(int fd, struct md_err *err);
-/* The libssh2 session (borrowed, lives as long as s); NULL for a replay session.  It is in
- * non-blocking mode: loop on LIBSSH2_ERROR_EAGAIN with md_session_wait(). */
-struct _LIBSSH2_SESSION *md_session_ssh(struct md_session *s);
-/* The first bytes (at most 64) libssh2 read from the server, for evidence when the peer
- * turns out not to speak SSH.  *p is borrowed from s. */
-size_t md_session_first_bytes(const struct md_session *s, const unsigned char **p);
-/* Waits until the socket is ready in the direction libssh2 is blocked on, or the
- * deadline: MD_OK, MD_ETIMEOUT or MD_EIO. */
-int md_session_wait(struct md_session *s, const struct md_deadline *dl);
-
-/* ---- Replay session for unit tests (tests/support): answers commands from a table. ---- */
-struct md_replay_entry {
-	const char *cmd_prefix; /* matches when cmd starts with this */
-	int exit_status;
-	const char *out;
-	const char *err;
-	bool hang;              /* behave as if the command never ends: MD_ETIMEOUT */
+/* ---- Implementing a kind of session ---- */
+struct md_session_ops {
+	const char *kind;
+	int (*exec)(void *impl, const char *cmd, const void *in, size_t in_len, struct md_exec *x,
+		    const struct md_deadline *dl, struct md_err *err);
+	/* May be NULL: the session has no files (MD_EINVAL). */
+	int (*read_file)(void *impl, const char *path, struct md_buf *out,
+			 const struct md_deadline *dl, struct md_err *err);
+	int (*write_file)(void *impl, const char *path, const void *data, size_t len, int mode,
+			  const struct md_deadline *dl, struct md_err *err);
+	void (*free)(void *impl); /* may be NULL */
 };
-/* A session whose md_session_exec() answers from entries (borrowed, must outlive it).
- * A command that matches no entry exits 127 with "command not found" on stderr. */
-struct md_session *md_session_new_replay(const struct md_replay_entry *entries, size_t n,
-					 const char *os);
+
+/* A session of the kind ops describes, owning impl (freed by ops->free with the session,
+ * and here on failure).  peer and os are copied; os may be NULL.  NULL with err set when
+ * out of memory. */
+struct md_session *md_session_new(const struct md_session_ops *ops, void *impl, const char *peer,
+				  const char *os, struct md_err *err);
+/* impl when s is of the kind ops describes, else NULL. */
+void *md_session_impl(const struct md_session *s, const struct md_session_ops *ops);
 
 #endif

@@ -8,6 +8,7 @@
 #include "probes/ssh.h"
 #include "probes/probe.h"
 #include "core/net.h"
+#include "core/session_ssh.h"
 
 #include <libssh2.h>
 #include <openssl/crypto.h>

@@ -10,6 +10,7 @@
  * with no target host (no active checks) over a replay session (core/session.h). */
 #include "core/facts.h"
 #include "core/session.h"
+#include "tests/support/session_replay.h"
 #include "probes/port.h"
 #include "probes/probe.h"
 #include "rules/engine.h"

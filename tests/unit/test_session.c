@@ -4,6 +4,7 @@
  * (like the lab tests). */
 #include "core/proc.h"
 #include "core/session.h"
+#include "core/session_ssh.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -79,6 +80,7 @@ static void setup(void)
 		 "UsePAM no\n"
 		 "PermitRootLogin prohibit-password\n"
 		 "StrictModes no\n"
+		 "Subsystem sftp internal-sftp\n"
 		 "LogLevel ERROR\n",
 		 dir, dir);
 	write_file(in_dir(0, "sshd_config"), conf);
@@ -167,6 +169,93 @@ Test(session, connection_lost_before_the_exit_status_is_unknown_not_success)
 	cr_assert_eq(rc, MD_OK, "%s", e.msg);
 	cr_assert_str_eq(md_buf_str(&x.out), "partial\n");
 	cr_assert_eq(x.exit_status, -1, "exit status %d: unknown, never success", x.exit_status);
+	md_exec_cleanup(&x);
+}
+
+/* ---- Files over SFTP ---- */
+
+Test(session, a_file_written_over_sftp_reads_back_whole_with_its_mode)
+{
+	struct md_err e = { 0 };
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 10000);
+	const char *path = in_dir(0, "join-mesh.ps1");
+	char data[70000];
+	struct md_buf b;
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)('a' + i % 26);
+	md_buf_init(&b, 0);
+	cr_assert_eq(md_session_write_file(s, path, data, sizeof(data), 0600, &dl, &e), MD_OK, "%s",
+		     e.msg);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600, "mode %o", st.st_mode & 0777);
+	cr_assert_eq((size_t)st.st_size, sizeof(data));
+	cr_assert_eq(md_session_read_file(s, path, &b, &dl, &e), MD_OK, "%s", e.msg);
+	cr_assert_eq(b.len, sizeof(data));
+	cr_assert(memcmp(b.data, data, sizeof(data)) == 0);
+	md_buf_cleanup(&b);
+}
+
+Test(session, writing_over_an_existing_file_replaces_it_and_leaves_no_temporary_file)
+{
+	struct md_err e = { 0 };
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 10000);
+	const char *path = in_dir(0, "report.json");
+	char cmd[400];
+	struct md_exec x;
+	struct md_buf b;
+
+	md_buf_init(&b, 0);
+	write_file(path, "the old one, longer than the new one\n");
+	cr_assert_eq(md_session_write_file(s, path, "new\n", 4, 0644, &dl, &e), MD_OK, "%s", e.msg);
+	cr_assert_eq(md_session_read_file(s, path, &b, &dl, &e), MD_OK, "%s", e.msg);
+	cr_assert_str_eq(md_buf_str(&b), "new\n");
+	md_exec_init(&x);
+	snprintf(cmd, sizeof(cmd), "ls -a %s", dir);
+	cr_assert_eq(md_session_exec(s, cmd, NULL, 0, &x, &dl, &e), MD_OK, "%s", e.msg);
+	cr_assert_null(strstr(md_buf_str(&x.out), ".md-"), "a temporary file is left: %s",
+		       md_buf_str(&x.out));
+	md_exec_cleanup(&x);
+	md_buf_cleanup(&b);
+}
+
+Test(session, a_missing_file_or_directory_is_not_found)
+{
+	struct md_err e = { 0 };
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 10000);
+	struct md_buf b;
+
+	md_buf_init(&b, 0);
+	cr_assert_eq(md_session_read_file(s, in_dir(0, "nosuch"), &b, &dl, &e), MD_ENOTFOUND, "%s",
+		     e.msg);
+	cr_assert(strstr(e.msg, "no such file"), "%s", e.msg);
+	md_err_clear(&e);
+	cr_assert_eq(md_session_write_file(s, in_dir(0, "nosuch/x"), "x", 1, 0600, &dl, &e),
+		     MD_ENOTFOUND, "%s", e.msg);
+	/* and the session still runs commands */
+	{
+		struct md_exec x;
+
+		md_exec_init(&x);
+		cr_assert_eq(md_session_exec(s, "true", NULL, 0, &x, &dl, &e), MD_OK);
+		md_exec_cleanup(&x);
+	}
+	md_buf_cleanup(&b);
+}
+
+Test(session, counts_the_commands_it_ran)
+{
+	struct md_err e = { 0 };
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 10000);
+	struct md_exec x;
+
+	md_exec_init(&x);
+	cr_assert_eq(md_session_exec_count(s), 0);
+	cr_assert_eq(md_session_exec(s, "true", NULL, 0, &x, &dl, &e), MD_OK);
+	cr_assert_eq(md_session_exec(s, "true", NULL, 0, &x, &dl, &e), MD_OK);
+	cr_assert_eq(md_session_exec_count(s), 2);
+	cr_assert_str_eq(md_session_kind(s), "ssh");
 	md_exec_cleanup(&x);
 }
 

@@ -11,6 +11,8 @@
 #include "core/facts.h"
 #include "core/proc.h"
 #include "core/session.h"
+#include "core/session_ssh.h"
+#include "tests/support/session_replay.h"
 #include "probes/ssh.h"
 #include "rules/engine.h"
 

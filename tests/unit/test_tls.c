@@ -8,6 +8,7 @@
  * unreachable". */
 #include "core/facts.h"
 #include "core/session.h"
+#include "tests/support/session_replay.h"
 #include "probes/port.h"
 #include "probes/probe.h"
 #include "probes/tls.h"

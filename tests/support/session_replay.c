@@ -1,0 +1,179 @@
+/* session_replay.c — see session_replay.h. */
+#include "tests/support/session_replay.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct replay_file {
+	char *path, *text;
+};
+
+struct replay {
+	const struct md_replay_entry *entries;
+	size_t n_entries;
+	char **cmds;
+	size_t n_cmds, cap_cmds;
+	struct replay_file *files;
+	size_t n_files, cap_files;
+};
+
+static int log_cmd(struct replay *r, const char *cmd)
+{
+	char **v = md_grow(r->cmds, &r->cap_cmds, r->n_cmds, sizeof(*v), 8);
+	char *copy = strdup(cmd);
+
+	if (!v || !copy) {
+		free(copy);
+		return MD_ENOMEM;
+	}
+	r->cmds = v;
+	r->cmds[r->n_cmds++] = copy;
+	return MD_OK;
+}
+
+static int replay_exec(void *impl, const char *cmd, const void *in, size_t in_len,
+		       struct md_exec *x, const struct md_deadline *dl, struct md_err *err)
+{
+	struct replay *r = impl;
+
+	(void)in;
+	(void)in_len;
+	(void)dl;
+	if (log_cmd(r, cmd))
+		return md_err_set(err, MD_ENOMEM, "exec", "out of memory");
+	for (size_t i = 0; i < r->n_entries; i++) {
+		const struct md_replay_entry *e = &r->entries[i];
+		int rc;
+
+		if (!e->cmd_prefix || strncmp(cmd, e->cmd_prefix, strlen(e->cmd_prefix)) != 0)
+			continue;
+		if (e->hang)
+			return md_err_set(err, MD_ETIMEOUT, "exec",
+					  "exec `%s` on replay: no answer before the deadline", cmd);
+		rc = md_buf_puts(&x->out, e->out ? e->out : "");
+		if (rc == MD_OK)
+			rc = md_buf_puts(&x->err, e->err ? e->err : "");
+		if (rc)
+			return md_err_set(err, rc, "exec", "exec `%s` on replay: %s", cmd,
+					  md_status_name(rc));
+		x->exit_status = e->exit_status;
+		return MD_OK;
+	}
+	x->exit_status = 127;
+	return md_buf_printf(&x->err, "%.*s: command not found\n", (int)strcspn(cmd, " "), cmd);
+}
+
+static struct replay_file *find_file(const struct replay *r, const char *path)
+{
+	for (size_t i = 0; i < r->n_files; i++)
+		if (strcmp(r->files[i].path, path) == 0)
+			return &r->files[i];
+	return NULL;
+}
+
+static int put_file(struct replay *r, const char *path, const char *data, size_t len)
+{
+	struct replay_file *f = find_file(r, path);
+	char *text = malloc(len + 1);
+
+	if (!text)
+		return MD_ENOMEM;
+	memcpy(text, data, len);
+	text[len] = '\0';
+	if (!f) {
+		struct replay_file *v = md_grow(r->files, &r->cap_files, r->n_files, sizeof(*v), 4);
+
+		if (!v || !(path = strdup(path))) {
+			free(text);
+			return MD_ENOMEM;
+		}
+		r->files = v;
+		f = &r->files[r->n_files++];
+		f->path = (char *)path;
+		f->text = NULL;
+	}
+	free(f->text);
+	f->text = text;
+	return MD_OK;
+}
+
+static int replay_read(void *impl, const char *path, struct md_buf *out,
+		       const struct md_deadline *dl, struct md_err *err)
+{
+	const struct replay_file *f = find_file(impl, path);
+
+	(void)dl;
+	if (!f)
+		return md_err_set(err, MD_ENOTFOUND, "read", "read %s on replay: no such file", path);
+	return md_buf_puts(out, f->text);
+}
+
+static int replay_write(void *impl, const char *path, const void *data, size_t len, int mode,
+			const struct md_deadline *dl, struct md_err *err)
+{
+	(void)mode;
+	(void)dl;
+	if (put_file(impl, path, data, len))
+		return md_err_set(err, MD_ENOMEM, "write", "out of memory");
+	return MD_OK;
+}
+
+static void replay_free(void *impl)
+{
+	struct replay *r = impl;
+
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n_cmds; i++)
+		free(r->cmds[i]);
+	for (size_t i = 0; i < r->n_files; i++) {
+		free(r->files[i].path);
+		free(r->files[i].text);
+	}
+	free(r->cmds);
+	free(r->files);
+	free(r);
+}
+
+static const struct md_session_ops replay_ops = {
+	.kind = "replay",
+	.exec = replay_exec,
+	.read_file = replay_read,
+	.write_file = replay_write,
+	.free = replay_free,
+};
+
+struct md_session *md_session_new_replay(const struct md_replay_entry *entries, size_t n,
+					 const char *os)
+{
+	struct replay *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->entries = entries;
+	r->n_entries = n;
+	return md_session_new(&replay_ops, r, "replay", os, NULL);
+}
+
+int md_replay_put_file(struct md_session *s, const char *path, const char *text)
+{
+	struct replay *r = md_session_impl(s, &replay_ops);
+
+	return r ? put_file(r, path, text, strlen(text)) : MD_EINVAL;
+}
+
+const char *md_replay_file(const struct md_session *s, const char *path)
+{
+	struct replay *r = md_session_impl(s, &replay_ops);
+	const struct replay_file *f = r ? find_file(r, path) : NULL;
+
+	return f ? f->text : NULL;
+}
+
+const char *md_replay_cmd(const struct md_session *s, size_t i)
+{
+	struct replay *r = md_session_impl(s, &replay_ops);
+
+	return r && i < r->n_cmds ? r->cmds[i] : NULL;
+}
