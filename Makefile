@@ -30,7 +30,7 @@ else
 Q := @
 endif
 
-LIB_SRC := $(wildcard core/*.c probes/*.c rules/*.c report/*.c remedies/*.c)
+LIB_SRC := $(wildcard core/*.c probes/*.c rules/*.c report/*.c run/*.c remedies/*.c)
 CLI_SRC := $(wildcard cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)

@@ -7,6 +7,7 @@
 #include "core/target.h"
 #include "probes/probe.h"
 #include "report/report.h"
+#include "run/check.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -16,7 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DEFAULT_TIMEOUT_MS 5000
 #define DEFAULT_CAPTURE_S 3
 
 static void usage(FILE *f)
@@ -99,62 +99,6 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* Which probes to run: the --probes list (validated), else every probe except the opt-in
- * ones that no option asked for. */
-static int select_probes(const char *list, const struct md_options *opt, bool sel[])
-{
-	char *copy, *save = NULL;
-	size_t n = 0;
-
-	for (size_t i = 0; i < md_n_probes; i++) {
-		const struct md_probe *p = md_probes[i];
-
-		sel[i] = list == NULL &&
-			 (!(p->needs & MD_NEEDS_OPT_IN) || (p->wanted && p->wanted(opt)));
-	}
-	if (!list)
-		return 0;
-	copy = strdup(list);
-	if (!copy) {
-		cli_error("out of memory");
-		return -1;
-	}
-	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		bool found = false;
-
-		for (size_t i = 0; i < md_n_probes && !found; i++) {
-			if (strcmp(md_probes[i]->name, tok) != 0)
-				continue;
-			/* Each probe runs once: a name given again is a mistake in the list. */
-			if (sel[i]) {
-				cli_error("--probes: '%s' named twice; name each probe once", tok);
-				free(copy);
-				return -1;
-			}
-			sel[i] = found = true;
-		}
-		if (!found) {
-			char names[256] = "";
-
-			for (size_t i = 0; i < md_n_probes; i++) {
-				strncat(names, md_probes[i]->name, sizeof(names) - strlen(names) - 1);
-				if (i + 1 < md_n_probes)
-					strncat(names, ", ", sizeof(names) - strlen(names) - 1);
-			}
-			cli_error("--probes: unknown probe '%s' (known: %s)", tok, names);
-			free(copy);
-			return -1;
-		}
-		n++;
-	}
-	free(copy);
-	if (n == 0) {
-		cli_error("--probes '%s': name at least one probe (see: meshdoctor probes)", list);
-		return -1;
-	}
-	return 0;
-}
-
 /* --json and --markdown must not land in one place: two documents in one stream or file
  * would be neither JSON nor Markdown. */
 static int check_outputs(const char *json_path, const char *md_path)
@@ -188,31 +132,6 @@ static int check_outputs(const char *json_path, const char *md_path)
 	return 0;
 }
 
-/* The verdict, as an exit code: a critical finding wins; then a probe that could not
- * complete makes the answer UNKNOWN; then warnings. */
-static int verdict(const struct md_evaluation *ev, const struct md_probe_run *runs, size_t n)
-{
-	bool warn = false, unknown = false;
-
-	for (size_t i = 0; i < ev->n_findings; i++) {
-		if (ev->findings[i].severity == MD_SEV_CRITICAL)
-			return MD_EXIT_CRITICAL;
-		if (ev->findings[i].severity == MD_SEV_WARNING)
-			warn = true;
-	}
-	for (size_t i = 0; i < n; i++) {
-		/* Capturing without the right to capture is the operator's problem to fix
-		 * (root or CAP_NET_RAW): a critical condition, not an unknown. */
-		if (runs[i].status == MD_EPERM)
-			return MD_EXIT_CRITICAL;
-		if (runs[i].status != MD_OK && runs[i].status != MD_ESKIP)
-			unknown = true;
-	}
-	if (unknown)
-		return MD_EXIT_UNKNOWN;
-	return warn ? MD_EXIT_WARNING : MD_EXIT_OK;
-}
-
 /* Writes a rendering (render_rc: what the renderer returned) to path.  0 or -1, with one
  * line printed. */
 static int emit(const char *path, int render_rc, const char *what, const struct md_buf *buf)
@@ -236,29 +155,61 @@ static int parse_port_opt(const char *name, const char *v, int *out)
 	return 0;
 }
 
+/* Renders the result as asked: JSON and Markdown to their files, the text to standard
+ * output unless a report already goes there.  The exit code: the verdict, or UNKNOWN when
+ * a rendering could not be written. */
+static int output(const struct md_host_result *res, const struct md_ruleset *rules,
+		  const char *rules_dir, const struct md_options *opt, const char *json_path,
+		  const char *md_path)
+{
+	struct md_report r = {
+		.target = &res->target, .facts = &res->facts, .runs = res->runs, .n_runs = res->n_runs,
+		.eval = &res->eval, .rules = rules, .rules_dir = rules_dir,
+		.started_wall_ms = res->started_wall_ms, .duration_ms = res->duration_ms,
+		.exit_code = (int)res->verdict, .show_secrets = opt->show_secrets,
+	};
+	bool text = !(json_path && cli_output_fd(json_path) == STDOUT_FILENO) &&
+		    !(md_path && cli_output_fd(md_path) == STDOUT_FILENO);
+	cJSON *doc = md_report_build(&r);
+	struct md_buf buf;
+	int rc = (int)res->verdict;
+
+	if (!doc) {
+		cli_error("out of memory building the report");
+		return MD_EXIT_UNKNOWN;
+	}
+	md_buf_init(&buf, 0);
+	if (json_path && emit(json_path, md_report_json_text(doc, &buf), "JSON", &buf))
+		rc = MD_EXIT_UNKNOWN;
+	md_buf_reset(&buf);
+	if (md_path && emit(md_path, md_report_markdown(doc, &buf), "Markdown", &buf))
+		rc = MD_EXIT_UNKNOWN;
+	md_buf_reset(&buf);
+	if (text) {
+		struct md_text_opts to = { .color = cli_use_color(STDOUT_FILENO), .verbose = opt->verbose };
+
+		if (emit("-", md_report_text(doc, &to, &buf), "text", &buf))
+			rc = MD_EXIT_UNKNOWN;
+	}
+	md_buf_cleanup(&buf);
+	cJSON_Delete(doc);
+	return rc;
+}
+
 int cmd_check_main(int argc, char **argv)
 {
-	struct md_options opt = { .timeout_ms = DEFAULT_TIMEOUT_MS, .capture_seconds = DEFAULT_CAPTURE_S };
-	struct md_target_opts topt = { 0 };
-	struct md_target target;
+	struct md_check_opts co = { .probe = { .timeout_ms = MD_DEFAULT_TIMEOUT_MS,
+					       .capture_seconds = DEFAULT_CAPTURE_S } };
+	struct md_options *o = &co.probe;
+	struct md_target_opts *t = &co.target;
+	struct md_host_result res;
 	struct md_ruleset rules;
-	struct md_facts facts;
-	struct md_evaluation ev = { 0 };
-	struct md_probe_run *runs = NULL;
-	struct md_ctx ctx = { 0 };
 	struct md_err err = { 0 };
-	const char *json_path = NULL, *md_path = NULL, *probes_list = NULL, *rules_opt = NULL;
-	const char *rules_dir = NULL;
-	bool *sel = NULL;
-	size_t n_runs = 0;
+	const char *json_path = NULL, *md_path = NULL, *rules_opt = NULL, *rules_dir = NULL;
 	int c, rc = MD_EXIT_USAGE;
-	int64_t start_ms, start_wall, budget_ms;
-	struct md_deadline run_dl;
-	cJSON *doc = NULL;
 
 	md_ruleset_init(&rules);
-	md_facts_init(&facts);
-	memset(&target, 0, sizeof(target));
+	md_host_result_init(&res);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "l:p:i:F:vh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -272,42 +223,42 @@ int cmd_check_main(int argc, char **argv)
 				goto out;
 			md_path = optarg;
 			break;
-		case OPT_PROBES: probes_list = optarg; break;
+		case OPT_PROBES: co.probes = optarg; break;
 		case OPT_TIMEOUT:
-			opt.timeout_ms = cli_parse_duration_ms(optarg);
-			if (opt.timeout_ms <= 0) {
+			o->timeout_ms = cli_parse_duration_ms(optarg);
+			if (o->timeout_ms <= 0) {
 				cli_error("--timeout '%s': give a positive duration such as 5s or 2500ms", optarg);
 				goto out;
 			}
 			break;
-		case 'l': topt.user = optarg; break;
+		case 'l': t->user = optarg; break;
 		case 'p':
-			if (parse_port_opt("--port", optarg, &topt.port))
+			if (parse_port_opt("--port", optarg, &t->port))
 				goto out;
 			break;
-		case 'i': topt.identity = optarg; break;
-		case OPT_KNOWN_HOSTS: topt.known_hosts = optarg; break;
-		case OPT_NO_SSH_CONFIG: topt.no_ssh_config = true; break;
-		case 'F': topt.ssh_config = optarg; break;
+		case 'i': t->identity = optarg; break;
+		case OPT_KNOWN_HOSTS: t->known_hosts = optarg; break;
+		case OPT_NO_SSH_CONFIG: t->no_ssh_config = true; break;
+		case 'F': t->ssh_config = optarg; break;
 		case OPT_RULES: rules_opt = optarg; break;
-		case 'v': opt.verbose = true; break;
-		case OPT_SHOW_SECRETS: opt.show_secrets = true; break;
+		case 'v': o->verbose = true; break;
+		case OPT_SHOW_SECRETS: o->show_secrets = true; break;
 		case 'h': usage(stdout); rc = MD_EXIT_OK; goto out;
-		case OPT_PORT_LIST: opt.port_list = optarg; break;
+		case OPT_PORT_LIST: o->port_list = optarg; break;
 		case OPT_TLS_PORT:
-			if (parse_port_opt("--tls-port", optarg, &opt.tls_port))
+			if (parse_port_opt("--tls-port", optarg, &o->tls_port))
 				goto out;
 			break;
-		case OPT_TLS_HOST: opt.tls_host = optarg; break;
-		case OPT_SNI: opt.sni = optarg; break;
+		case OPT_TLS_HOST: o->tls_host = optarg; break;
+		case OPT_SNI: o->sni = optarg; break;
 		case OPT_CA:
 			if (access(optarg, R_OK) != 0) {
 				cli_error("--ca %s: cannot read the file", optarg);
 				goto out;
 			}
-			opt.ca_file = optarg;
+			o->ca_file = optarg;
 			break;
-		case OPT_IFACE: opt.iface = optarg; break;
+		case OPT_IFACE: o->iface = optarg; break;
 		case OPT_CAPTURE: {
 			int64_t s = cli_parse_duration_ms(optarg);
 
@@ -318,7 +269,7 @@ int cmd_check_main(int argc, char **argv)
 				cli_error("--capture-seconds '%s': give a number of seconds from 1 to 3600", optarg);
 				goto out;
 			}
-			opt.capture_seconds = (int)((s + 999) / 1000);
+			o->capture_seconds = (int)((s + 999) / 1000);
 			break;
 		}
 		case OPT_PCAP:
@@ -326,16 +277,16 @@ int cmd_check_main(int argc, char **argv)
 				cli_error("--pcap %s: cannot read the file", optarg);
 				goto out;
 			}
-			opt.pcap_file = optarg;
+			o->pcap_file = optarg;
 			break;
 		case OPT_WG_PORT:
-			if (opt.n_wg_ports >= sizeof(opt.wg_ports) / sizeof(opt.wg_ports[0])) {
+			if (o->n_wg_ports >= sizeof(o->wg_ports) / sizeof(o->wg_ports[0])) {
 				cli_error("--wg-port: at most 8 extra ports");
 				goto out;
 			}
-			if (parse_port_opt("--wg-port", optarg, &opt.wg_ports[opt.n_wg_ports]))
+			if (parse_port_opt("--wg-port", optarg, &o->wg_ports[o->n_wg_ports]))
 				goto out;
-			opt.n_wg_ports++;
+			o->n_wg_ports++;
 			break;
 		default:
 			fprintf(stderr, "Try 'meshdoctor check --help'.\n");
@@ -349,119 +300,21 @@ int cmd_check_main(int argc, char **argv)
 	}
 	if (check_outputs(json_path, md_path))
 		goto out;
-	/* One selection flag and at most one run per probe in the registry. */
-	sel = calloc(md_n_probes, sizeof(*sel));
-	runs = calloc(md_n_probes, sizeof(*runs));
-	if (!sel || !runs) {
-		cli_error("out of memory");
-		goto out;
-	}
-	if (select_probes(probes_list, &opt, sel))
-		goto out;
 	if (cli_load_rules(rules_opt, &rules, &rules_dir))
 		goto out;
-	rules.fact_owner = md_probe_fact_owner;
-	if (md_target_parse(argv[optind], &target, &err) != MD_OK) {
+	if (md_check_run(argv[optind], &co, &rules, &res, &err) != MD_OK) {
 		cli_error("%s", err.msg);
+		rc = err.code == MD_ENOMEM ? MD_EXIT_UNKNOWN : MD_EXIT_USAGE;
 		goto out;
 	}
-
-	start_ms = md_now_ms();
-	start_wall = md_wall_ms();
-	/* --timeout bounds the network waits; a probe whose work takes time by design (a
-	 * live capture) extends the run by its own budget. */
-	budget_ms = opt.timeout_ms;
-	for (size_t i = 0; i < md_n_probes; i++)
-		if (sel[i] && md_probes[i]->budget)
-			budget_ms += md_probes[i]->budget(&opt);
-	run_dl = md_deadline_after(start_ms, budget_ms);
-	if (md_target_resolve(&target, &topt, &run_dl, &err) != MD_OK) {
-		cli_error("%s", err.msg);
-		goto out;
-	}
-
-	ctx.target = &target;
-	ctx.opt = &opt;
-	for (size_t i = 0; i < md_n_probes; i++) {
-		const struct md_probe *p = md_probes[i];
-		struct md_probe_run *run;
-		int64_t t0;
-
-		if (!sel[i])
-			continue;
-		run = &runs[n_runs++];
-		memset(run, 0, sizeof(*run));
-		run->probe = p->name;
-		if ((p->needs & MD_NEEDS_SESSION) && !ctx.session) {
-			run->status = MD_ESKIP;
-			snprintf(run->message, sizeof(run->message), "needs an SSH session: %s",
-				 sel[0] && strcmp(md_probes[0]->name, "ssh") == 0
-					 ? "the ssh probe did not log in"
-					 : "the ssh probe was not selected");
-			continue;
-		}
-		md_err_clear(&err);
-		t0 = md_now_ms();
-		ctx.deadline = md_deadline_min(
-			run_dl, md_deadline_after(t0, p->budget ? p->budget(&opt) : p->budget_ms));
-		run->status = p->run(&ctx, &facts, &err);
-		run->duration_ms = md_now_ms() - t0;
-		if (run->status != MD_OK)
-			snprintf(run->message, sizeof(run->message), "%s",
-				 err.msg[0] ? err.msg : md_status_name(run->status));
-		if (run->status == MD_EPERM)
-			cli_error("%s", run->message);
-	}
-
-	if (md_rules_evaluate(&rules, &facts, opt.show_secrets, &ev) != MD_OK) {
-		cli_error("out of memory evaluating the rules");
-		rc = MD_EXIT_UNKNOWN;
-		goto out;
-	}
-	rc = verdict(&ev, runs, n_runs);
-	{
-		struct md_report r = {
-			.target = &target, .facts = &facts, .runs = runs, .n_runs = n_runs,
-			.eval = &ev, .rules = &rules, .rules_dir = rules_dir,
-			.started_wall_ms = start_wall, .duration_ms = md_now_ms() - start_ms,
-			.exit_code = rc, .show_secrets = opt.show_secrets,
-		};
-		struct md_buf buf;
-		/* The text goes to standard output unless a report already does. */
-		bool text = !(json_path && cli_output_fd(json_path) == STDOUT_FILENO) &&
-			    !(md_path && cli_output_fd(md_path) == STDOUT_FILENO);
-
-		doc = md_report_build(&r);
-		if (!doc) {
-			cli_error("out of memory building the report");
-			rc = MD_EXIT_UNKNOWN;
-			goto out;
-		}
-		md_buf_init(&buf, 0);
-		if (json_path && emit(json_path, md_report_json_text(doc, &buf), "JSON", &buf))
-			rc = MD_EXIT_UNKNOWN;
-		md_buf_reset(&buf);
-		if (md_path && emit(md_path, md_report_markdown(doc, &buf), "Markdown", &buf))
-			rc = MD_EXIT_UNKNOWN;
-		md_buf_reset(&buf);
-		if (text) {
-			struct md_text_opts to = { .color = cli_use_color(STDOUT_FILENO),
-						   .verbose = opt.verbose };
-
-			if (emit("-", md_report_text(doc, &to, &buf), "text", &buf))
-				rc = MD_EXIT_UNKNOWN;
-		}
-		md_buf_cleanup(&buf);
-	}
+	/* A live capture without the right to capture: said at once, not only in the report. */
+	for (size_t i = 0; i < res.n_runs; i++)
+		if (res.runs[i].status == MD_EPERM)
+			cli_error("%s", res.runs[i].message);
+	rc = output(&res, &rules, rules_dir, o, json_path, md_path);
 out:
-	cJSON_Delete(doc);
-	md_session_free(ctx.session);
-	md_evaluation_cleanup(&ev);
-	md_facts_cleanup(&facts);
+	md_host_result_cleanup(&res);
 	md_ruleset_cleanup(&rules);
-	md_target_cleanup(&target);
-	free(runs);
-	free(sel);
 	/* A name lookup left at its deadline may still run NSS code on its own thread:
 	 * exit() would run library destructors under it.  Flush and leave at once. */
 	if (md_net_pending_lookups() > 0) {

@@ -298,3 +298,29 @@ bool md_fact_pattern_match(const char *pat, const char *name)
 	}
 	return (*pat == '\0' || strcmp(pat, "**") == 0 || strcmp(pat, ".**") == 0) && *name == '\0';
 }
+
+int md_facts_copy_probe(struct md_facts *dst, const struct md_facts *src, const char *probe)
+{
+	int rc = MD_OK;
+
+	for (size_t i = 0; i < src->n && rc == MD_OK; i++) {
+		const struct md_fact *x = &src->v[i];
+
+		if (strcmp(x->probe, probe) != 0)
+			continue;
+		rc = put(dst, x->probe, x->name, x->type, x->str, x->num, x->real, x->evidence);
+		if (rc == MD_OK) {
+			struct md_fact *y = &dst->v[dst->n - 1];
+
+			if (strcmp(y->name, x->name) != 0) /* it replaced an earlier one */
+				y = (struct md_fact *)md_facts_get(dst, x->name);
+			y->at_ms = x->at_ms;
+			if (x->label)
+				rc = md_fact_check(dst, x->name, x->check, x->label);
+		}
+	}
+	for (size_t i = 0; i < src->n_tables && rc == MD_OK; i++)
+		if (strcmp(src->tables[i].probe, probe) == 0)
+			rc = md_facts_table(dst, probe, src->tables[i].name, src->tables[i].json);
+	return rc;
+}

@@ -91,6 +91,11 @@ const char *md_facts_str(const struct md_facts *f, const char *name);
 
 int md_facts_table(struct md_facts *f, const char *probe, const char *name, const char *json);
 
+/* Copies into dst every fact and table of src that probe recorded, as they are (value,
+ * evidence, time, checklist line); a name dst already has is replaced.  MD_OK or
+ * MD_ENOMEM. */
+int md_facts_copy_probe(struct md_facts *dst, const struct md_facts *src, const char *probe);
+
 /* Writes the value as text into out ("refused", "3", "true", "1.50", "********"). */
 void md_fact_value_text(const struct md_fact *fact, char *out, size_t len, bool show_secrets);
 /* The evidence as output shows it: NULL when there is none; MD_SECRET_MASK for a secret

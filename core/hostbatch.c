@@ -286,7 +286,8 @@ static void lost_why(const struct md_exec *x, int rc, const struct md_err *e, ch
 }
 
 /* Runs the sections over s; every one ends with a result.  MD_ENOMEM only. */
-static int run_batch(struct md_hostbatch *b, struct md_session *s, const struct md_deadline *dl)
+static int run_batch(struct md_hostbatch *b, struct md_session *s, const struct md_deadline *dl,
+		     int64_t host_ms)
 {
 	char nonce[MD_HOSTBATCH_NONCE_LEN + 1], why[256];
 	struct md_deadline ours = *dl;
@@ -296,6 +297,8 @@ static int run_batch(struct md_hostbatch *b, struct md_session *s, const struct 
 	int64_t left = md_deadline_left_ms(dl);
 	int total, rc;
 
+	if (host_ms > 0 && host_ms < left)
+		left = host_ms;
 	total = left == INT64_MAX ? 3600 : (int)((left - MARGIN_MS) / 1000);
 	md_buf_init(&script, 0);
 	md_exec_init(&x);
@@ -317,7 +320,8 @@ static int run_batch(struct md_hostbatch *b, struct md_session *s, const struct 
 	return rc;
 }
 
-void md_hostbatch_run(struct md_hostbatch *b, struct md_session *s, const struct md_deadline *dl)
+void md_hostbatch_run(struct md_hostbatch *b, struct md_session *s, const struct md_deadline *dl,
+		      int64_t host_ms)
 {
 	pthread_mutex_lock(&b->mu);
 	if (b->started) {
@@ -327,7 +331,7 @@ void md_hostbatch_run(struct md_hostbatch *b, struct md_session *s, const struct
 	b->started = true;
 	pthread_mutex_unlock(&b->mu);
 	if (b->n && s)
-		run_batch(b, s, dl);
+		run_batch(b, s, dl, host_ms);
 	pthread_mutex_lock(&b->mu);
 	b->done = true;
 	pthread_cond_broadcast(&b->cv);
@@ -378,7 +382,7 @@ int md_host_run(struct md_session *s, const char *cmd, int limit_s, const struct
 		return MD_ENOMEM;
 	rc = md_hostbatch_add(b, "cmd", cmd, limit_s, err);
 	if (rc == MD_OK) {
-		md_hostbatch_run(b, s, dl);
+		md_hostbatch_run(b, s, dl, 0);
 		rc = md_hostbatch_take(b, "cmd", cmd, o);
 	}
 	md_hostbatch_free(b);

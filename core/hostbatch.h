@@ -76,10 +76,12 @@ int md_hostbatch_script(const struct md_hostbatch *b, const char *nonce, int tot
 int md_hostbatch_parse(struct md_hostbatch *b, const char *nonce, const char *out, size_t out_len,
 		       const char *err, size_t err_len, const char *why_lost);
 
-/* Runs the batch over s (once; later calls do nothing), within dl: the host-side total is
- * what is left of dl less a margin for the answer to arrive.  Whatever happens, every
- * section ends with a result and md_hostbatch_take() stops waiting. */
-void md_hostbatch_run(struct md_hostbatch *b, struct md_session *s, const struct md_deadline *dl);
+/* Runs the batch over s (once; later calls do nothing), waiting for the answer until dl.
+ * The sections' time on the host is host_ms in all (0: what is left of dl), less a margin
+ * for the answer to arrive before dl.  Whatever happens, every section ends with a result
+ * and md_hostbatch_take() stops waiting. */
+void md_hostbatch_run(struct md_hostbatch *b, struct md_session *s, const struct md_deadline *dl,
+		      int64_t host_ms);
 /* Marks the batch as never to run (no session): take() answers MD_ENOTFOUND at once. */
 void md_hostbatch_cancel(struct md_hostbatch *b);
 

@@ -1481,7 +1481,7 @@ static int port_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 		goto out;
 
 	/* 3. The target's listeners: over SSH, or our own tables when the target is us. */
-	if (ctx->session) {
+	if (md_ctx_session(ctx)) {
 		char note[160];
 
 		switch (remote_listeners(ctx, &remote, source, sizeof(source), note, sizeof(note), why,
@@ -1595,7 +1595,7 @@ const struct md_probe probe_port = {
 	.name = "port",
 	.desc = "listeners on the target (ss/netstat/PowerShell, /proc/net) and active TCP/UDP checks",
 	.provides = port_provides,
-	.needs = MD_NEEDS_NOTHING,
+	.needs = MD_USES_SESSION,
 	.budget_ms = 0,
 	.run = port_run,
 };

@@ -45,3 +45,75 @@ const char *md_probe_fact_owner(const char *name)
 
 	return p ? p->name : NULL;
 }
+
+int md_probe_index(const char *name)
+{
+	for (size_t i = 0; i < md_n_probes; i++)
+		if (strcmp(md_probes[i]->name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static long index_in(const struct md_probe *const *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i]->name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* Whether v[from] runs after v[to], directly or through others; depth bounds a cycle. */
+static bool reaches(const struct md_probe *const *v, size_t n, size_t from, size_t to, size_t depth)
+{
+	if (depth > n)
+		return true; /* longer than any path without a cycle */
+	for (const char *const *a = v[from]->after; a && *a; a++) {
+		long k = index_in(v, n, *a);
+
+		if (k < 0)
+			continue;
+		if ((size_t)k == to || reaches(v, n, (size_t)k, to, depth + 1))
+			return true;
+	}
+	return false;
+}
+
+int md_probes_check(const struct md_probe *const *v, size_t n, struct md_err *err)
+{
+	long opener = -1;
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->needs & MD_OPENS_SESSION) {
+			if (opener >= 0)
+				return md_err_set(err, MD_EINVAL, "registry", "probes %s and %s both open the session",
+						  v[opener]->name, v[i]->name);
+			opener = (long)i;
+		}
+	for (size_t i = 0; i < n; i++) {
+		const char *const *lists[2] = { v[i]->after, v[i]->brings };
+
+		if (index_in(v, n, v[i]->name) != (long)i)
+			return md_err_set(err, MD_EINVAL, "registry", "probe %s is listed twice", v[i]->name);
+		for (int l = 0; l < 2; l++)
+			for (const char *const *a = lists[l]; a && *a; a++) {
+				long k = index_in(v, n, *a);
+
+				if (k < 0)
+					return md_err_set(err, MD_EINVAL, "registry", "probe %s names an unknown probe '%s'",
+							  v[i]->name, *a);
+				if (l == 0 && reaches(v, n, (size_t)k, i, 0))
+					return md_err_set(err, MD_EINVAL, "registry",
+							  "probes %s and %s run after each other (a cycle)",
+							  v[i]->name, *a);
+				if (l == 0 && k > (long)i)
+					return md_err_set(err, MD_EINVAL, "registry",
+							  "probe %s runs after %s but is listed before it",
+							  v[i]->name, *a);
+			}
+		if ((v[i]->needs & (MD_NEEDS_SESSION | MD_USES_SESSION)) && opener > (long)i)
+			return md_err_set(err, MD_EINVAL, "registry",
+					  "probe %s uses the session but is listed before %s, which opens it",
+					  v[i]->name, v[opener]->name);
+	}
+	return MD_OK;
+}

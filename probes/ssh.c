@@ -2949,7 +2949,7 @@ const struct md_probe probe_ssh = {
 	.name = "ssh",
 	.desc = "SSH reachability: TCP, banner, host key, authentication, OS and sudo",
 	.provides = ssh_provides,
-	.needs = MD_NEEDS_NOTHING,
+	.needs = MD_OPENS_SESSION,
 	.budget_ms = 0,
 	.run = ssh_run,
 };

@@ -1746,6 +1746,7 @@ static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 		return md_err_set(err, MD_ESKIP, PROBE, "no host to dial");
 	}
 	pthread_once(&verify_once, verify_idx_init);
+	md_ctx_session(ctx); /* the Tailscale state is read over it */
 
 	/* The Tailscale state first: its MagicDNS name is the SNI tailscaled serves.  It gets
 	 * at most STATE_SHARE_PCT of what is left, so that however slow the CLI, the handshake
@@ -1883,7 +1884,7 @@ const struct md_probe probe_tls = {
 	.name = "tls",
 	.desc = "TLS handshake and certificate; tailscale serve config, backend and `tailscale cert`",
 	.provides = tls_provides,
-	.needs = MD_NEEDS_NOTHING,
+	.needs = MD_USES_SESSION,
 	.budget_ms = 0,
 	.run = tls_run,
 };

@@ -55,7 +55,7 @@ Test(hostbatch, one_exec_gives_each_section_its_own_output_streams_and_status)
 	add(b, "a", "echo out-a; echo err-a >&2", 0);
 	add(b, "b", "printf 'no newline'; exit 3", 5);
 	add(b, "c", "cat; echo \"it's $((1 + 1))\"", 0);
-	md_hostbatch_run(b, local, &dl);
+	md_hostbatch_run(b, local, &dl, 0);
 	cr_assert_eq(md_session_exec_count(local), 1, "one round trip for three commands");
 	take(b, "a", "echo out-a; echo err-a >&2", &o);
 	cr_assert_eq(o.state, MD_HOST_RAN);
@@ -87,7 +87,7 @@ Test(hostbatch, a_section_past_its_limit_is_ended_on_the_host_and_the_rest_still
 
 	add(b, "slow", "sleep 30", 1);
 	add(b, "next", "echo next", 0);
-	md_hostbatch_run(b, local, &dl);
+	md_hostbatch_run(b, local, &dl, 0);
 	cr_assert_lt(md_now_ms() - t0, 8000, "the limit ended it, not the deadline");
 	take(b, "slow", "sleep 30", &o);
 	cr_assert_eq(o.state, MD_HOST_RAN);
@@ -108,7 +108,7 @@ Test(hostbatch, sections_with_no_time_left_are_skipped_not_run)
 
 	add(b, "first", "sleep 5", 0);
 	add(b, "second", "echo never", 0);
-	md_hostbatch_run(b, local, &dl);
+	md_hostbatch_run(b, local, &dl, 0);
 	take(b, "second", "echo never", &o);
 	cr_assert_eq(o.state, MD_HOST_SKIPPED, "state %d: %s", o.state, o.why);
 	cr_assert_str_eq(md_buf_str(&o.out), "");
@@ -127,7 +127,7 @@ Test(hostbatch, a_host_without_sh_leaves_every_section_lost_with_its_answer)
 	struct md_host_out o;
 
 	add(b, "host.uname", "uname -s", 0);
-	md_hostbatch_run(b, s, &dl);
+	md_hostbatch_run(b, s, &dl, 0);
 	take(b, "host.uname", "uname -s", &o);
 	cr_assert_eq(o.state, MD_HOST_LOST);
 	cr_assert(strstr(o.why, "'sh' is not recognized"), "%s", o.why);
@@ -160,7 +160,7 @@ Test(hostbatch, output_that_imitates_a_frame_without_the_nonce_stays_output)
 		struct md_deadline dl = md_deadline_after(md_now_ms(), 1000);
 
 		/* a batch that runs with no session keeps what was parsed */
-		md_hostbatch_run(b, NULL, &dl);
+		md_hostbatch_run(b, NULL, &dl, 0);
 	}
 	take(b, "a", "x", &o);
 	cr_assert_eq(o.exit_status, 7);
@@ -181,7 +181,7 @@ Test(hostbatch, a_cut_short_output_loses_the_sections_past_the_cut)
 	add(b, "a", "x", 0);
 	add(b, "b", "y", 0);
 	cr_assert_eq(md_hostbatch_parse(b, nonce, out, sizeof(out) - 1, "", 0, "cut short"), MD_OK);
-	md_hostbatch_run(b, NULL, &dl);
+	md_hostbatch_run(b, NULL, &dl, 0);
 	take(b, "a", "x", &o);
 	cr_assert_eq(o.state, MD_HOST_RAN);
 	cr_assert_str_eq(md_buf_str(&o.out), "ok\n");
