@@ -21,6 +21,7 @@
 #include "core/buf.h"
 #include "core/deadline.h"
 #include "core/facts.h"
+#include "core/hostbatch.h"
 #include "core/net.h"
 #include "core/session.h"
 #include "probes/probe.h"
@@ -919,13 +920,78 @@ static void incomplete_why(char *why, size_t why_len, const char *source, const 
 		 source, x->exit_status, lines, x->err.len ? "; stderr: " : "", md_buf_str(&x->err));
 }
 
+#define SS_CMD "ss -ltnup && echo '" MD_PORT_END_MARKER "'"
+#define NETSTAT_CMD "netstat -an && echo '" MD_PORT_END_MARKER "'"
+#define STEP_SS "port.ss"
+#define LISTING_LIMIT_S 10
+
+/* A POSIX listing through the run's batch (or alone), as an md_exec: rc MD_OK when it ran;
+ * else why it did not, in e. */
+static int host_listing(struct md_ctx *ctx, const char *id, const char *cmd, struct md_exec *x,
+			struct md_err *e)
+{
+	struct md_host_out o;
+	int rc;
+
+	md_host_out_init(&o);
+	rc = md_ctx_host(ctx, id, cmd, LISTING_LIMIT_S, &ctx->deadline, &o, e);
+	if (rc == MD_OK && o.state == MD_HOST_RAN) {
+		x->exit_status = o.exit_status;
+		rc = md_buf_append(&x->out, o.out.data, o.out.len);
+		if (rc == MD_OK)
+			rc = md_buf_append(&x->err, o.err.data, o.err.len);
+	} else if (rc == MD_OK && o.state == MD_HOST_SKIPPED) {
+		rc = md_err_set(e, MD_ETIMEOUT, "port", "not run: under a second of the deadline was left");
+	} else if (rc == MD_OK) {
+		rc = md_err_set(e, o.rc ? o.rc : MD_EIO, "port", "%s", o.why);
+	}
+	md_host_out_cleanup(&o);
+	return rc;
+}
+
+/* The run's batch carries `ss` for a POSIX host (most are Linux): read once the host
+ * probe has said which OS it is. */
+static int port_host_steps(const struct md_ctx *ctx, struct md_hostbatch *b, struct md_err *err)
+{
+	const char *os = md_session_os(ctx->session);
+
+	if (os && strcmp(os, "windows") == 0)
+		return MD_OK;
+	return md_hostbatch_add(b, STEP_SS, SS_CMD, LISTING_LIMIT_S, err);
+}
+
+/* PowerShell's listing on Windows. */
+static enum table_state windows_listing(struct md_ctx *ctx, struct md_listeners *l, struct md_exec *x,
+					struct md_err *e)
+{
+	char *enc = NULL, *cmd = NULL;
+	int rc = md_port_encode_powershell(md_port_windows_script(), &enc, e);
+
+	if (rc == MD_OK && asprintf(&cmd, "powershell -NoProfile -NonInteractive -EncodedCommand %s",
+				    enc) < 0) {
+		cmd = NULL;
+		rc = MD_ENOMEM;
+	}
+	if (rc == MD_OK)
+		rc = md_session_exec(ctx->session, cmd, NULL, 0, x, &ctx->deadline, e);
+	free(enc);
+	free(cmd);
+	if (rc != MD_OK || x->exit_status != 0)
+		return TABLE_FAILED;
+	/* PowerShell exits 0 with no output at all when a cmdlet is missing or quietly returns
+	 * nothing: only the marker says the table is whole. */
+	if (!md_port_output_complete(md_buf_str(&x->out)))
+		return TABLE_INCOMPLETE;
+	return md_port_parse_windows(md_buf_str(&x->out), l, e) == MD_OK ? TABLE_OK : TABLE_FAILED;
+}
+
 /* Runs the OS's listener listing over the session.  *source names the command, *note adds
  * to its evidence (the byte order /proc/net was read in), *why says what went wrong. */
-static enum table_state remote_listeners(struct md_ctx *ctx, struct md_listeners *l,
+static enum table_state remote_listeners(struct md_ctx *ctx, struct md_facts *f, struct md_listeners *l,
 					 char *source, size_t source_len, char *note,
 					 size_t note_len, char *why, size_t why_len)
 {
-	const char *os = md_session_os(ctx->session);
+	const char *os = md_ctx_host_os(ctx, f);
 	struct md_exec x;
 	struct md_err e = { 0 };
 	enum table_state st = TABLE_FAILED;
@@ -933,32 +999,12 @@ static enum table_state remote_listeners(struct md_ctx *ctx, struct md_listeners
 
 	md_exec_init(&x);
 	why[0] = note[0] = '\0';
-	if (os && strcmp(os, "windows") == 0) {
-		char *enc = NULL, *cmd = NULL;
-
+	if (strcmp(os, "windows") == 0) {
 		snprintf(source, source_len, "powershell Get-NetTCPConnection -State Listen; Get-NetUDPEndpoint");
-		rc = md_port_encode_powershell(md_port_windows_script(), &enc, &e);
-		if (rc == MD_OK && asprintf(&cmd, "powershell -NoProfile -NonInteractive -EncodedCommand %s",
-					    enc) < 0) {
-			cmd = NULL;
-			rc = MD_ENOMEM;
-		}
-		if (rc == MD_OK)
-			rc = md_session_exec(ctx->session, cmd, NULL, 0, &x, &ctx->deadline, &e);
-		free(enc);
-		free(cmd);
-		if (rc == MD_OK && x.exit_status == 0) {
-			/* PowerShell exits 0 with no output at all when a cmdlet is missing or
-			 * quietly returns nothing: only the marker says the table is whole. */
-			st = TABLE_INCOMPLETE;
-			if (md_port_output_complete(md_buf_str(&x.out)))
-				st = md_port_parse_windows(md_buf_str(&x.out), l, &e) == MD_OK ? TABLE_OK
-												   : TABLE_FAILED;
-		}
-	} else if (os && strcmp(os, "darwin") == 0) {
+		st = windows_listing(ctx, l, &x, &e);
+	} else if (strcmp(os, "darwin") == 0) {
 		snprintf(source, source_len, "netstat -an");
-		rc = md_session_exec(ctx->session, "netstat -an && echo '" MD_PORT_END_MARKER "'",
-				     NULL, 0, &x, &ctx->deadline, &e);
+		rc = host_listing(ctx, "port.netstat", NETSTAT_CMD, &x, &e);
 		if (rc == MD_OK && x.exit_status == 0) {
 			st = TABLE_INCOMPLETE;
 			if (md_port_output_complete(md_buf_str(&x.out)))
@@ -968,8 +1014,7 @@ static enum table_state remote_listeners(struct md_ctx *ctx, struct md_listeners
 		}
 	} else {
 		snprintf(source, source_len, "ss -ltnup");
-		rc = md_session_exec(ctx->session, "ss -ltnup && echo '" MD_PORT_END_MARKER "'", NULL,
-				     0, &x, &ctx->deadline, &e);
+		rc = host_listing(ctx, STEP_SS, SS_CMD, &x, &e);
 		if (rc == MD_OK && x.exit_status == 0) {
 			st = TABLE_INCOMPLETE;
 			if (md_port_output_complete(md_buf_str(&x.out)))
@@ -983,7 +1028,7 @@ static enum table_state remote_listeners(struct md_ctx *ctx, struct md_listeners
 			md_exec_cleanup(&x);
 			md_exec_init(&x);
 			snprintf(source, source_len, "cat /proc/net/{tcp,tcp6,udp,udp6}");
-			rc = md_session_exec(ctx->session, proc_cat_cmd, NULL, 0, &x, &ctx->deadline, &e);
+			rc = host_listing(ctx, "port.proc", proc_cat_cmd, &x, &e);
 			if (rc == MD_OK) {
 				rc = md_port_parse_proc_cat(md_buf_str(&x.out), l, &big, order, sizeof(order),
 							    &e);
@@ -1484,7 +1529,7 @@ static int port_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	if (md_ctx_session(ctx)) {
 		char note[160];
 
-		switch (remote_listeners(ctx, &remote, source, sizeof(source), note, sizeof(note), why,
+		switch (remote_listeners(ctx, f, &remote, source, sizeof(source), note, sizeof(note), why,
 					 sizeof(why))) {
 		case TABLE_OK:
 			have_target_table = true;
@@ -1591,11 +1636,16 @@ static const char *const port_provides[] = {
 	"port.listeners", "port.listeners_source", "port.local_listeners", "port.checked", NULL,
 };
 
+/* The OS decides which listing to read (listing_os). */
+static const char *const port_reads[] = { "host", NULL };
+
 const struct md_probe probe_port = {
 	.name = "port",
 	.desc = "listeners on the target (ss/netstat/PowerShell, /proc/net) and active TCP/UDP checks",
 	.provides = port_provides,
 	.needs = MD_USES_SESSION,
+	.reads = port_reads,
 	.budget_ms = 0,
+	.host_steps = port_host_steps,
 	.run = port_run,
 };

@@ -57,7 +57,11 @@ struct md_ctx {
 					  * the engine: commands then run alone */
 	/* The engine's: waits until the session is known (NULL: none will come). */
 	struct md_session *(*wait_session)(struct md_ctx *ctx);
+	/* The engine's: waits until probe `name` (one of .reads) has finished and copies its
+	 * facts into facts.  MD_OK, MD_ENOTFOUND when it is not part of the run, MD_ENOMEM. */
+	int (*wait_probe)(struct md_ctx *ctx, const char *name, struct md_facts *facts);
 	void *engine;
+	const char *host_os;             /* md_ctx_host_os()'s answer, once asked */
 };
 
 enum md_probe_needs {
@@ -82,6 +86,10 @@ struct md_probe {
 	/* Probes that naming this one in --probes runs too, without waiting for them: their
 	 * facts complete the rules about this one's (port.rules reads tailscale.*). */
 	const char *const *brings;
+	/* Probes whose facts this one reads part-way through its run (md_ctx_wait_probe()),
+	 * after work of its own that needs nothing from them: port checks ports from here
+	 * while the host probe finds out the OS. */
+	const char *const *reads;
 	int64_t budget_ms;           /* own budget inside the run's (0 = the run's) */
 	/* Optional: the budget for these options (e.g. capture time + slack), overriding
 	 * budget_ms; the run's deadline is extended by the same amount beyond --timeout. */
@@ -98,6 +106,14 @@ struct md_probe {
 /* The session for a MD_USES_SESSION probe: waits until the probe that opens it has
  * finished; NULL when there is none. */
 struct md_session *md_ctx_session(struct md_ctx *ctx);
+/* Waits until probe name (in the probe's .reads) has finished, and copies its facts into
+ * facts (the store run() was given).  MD_OK; MD_ENOTFOUND when that probe is not part of
+ * the run (or outside the engine); MD_ENOMEM. */
+int md_ctx_wait_probe(struct md_ctx *ctx, const char *name, struct md_facts *facts);
+/* The host's OS for building its commands: host.os from the host probe (waited for, its
+ * facts copied into facts: the probe must list "host" in .reads), else what the session
+ * knows (the banner), else "linux".  Asked once per run; static or facts-owned string. */
+const char *md_ctx_host_os(struct md_ctx *ctx, struct md_facts *facts);
 /* Runs host command cmd (POSIX, under `sh -c`, host-side limit limit_s) as step id: the
  * result from the run's batch when host_steps() added it there, else run alone now within
  * dl.  o must be md_host_out_init()ed.  MD_OK (o says what happened), MD_ENOMEM; without
@@ -113,9 +129,10 @@ extern const size_t md_n_probes;
 const struct md_probe *md_probe_find(const char *name);
 /* Index of the probe in md_probes, -1 if unknown. */
 int md_probe_index(const char *name);
-/* Checks the registry: every name in .after and .brings is a probe, no probe runs after
- * itself (directly or not), and the order of md_probes puts every probe after those it
- * runs after and after the session's opener when it needs or uses the session.  MD_OK, or
+/* Checks the registry: every name in .after, .reads and .brings is a probe, no probe
+ * waits for itself (through .after and .reads, directly or not), and the order of
+ * md_probes puts every probe after those it waits for and after the session's opener
+ * when it needs or uses the session.  MD_OK, or
  * MD_EINVAL naming the first mistake.  A unit test runs it on md_probes. */
 int md_probes_check(const struct md_probe *const *v, size_t n, struct md_err *err);
 /* The probe that can record fact `name` (matching `provides` patterns), or NULL. */

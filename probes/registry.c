@@ -11,12 +11,12 @@
 
 #include <string.h>
 
-extern const struct md_probe probe_ssh;
+extern const struct md_probe probe_ssh, probe_host;
 extern const struct md_probe probe_port, probe_tls;
 extern const struct md_probe probe_wireguard;
 
 const struct md_probe *const md_probes[] = {
-	&probe_ssh,
+	&probe_ssh, &probe_host,
 	&probe_port, &probe_tls,
 	&probe_wireguard,
 };
@@ -62,19 +62,23 @@ static long index_in(const struct md_probe *const *v, size_t n, const char *name
 	return -1;
 }
 
-/* Whether v[from] runs after v[to], directly or through others; depth bounds a cycle. */
+/* Whether v[from] waits for v[to] (.after or .reads), directly or through others; depth
+ * bounds a cycle. */
 static bool reaches(const struct md_probe *const *v, size_t n, size_t from, size_t to, size_t depth)
 {
+	const char *const *lists[2] = { v[from]->after, v[from]->reads };
+
 	if (depth > n)
 		return true; /* longer than any path without a cycle */
-	for (const char *const *a = v[from]->after; a && *a; a++) {
-		long k = index_in(v, n, *a);
+	for (int l = 0; l < 2; l++)
+		for (const char *const *a = lists[l]; a && *a; a++) {
+			long k = index_in(v, n, *a);
 
-		if (k < 0)
-			continue;
-		if ((size_t)k == to || reaches(v, n, (size_t)k, to, depth + 1))
-			return true;
-	}
+			if (k < 0)
+				continue;
+			if ((size_t)k == to || reaches(v, n, (size_t)k, to, depth + 1))
+				return true;
+		}
 	return false;
 }
 
@@ -90,24 +94,24 @@ int md_probes_check(const struct md_probe *const *v, size_t n, struct md_err *er
 			opener = (long)i;
 		}
 	for (size_t i = 0; i < n; i++) {
-		const char *const *lists[2] = { v[i]->after, v[i]->brings };
+		const char *const *lists[3] = { v[i]->after, v[i]->reads, v[i]->brings };
 
 		if (index_in(v, n, v[i]->name) != (long)i)
 			return md_err_set(err, MD_EINVAL, "registry", "probe %s is listed twice", v[i]->name);
-		for (int l = 0; l < 2; l++)
+		for (int l = 0; l < 3; l++)
 			for (const char *const *a = lists[l]; a && *a; a++) {
 				long k = index_in(v, n, *a);
 
 				if (k < 0)
 					return md_err_set(err, MD_EINVAL, "registry", "probe %s names an unknown probe '%s'",
 							  v[i]->name, *a);
-				if (l == 0 && reaches(v, n, (size_t)k, i, 0))
+				if (l < 2 && reaches(v, n, (size_t)k, i, 0))
 					return md_err_set(err, MD_EINVAL, "registry",
-							  "probes %s and %s run after each other (a cycle)",
+							  "probes %s and %s wait for each other (a cycle)",
 							  v[i]->name, *a);
-				if (l == 0 && k > (long)i)
+				if (l < 2 && k > (long)i)
 					return md_err_set(err, MD_EINVAL, "registry",
-							  "probe %s runs after %s but is listed before it",
+							  "probe %s waits for %s but is listed before it",
 							  v[i]->name, *a);
 			}
 		if ((v[i]->needs & (MD_NEEDS_SESSION | MD_USES_SESSION)) && opener > (long)i)

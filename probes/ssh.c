@@ -1334,152 +1334,6 @@ int ssh_known_hosts_add(const char *file, const char *name, bool hashed, const u
 }
 
 /* ==================================================================================== */
-/* On the host: OS and sudo                                                             */
-/* ==================================================================================== */
-
-const char *ssh_os_from_uname(const char *out, char *buf, size_t n)
-{
-	size_t l = 0;
-
-	while (*out && isspace((unsigned char)*out))
-		out++;
-	if (!*out || n == 0)
-		return NULL;
-	if (strncmp(out, "Linux", 5) == 0)
-		return snprintf(buf, n, "linux"), buf;
-	if (strncmp(out, "Darwin", 6) == 0)
-		return snprintf(buf, n, "darwin"), buf;
-	/* Git Bash, MSYS2 and Cygwin on Windows answer MINGW64_NT-10.0-19045 etc. */
-	if (strncmp(out, "MINGW", 5) == 0 || strncmp(out, "MSYS", 4) == 0 ||
-	    strncmp(out, "CYGWIN", 6) == 0)
-		return snprintf(buf, n, "windows"), buf;
-	while (out[l] && (isalnum((unsigned char)out[l]) || out[l] == '_' || out[l] == '-') &&
-	       l + 1 < n) {
-		buf[l] = (char)tolower((unsigned char)out[l]);
-		l++;
-	}
-	buf[l] = '\0';
-	return l ? buf : NULL;
-}
-
-const char *ssh_sudo_classify(int exit_status, const char *e)
-{
-	if (exit_status == 0)
-		return "nopasswd";
-	/* sudo(8): -n "non-interactive: ... if a password is required for the command to run,
-	 * sudo will display an error message and exit".  A user with no sudoers entry gets
-	 * the same message. */
-	if (strstr(e, "a password is required") || strstr(e, "a terminal is required"))
-		return "password";
-	if (exit_status == 127 || strstr(e, "sudo: not found") ||
-	    strstr(e, "sudo: command not found") || strstr(e, "No such file or directory"))
-		return "absent";
-	if (strstr(e, "is not in the sudoers file") || strstr(e, "is not allowed to") ||
-	    strstr(e, "may not run sudo"))
-		return "denied";
-	return "error";
-}
-
-/* First line of a command's output, for evidence. */
-static void first_line(const char *s, char *out, size_t n)
-{
-	while (*s == '\r' || *s == '\n')
-		s++;
-	copy_span(out, n, s, strcspn(s, "\r\n"));
-}
-
-/* One round trip for both questions: every exec pays for the remote login shell's start-up
- * (a heavy ~/.bashrc costs hundreds of ms), so OS and sudo share a command.  `sh -c`
- * keeps it POSIX whatever the login shell is (fish and csh have no `$?`); LC_ALL=C keeps
- * sudo's messages in English for ssh_sudo_classify().  On Windows, cmd.exe and PowerShell
- * fail on `sh`, and `cmd /c ver` answers instead. */
-#define HOST_CMD "sh -c 'uname -s; LC_ALL=C sudo -n true; echo \"md-sudo-exit:$?\"'"
-#define SUDO_MARK "md-sudo-exit:"
-
-int ssh_host_parse(const char *out, int *sudo_exit, char *uname_line, size_t n)
-{
-	const char *mark = strstr(out, SUDO_MARK);
-
-	first_line(out, uname_line, n);
-	if (strncmp(uname_line, SUDO_MARK, strlen(SUDO_MARK)) == 0)
-		uname_line[0] = '\0';
-	if (!mark || (mark != out && mark[-1] != '\n'))
-		return MD_EPARSE;
-	*sudo_exit = atoi(mark + strlen(SUDO_MARK));
-	return MD_OK;
-}
-
-static void record_sudo(struct md_facts *f, int sudo_exit, struct md_buf *err)
-{
-	const char *v = ssh_sudo_classify(sudo_exit, md_buf_str(err));
-	bool ok = strcmp(v, "nopasswd") == 0;
-
-	md_buf_rstrip(err);
-	md_fact_strf(f, P, "host.sudo", v, "`sudo -n true` exit %d%s%s", sudo_exit,
-		     err->len ? ", stderr: " : "", md_buf_str(err));
-	md_fact_check(f, "host.sudo", ok ? MD_CHECK_OK : MD_CHECK_WARN,
-		      ok ? "sudo without a password" :
-		      strcmp(v, "password") == 0 ? "sudo needs a password" :
-		      strcmp(v, "absent") == 0 ? "sudo is not installed" :
-		      strcmp(v, "denied") == 0 ? "sudo refuses this user" : "sudo: error");
-}
-
-int ssh_host_facts(struct md_session *s, bool banner_windows, struct md_facts *f,
-		   const struct md_deadline *dl)
-{
-	struct md_exec x;
-	struct md_err e = { 0 };
-	char os_buf[64], line[256], uname_ev[600];
-	const char *os = NULL;
-	int rc, sudo_exit = -1;
-	bool have_sudo = false;
-
-	md_exec_init(&x);
-	rc = md_session_exec(s, HOST_CMD, NULL, 0, &x, dl, &e);
-	if (rc == MD_ETIMEOUT) {
-		md_fact_str(f, P, "host.os", "unknown", e.msg);
-		md_fact_check(f, "host.os", MD_CHECK_WARN, "OS detection: no answer");
-		goto out;
-	}
-	if (rc == MD_OK && ssh_host_parse(md_buf_str(&x.out), &sudo_exit, line, sizeof(line)) == MD_OK &&
-	    (os = ssh_os_from_uname(line, os_buf, sizeof(os_buf)))) {
-		have_sudo = true;
-		md_fact_strf(f, P, "host.os", os, "`uname -s` printed \"%s\"", line);
-	} else {
-		first_line(rc ? e.msg : md_buf_str(&x.err), line, sizeof(line));
-		snprintf(uname_ev, sizeof(uname_ev), "`uname -s` (via sh) exit %d: %s", x.exit_status, line);
-		/* Windows' default shell (cmd.exe or PowerShell) has no sh or uname, but
-		 * `cmd /c ver` works from both. */
-		md_err_clear(&e);
-		rc = md_session_exec(s, "cmd /c ver", NULL, 0, &x, dl, &e);
-		if (rc == MD_OK && x.exit_status == 0 && strstr(md_buf_str(&x.out), "Windows")) {
-			os = "windows";
-			first_line(md_buf_str(&x.out), line, sizeof(line));
-			md_fact_strf(f, P, "host.os", os, "%s; `cmd /c ver` printed \"%s\"", uname_ev,
-				     line);
-		} else if (banner_windows) {
-			os = "windows";
-			md_fact_strf(f, P, "host.os", os, "%s; the banner names OpenSSH_for_Windows",
-				     uname_ev);
-		} else {
-			md_fact_strf(f, P, "host.os", "unknown", "%s; `cmd /c ver` did not answer either",
-				     uname_ev);
-			md_fact_check(f, "host.os", MD_CHECK_WARN, "OS detection: unknown");
-			goto out;
-		}
-	}
-	md_session_set_os(s, os);
-	snprintf(line, sizeof(line), "OS: %s", os);
-	md_fact_check(f, "host.os", MD_CHECK_OK, line);
-	/* sudo matters where provisioning runs it: Linux and other Unix hosts. */
-	if (strcmp(os, "windows") != 0 && have_sudo)
-		record_sudo(f, sudo_exit, &x.err);
-out:
-	md_exec_cleanup(&x);
-	return MD_OK;
-}
-
-/* ==================================================================================== */
 /* The probe                                                                            */
 /* ==================================================================================== */
 
@@ -2924,8 +2778,10 @@ static int ssh_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 		return MD_OK;
 	}
 
-	/* On the host */
-	ssh_host_facts(ms, b.windows, f, dl);
+	/* What the host runs is the host probe's to find out; the banner's word is all the
+	 * session knows until then (the run's POSIX batch is not sent to Windows). */
+	if (b.windows)
+		md_session_set_os(ms, "windows");
 	ctx->session = ms;
 	return MD_OK;
 }
@@ -2942,14 +2798,18 @@ static const char *const ssh_provides[] = {
 	"ssh.known_hosts_line", "ssh.known_hosts_unread", "ssh.auth", "ssh.auth_method", "ssh.auth_methods_offered",
 	"ssh.auth_keys_tried", "ssh.auth_skipped", "ssh.auth_rsa_sha1_only",
 	"ssh.identity_encrypted", "ssh.agent", "ssh.agent_socket", "ssh.config", "ssh.config_error",
-	"ssh.proxy", "host.os", "host.sudo", NULL,
+	"ssh.proxy", NULL,
 };
+
+/* Checking SSH means checking the host it leads to: `--probes ssh` answers OS and sudo. */
+static const char *const ssh_brings[] = { "host", NULL };
 
 const struct md_probe probe_ssh = {
 	.name = "ssh",
-	.desc = "SSH reachability: TCP, banner, host key, authentication, OS and sudo",
+	.desc = "SSH reachability: TCP, banner, host key, authentication (with the host probe)",
 	.provides = ssh_provides,
 	.needs = MD_OPENS_SESSION,
+	.brings = ssh_brings,
 	.budget_ms = 0,
 	.run = ssh_run,
 };

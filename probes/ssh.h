@@ -284,18 +284,5 @@ void ssh_sig_alg_of(const char *alg, char *out, size_t n);
  * "rsa-sha2-512".  MD_OK or MD_EPARSE. */
 int ssh_userauth_sign_alg(const unsigned char *data, size_t len, char *alg, size_t n);
 
-/* ---- On the host, over the session */
-/* "linux", "darwin", "windows" (MSYS/Cygwin uname too), else the lower-cased first word
- * of `uname -s`; NULL when out is empty.  Writes into buf. */
-const char *ssh_os_from_uname(const char *out, char *buf, size_t n);
-/* host.sudo from `sudo -n true`: "nopasswd", "password", "absent", "denied" or "error". */
-const char *ssh_sudo_classify(int exit_status, const char *err_text);
-/* Output of the combined OS + sudo command (see HOST_CMD in ssh.c): the first line (uname)
- * into uname_line ("" when absent) and the exit status of `sudo -n true`.  MD_EPARSE when
- * the sudo marker line is missing (the command did not run under sh). */
-int ssh_host_parse(const char *out, int *sudo_exit, char *uname_line, size_t n);
-/* Records host.os (and tells the session) and, on a Unix host, host.sudo. */
-int ssh_host_facts(struct md_session *s, bool banner_windows, struct md_facts *f,
-		   const struct md_deadline *dl);
 
 #endif

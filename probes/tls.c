@@ -1193,11 +1193,10 @@ static void handshake_inline(struct hs *h)
 
 /* ==== the Tailscale CLI over SSH ======================================================= */
 
+/* Known once tls_run() asked md_ctx_host_os(). */
 static const char *host_os(const struct md_ctx *ctx)
 {
-	const char *os = ctx->session ? md_session_os(ctx->session) : NULL;
-
-	return os ? os : "linux";
+	return ctx->host_os ? ctx->host_os : "linux";
 }
 
 
@@ -1746,7 +1745,9 @@ static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 		return md_err_set(err, MD_ESKIP, PROBE, "no host to dial");
 	}
 	pthread_once(&verify_once, verify_idx_init);
-	md_ctx_session(ctx); /* the Tailscale state is read over it */
+	/* The Tailscale state is read over the session, with the host's own CLI. */
+	if (md_ctx_session(ctx))
+		md_ctx_host_os(ctx, f);
 
 	/* The Tailscale state first: its MagicDNS name is the SNI tailscaled serves.  It gets
 	 * at most STATE_SHARE_PCT of what is left, so that however slow the CLI, the handshake
@@ -1880,11 +1881,15 @@ static const char *const tls_provides[] = {
 	"tailscale.serve_proxy", "tailscale.serve_status", NULL,
 };
 
+/* The host's OS decides how its Tailscale CLI is run. */
+static const char *const tls_reads[] = { "host", NULL };
+
 const struct md_probe probe_tls = {
 	.name = "tls",
 	.desc = "TLS handshake and certificate; tailscale serve config, backend and `tailscale cert`",
 	.provides = tls_provides,
 	.needs = MD_USES_SESSION,
+	.reads = tls_reads,
 	.budget_ms = 0,
 	.run = tls_run,
 };

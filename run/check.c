@@ -64,7 +64,8 @@ static void known_names(char *out, size_t n)
 	}
 }
 
-/* Adds what sel[i] runs after or brings, and what those do, until nothing changes. */
+/* Adds what sel[i] runs after or brings (and the session's opener when it needs the
+ * session), and what those do, until nothing changes. */
 static void close_selection(bool *sel)
 {
 	bool changed = true;
@@ -76,6 +77,10 @@ static void close_selection(bool *sel)
 
 			if (!sel[i])
 				continue;
+			/* A probe that needs the session brings the probe that opens it. */
+			for (size_t k = 0; k < md_n_probes && (md_probes[i]->needs & MD_NEEDS_SESSION); k++)
+				if ((md_probes[k]->needs & MD_OPENS_SESSION) && !sel[k])
+					sel[k] = changed = true;
 			for (int l = 0; l < 2; l++)
 				for (const char *const *a = lists[l]; a && *a; a++) {
 					int k = md_probe_index(*a);
@@ -179,6 +184,22 @@ static struct md_session *wait_session(struct md_ctx *ctx)
 	s = e->session;
 	pthread_mutex_unlock(&e->mu);
 	return s;
+}
+
+/* The ctx's wait_probe: for a probe's .reads. */
+static int wait_probe(struct md_ctx *ctx, const char *name, struct md_facts *facts)
+{
+	struct engine *e = ctx->engine;
+	struct job *d = job_of(e, name);
+
+	if (!d)
+		return MD_ENOTFOUND;
+	pthread_mutex_lock(&e->mu);
+	while (d->state != JOB_DONE)
+		pthread_cond_wait(&e->cv, &e->mu);
+	pthread_mutex_unlock(&e->mu);
+	/* Done: its store is no longer written to. */
+	return md_facts_copy_probe(facts, &d->facts, d->p->name);
 }
 
 /* Under e->mu: whether j may start now. */
@@ -382,7 +403,8 @@ static int engine_init(struct engine *e, const bool *sel, const struct md_option
 		j->run->probe = j->p->name;
 		md_facts_init(&j->facts);
 		j->ctx = (struct md_ctx){ .target = e->target, .opt = opt, .batch = e->batch,
-					  .wait_session = wait_session, .engine = e };
+					  .wait_session = wait_session, .wait_probe = wait_probe,
+					  .engine = e };
 		if (j->p->needs & MD_OPENS_SESSION)
 			e->opened = false;
 		e->n++;
@@ -447,8 +469,14 @@ int md_check_run(const char *spec, const struct md_check_opts *opts, const struc
 		}
 		if (rc == MD_OK)
 			rc = evaluate(rules, opt, out, err);
-		if (opts->keep_session)
+		if (opts->keep_session) {
+			const struct md_fact *os = md_facts_get(&out->facts, "host.os");
+
+			/* During the run the session knew only what the banner said. */
+			if (e.session && os && os->str && strcmp(os->str, "unknown") != 0)
+				md_session_set_os(e.session, os->str);
 			out->session = e.session;
+		}
 		else
 			md_session_free(e.session);
 		engine_cleanup(&e);

@@ -335,9 +335,12 @@ Test(lab_port, slow_listener_table_leaves_the_active_checks_their_time, .timeout
 
 	snprintf(key, sizeof(key), "%s/client_ed25519", dir);
 	snprintf(kh, sizeof(kh), "%s/known_hosts", dir);
-	sh("printf '%%s\\n' '#!/bin/sh' 'case \"$SSH_ORIGINAL_COMMAND\" in' "
-	   "'\"ss \"*) sleep 2.5; nft delete table inet mdslow ;;' 'esac' "
-	   "'exec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"' > slow.sh && chmod 755 slow.sh");
+	/* The host's `ss` (the listing runs inside the batch's script, so the slow one is
+	 * first on PATH): it takes 2.5 s, then lets 8443's retransmitted SYN through. */
+	sh("mkdir -p slowbin && printf '%%s\\n' '#!/bin/sh' 'sleep 2.5; nft delete table inet mdslow' "
+	   "\"exec $(command -v ss) \\\"\\$@\\\"\" > slowbin/ss && chmod 755 slowbin/ss && "
+	   "printf '%%s\\n' '#!/bin/sh' 'PATH=%s/slowbin:$PATH exec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"' "
+	   "> slow.sh && chmod 755 slow.sh", dir);
 	snprintf(conf, sizeof(conf), "ForceCommand %s/slow.sh\n", dir);
 	start_sshd(conf);
 	listen_socat("TCP4-LISTEN:8443,bind=" HOST ",fork,reuseaddr");
@@ -363,8 +366,8 @@ Test(lab_port, slow_listener_table_leaves_the_active_checks_their_time, .timeout
 	cr_assert_lt(res.elapsed_ms, 9000, "took %lld ms", (long long)res.elapsed_ms);
 }
 
-/* A Linux host without iproute2: `ss` is missing (the ForceCommand wrapper answers it with
- * exit 127, as a shell does for a missing command), so the probe reads /proc/net over SSH
+/* A Linux host without iproute2: `ss` is missing (a stand-in first on the session's PATH
+ * answers exit 127, as a shell does for a missing command), so the probe reads /proc/net over SSH
  * and this machine's byte order from the ELF header of a binary: with od first, then with
  * an od that rejects -t/-j/-N (BusyBox without CONFIG_DESKTOP), which leaves it to dd.
  * The addresses must come out right either way. */
@@ -379,10 +382,10 @@ Test(lab_port, without_ss_the_proc_tables_are_read_in_the_targets_byte_order, .t
 
 	snprintf(key, sizeof(key), "%s/client_ed25519", dir);
 	snprintf(kh, sizeof(kh), "%s/known_hosts", dir);
-	sh("mkdir -p fakebin && printf '%%s\\n' '#!/bin/sh' 'case \"$SSH_ORIGINAL_COMMAND\" in' "
-	   "'\"ss \"*) echo \"sh: ss: not found\" >&2; exit 127 ;;' 'esac' "
-	   "'PATH=%s/fakebin:$PATH exec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"' > nossh.sh && "
-	   "chmod 755 nossh.sh", dir);
+	sh("mkdir -p fakebin && printf '%%s\\n' '#!/bin/sh' 'echo \"sh: ss: not found\" >&2' 'exit 127' "
+	   "> fakebin/ss && chmod 755 fakebin/ss && "
+	   "printf '%%s\\n' '#!/bin/sh' 'PATH=%s/fakebin:$PATH exec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"' "
+	   "> nossh.sh && chmod 755 nossh.sh", dir);
 	snprintf(conf, sizeof(conf), "ForceCommand %s/nossh.sh\n", dir);
 	start_sshd(conf);
 	listen_socat("TCP4-LISTEN:8443,bind=127.0.0.1,fork,reuseaddr");

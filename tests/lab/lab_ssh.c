@@ -1384,7 +1384,7 @@ Test(lab_ssh, names_that_do_not_resolve, .timeout = 60)
 
 /* ---- md_session_exec() over a real session ---- */
 
-extern const struct md_probe probe_ssh;
+extern const struct md_probe probe_ssh, probe_host;
 
 /* Moves this test process into the client namespace (the traffic rule in lab.h: clients
  * never dial from the root namespace) and checks that it got there. */
@@ -1426,7 +1426,9 @@ Test(lab_ssh, session_exec_stdin_stderr_status_signal_cap_and_deadline, .timeout
 	ctx.deadline = dl;
 	cr_assert_eq(probe_ssh.run(&ctx, &f, &err), MD_OK, "%s", err.msg);
 	cr_assert(ctx.session, "no session: ssh.auth = %s", md_facts_str(&f, "ssh.auth"));
-	cr_assert_str_eq(md_session_os(ctx.session), "linux");
+	cr_assert_null(md_session_os(ctx.session), "an OpenSSH banner says nothing of the OS");
+	cr_assert_eq(probe_host.run(&ctx, &f, &err), MD_OK, "%s", err.msg);
+	cr_assert_str_eq(md_facts_str(&f, "host.os"), "linux");
 
 	/* stdin is written, then EOF: cat ends. */
 	cr_assert_eq(md_session_exec(ctx.session, "cat", "secret on stdin\n", 16, &x, &dl, &err), MD_OK,

@@ -752,6 +752,7 @@ Test(lab_tls, slow_tailscale_cli_leaves_the_handshake_its_share_tailscale_fixtur
 	cr_assert_geq(atoi(fact("tls.handshake_ms")), 2450, "the server's real wait: %s ms",
 		      fact("tls.handshake_ms"));
 	assert_fact("tls.cert_issue", "ok");
-	cr_assert_leq(res.elapsed_ms, 7000, "run took %lld ms with --timeout 6.5s",
+	/* Within the deadline, with room for a loaded machine: a hang would take 30 s. */
+	cr_assert_leq(res.elapsed_ms, 8000, "run took %lld ms with --timeout 6.5s",
 		      (long long)res.elapsed_ms);
 }

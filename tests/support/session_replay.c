@@ -32,14 +32,120 @@ static int log_cmd(struct replay *r, const char *cmd)
 	return MD_OK;
 }
 
+static const struct md_replay_entry *find_entry(const struct replay *r, const char *cmd)
+{
+	for (size_t i = 0; i < r->n_entries; i++) {
+		const struct md_replay_entry *e = &r->entries[i];
+
+		if (e->cmd_prefix && strncmp(cmd, e->cmd_prefix, strlen(e->cmd_prefix)) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* The word after "md_run ID LIMIT " in a batch script: POSIX single quotes, '\'' for a
+ * quote (core/hostbatch.c).  Returns a malloc'ed copy, *end after it; NULL on a bad line. */
+static char *unquote(const char *p, const char **end)
+{
+	struct md_buf b;
+
+	md_buf_init(&b, 0);
+	while (*p == '\'') {
+		const char *q = strchr(p + 1, '\'');
+
+		if (!q || md_buf_append(&b, p + 1, (size_t)(q - p - 1)))
+			goto bad;
+		p = q + 1;
+		if (strncmp(p, "\\'", 2) == 0) {
+			if (md_buf_puts(&b, "'"))
+				goto bad;
+			p += 2;
+		}
+	}
+	*end = p;
+	if (md_buf_puts(&b, ""))
+		goto bad;
+	return md_buf_steal(&b);
+bad:
+	md_buf_cleanup(&b);
+	return NULL;
+}
+
+/* One section of a batch: framed as the script's md_run would frame it. */
+static int batch_section(struct replay *r, const char *nonce, const char *id, int limit,
+			 const char *cmd, struct md_exec *x)
+{
+	const struct md_replay_entry *e = find_entry(r, cmd);
+	int rc = log_cmd(r, cmd);
+
+	if (rc == MD_OK)
+		rc = md_buf_printf(&x->out, "\n%s %s begin\n%s", nonce, id, e && e->out ? e->out : "");
+	if (rc == MD_OK && e)
+		rc = md_buf_printf(&x->err, "\n%s %s begin\n%s", nonce, id, e->err ? e->err : "");
+	else if (rc == MD_OK)
+		rc = md_buf_printf(&x->err, "\n%s %s begin\nsh: 1: %.*s: not found\n", nonce, id,
+				   (int)strcspn(cmd, " "), cmd);
+	if (rc == MD_OK)
+		rc = md_buf_printf(&x->out, "\n%s %s end %d %d\n", nonce, id, e ? e->exit_status : 127,
+				   limit);
+	if (rc == MD_OK)
+		rc = md_buf_printf(&x->err, "\n%s %s end\n", nonce, id);
+	return rc;
+}
+
+/* `sh -s` with a host batch on stdin (core/hostbatch.c): each section is answered from the
+ * table as if run alone, and framed with the script's nonce; a section whose entry hangs
+ * makes the whole exec hang. */
+static int batch_exec(struct replay *r, const char *script, struct md_exec *x, struct md_err *err)
+{
+	char nonce[64];
+	const char *p;
+	int rc = MD_OK;
+
+	if (sscanf(script, "md_m=%63[0-9a-f]", nonce) != 1)
+		return md_err_set(err, MD_EINVAL, "exec", "replay: `sh -s` without a batch script");
+	for (p = script; rc == MD_OK && (p = strstr(p, "\nmd_run ")); ) {
+		char id[64], *cmd;
+		int limit, used = 0;
+		const struct md_replay_entry *e;
+
+		if (sscanf(p, "\nmd_run %63s %d %n", id, &limit, &used) != 2 || !used)
+			return md_err_set(err, MD_EINVAL, "exec", "replay: a malformed md_run line");
+		cmd = unquote(p + used, &p);
+		if (!cmd)
+			return md_err_set(err, MD_EINVAL, "exec", "replay: a malformed md_run command");
+		e = find_entry(r, cmd);
+		if (e && e->hang) {
+			rc = log_cmd(r, cmd);
+			free(cmd);
+			return rc ? md_err_set(err, rc, "exec", "out of memory")
+				  : md_err_set(err, MD_ETIMEOUT, "exec",
+					       "exec `sh -s` on replay: no answer before the deadline");
+		}
+		rc = batch_section(r, nonce, id, limit, cmd, x);
+		free(cmd);
+	}
+	x->exit_status = 0;
+	return rc ? md_err_set(err, rc, "exec", "out of memory") : MD_OK;
+}
+
 static int replay_exec(void *impl, const char *cmd, const void *in, size_t in_len,
 		       struct md_exec *x, const struct md_deadline *dl, struct md_err *err)
 {
 	struct replay *r = impl;
 
-	(void)in;
-	(void)in_len;
 	(void)dl;
+	/* A batch, unless the table answers `sh -s` itself (a host without sh). */
+	if (strcmp(cmd, "sh -s") == 0 && in && !find_entry(r, cmd)) {
+		char *script = strndup(in, in_len);
+		int rc;
+
+		if (!script)
+			return md_err_set(err, MD_ENOMEM, "exec", "out of memory");
+		rc = batch_exec(r, script, x, err);
+		free(script);
+		return rc;
+	}
 	if (log_cmd(r, cmd))
 		return md_err_set(err, MD_ENOMEM, "exec", "out of memory");
 	for (size_t i = 0; i < r->n_entries; i++) {

@@ -69,7 +69,7 @@ Test(engine, a_probe_listed_before_what_it_runs_after_is_refused)
 {
 	const struct md_probe *v[] = { &p_after_a, &p_uses, &p_open };
 
-	expect_bad(v, 3, "runs after a but is listed before it");
+	expect_bad(v, 3, "waits for a but is listed before it");
 }
 
 Test(engine, a_cycle_is_refused)
@@ -141,14 +141,28 @@ Test(engine, a_named_probe_brings_what_it_runs_after_and_the_session_opener)
 	}
 }
 
-Test(engine, only_the_named_probes_run)
+Test(engine, only_the_named_probes_run_with_what_they_bring)
 {
 	bool sel[64];
 
 	select_ok("ssh", sel);
-	for (size_t i = 0; i < md_n_probes; i++)
-		if (strcmp(md_probes[i]->name, "ssh") != 0 && !md_probes[i]->after)
-			cr_assert_not(sel[i], "%s selected with --probes ssh", md_probes[i]->name);
+	for (size_t i = 0; i < md_n_probes; i++) {
+		const char *name = md_probes[i]->name;
+
+		if (strcmp(name, "ssh") == 0 || strcmp(name, "host") == 0)
+			cr_assert(sel[i], "%s not selected with --probes ssh", name);
+		else
+			cr_assert_not(sel[i], "%s selected with --probes ssh", name);
+	}
+}
+
+static const struct md_probe p_reads_b = { .name = "a", .reads = after_b, .run = noop };
+
+Test(engine, a_cycle_through_reads_is_refused)
+{
+	const struct md_probe *v[] = { &p_reads_b, &p_after_a };
+
+	expect_bad(v, 2, "a cycle");
 }
 
 Test(engine, bad_lists_are_refused_with_a_reason)
