@@ -1,5 +1,7 @@
 # meshdoctor — plain Makefile.  `make` builds ./meshdoctor; `make test` runs every test;
-# `make test SAN=1` does the same under ASan+UBSan (objects in build-san/).
+# `make test SAN=1` does the same under ASan+UBSan (objects in build-san/); `make tsan` runs
+# the tests whose code runs on threads (several hosts at once, the engine, the host batch)
+# under ThreadSanitizer (objects in build-tsan/).
 PKG_CONFIG ?= pkg-config
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
@@ -14,7 +16,12 @@ CFLAGS += -DMD_VERSION='"$(VERSION)"' -DMD_RULES_DIR='"$(DATADIR)/rules"'
 CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
-ifeq ($(SAN),1)
+ifeq ($(TSAN),1)
+BUILD := build-tsan
+CFLAGS += -fsanitize=thread -fno-omit-frame-pointer -O1
+LDFLAGS += -fsanitize=thread
+BIN := $(BUILD)/meshdoctor
+else ifeq ($(SAN),1)
 BUILD := build-san
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -O1
 LDFLAGS += -fsanitize=address,undefined
@@ -45,7 +52,7 @@ HELPER_BIN := $(HELPER_SRC:tests/lab/helpers/%.c=$(BUILD)/tests/helpers/%)
 TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
 TEST_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
 
-.PHONY: all deps test unit lab demo install clean bench
+.PHONY: all deps test unit lab tsan demo install clean bench
 all: $(BIN)
 
 $(BUILD)/libmd.a: $(LIB_OBJ)
@@ -70,6 +77,11 @@ $(BUILD)/tests/%: tests/lab/%.c $(SUPPORT_OBJ) $(BUILD)/libmd.a
 	@echo "  CC  $<"
 	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libmd.a $(LDLIBS) $(TEST_LIBS)
 
+$(BUILD)/tests/tsan_%: tests/tsan/tsan_%.c $(BUILD)/tests/support/fleet.o $(BUILD)/libmd.a
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/tests/support/fleet.o $(BUILD)/libmd.a $(LDLIBS) -lpthread
+
 # Small servers the lab starts (e.g. a TLS server that answers with an alert).
 $(BUILD)/tests/helpers/%: tests/lab/helpers/%.c
 	@mkdir -p $(dir $@)
@@ -89,6 +101,12 @@ lab: $(BIN) $(LAB_BIN) $(HELPER_BIN)
 test: deps
 	@$(MAKE) --no-print-directory unit lab
 
+# The runs on threads under ThreadSanitizer: several hosts checked at once (the engine, the
+# host batch, the sessions).  A plain program, as criterion cannot start under TSan.
+tsan:
+	@$(MAKE) --no-print-directory TSAN=1 build-tsan/tests/tsan_fleet
+	@TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:$${TSAN_OPTIONS:-}" build-tsan/tests/tsan_fleet
+
 demo: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	@./scripts/demo.sh
@@ -102,7 +120,7 @@ install: $(BIN)
 	install -m 0644 rules/*.rules $(DESTDIR)$(DATADIR)/rules/
 
 clean:
-	rm -rf build build-san meshdoctor
+	rm -rf build build-san build-tsan meshdoctor
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d)
 # Test binaries are compiled and linked in one step; their .d files name what they include.

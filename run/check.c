@@ -48,6 +48,7 @@ struct engine {
 	bool opened;                  /* under mu: the opener finished (or there is none) */
 	struct md_hostbatch *batch;
 	int64_t batch_host_ms;        /* the batch's time on the host */
+	struct md_session *batch_session; /* set before the batch's thread starts */
 	pthread_t batch_th;
 	bool batch_threaded;
 };
@@ -232,7 +233,7 @@ static void *batch_main(void *arg)
 {
 	struct engine *e = arg;
 
-	md_hostbatch_run(e->batch, e->session, &e->run_dl, e->batch_host_ms);
+	md_hostbatch_run(e->batch, e->batch_session, &e->run_dl, e->batch_host_ms);
 	return NULL;
 }
 
@@ -258,7 +259,7 @@ static void session_up(struct engine *e, struct md_session *s)
 	if (s && md_hostbatch_count(e->batch)) {
 		/* The host's total is the share; the answer may still come until the run's end. */
 		e->batch_host_ms = e->run_dl.end_ms ? left * BATCH_SHARE_PCT / 100 : 0;
-		e->session = s;
+		e->batch_session = s;
 		e->batch_threaded = pthread_create(&e->batch_th, NULL, batch_main, e) == 0;
 		if (!e->batch_threaded)
 			batch_main(e);
