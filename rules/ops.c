@@ -199,7 +199,8 @@ static bool parse_string_only(struct md_expr *e, char *msg, size_t len)
 
 /* Limits on `~` patterns.  glibc's regcomp expands a counted repetition by copying its
  * operand (posix/regcomp.c, parse_dup_op): `(a{1,255}){1,255}` costs 150 MB and 0.1 s,
- * one more level 10 GB and half a minute, and `(a{1,32767})` 8 GB.  A back-reference
+ * one more level 10 GB and half a minute, and `(a{1,32767})` 8 GB; `x+` is `x x*`, so each
+ * '+' on a repeated part doubles it.  A back-reference
  * makes regexec backtrack, which takes seconds on a few hundred bytes of a fact's text.
  * Rules are read on every run, so a pattern must stay cheap to compile and to match. */
 #define REGEX_MAX_LEN 512
@@ -356,8 +357,23 @@ static bool regex_affordable(const struct md_lit *l, char *msg, size_t len)
 			atom = false;
 			p++;
 			break;
-		case '*':
 		case '+':
+			/* glibc compiles x+ as x x*: a copy of its operand, so stacked or nested
+			 * +'s double the pattern each (`[a-z]+` then 17 more '+': 170 MB). */
+			if (atom && atom_copies * 2 > REGEX_MAX_DUP) {
+				snprintf(msg, len,
+					 "regular expression %.60s: a '+' repeats a part that is repeated already, %ld copies in all (at most %d; one + is enough)",
+					 l->text, atom_copies * 2, REGEX_MAX_DUP);
+				return false;
+			}
+			if (atom) {
+				atom_copies *= 2;
+				if (atom_copies > copies[depth])
+					copies[depth] = atom_copies;
+			}
+			p++;
+			break;
+		case '*':
 		case '?':
 			p++; /* unbounded or optional: one copy of the operand, which stays the atom */
 			break;

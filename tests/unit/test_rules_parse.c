@@ -99,6 +99,11 @@ static struct bad_case bad_cases[] = {
 	{ WHEN("a.b ~ \"(a{1,20})*{20}\""), "t.rules:2: ", "400 copies" },
 	{ WHEN("a.b ~ \"((a{4}){4}){16}\""), "t.rules:2: ", "256 copies" },
 	{ WHEN("a.b ~ \"a{256}\""), "t.rules:2: ", "'{256}' counts past 255" },
+	/* x+ compiles as x x*: stacked +'s double the pattern (18 of them: 170 MB) */
+	{ WHEN("a.b ~ \"[a-z0-9]++++++++++++++++++\""), "t.rules:2: ",
+	  "a '+' repeats a part that is repeated already, 256 copies in all (at most 255" },
+	{ WHEN("a.b ~ \"((([ab]+)+)+){40}\""), "t.rules:2: ",
+	  "'{40}' repeats a part that has a counted repetition already, 320 copies" },
 	{ WHEN("a.b ~ \"(a{1,32767})\""), "t.rules:2: ", "'{1,32767}' counts past 255" },
 	{ WHEN("a.b ~ \"[ab]{300,}\""), "t.rules:2: ", "'{300,}' counts past 255" },
 	{ WHEN("a.b ~ \"x{,99999999999}\""), "t.rules:2: ", "counts past 255" },
