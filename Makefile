@@ -16,7 +16,14 @@ CFLAGS += -DMD_VERSION='"$(VERSION)"' -DMD_RULES_DIR='"$(DATADIR)/rules"'
 CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
-ifeq ($(TSAN),1)
+ifeq ($(FUZZ),1)
+# libFuzzer harnesses (tests/fuzz/): the library instrumented for coverage, ASan and UBSan.
+CC := clang
+BUILD := build-fuzz
+CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -O1
+LDFLAGS += -fsanitize=address,undefined
+BIN := $(BUILD)/meshdoctor
+else ifeq ($(TSAN),1)
 BUILD := build-tsan
 CFLAGS += -fsanitize=thread -fno-omit-frame-pointer -O1
 LDFLAGS += -fsanitize=thread
@@ -52,7 +59,7 @@ HELPER_BIN := $(HELPER_SRC:tests/lab/helpers/%.c=$(BUILD)/tests/helpers/%)
 TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
 TEST_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
 
-.PHONY: all deps test unit lab tsan demo install clean bench
+.PHONY: all deps test unit lab tsan fuzz fuzz-replay demo install clean bench
 all: $(BIN)
 
 $(BUILD)/libmd.a: $(LIB_OBJ)
@@ -76,6 +83,11 @@ $(BUILD)/tests/%: tests/lab/%.c $(SUPPORT_OBJ) $(BUILD)/libmd.a
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
 	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libmd.a $(LDLIBS) $(TEST_LIBS)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libmd.a
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(BUILD)/libmd.a $(LDLIBS)
 
 $(BUILD)/tests/tsan_%: tests/tsan/tsan_%.c $(BUILD)/tests/support/fleet.o $(BUILD)/libmd.a
 	@mkdir -p $(dir $@)
@@ -107,6 +119,18 @@ tsan:
 	@$(MAKE) --no-print-directory TSAN=1 build-tsan/tests/tsan_fleet
 	@TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:$${TSAN_OPTIONS:-}" build-tsan/tests/tsan_fleet
 
+# Every parser of outside input has a libFuzzer harness: `make fuzz` replays its corpus
+# (tests/fuzz/corpus/NAME/) and fuzzes it FUZZ_SECONDS; `make fuzz-replay` only replays.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/fuzz/%)
+FUZZ_SECONDS ?= 10
+fuzz:
+	@$(MAKE) --no-print-directory FUZZ=1 $(FUZZ_BIN)
+	@./scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+fuzz-replay:
+	@$(MAKE) --no-print-directory FUZZ=1 $(FUZZ_BIN)
+	@./scripts/fuzz.sh 0 $(FUZZ_BIN)
+
 demo: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	@./scripts/demo.sh
@@ -120,7 +144,7 @@ install: $(BIN)
 	install -m 0644 rules/*.rules $(DESTDIR)$(DATADIR)/rules/
 
 clean:
-	rm -rf build build-san build-tsan meshdoctor
+	rm -rf build build-san build-tsan build-fuzz meshdoctor
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d)
 # Test binaries are compiled and linked in one step; their .d files name what they include.

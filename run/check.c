@@ -312,7 +312,7 @@ static void run_jobs(struct engine *e)
 {
 	pthread_mutex_lock(&e->mu);
 	for (;;) {
-		bool waiting = false, running = false;
+		bool running = false;
 
 		for (size_t i = 0; i < e->n; i++) {
 			struct job *j = &e->jobs[i];
@@ -325,7 +325,6 @@ static void run_jobs(struct engine *e)
 					job_main(j);
 				pthread_mutex_lock(&e->mu);
 			}
-			waiting |= j->state == JOB_WAITING;
 			running |= j->state == JOB_RUNNING;
 		}
 		if (!running)
