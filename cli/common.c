@@ -253,6 +253,24 @@ static int write_stream(int fd, const char *path, const struct md_buf *buf)
 	return 0;
 }
 
+/* The process's umask, read without changing it: umask(2) can only be read by setting
+ * it, which would race with threads creating files meanwhile.  Linux shows it in
+ * /proc/self/status ("Umask:", since 4.7); 022 when that cannot be read. */
+static mode_t process_umask(void)
+{
+	FILE *fp = fopen("/proc/self/status", "re");
+	char line[128];
+	unsigned mask = 022;
+
+	if (!fp)
+		return 022;
+	while (fgets(line, sizeof(line), fp))
+		if (sscanf(line, "Umask: %o", &mask) == 1)
+			break;
+	fclose(fp);
+	return (mode_t)(mask & 0777);
+}
+
 int cli_write_output(const char *path, const struct md_buf *buf)
 {
 	char tmp[PATH_MAX];
@@ -287,14 +305,15 @@ int cli_write_output(const char *path, const struct md_buf *buf)
 	/* The report replaces the file at once: a temporary file in the same directory, then
 	 * rename().  Private while it is written; then the mode of the file it replaces (a
 	 * report kept 0600 stays so), or what a new file would get (0644 less the umask). */
-	mask = umask(0);
-	umask(mask);
+	mask = process_umask();
 	mode = exists ? st.st_mode & 0777 : 0644 & ~mask;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp)) {
+	/* A name of its own (mkstemp: 0600, O_EXCL), so that runs on threads of one process
+	 * writing beside each other never share one. */
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp)) {
 		cli_error("%s: path too long", path);
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		cli_error("cannot write %s: %s", path, strerror(errno));
 		return -1;
