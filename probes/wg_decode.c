@@ -12,98 +12,20 @@
  *     table (it can be neither a roam nor a first confirmation);
  *   - the read buffer is page-aligned (the kernel's copy into a misaligned one ran 4x
  *     slower). */
-#include "probes/wireguard.h"
+#include "probes/wg_internal.h"
 
 #include <arpa/inet.h>
-#include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define PROBE "wireguard"
 #define WINDOW 8 /* hash probe window: a full window evicts its least recently seen entry */
-
-/* ------------------------------------------------------------------------------------ */
-/* State                                                                                */
-/* ------------------------------------------------------------------------------------ */
-
-/* The hot path identifies an endpoint by three words loaded straight from the packet
- * (family | port << 16 | first 4 address bytes << 32, then the other 12 address bytes of
- * IPv6), so hashing and comparing never reload small stores as wide words.  struct
- * wg_endpoint is made from a key only for a new pair or an example. */
-struct ep_key {
-	uint64_t w[3];
-};
-
-#define KEY_PORT_MASK 0xffff0000ull
-
-enum idx_kind { IDX_SEEN, IDX_INIT, IDX_RESP };
-
-/* One WireGuard session index, as announced by an initiation or response (or first seen
- * as a receiver index, when the capture started inside a session). */
-struct wg_index {           /* 64 bytes: one cache line */
-	uint32_t idx;
-	uint8_t used, kind, answered, confirmed;
-	uint8_t has_sender;
-	uint32_t pair;          /* slot in pairs[] of the message that announced it */
-	struct ep_key sender;   /* source of the last message that named it as receiver */
-	int64_t ts_us;          /* when it was announced (for the RTT) */
-	uint64_t pair_serial;   /* ... valid while pairs[pair].serial matches */
-	uint64_t last_seq;
-} __attribute__((aligned(64)));
-
-struct pair_slot {
-	struct wg_pair p;
-	uint64_t serial;
-};
-
-/* What every packet of a pair touches, in two cache lines; the rest of struct wg_pair
- * (pairs[]) is touched only by handshakes, rare kinds and new pairs.  The counters here
- * are merged into the struct wg_pair copies that wg_analyser_pairs() hands out. */
-struct pair_hot {
-	struct ep_key local, remote;
-	uint64_t packets;
-	int64_t last_us;           /* also the eviction order */
-	uint64_t data_packets[2];  /* [0] tx, [1] rx */
-	uint64_t data_bytes[2];
-	uint64_t keepalives[2];
-	uint32_t recv_idx[2];      /* the last receiver index seen each way: a transport   */
-	uint8_t recv_known[2];     /* message naming it again needs no index-table lookup */
-} __attribute__((aligned(64)));
-
-enum example {
-	EX_INIT, EX_RESP, EX_COOKIE, EX_DATA, EX_KEEPALIVE, EX_DISCO, EX_NON_WG, EX_BAD_SIZE,
-	EX_FRAGMENT, EX_TRUNCATED, EX_ROAM, EX_BURST, EX_N
-};
-
-struct wg_analyser {
-	uint64_t ports[65536 / 64];
-	struct ep_key local[WG_MAX_ADDRS], target[WG_MAX_ADDRS]; /* ports 0 */
-	size_t n_local, n_target;
-	/* Each slot's hash, 0 = empty: lookups scan this 4 KiB array and touch a slot only
-	 * on a hash match, instead of missing the cache on every slot they pass. */
-	uint32_t pair_h[WG_MAX_PAIRS];
-	struct pair_hot hot[WG_MAX_PAIRS];
-	struct pair_slot pairs[WG_MAX_PAIRS];
-	struct wg_index idx[WG_MAX_INDICES];
-	uint64_t seq, next_serial;
-	int32_t last_pair; /* cache: slot of the last pair touched, -1 none */
-	double rtt[WG_RTT_SAMPLES];
-	uint64_t rng;
-	/* The ports as a short list, next to the totals that every packet updates anyway:
-	 * the 8 KiB bitmap falls out of L1 between packets.  n_port_list > 16: bitmap only. */
-	uint16_t port_list[16];
-	unsigned n_port_list;
-	struct wg_totals t;
-	char ex[EX_N][360];
-};
 
 /* ------------------------------------------------------------------------------------ */
 /* Small helpers                                                                        */
@@ -189,7 +111,7 @@ static uint64_t xorshift(uint64_t *s)
 	return *s = x;
 }
 
-static void fmt_time(int64_t us, char *out, size_t len)
+void wg_fmt_time(int64_t us, char *out, size_t len)
 {
 	time_t sec = (time_t)(us / 1000000);
 	struct tm tm;
@@ -552,7 +474,7 @@ static void example(struct wg_analyser *a, enum example ex, int64_t ts,
 
 	if (a->ex[ex][0] && ex != EX_BURST)
 		return;
-	fmt_time(ts, when, sizeof(when));
+	wg_fmt_time(ts, when, sizeof(when));
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
@@ -828,50 +750,56 @@ static void fragment(struct wg_analyser *a, int64_t ts, const struct ep_key *sk,
 		off8 * 8);
 }
 
-#define TRUNC(where)                                           \
-	do {                                                   \
-		truncated(a, ts, caplen, wirelen, where);      \
-		return;                                        \
-	} while (0)
+/* One captured frame on its way down the decoder. */
+struct frame {
+	struct wg_analyser *a;
+	int64_t ts;
+	const uint8_t *d;
+	uint32_t caplen, wirelen;
+};
 
-void wg_analyser_frame(struct wg_analyser *a, int dlt, int64_t ts, const uint8_t *d,
-		       uint32_t caplen, uint32_t wirelen)
+/* Where the IP layer left the datagram. */
+struct ip_view {
+	int ver;
+	const uint8_t *saddr, *daddr;
+	size_t l4, iplen;       /* UDP's offset in the frame; the IP payload's length */
+	bool first_frag;        /* the first fragment of a datagram: only its start is here */
+};
+
+/* Counts the frame as cut short inside `where`; false, so the caller stops. */
+static bool cut(const struct frame *f, const char *where)
 {
-	size_t off = 0, l4, iplen, avail;
+	truncated(f->a, f->ts, f->caplen, f->wirelen, where);
+	return false;
+}
+
+/* Link layer → *off (where IP starts) and *ver (4 or 6); false when the frame is not IP,
+ * or cut short (counted). */
+static bool link_layer(const struct frame *f, int dlt, size_t *off, int *ver)
+{
+	const uint8_t *d = f->d;
+	uint32_t caplen = f->caplen;
 	uint16_t etype = 0;
-	struct ep_key s, t;
-	const uint8_t *saddr = NULL, *daddr = NULL;
-	uint16_t sport, dport;
-	uint32_t h;
-	const uint8_t *u;
-	size_t ulen, plen;
-	int ver = 0;
-	bool first_frag = false;
 
-	a->seq++;
-	a->t.frames++;
-	if (wirelen < caplen)
-		wirelen = caplen;
-
-	/* Link layer → ethertype (or the IP version for raw / loopback). */
+	*ver = 0;
 	switch (dlt) {
 	case DLT_EN10MB:
 		if (caplen < 14)
-			TRUNC("Ethernet header");
+			return cut(f, "Ethernet header");
 		etype = be16(d + 12);
-		off = 14;
+		*off = 14;
 		break;
 	case DLT_LINUX_SLL: /* 16 bytes; protocol at 14 (pcap-linktype(7): LINKTYPE_LINUX_SLL) */
 		if (caplen < 16)
-			TRUNC("SLL header");
+			return cut(f, "SLL header");
 		etype = be16(d + 14);
-		off = 16;
+		*off = 16;
 		break;
 	case DLT_LINUX_SLL2: /* 20 bytes; protocol at 0 (LINKTYPE_LINUX_SLL2) */
 		if (caplen < 20)
-			TRUNC("SLL2 header");
+			return cut(f, "SLL2 header");
 		etype = be16(d);
-		off = 20;
+		*off = 20;
 		break;
 	case DLT_NULL:
 	case DLT_LOOP: {
@@ -881,150 +809,177 @@ void wg_analyser_frame(struct wg_analyser *a, int dlt, int64_t ts, const uint8_t
 		uint32_t fb, fl;
 
 		if (caplen < 4)
-			TRUNC("loopback header");
+			return cut(f, "loopback header");
 		fb = be32(d);
 		fl = le32(d);
-		off = 4;
+		*off = 4;
 		if (fb == 2 || fl == 2)
-			ver = 4;
+			*ver = 4;
 		else if (fb == 10 || fb == 24 || fb == 28 || fb == 30 || fl == 10 || fl == 24 ||
 			 fl == 28 || fl == 30)
-			ver = 6;
+			*ver = 6;
 		else
-			return;
-		break;
+			return false;
+		return true;
 	}
 	case DLT_RAW:
 	case 101:
 	case DLT_IPV4:
 	case DLT_IPV6:
 		if (caplen < 1)
-			TRUNC("IP header");
-		ver = d[0] >> 4;
-		break;
+			return cut(f, "IP header");
+		*off = 0;
+		*ver = d[0] >> 4;
+		return true;
 	default:
+		return false;
+	}
+	/* 802.1Q (0x8100), 802.1ad (0x88a8) and the old QinQ 0x9100 tags: 4 bytes each, the
+	 * inner ethertype in the last 2. */
+	for (int tags = 0; (etype == 0x8100 || etype == 0x88a8 || etype == 0x9100) && tags < 4;
+	     tags++) {
+		if (caplen < *off + 4)
+			return cut(f, "VLAN tag");
+		etype = be16(d + *off + 2);
+		*off += 4;
+	}
+	if (etype == 0x0800)
+		*ver = 4;
+	else if (etype == 0x86dd)
+		*ver = 6;
+	return *ver != 0;
+}
+
+/* IPv4 at off (RFC 791): UDP only; a later fragment is counted and ends here. */
+static bool ipv4(const struct frame *f, size_t off, struct ip_view *ip)
+{
+	const uint8_t *d = f->d;
+	struct ep_key s, t;
+	size_t ihl, tot;
+	uint16_t frag;
+
+	if (f->caplen < off + 20)
+		return cut(f, "IPv4 header");
+	if (d[off] >> 4 != 4)
+		return false;
+	ihl = (size_t)(d[off] & 0x0f) * 4;
+	tot = be16(d + off + 2);
+	if (ihl < 20 || tot < ihl || d[off + 9] != 17 /* UDP */)
+		return false;
+	ip->ver = 4;
+	ip->saddr = d + off + 12;
+	ip->daddr = d + off + 16;
+	frag = be16(d + off + 6);
+	if (frag & 0x1fff) { /* a later fragment: no UDP header */
+		key_make(&s, 4, ip->saddr, 0);
+		key_make(&t, 4, ip->daddr, 0);
+		fragment(f->a, f->ts, &s, &t, frag & 0x1fff, true);
+		return false;
+	}
+	ip->first_frag = frag & 0x2000; /* MF at offset 0: the UDP header is here */
+	if (f->caplen < off + ihl)
+		return cut(f, "IPv4 options");
+	ip->l4 = off + ihl;
+	ip->iplen = tot - ihl;
+	return true;
+}
+
+/* An IPv6 fragment header at ip->l4 (RFC 8200 4.5): false after counting a later
+ * fragment; else whether this is the first one (*first), its length in *hl. */
+static bool ipv6_fragment(const struct frame *f, struct ip_view *ip, size_t *hl)
+{
+	const uint8_t *d = f->d;
+	struct ep_key s, t;
+	uint16_t fo;
+
+	if (f->caplen < ip->l4 + 8)
+		return cut(f, "IPv6 fragment header");
+	fo = be16(d + ip->l4 + 2);
+	if (fo & 0xfff8) { /* a later fragment */
+		if (d[ip->l4] == 17) {
+			key_make(&s, 6, ip->saddr, 0);
+			key_make(&t, 6, ip->daddr, 0);
+			fragment(f->a, f->ts, &s, &t, fo >> 3, true);
+		}
+		return false;
+	}
+	/* M set: the first fragment, with the UDP header; neither: an atomic fragment
+	 * (RFC 6946), the datagram is whole. */
+	ip->first_frag = fo & 1;
+	*hl = 8;
+	return true;
+}
+
+/* IPv6 at off: the extension headers before UDP skipped (RFC 8200 section 4). */
+static bool ipv6(const struct frame *f, size_t off, struct ip_view *ip)
+{
+	const uint8_t *d = f->d;
+	size_t rem;
+	uint8_t nh;
+
+	if (f->caplen < off + 40)
+		return cut(f, "IPv6 header");
+	if (d[off] >> 4 != 6)
+		return false;
+	rem = be16(d + off + 4);
+	if (rem == 0) /* jumbogram (RFC 2675): trust the frame */
+		rem = f->wirelen - off - 40;
+	nh = d[off + 6];
+	ip->ver = 6;
+	ip->saddr = d + off + 8;
+	ip->daddr = d + off + 24;
+	ip->l4 = off + 40;
+	for (int hops = 0; nh != 17; hops++) {
+		size_t hl;
+
+		if (hops >= 8)
+			return false;
+		switch (nh) {
+		case 0: case 43: case 60: case 135: case 139: case 140:
+		case 51:
+			if (f->caplen < ip->l4 + 2)
+				return cut(f, "IPv6 extension header");
+			hl = nh == 51 ? ((size_t)d[ip->l4 + 1] + 2) * 4 : ((size_t)d[ip->l4 + 1] + 1) * 8;
+			break;
+		case 44:
+			if (!ipv6_fragment(f, ip, &hl))
+				return false;
+			break;
+		default:
+			return false; /* not UDP (or ESP: unreadable) */
+		}
+		nh = d[ip->l4];
+		if (hl > rem)
+			return false;
+		rem -= hl;
+		ip->l4 += hl;
+	}
+	ip->iplen = rem;
+	return true;
+}
+
+/* UDP (RFC 768) on a WireGuard port: the pair, then the message. */
+static void udp(const struct frame *f, const struct ip_view *ip)
+{
+	struct wg_analyser *a = f->a;
+	const uint8_t *u;
+	struct ep_key s, t;
+	uint16_t sport, dport;
+	size_t ulen, plen, avail;
+	uint32_t h;
+	enum wg_kind k;
+
+	if (f->caplen < ip->l4 + 8) {
+		cut(f, "UDP header");
 		return;
 	}
-	if (!ver) {
-		/* 802.1Q (0x8100), 802.1ad (0x88a8) and the old QinQ 0x9100 tags: 4 bytes each,
-		 * the inner ethertype in the last 2. */
-		for (int tags = 0; (etype == 0x8100 || etype == 0x88a8 || etype == 0x9100) && tags < 4;
-		     tags++) {
-			if (caplen < off + 4)
-				TRUNC("VLAN tag");
-			etype = be16(d + off + 2);
-			off += 4;
-		}
-		if (etype == 0x0800)
-			ver = 4;
-		else if (etype == 0x86dd)
-			ver = 6;
-		else
-			return;
-	}
-
-	if (ver == 4) {
-		size_t ihl, tot;
-		uint16_t frag;
-
-		if (caplen < off + 20)
-			TRUNC("IPv4 header");
-		if (d[off] >> 4 != 4)
-			return;
-		ihl = (size_t)(d[off] & 0x0f) * 4;
-		tot = be16(d + off + 2);
-		if (ihl < 20 || tot < ihl)
-			return;
-		if (d[off + 9] != 17) /* UDP */
-			return;
-		ver = 4;
-		saddr = d + off + 12;
-		daddr = d + off + 16;
-		frag = be16(d + off + 6);
-		if (frag & 0x1fff) { /* a later fragment (RFC 791): no UDP header */
-			key_make(&s, 4, saddr, 0);
-			key_make(&t, 4, daddr, 0);
-			fragment(a, ts, &s, &t, frag & 0x1fff, true);
-			return;
-		}
-		first_frag = frag & 0x2000; /* MF at offset 0: the UDP header is here */
-		if (caplen < off + ihl)
-			TRUNC("IPv4 options");
-		l4 = off + ihl;
-		iplen = tot - ihl;
-	} else if (ver == 6) {
-		uint8_t nh;
-		size_t rem;
-
-		if (caplen < off + 40)
-			TRUNC("IPv6 header");
-		if (d[off] >> 4 != 6)
-			return;
-		rem = be16(d + off + 4);
-		if (rem == 0) /* jumbogram (RFC 2675): trust the frame */
-			rem = wirelen - off - 40;
-		nh = d[off + 6];
-		saddr = d + off + 8;
-		daddr = d + off + 24;
-		l4 = off + 40;
-		/* Extension headers (RFC 8200 section 4): skip what precedes UDP. */
-		for (int hops = 0; nh != 17; hops++) {
-			size_t hl;
-
-			if (hops >= 8)
-				return;
-			switch (nh) {
-			case 0: case 43: case 60: case 135: case 139: case 140:
-			case 51:
-				if (caplen < l4 + 2)
-					TRUNC("IPv6 extension header");
-				hl = nh == 51 ? ((size_t)d[l4 + 1] + 2) * 4 : ((size_t)d[l4 + 1] + 1) * 8;
-				nh = d[l4];
-				break;
-			case 44: {
-				uint16_t fo;
-
-				if (caplen < l4 + 8)
-					TRUNC("IPv6 fragment header");
-				fo = be16(d + l4 + 2);
-				if (fo & 0xfff8) { /* a later fragment */
-					if (d[l4] == 17) {
-						key_make(&s, 6, saddr, 0);
-						key_make(&t, 6, daddr, 0);
-						fragment(a, ts, &s, &t, fo >> 3, true);
-					}
-					return;
-				}
-				/* M set: the first fragment, with the UDP header; neither: an atomic
-				 * fragment (RFC 6946), the datagram is whole. */
-				first_frag = fo & 1;
-				hl = 8;
-				nh = d[l4];
-				break;
-			}
-			default:
-				return; /* not UDP (or ESP: unreadable) */
-			}
-			if (hl > rem)
-				return;
-			rem -= hl;
-			l4 += hl;
-		}
-		iplen = rem;
-	} else {
-		return;
-	}
-
-	/* UDP (RFC 768). */
-	if (caplen < l4 + 8)
-		TRUNC("UDP header");
-	u = d + l4;
+	u = f->d + ip->l4;
 	sport = be16(u);
 	dport = be16(u + 2);
 	if (!on_port(a, sport, dport))
 		return;
-	key_make(&s, ver, saddr, sport);
-	key_make(&t, ver, daddr, dport);
+	key_make(&s, ip->ver, ip->saddr, sport);
+	key_make(&t, ip->ver, ip->daddr, dport);
 	/* Start loading the pair's hash slot and hot lines while the rest is decoded. */
 	h = pair_hash(&s, &t);
 	__builtin_prefetch(&a->pair_h[h % WG_MAX_PAIRS]);
@@ -1032,402 +987,51 @@ void wg_analyser_frame(struct wg_analyser *a, int dlt, int64_t ts, const uint8_t
 	__builtin_prefetch((const char *)&a->hot[h % WG_MAX_PAIRS] + 64);
 	a->t.packets++;
 	if (!a->t.first_us)
-		a->t.first_us = ts;
-	a->t.last_us = ts;
-	if (first_frag)
-		fragment(a, ts, &s, &t, 0, false);
+		a->t.first_us = f->ts;
+	a->t.last_us = f->ts;
+	if (ip->first_frag)
+		fragment(a, f->ts, &s, &t, 0, false);
 	ulen = be16(u + 4);
-	if (ulen < 8 || iplen < 8) {
-		on_message(a, WG_KIND_NON_WG, NULL, 0, 0, &s, &t, h, ts);
+	if (ulen < 8 || ip->iplen < 8) {
+		on_message(a, WG_KIND_NON_WG, NULL, 0, 0, &s, &t, h, f->ts);
 		return;
 	}
 	/* The datagram's length: UDP's, bounded by what the IP header and the wire carried,
 	 * except in a first fragment, which holds only the start of it. */
 	plen = ulen - 8;
-	avail = caplen - l4 - 8;
-	if (avail > iplen - 8)
-		avail = iplen - 8;
-	if (!first_frag) {
-		if (plen > iplen - 8)
-			plen = iplen - 8;
-		if (l4 + 8 + plen > wirelen) /* the headers claim more than the wire carried */
-			plen = wirelen - l4 - 8;
+	avail = f->caplen - ip->l4 - 8;
+	if (avail > ip->iplen - 8)
+		avail = ip->iplen - 8;
+	if (!ip->first_frag) {
+		if (plen > ip->iplen - 8)
+			plen = ip->iplen - 8;
+		if (ip->l4 + 8 + plen > f->wirelen) /* the headers claim more than the wire carried */
+			plen = f->wirelen - ip->l4 - 8;
 	}
 	if (avail > plen)
 		avail = plen;
-	{
-		enum wg_kind k = wg_classify(u + 8, avail, plen);
-
-		if (k == WG_KIND_TRUNCATED) {
-			a->t.packets--; /* truncated() counts it */
-			TRUNC("WireGuard header");
-		}
-		on_message(a, k, u + 8, plen, avail, &s, &t, h, ts);
+	k = wg_classify(u + 8, avail, plen);
+	if (k == WG_KIND_TRUNCATED) {
+		a->t.packets--; /* truncated() counts it */
+		cut(f, "WireGuard header");
+		return;
 	}
+	on_message(a, k, u + 8, plen, avail, &s, &t, h, f->ts);
 }
 
-/* ------------------------------------------------------------------------------------ */
-/* Results                                                                              */
-/* ------------------------------------------------------------------------------------ */
-
-const struct wg_totals *wg_analyser_totals(const struct wg_analyser *a)
+void wg_analyser_frame(struct wg_analyser *a, int dlt, int64_t ts, const uint8_t *d,
+		       uint32_t caplen, uint32_t wirelen)
 {
-	return &a->t;
+	struct frame f = { a, ts, d, caplen, wirelen < caplen ? caplen : wirelen };
+	struct ip_view ip = { 0 };
+	size_t off = 0;
+	int ver;
+
+	a->seq++;
+	a->t.frames++;
+	if (!link_layer(&f, dlt, &off, &ver))
+		return;
+	if (ver == 4 ? ipv4(&f, off, &ip) : ver == 6 ? ipv6(&f, off, &ip) : false)
+		udp(&f, &ip);
 }
 
-static int cmp_double(const void *x, const void *y)
-{
-	double a = *(const double *)x, b = *(const double *)y;
-
-	return (a > b) - (a < b);
-}
-
-bool wg_analyser_rtt_median_ms(const struct wg_analyser *a, double *out)
-{
-	double v[WG_RTT_SAMPLES];
-	size_t n = a->t.rtt_n < WG_RTT_SAMPLES ? (size_t)a->t.rtt_n : WG_RTT_SAMPLES;
-
-	if (n == 0)
-		return false;
-	memcpy(v, a->rtt, n * sizeof(v[0]));
-	qsort(v, n, sizeof(v[0]), cmp_double);
-	*out = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-	return true;
-}
-
-static int cmp_pair(const void *x, const void *y, void *ctx)
-{
-	const struct wg_analyser *an = ctx;
-	uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
-	uint64_t pi = an->hot[i].packets, pj = an->hot[j].packets;
-	int64_t fi = an->pairs[i].p.first_us, fj = an->pairs[j].p.first_us;
-
-	if (pi != pj)
-		return pi < pj ? 1 : -1;
-	return fi < fj ? -1 : fi > fj;
-}
-
-size_t wg_analyser_pairs(const struct wg_analyser *a, struct wg_pair *out, size_t max)
-{
-	uint32_t order[WG_MAX_PAIRS];
-	size_t n = 0;
-
-	for (uint32_t i = 0; i < WG_MAX_PAIRS; i++)
-		if (a->pair_h[i])
-			order[n++] = i;
-	qsort_r(order, n, sizeof(order[0]), cmp_pair, (void *)a);
-	if (n > max)
-		n = max;
-	for (size_t i = 0; i < n; i++) {
-		const struct pair_hot *hp = &a->hot[order[i]];
-		struct wg_pair *p = &out[i];
-
-		*p = a->pairs[order[i]].p;
-		p->packets = hp->packets;
-		p->last_us = hp->last_us;
-		p->data_tx_packets = hp->data_packets[0];
-		p->data_rx_packets = hp->data_packets[1];
-		p->data_tx_bytes = hp->data_bytes[0];
-		p->data_rx_bytes = hp->data_bytes[1];
-		p->keepalives_tx = hp->keepalives[0];
-		p->keepalives_rx = hp->keepalives[1];
-	}
-	return n;
-}
-
-const char *wg_analyser_example(const struct wg_analyser *a, const char *fact)
-{
-	static const struct { const char *fact; enum example ex; } map[] = {
-		{ "wg.initiations", EX_INIT }, { "wg.responses", EX_RESP },
-		{ "wg.cookie_replies", EX_COOKIE }, { "wg.data", EX_DATA },
-		{ "wg.keepalives", EX_KEEPALIVE }, { "wg.disco", EX_DISCO },
-		{ "wg.non_wg", EX_NON_WG }, { "wg.bad_size", EX_BAD_SIZE },
-		{ "wg.fragments", EX_FRAGMENT }, { "wg.truncated", EX_TRUNCATED },
-		{ "wg.endpoint_changes", EX_ROAM }, { "wg.max_init_burst", EX_BURST },
-	};
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(map[i].fact, fact) == 0)
-			return a->ex[map[i].ex][0] ? a->ex[map[i].ex] : NULL;
-	return NULL;
-}
-
-static bool add_num(cJSON *o, const char *k, double v)
-{
-	return cJSON_AddNumberToObject(o, k, v) != NULL;
-}
-
-static cJSON *pair_json(const struct wg_pair *p)
-{
-	cJSON *o = cJSON_CreateObject();
-	char buf[64];
-	bool ok;
-
-	if (!o)
-		return NULL;
-	wg_endpoint_format(&p->local, buf, sizeof(buf));
-	ok = cJSON_AddStringToObject(o, "local", buf) != NULL;
-	wg_endpoint_format(&p->remote, buf, sizeof(buf));
-	ok = ok && cJSON_AddStringToObject(o, "remote", buf);
-	ok = ok && cJSON_AddStringToObject(o, "direction_basis", wg_basis_name(p->basis));
-	ok = ok && add_num(o, "packets", (double)p->packets);
-	ok = ok && add_num(o, "initiations_tx", (double)p->initiations_tx);
-	ok = ok && add_num(o, "initiations_rx", (double)p->initiations_rx);
-	ok = ok && add_num(o, "responses_tx", (double)p->responses_tx);
-	ok = ok && add_num(o, "responses_rx", (double)p->responses_rx);
-	ok = ok && add_num(o, "handshakes_completed", (double)p->handshakes_completed);
-	ok = ok && add_num(o, "handshakes_confirmed", (double)p->handshakes_confirmed);
-	if (p->rtt_n) {
-		ok = ok && add_num(o, "handshake_rtt_min_ms", p->rtt_min_ms);
-		ok = ok && add_num(o, "handshake_rtt_avg_ms", p->rtt_sum_ms / p->rtt_n);
-		ok = ok && add_num(o, "handshake_rtt_max_ms", p->rtt_max_ms);
-	}
-	ok = ok && add_num(o, "cookie_replies_tx", (double)p->cookie_replies_tx);
-	ok = ok && add_num(o, "cookie_replies_rx", (double)p->cookie_replies_rx);
-	ok = ok && add_num(o, "data_tx_packets", (double)p->data_tx_packets);
-	ok = ok && add_num(o, "data_rx_packets", (double)p->data_rx_packets);
-	ok = ok && add_num(o, "data_tx_bytes", (double)p->data_tx_bytes);
-	ok = ok && add_num(o, "data_rx_bytes", (double)p->data_rx_bytes);
-	ok = ok && add_num(o, "keepalives_tx", (double)p->keepalives_tx);
-	ok = ok && add_num(o, "keepalives_rx", (double)p->keepalives_rx);
-	ok = ok && add_num(o, "disco", (double)p->disco);
-	ok = ok && add_num(o, "non_wg", (double)p->non_wg);
-	ok = ok && add_num(o, "endpoint_changes", (double)p->endpoint_changes);
-	ok = ok && add_num(o, "max_init_burst", p->max_init_burst);
-	fmt_time(p->first_us, buf, sizeof(buf));
-	ok = ok && cJSON_AddStringToObject(o, "first_seen", buf);
-	fmt_time(p->last_us, buf, sizeof(buf));
-	ok = ok && cJSON_AddStringToObject(o, "last_seen", buf);
-	if (!ok) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return o;
-}
-
-int wg_analyser_table_json(const struct wg_analyser *a, char **out)
-{
-	struct wg_pair *rows = calloc(WG_TABLE_ROWS, sizeof(*rows));
-	size_t n = rows ? wg_analyser_pairs(a, rows, WG_TABLE_ROWS) : 0;
-	cJSON *arr = rows ? cJSON_CreateArray() : NULL;
-
-	*out = NULL;
-	if (!arr) {
-		free(rows);
-		return MD_ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		cJSON *o = pair_json(&rows[i]);
-
-		if (!o) {
-			cJSON_Delete(arr);
-			free(rows);
-			return MD_ENOMEM;
-		}
-		cJSON_AddItemToArray(arr, o);
-	}
-	free(rows);
-	*out = cJSON_PrintUnformatted(arr);
-	cJSON_Delete(arr);
-	return *out ? MD_OK : MD_ENOMEM;
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* Facts                                                                                */
-/* ------------------------------------------------------------------------------------ */
-
-static int fact_n(struct md_facts *f, const struct wg_analyser *a, const char *name, uint64_t v,
-		  const char *evidence)
-{
-	if (!evidence)
-		evidence = wg_analyser_example(a, name);
-	return md_fact_int(f, PROBE, name, (int64_t)v, evidence);
-}
-
-int wg_analyser_record(const struct wg_analyser *a, struct md_facts *f, const char *source,
-		       double seconds)
-{
-	const struct wg_totals *t = &a->t;
-	char ev[512], label[160];
-	double med;
-	int rc = 0;
-	char *json = NULL;
-	const char *basis = "none";
-	bool have_rtt = wg_analyser_rtt_median_ms(a, &med);
-
-	snprintf(ev, sizeof(ev), "%llu frames read, %llu on the WireGuard ports",
-		 (unsigned long long)t->frames, (unsigned long long)t->packets);
-	rc |= md_fact_str(f, PROBE, "wg.source", source, ev);
-	rc |= md_fact_real(f, PROBE, "wg.capture_seconds", seconds, NULL);
-	rc |= fact_n(f, a, "wg.packets", t->packets, ev);
-	rc |= fact_n(f, a, "wg.messages", t->messages,
-		     "valid WireGuard messages (types 1-4 with the right size and reserved zero "
-		     "bytes)");
-	rc |= fact_n(f, a, "wg.initiations", t->initiations, NULL);
-	rc |= fact_n(f, a, "wg.initiations_tx", t->initiations_tx, NULL);
-	rc |= fact_n(f, a, "wg.initiations_rx", t->initiations_rx, NULL);
-	rc |= fact_n(f, a, "wg.responses", t->responses, NULL);
-	rc |= fact_n(f, a, "wg.responses_tx", t->responses_tx, wg_analyser_example(a, "wg.responses"));
-	rc |= fact_n(f, a, "wg.responses_rx", t->responses_rx, wg_analyser_example(a, "wg.responses"));
-	rc |= fact_n(f, a, "wg.cookie_replies", t->cookie_replies, NULL);
-	rc |= fact_n(f, a, "wg.cookie_replies_tx", t->cookie_replies_tx,
-		     wg_analyser_example(a, "wg.cookie_replies"));
-	rc |= fact_n(f, a, "wg.cookie_replies_rx", t->cookie_replies_rx,
-		     wg_analyser_example(a, "wg.cookie_replies"));
-	snprintf(ev, sizeof(ev), "%llu bytes", (unsigned long long)t->data_tx_bytes);
-	rc |= fact_n(f, a, "wg.data_tx_packets", t->data_tx_packets, ev);
-	rc |= fact_n(f, a, "wg.data_tx_bytes", t->data_tx_bytes, NULL);
-	snprintf(ev, sizeof(ev), "%llu bytes", (unsigned long long)t->data_rx_bytes);
-	rc |= fact_n(f, a, "wg.data_rx_packets", t->data_rx_packets, ev);
-	rc |= fact_n(f, a, "wg.data_rx_bytes", t->data_rx_bytes, NULL);
-	rc |= fact_n(f, a, "wg.keepalives", t->keepalives, NULL);
-	rc |= fact_n(f, a, "wg.disco", t->disco, NULL);
-	rc |= fact_n(f, a, "wg.non_wg", t->non_wg, NULL);
-	rc |= fact_n(f, a, "wg.bad_size", t->bad_size, NULL);
-	rc |= fact_n(f, a, "wg.fragments", t->fragments, NULL);
-	rc |= fact_n(f, a, "wg.truncated", t->truncated, NULL);
-	snprintf(ev, sizeof(ev), "responses matched to an initiation by index; %llu confirmed by "
-		 "a transport message", (unsigned long long)t->handshakes_confirmed);
-	rc |= fact_n(f, a, "wg.handshakes_completed", t->handshakes_completed, ev);
-	rc |= fact_n(f, a, "wg.handshakes_confirmed", t->handshakes_confirmed, NULL);
-	if (have_rtt) {
-		double lo = med, hi = med;
-		size_t n = t->rtt_n < WG_RTT_SAMPLES ? (size_t)t->rtt_n : WG_RTT_SAMPLES;
-
-		for (size_t i = 0; i < n; i++) {
-			lo = a->rtt[i] < lo ? a->rtt[i] : lo;
-			hi = a->rtt[i] > hi ? a->rtt[i] : hi;
-		}
-		snprintf(ev, sizeof(ev), "median of %llu handshakes (min %.3f ms, max %.3f ms), "
-			 "initiation to response as captured", (unsigned long long)t->rtt_n, lo, hi);
-		rc |= md_fact_real(f, PROBE, "wg.handshake_rtt_ms", med, ev);
-	}
-	rc |= fact_n(f, a, "wg.max_init_burst", t->max_init_burst, NULL);
-	snprintf(ev, sizeof(ev), "%llu evicted from the table of %d", (unsigned long long)
-		 t->endpoints_evicted, WG_MAX_PAIRS);
-	rc |= fact_n(f, a, "wg.endpoints", t->endpoints, ev);
-	rc |= fact_n(f, a, "wg.endpoint_changes", t->endpoint_changes, NULL);
-	if (t->basis_seen) {
-		int n = 0;
-
-		for (int b = 0; b < 3; b++)
-			if (t->basis_seen >> b & 1) {
-				basis = wg_basis_name((enum wg_basis)b);
-				n++;
-			}
-		if (n > 1)
-			basis = "mixed";
-	}
-	rc |= md_fact_str(f, PROBE, "wg.direction_basis", basis,
-			  "tx = sent by the local side: a local address, else the side that is "
-			  "not the target, else the first initiator");
-
-	/* Checklist: what the capture saw, step by step (the value follows the label). */
-	rc |= md_fact_check(f, "wg.messages", t->messages ? MD_CHECK_OK : MD_CHECK_WARN,
-			    t->messages ? "WireGuard packets seen" : "No WireGuard packets seen");
-	if (t->initiations || t->responses) {
-		if (t->handshakes_completed) {
-			snprintf(label, sizeof(label), "WireGuard handshakes completed (median RTT "
-				 "%.1f ms)", med);
-			rc |= md_fact_check(f, "wg.handshakes_completed", MD_CHECK_OK, label);
-		} else {
-			snprintf(label, sizeof(label), "WireGuard handshakes completed (%llu "
-				 "initiations, %llu responses)", (unsigned long long)t->initiations,
-				 (unsigned long long)t->responses);
-			rc |= md_fact_check(f, "wg.handshakes_completed", MD_CHECK_FAIL, label);
-		}
-	}
-	if (t->messages) {
-		snprintf(label, sizeof(label), "Tunnel data received (sent: %llu)",
-			 (unsigned long long)t->data_tx_packets);
-		rc |= md_fact_check(f, "wg.data_rx_packets",
-				    t->data_tx_packets && t->data_rx_packets ? MD_CHECK_OK
-									      : MD_CHECK_WARN,
-				    label);
-	}
-	if (rc)
-		return MD_ENOMEM;
-	rc = wg_analyser_table_json(a, &json);
-	if (rc == MD_OK)
-		rc = md_facts_table(f, PROBE, "endpoints", json);
-	free(json);
-	return rc;
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* Offline reading                                                                      */
-/* ------------------------------------------------------------------------------------ */
-
-/* libpcap reads every record with fread(): a 128 KiB stdio buffer means few read(2)
- * calls while the buffer still sits in L2 for the second copy (into libpcap's packet
- * buffer).  Measured on 100 MB from the page cache: 4 KiB (the default) 45 ms, 128 KiB
- * 25 ms, 1 MiB 76 ms (the kernel's copy then misses the cache). */
-#define READ_BUF (128u << 10)
-
-int wg_read_pcap(struct wg_analyser *a, const char *path, const struct md_deadline *dl,
-		 uint64_t *frames_read, int *dlt_out, struct md_err *err)
-{
-	char errbuf[PCAP_ERRBUF_SIZE] = "";
-	struct pcap_pkthdr *h;
-	const u_char *data;
-	uint64_t n = 0;
-	char *buf = NULL;
-	pcap_t *p = NULL;
-	FILE *fp;
-	int rc = MD_OK, r, dlt;
-
-	if (frames_read)
-		*frames_read = 0;
-	if (dlt_out)
-		*dlt_out = -1;
-	fp = fopen(path, "rb");
-	if (!fp)
-		return md_err_set(err, MD_EINVAL, "pcap", "open %s: %s", path, strerror(errno));
-	/* Page-aligned: the kernel's copy into a buffer at a 16-byte offset ran 4x slower
-	 * (seen when earlier allocations had moved malloc's mmap threshold). */
-	buf = aligned_alloc(4096, READ_BUF);
-	if (buf)
-		setvbuf(fp, buf, _IOFBF, READ_BUF);
-	posix_fadvise(fileno(fp), 0, 0, POSIX_FADV_SEQUENTIAL);
-	/* Only this thread reads fp: libpcap makes two fread() calls per frame, and
-	 * stdio's per-call lock is then a measurable share of the read. */
-	__fsetlocking(fp, FSETLOCKING_BYCALLER);
-	/* pcap_fopen_offline() owns fp from here on (pcap_close() closes it), and reads
-	 * both pcap and pcapng. */
-	p = pcap_fopen_offline(fp, errbuf);
-	if (!p) {
-		fclose(fp);
-		rc = md_err_set(err, MD_EINVAL, "pcap", "open %s: %s", path, errbuf);
-		goto out;
-	}
-	dlt = pcap_datalink(p);
-	if (dlt_out)
-		*dlt_out = dlt;
-	if (!wg_link_supported(dlt)) {
-		const char *name = pcap_datalink_val_to_name(dlt);
-
-		rc = md_err_set(err, MD_EINVAL, "pcap", "read %s: link type %s (%d) is not decoded "
-				"(Ethernet, Linux cooked SLL/SLL2, raw IP and loopback are)", path,
-				name ? name : "?", dlt);
-		goto out;
-	}
-	while ((r = pcap_next_ex(p, &h, &data)) == 1) {
-		wg_analyser_frame(a, dlt, (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec, data,
-				  h->caplen, h->len);
-		if ((++n & 0xfff) == 0 && md_deadline_left_ms(dl) <= 0) {
-			rc = md_err_set(err, MD_ETIMEOUT, "pcap",
-					"read %s: deadline passed after %llu frames", path,
-					(unsigned long long)n);
-			goto out;
-		}
-	}
-	if (r == PCAP_ERROR)
-		rc = md_err_set(err, MD_EIO, "pcap", "read %s: %s (after %llu frames)", path,
-				pcap_geterr(p), (unsigned long long)n);
-out:
-	if (frames_read)
-		*frames_read = n;
-	if (p)
-		pcap_close(p);
-	free(buf);
-	return rc;
-}
