@@ -544,157 +544,207 @@ static struct wg_index *note_receiver(struct wg_analyser *a, struct wg_pair *p, 
 
 /* One classified datagram on a WireGuard port: len bytes long, avail of them captured at p
  * (the kinds that read fields have avail >= the bytes they read, see wg_classify). */
+/* One message on its pair, as on_message() dispatches it. */
+struct msg {
+	struct wg_analyser *a;
+	const struct ep_key *s, *d;
+	int64_t ts;
+	struct pair_slot *ps;
+	struct pair_hot *hp;
+	struct wg_pair *pr;
+	bool tx;
+	int dir;             /* 0 tx, 1 rx */
+};
+
+/* Records index idx as announced by m's message (kind IDX_INIT or IDX_RESP). */
+static void announce(const struct msg *m, uint32_t idx, enum idx_kind kind)
+{
+	struct wg_index *e = idx_put(m->a, idx);
+
+	e->kind = kind;
+	e->ts_us = m->ts;
+	e->pair = (uint32_t)(m->ps - m->a->pairs);
+	e->pair_serial = m->ps->serial;
+}
+
+static void on_init(const struct msg *m, const uint8_t *p)
+{
+	struct wg_totals *t = &m->a->t;
+	struct wg_pair *pr = m->pr;
+	uint32_t sender = le32(p + 4), b;
+
+	t->initiations++;
+	if (m->tx) {
+		t->initiations_tx++;
+		pr->initiations_tx++;
+		b = ++pr->burst_tx;
+	} else {
+		t->initiations_rx++;
+		pr->initiations_rx++;
+		b = ++pr->burst_rx;
+	}
+	if (b > pr->max_init_burst)
+		pr->max_init_burst = b;
+	if (b > t->max_init_burst) {
+		t->max_init_burst = b;
+		if (b >= 2)
+			example(m->a, EX_BURST, m->ts, m->s, m->d,
+				"%u initiations in a row without a confirmed handshake (last sender "
+				"index 0x%08x)", b, sender);
+	}
+	example(m->a, EX_INIT, m->ts, m->s, m->d, "148 bytes, sender index 0x%08x", sender);
+	announce(m, sender, IDX_INIT);
+}
+
+static void on_resp(const struct msg *m, const uint8_t *p)
+{
+	struct wg_analyser *a = m->a;
+	struct wg_totals *t = &a->t;
+	uint32_t sender = le32(p + 4), receiver = le32(p + 8);
+	struct wg_index *e;
+
+	t->responses++;
+	if (m->tx) {
+		t->responses_tx++;
+		m->pr->responses_tx++;
+	} else {
+		t->responses_rx++;
+		m->pr->responses_rx++;
+	}
+	example(a, EX_RESP, m->ts, m->s, m->d, "92 bytes, sender index 0x%08x, receiver 0x%08x",
+		sender, receiver);
+	e = note_receiver(a, m->pr, receiver, m->s, m->d, m->ts);
+	if (e->kind == IDX_INIT && !e->answered && m->ts >= e->ts_us) {
+		struct wg_pair *ip = idx_pair(a, e);
+
+		e->answered = 1;
+		t->handshakes_completed++;
+		if (!ip)
+			ip = m->pr;
+		ip->handshakes_completed++;
+		add_rtt(a, ip, (double)(m->ts - e->ts_us) / 1000.0);
+	}
+	announce(m, sender, IDX_RESP);
+}
+
+static void on_cookie(const struct msg *m, const uint8_t *p)
+{
+	struct wg_totals *t = &m->a->t;
+	uint32_t receiver = le32(p + 4);
+
+	t->cookie_replies++;
+	if (m->tx) {
+		t->cookie_replies_tx++;
+		m->pr->cookie_replies_tx++;
+	} else {
+		t->cookie_replies_rx++;
+		m->pr->cookie_replies_rx++;
+	}
+	example(m->a, EX_COOKIE, m->ts, m->s, m->d, "64 bytes, receiver index 0x%08x", receiver);
+	note_receiver(m->a, m->pr, receiver, m->s, m->d, m->ts);
+}
+
+/* A transport message: data, or a keepalive (no payload). */
+static void on_transport(const struct msg *m, enum wg_kind k, const uint8_t *p, size_t len)
+{
+	struct wg_analyser *a = m->a;
+	struct wg_totals *t = &a->t;
+	struct pair_hot *hp = m->hp;
+	uint32_t receiver = le32(p + 4);
+	int dir = m->dir;
+	struct wg_index *e;
+
+	if (k == WG_KIND_KEEPALIVE) {
+		t->keepalives++;
+		hp->keepalives[dir]++;
+		if (!a->ex[EX_KEEPALIVE][0])
+			example(a, EX_KEEPALIVE, m->ts, m->s, m->d, "32 bytes, receiver index 0x%08x",
+				receiver);
+	} else {
+		if (m->tx) {
+			t->data_tx_packets++;
+			t->data_tx_bytes += len;
+		} else {
+			t->data_rx_packets++;
+			t->data_rx_bytes += len;
+		}
+		hp->data_packets[dir]++;
+		hp->data_bytes[dir] += len;
+		if (!a->ex[EX_DATA][0])
+			example(a, EX_DATA, m->ts, m->s, m->d, "%zu bytes, receiver index 0x%08x", len,
+				receiver);
+	}
+	/* The same receiver index on the same pair as last time: neither a roam nor a first
+	 * confirmation, so the index table is left alone. */
+	if (hp->recv_known[dir] && hp->recv_idx[dir] == receiver)
+		return;
+	hp->recv_idx[dir] = receiver;
+	hp->recv_known[dir] = 1;
+	e = note_receiver(a, m->pr, receiver, m->s, m->d, m->ts);
+	if (e->kind == IDX_RESP && !e->confirmed) {
+		/* The initiator's first transport message: the session works. */
+		e->confirmed = 1;
+		t->handshakes_confirmed++;
+		m->pr->handshakes_confirmed++;
+		if (m->tx)
+			m->pr->burst_tx = 0;
+		else
+			m->pr->burst_rx = 0;
+	}
+}
+
+/* Not a WireGuard message (or one of the wrong size). */
+static void on_other(const struct msg *m, enum wg_kind k, const uint8_t *p, size_t len,
+		     size_t avail)
+{
+	struct wg_analyser *a = m->a;
+
+	a->t.non_wg++;
+	m->pr->non_wg++;
+	if (k == WG_KIND_BAD_SIZE) {
+		a->t.bad_size++;
+		example(a, EX_BAD_SIZE, m->ts, m->s, m->d,
+			"type %u with reserved zero bytes but %zu bytes long", p[0], len);
+	}
+	if (avail)
+		example(a, EX_NON_WG, m->ts, m->s, m->d, "%zu bytes starting %02x", len, p[0]);
+	else
+		example(a, EX_NON_WG, m->ts, m->s, m->d, "%zu bytes", len);
+}
+
 static void on_message(struct wg_analyser *a, enum wg_kind k, const uint8_t *p, size_t len,
 		       size_t avail, const struct ep_key *s, const struct ep_key *d, uint32_t h,
 		       int64_t ts)
 {
 	bool tx;
 	uint32_t slot = pair_get(a, s, d, h, k, ts, &tx);
-	struct pair_slot *ps = &a->pairs[slot];
-	struct pair_hot *hp = &a->hot[slot];
-	struct wg_pair *pr = &ps->p;
-	struct wg_totals *t = &a->t;
-	int dir = tx ? 0 : 1;
-	struct wg_index *e;
-	uint32_t sender, receiver;
+	struct msg m = { a, s, d, ts, &a->pairs[slot], &a->hot[slot], &a->pairs[slot].p, tx,
+			 tx ? 0 : 1 };
 
 	switch (k) {
 	case WG_KIND_INIT:
-		sender = le32(p + 4);
-		t->initiations++;
-		if (tx) {
-			t->initiations_tx++;
-			pr->initiations_tx++;
-			pr->burst_tx++;
-		} else {
-			t->initiations_rx++;
-			pr->initiations_rx++;
-			pr->burst_rx++;
-		}
-		{
-			uint32_t b = tx ? pr->burst_tx : pr->burst_rx;
-
-			if (b > pr->max_init_burst)
-				pr->max_init_burst = b;
-			if (b > t->max_init_burst) {
-				t->max_init_burst = b;
-				if (b >= 2)
-					example(a, EX_BURST, ts, s, d,
-						"%u initiations in a row without a confirmed "
-						"handshake (last sender index 0x%08x)", b, sender);
-			}
-		}
-		example(a, EX_INIT, ts, s, d, "148 bytes, sender index 0x%08x", sender);
-		e = idx_put(a, sender);
-		e->kind = IDX_INIT;
-		e->ts_us = ts;
-		e->pair = (uint32_t)(ps - a->pairs);
-		e->pair_serial = ps->serial;
+		on_init(&m, p);
 		break;
 	case WG_KIND_RESP:
-		sender = le32(p + 4);
-		receiver = le32(p + 8);
-		t->responses++;
-		if (tx) {
-			t->responses_tx++;
-			pr->responses_tx++;
-		} else {
-			t->responses_rx++;
-			pr->responses_rx++;
-		}
-		example(a, EX_RESP, ts, s, d, "92 bytes, sender index 0x%08x, receiver 0x%08x",
-			sender, receiver);
-		e = note_receiver(a, pr, receiver, s, d, ts);
-		if (e->kind == IDX_INIT && !e->answered && ts >= e->ts_us) {
-			struct wg_pair *ip = idx_pair(a, e);
-
-			e->answered = 1;
-			t->handshakes_completed++;
-			if (!ip)
-				ip = pr;
-			ip->handshakes_completed++;
-			add_rtt(a, ip, (double)(ts - e->ts_us) / 1000.0);
-		}
-		e = idx_put(a, sender);
-		e->kind = IDX_RESP;
-		e->ts_us = ts;
-		e->pair = (uint32_t)(ps - a->pairs);
-		e->pair_serial = ps->serial;
+		on_resp(&m, p);
 		break;
 	case WG_KIND_COOKIE:
-		receiver = le32(p + 4);
-		t->cookie_replies++;
-		if (tx) {
-			t->cookie_replies_tx++;
-			pr->cookie_replies_tx++;
-		} else {
-			t->cookie_replies_rx++;
-			pr->cookie_replies_rx++;
-		}
-		example(a, EX_COOKIE, ts, s, d, "64 bytes, receiver index 0x%08x", receiver);
-		note_receiver(a, pr, receiver, s, d, ts);
+		on_cookie(&m, p);
 		break;
 	case WG_KIND_DATA:
 	case WG_KIND_KEEPALIVE:
-		receiver = le32(p + 4);
-		if (k == WG_KIND_KEEPALIVE) {
-			t->keepalives++;
-			hp->keepalives[dir]++;
-			if (!a->ex[EX_KEEPALIVE][0])
-				example(a, EX_KEEPALIVE, ts, s, d, "32 bytes, receiver index 0x%08x",
-					receiver);
-		} else {
-			if (tx) {
-				t->data_tx_packets++;
-				t->data_tx_bytes += len;
-			} else {
-				t->data_rx_packets++;
-				t->data_rx_bytes += len;
-			}
-			hp->data_packets[dir]++;
-			hp->data_bytes[dir] += len;
-			if (!a->ex[EX_DATA][0])
-				example(a, EX_DATA, ts, s, d, "%zu bytes, receiver index 0x%08x", len,
-					receiver);
-		}
-		/* The same receiver index on the same pair as last time: neither a roam nor a
-		 * first confirmation, so the index table is left alone. */
-		if (hp->recv_known[dir] && hp->recv_idx[dir] == receiver)
-			break;
-		hp->recv_idx[dir] = receiver;
-		hp->recv_known[dir] = 1;
-		e = note_receiver(a, pr, receiver, s, d, ts);
-		if (e->kind == IDX_RESP && !e->confirmed) {
-			/* The initiator's first transport message: the session works. */
-			e->confirmed = 1;
-			t->handshakes_confirmed++;
-			pr->handshakes_confirmed++;
-			if (tx)
-				pr->burst_tx = 0;
-			else
-				pr->burst_rx = 0;
-		}
+		on_transport(&m, k, p, len);
 		break;
 	case WG_KIND_DISCO:
-		t->disco++;
-		pr->disco++;
+		a->t.disco++;
+		m.pr->disco++;
 		example(a, EX_DISCO, ts, s, d, "%zu bytes, Tailscale disco magic", len);
 		return;
 	default:
-		t->non_wg++;
-		pr->non_wg++;
-		if (k == WG_KIND_BAD_SIZE) {
-			t->bad_size++;
-			example(a, EX_BAD_SIZE, ts, s, d,
-				"type %u with reserved zero bytes but %zu bytes long", p[0], len);
-		}
-		if (avail)
-			example(a, EX_NON_WG, ts, s, d, "%zu bytes starting %02x", len, p[0]);
-		else
-			example(a, EX_NON_WG, ts, s, d, "%zu bytes", len);
+		on_other(&m, k, p, len, avail);
 		return;
 	}
-	t->messages++;
+	a->t.messages++;
 }
 
 /* ------------------------------------------------------------------------------------ */
