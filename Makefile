@@ -45,6 +45,10 @@ HELPER_BIN := $(HELPER_SRC:tests/lab/helpers/%.c=$(BUILD)/tests/helpers/%)
 TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
 TEST_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
 
+# test_options reads the commands' tables itself: it links cli/, with main() of
+# cli/main.c renamed so that criterion's main() runs.
+CLI_TEST_OBJ := $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJ)) $(BUILD)/tests/cli_main.o
+
 .PHONY: all deps test unit lab demo install clean bench
 all: $(BIN)
 
@@ -69,6 +73,16 @@ $(BUILD)/tests/%: tests/lab/%.c $(SUPPORT_OBJ) $(BUILD)/libmd.a
 	@mkdir -p $(dir $@)
 	@echo "  CC  $<"
 	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(SUPPORT_OBJ) $(BUILD)/libmd.a $(LDLIBS) $(TEST_LIBS)
+
+$(BUILD)/tests/cli_main.o: cli/main.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $< (main renamed)"
+	$(Q)$(CC) $(CFLAGS) -Dmain=meshdoctor_main -c -o $@ $<
+
+$(BUILD)/tests/test_options: tests/unit/test_options.c $(CLI_TEST_OBJ) $(SUPPORT_OBJ) $(BUILD)/libmd.a
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(CLI_TEST_OBJ) $(SUPPORT_OBJ) $(BUILD)/libmd.a $(LDLIBS) $(TEST_LIBS)
 
 # Small servers the lab starts (e.g. a TLS server that answers with an alert).
 $(BUILD)/tests/helpers/%: tests/lab/helpers/%.c
@@ -104,6 +118,6 @@ install: $(BIN)
 clean:
 	rm -rf build build-san meshdoctor
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d) $(BUILD)/tests/cli_main.d
 # Test binaries are compiled and linked in one step; their .d files name what they include.
 -include $(UNIT_BIN:=.d) $(LAB_BIN:=.d) $(HELPER_BIN:=.d)

@@ -2,6 +2,7 @@
 #ifndef MD_CLI_H
 #define MD_CLI_H
 
+#include "cli/options.h"
 #include "core/buf.h"
 #include "rules/engine.h"
 
@@ -17,11 +18,8 @@ enum {
 	MD_EXIT_USAGE = 64, /* bad command line or input (sysexits EX_USAGE) */
 };
 
-int cmd_check_main(int argc, char **argv);
-int cmd_probes_main(int argc, char **argv);
-int cmd_rules_main(int argc, char **argv);
-int cmd_report_main(int argc, char **argv);
-int cmd_version_main(int argc, char **argv);
+/* The subcommands, each described by its table (options.h), listed in cli/main.c. */
+extern const struct cli_command cmd_check, cmd_probes, cmd_rules, cmd_report, cmd_version;
 
 /* One line to stderr: "meshdoctor: <msg>", control characters shown as \xNN. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
