@@ -4,6 +4,8 @@ PKG_CONFIG ?= pkg-config
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share/meshdoctor
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 PKGS := libpcap libssh2 ldns openssl libcjson
 VERSION := 0.1.0
 
@@ -45,12 +47,19 @@ HELPER_BIN := $(HELPER_SRC:tests/lab/helpers/%.c=$(BUILD)/tests/helpers/%)
 TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
 TEST_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
 
+# The man page and the bash completion are made by the binary from its option tables
+# (`meshdoctor __man`, `meshdoctor completion bash`), so they say what it accepts.
+MAN := $(BUILD)/meshdoctor.1
+BASH_COMPLETION := $(BUILD)/meshdoctor.bash
+
 # test_options reads the commands' tables itself: it links cli/, with main() of
 # cli/main.c renamed so that criterion's main() runs.
 CLI_TEST_OBJ := $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJ)) $(BUILD)/tests/cli_main.o
 
-.PHONY: all deps test unit lab demo install clean bench
-all: $(BIN)
+.PHONY: all deps test unit lab demo install clean bench man completion
+all: $(BIN) $(MAN) $(BASH_COMPLETION)
+man: $(MAN)
+completion: $(BASH_COMPLETION)
 
 $(BUILD)/libmd.a: $(LIB_OBJ)
 	$(Q)rm -f $@; ar rcs $@ $^
@@ -58,6 +67,14 @@ $(BUILD)/libmd.a: $(LIB_OBJ)
 $(BIN): $(CLI_OBJ) $(BUILD)/libmd.a
 	@echo "  LD  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libmd.a $(LDLIBS)
+
+$(MAN): $(BIN)
+	@echo "  GEN $@"
+	$(Q)./$(BIN) __man >$@.tmp && mv $@.tmp $@
+
+$(BASH_COMPLETION): $(BIN)
+	@echo "  GEN $@"
+	$(Q)./$(BIN) completion bash >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -94,7 +111,7 @@ $(BUILD)/tests/helpers/%: tests/lab/helpers/%.c
 deps:
 	@./scripts/deps.sh
 
-unit: $(BIN) $(UNIT_BIN)
+unit: $(BIN) $(MAN) $(BASH_COMPLETION) $(UNIT_BIN)
 	@./scripts/run-tests.sh unit $(BUILD) $(UNIT_BIN)
 
 lab: $(BIN) $(LAB_BIN) $(HELPER_BIN)
@@ -110,10 +127,13 @@ demo: deps
 bench: $(BIN)
 	@./bench/run-all.sh
 
-install: $(BIN)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/rules
+install: $(BIN) $(MAN) $(BASH_COMPLETION)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/rules $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/meshdoctor
 	install -m 0644 rules/*.rules $(DESTDIR)$(DATADIR)/rules/
+	install -m 0644 $(MAN) $(DESTDIR)$(MANDIR)/man1/meshdoctor.1
+	install -m 0644 $(BASH_COMPLETION) $(DESTDIR)$(BASHCOMPDIR)/meshdoctor
 
 clean:
 	rm -rf build build-san meshdoctor

@@ -1,5 +1,5 @@
-/* main.c — the subcommand table.  --help is generated from it and from each command's
- * option table (options.h), so it cannot drift. */
+/* main.c — the subcommand table.  --help, the man page and the completion are generated
+ * from it and from each command's option table (options.h), so none of them can drift. */
 #include "cli/cli.h"
 
 #include <signal.h>
@@ -45,7 +45,8 @@ const struct cli_command cmd_version = {
 };
 
 static const struct cli_command *const commands[] = {
-	&cmd_check, &cmd_probes, &cmd_rules, &cmd_report, &cmd_version, NULL,
+	&cmd_check, &cmd_probes, &cmd_rules, &cmd_report, &cmd_version, &cmd_completion, &cmd_man,
+	NULL,
 };
 
 /* Only as the first argument: `meshdoctor check --help` is check's own. */

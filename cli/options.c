@@ -4,6 +4,7 @@
 #include "core/target.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -223,6 +224,39 @@ void cli_help(FILE *f, const struct cli_command *cmd)
 			wrap(f, cli_exit_codes[i].meaning, 6, 6);
 		}
 	}
+}
+
+/* ---- generated files ------------------------------------------------------- */
+
+int cli_emit(int (*gen)(FILE *f, const struct cli_command *root), const struct cli_command *root,
+	     const char *what)
+{
+	struct md_buf out;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int rc;
+
+	if (!f) {
+		cli_error("out of memory writing %s", what);
+		return MD_EXIT_UNKNOWN;
+	}
+	rc = gen(f, root);
+	if (fclose(f) || rc) {
+		cli_error("out of memory writing %s", what);
+		free(text);
+		return MD_EXIT_UNKNOWN;
+	}
+	md_buf_init(&out, 0);
+	if (md_buf_append(&out, text, len) != MD_OK) {
+		cli_error("out of memory writing %s", what);
+		rc = MD_EXIT_UNKNOWN;
+	} else {
+		rc = cli_write_output("-", &out) ? MD_EXIT_UNKNOWN : MD_EXIT_OK;
+	}
+	md_buf_cleanup(&out);
+	free(text);
+	return rc;
 }
 
 /* ---- setters ----------------------------------------------------------------- */

@@ -1,8 +1,9 @@
 /* options.h — a command's options as one table.
  *
  * Each subcommand describes itself once, in a struct cli_command: its synopsis, its
- * description and a table of struct cli_option.  getopt_long's table and `--help` are
- * both generated from it, so neither can drift from the other.
+ * description and a table of struct cli_option.  getopt_long's table, `--help`, the man
+ * page (`meshdoctor __man`) and the bash completion (`meshdoctor completion bash`) are
+ * all generated from it, so none of them can drift from what the parser accepts.
  *
  * An option stores its argument through set(), into the command's own struct (dst) at
  * offset off: the generic setters below cover strings, flags, ports and readable files;
@@ -133,5 +134,18 @@ cli_setter cli_set_help;     /* nothing: CLI_HELP */
 #define CLI_OPTION_HELP(grp)                                                               \
 	{ .name = "help", .short_name = 'h', .help = "show this help and exit", .group = grp, \
 	  .set = cli_set_help }
+
+/* The man page of root and its subcommands (roff, man(7)).  0, or -1 on a write error. */
+int cli_man(FILE *f, const struct cli_command *root);
+
+/* The bash completion script for root and its subcommands (function _meshdoctor).
+ * 0, or -1 on a write error. */
+int cli_bash_completion(FILE *f, const struct cli_command *root);
+
+/* Writes what gen() makes for root to standard output at once (never half a file).  The
+ * exit code: MD_EXIT_OK, else MD_EXIT_UNKNOWN with one line naming what (out of memory,
+ * a write error). */
+int cli_emit(int (*gen)(FILE *f, const struct cli_command *root), const struct cli_command *root,
+	     const char *what);
 
 #endif

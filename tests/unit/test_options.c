@@ -1,7 +1,9 @@
 /* Unit tests of the option tables (cli/options.h) and of what is generated from them:
- * the tables are consistent, getopt_long's table accepts every option, and --help names
- * every option, command and exit code.  cli/ is linked in (main() renamed, see Makefile)
- * so that the tests read the very tables the binary ($MD_BIN) parses with.  No network. */
+ * the tables are consistent, getopt_long's table accepts every option, and --help, the
+ * man page and the bash completion name every option, command and exit code.  cli/ is
+ * linked in (main() renamed, see Makefile) so that the tests read the very tables the
+ * binary ($MD_BIN) parses with; the generated files are read from $MD_BUILD (build/), as
+ * `make` wrote them.  No network. */
 #include "cli/cli.h"
 #include "cli/options.h"
 #include "core/proc.h"
@@ -9,11 +11,13 @@
 #include "run/check.h"
 
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <criterion/redirect.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- helpers ----------------------------------------------------------------- */
@@ -57,6 +61,28 @@ static void md(struct run *r, const char *const args[])
 		argv[n++] = args[i];
 	argv[n] = NULL;
 	run_argv(r, argv);
+}
+
+/* The file NAME in the build directory (build/ unless $MD_BUILD says), malloc'd. */
+static char *build_file(const char *name)
+{
+	const char *dir = getenv("MD_BUILD");
+	char path[512];
+	FILE *f;
+	long n;
+	char *s;
+
+	snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "build", name);
+	f = fopen(path, "rb");
+	cr_assert_not_null(f, "open %s: build it (make %s)", path, path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	s = calloc(1, (size_t)n + 1);
+	cr_assert_not_null(s);
+	cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n, "read %s", path);
+	fclose(f);
+	return s;
 }
 
 /* The root, then every subcommand, hidden ones included; NULL-terminated. */
@@ -252,7 +278,7 @@ Test(options, parse_stores_each_option_and_leaves_the_operands, .init = cr_redir
 				"Try 'meshdoctor dummy --help'.\n");
 }
 
-/* ---- --help ----------------------------------- */
+/* ---- --help, the man page, the completion ----------------------------------- */
 
 static void assert_help_names_options(const struct cli_command *cmd, const char *out)
 {
@@ -298,4 +324,241 @@ Test(options, help_of_each_command_names_every_option)
 		run_free(&r);
 		run_free(&s);
 	}
+}
+
+/* s as the man page writes it: '-' as "\-". */
+static void roff_name(char *out, size_t n, const char *prefix, const char *s)
+{
+	size_t k = (size_t)snprintf(out, n, "%s", prefix);
+
+	for (; *s && k + 3 < n; s++) {
+		if (*s == '-')
+			out[k++] = '\\';
+		out[k++] = *s;
+	}
+	out[k] = '\0';
+}
+
+/* Lines of roff: a request is one that man(7) knows; text never has a bare '-'. */
+static void assert_roff_clean(const char *page)
+{
+	static const char *const requests[] = { ".\\\"", ".TH ", ".SH ", ".SS ", ".TP", ".PP", ".B ",
+						".I ", ".BR ", ".br", ".nh", NULL };
+
+	for (const char *l = page; *l; l += strcspn(l, "\n") + (l[strcspn(l, "\n")] != 0)) {
+		size_t n = strcspn(l, "\n");
+		bool known = l[0] != '.' && l[0] != '\'';
+
+		for (const char *const *r = requests; !known && *r; r++)
+			known = strncmp(l, *r, strlen(*r)) == 0;
+		cr_assert(known, "unknown request: %.*s", (int)n, l);
+		if (strncmp(l, ".\\\"", 3) == 0)
+			continue;
+		for (size_t i = 0; i < n; i++)
+			cr_assert(l[i] != '-' || (i > 0 && l[i - 1] == '\\'), "bare '-' in: %.*s", (int)n, l);
+		for (size_t i = 0; i < n; i++)
+			cr_assert((unsigned char)l[i] < 0x80, "non-ASCII byte in: %.*s", (int)n, l);
+	}
+}
+
+Test(options, the_man_page_has_every_command_option_and_exit_code)
+{
+	const char *a[] = { "__man", NULL };
+	char *page = build_file("meshdoctor.1"), want[96];
+	struct run r;
+
+	md(&r, a);
+	cr_assert_eq(r.code, 0, "__man: %s", r.err);
+	cr_assert_str_eq(page, r.out, "build/meshdoctor.1 is not what `meshdoctor __man` prints now");
+	cr_assert(strstr(page, "\n.TH MESHDOCTOR 1 "), "no .TH");
+	assert_roff_clean(page);
+	FOR_EACH_COMMAND(cmd) {
+		if (cmd != &cli_root) {
+			roff_name(want, sizeof(want), "\n.SS ", cmd->name);
+			cr_assert(cmd->hidden == !strstr(page, want), "%s: .SS %s", cmd->name,
+				  cmd->hidden ? "though hidden" : "missing");
+		}
+		for (const struct cli_option *o = cmd->options; !cmd->hidden && o->name; o++) {
+			roff_name(want, sizeof(want), "\\fB\\-\\-", o->name);
+			cr_assert(strstr(page, want), "man page lacks --%s of %s", o->name, cmd->name);
+			snprintf(want, sizeof(want), "\n.TP\n\\fB\\-%c\\fR, ", o->short_name);
+			cr_assert(!o->short_name || strstr(page, want), "man page lacks -%c", o->short_name);
+		}
+	}
+	for (size_t i = 0; i < cli_n_exit_codes; i++) {
+		snprintf(want, sizeof(want), "\n.TP\n.B %d\n", cli_exit_codes[i].code);
+		cr_assert(strstr(page, want), "man page lacks exit code %d", cli_exit_codes[i].code);
+	}
+	cr_assert(strstr(page, ".SH EXIT STATUS\n"));
+	run_free(&r);
+	free(page);
+}
+
+Test(options, groff_renders_the_man_page_without_warnings)
+{
+	const char *dir = getenv("MD_BUILD");
+	char path[512];
+	const char *argv[] = { "groff", "-man", "-Tutf8", "-ww", "-z", path, NULL };
+	struct run r;
+
+	if (access("/usr/bin/groff", X_OK) != 0)
+		cr_skip_test("groff is not installed (Debian: groff-base)");
+	snprintf(path, sizeof(path), "%s/meshdoctor.1", dir && *dir ? dir : "build");
+	run_argv(&r, argv);
+	cr_assert_eq(r.code, 0, "groff: %s", r.err);
+	cr_assert_str_eq(r.err, "", "groff warns");
+	run_free(&r);
+}
+
+/* The line of script that starts with prefix ("\nNAME": at a line's start), up to its
+ * end (a static copy, until the next call). */
+static const char *script_line(const char *script, const char *prefix)
+{
+	static char line[4096];
+	const char *p = strstr(script, prefix);
+
+	cr_assert_not_null(p, "no line '%s'", prefix);
+	p += *p == '\n';
+	snprintf(line, sizeof(line), "%.*s", (int)strcspn(p, "\n"), p);
+	return line;
+}
+
+/* word appears in the space-separated list of line, after its first '. */
+static bool in_list(const char *line, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = strchr(line, '\'');
+
+	for (p = p ? p + 1 : line; (p = strstr(p, word)); p++)
+		if ((p[-1] == ' ' || p[-1] == '\'') && (p[n] == ' ' || p[n] == '\''))
+			return true;
+	return false;
+}
+
+Test(options, the_completion_script_has_every_command_and_option)
+{
+	const char *a[] = { "completion", "bash", NULL };
+	char *script = build_file("meshdoctor.bash"), want[96], cmds[1024];
+	struct run r;
+
+	snprintf(cmds, sizeof(cmds), "%s", script_line(script, "\n_meshdoctor_commands="));
+
+	md(&r, a);
+	cr_assert_eq(r.code, 0, "completion bash: %s", r.err);
+	cr_assert_str_eq(script, r.out, "build/meshdoctor.bash is not what `completion bash` prints");
+	FOR_EACH_COMMAND(cmd) {
+		const char *opts;
+
+		if (cmd == &cli_root) {
+			opts = cmds;
+		} else {
+			cr_assert(cmd->hidden == !in_list(cmds, cmd->name), "%s %s", cmd->name,
+				  cmd->hidden ? "completed though hidden" : "not completed");
+			if (cmd->hidden)
+				continue;
+			snprintf(want, sizeof(want), "\n\t'%s') _meshdoctor_w=", cmd->name);
+			opts = script_line(script, want);
+		}
+		for (const struct cli_option *o = cmd->options; o->name; o++) {
+			snprintf(want, sizeof(want), "--%s", o->name);
+			cr_assert(in_list(opts, want), "%s: %s not completed", cmd->name, want);
+			snprintf(want, sizeof(want), "-%c", o->short_name);
+			cr_assert(!o->short_name || in_list(opts, want), "%s: %s", cmd->name, want);
+			snprintf(want, sizeof(want), "'%s --%s')", cmd->name, o->name);
+			cr_assert(!o->arg || cmd == &cli_root || strstr(script, want), "%s: no kind for --%s",
+				  cmd->name, o->name);
+		}
+	}
+	for (size_t i = 0; i < md_n_probes; i++)
+		cr_assert(in_list(script_line(script, "\n_meshdoctor_probes="), md_probes[i]->name));
+	run_free(&r);
+	free(script);
+}
+
+/* ---- completion in bash ------------------------------------------------------ */
+
+/* Criterion runs each parameter in its own process: the table holds arrays, not pointers. */
+struct comp_case {
+	char words[64]; /* COMP_WORDS, as bash words */
+	int cword;
+	char want[64];  /* COMPREPLY, one a line, sorted */
+};
+
+ParameterizedTestParameters(completion, completes_in_bash)
+{
+	static struct comp_case cases[] = {
+		{ "meshdoctor check --pr", 2, "--probes\n" },
+		{ "meshdoctor ch", 1, "check\n" },
+		{ "meshdoctor --v", 1, "--version\n" },
+		{ "meshdoctor report --", 2, "--help\n--markdown\n--text\n--verbose\n" },
+		{ "meshdoctor check --probes ssh,t", 3, "ssh,tls\n" },
+		{ "meshdoctor check --probes = ssh,", 4, "ssh,port\nssh,tls\nssh,wireguard\n" },
+		{ "meshdoctor check --json d/", 3, "d/a.json\nd/b.txt\nd/sub\n" },
+		{ "meshdoctor check --rules=d/", 2, "" }, /* one word: '=' not a break here */
+		{ "meshdoctor check --rules = d/", 4, "d/sub\n" },
+		{ "meshdoctor check -F d/a", 3, "d/a.json\n" },
+		{ "meshdoctor check --iface l", 3, "lo\n" },
+		{ "meshdoctor check --timeout ''", 3, "" },
+		{ "meshdoctor check off", 2, "office-one\n" },
+		{ "meshdoctor check steve@off", 2, "steve@office-one\n" },
+		{ "meshdoctor check steve @ kn", 4, "known.example\n" },
+		{ "meshdoctor check -v --timeout 5 10.0.0.", 5, "10.0.0.5\n10.0.0.9\n" },
+		{ "meshdoctor rules ''", 2, "check\nexplain\n" },
+		{ "meshdoctor rules --rules d ch", 4, "check\n" },
+		{ "meshdoctor rules check d/s", 3, "d/sub\n" },
+		{ "meshdoctor report d/a", 2, "d/a.json\n" },
+		{ "meshdoctor completion ''", 2, "bash\n" },
+		{ "meshdoctor __m", 1, "" },
+	};
+
+	return cr_make_param_array(struct comp_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f, "%s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
+ParameterizedTest(struct comp_case *c, completion, completes_in_bash)
+{
+	char dir[] = "/tmp/mdopt-XXXXXX", path[256], script[1024], *bash_file;
+	const char *argv[] = { "bash", "--norc", "--noprofile", "-c", script, NULL };
+	struct run r;
+
+	cr_assert_not_null(mkdtemp(dir));
+	/* HOME with an ssh_config and a known_hosts; d/ with two files and a directory. */
+	snprintf(path, sizeof(path), "%s/.ssh", dir);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/.ssh/config", dir);
+	write_file(path, "Host office-one office-*\n  HostName 192.0.2.1\n");
+	snprintf(path, sizeof(path), "%s/.ssh/known_hosts", dir);
+	write_file(path, "known.example,10.0.0.5 ssh-ed25519 AAAA\n|1|aGFzaA==|aGFzaA== ssh-ed25519 AAAA\n"
+			 "[10.0.0.9]:2222 ssh-ed25519 AAAA\n# a comment\n");
+	snprintf(path, sizeof(path), "%s/d", dir);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/d/sub", dir);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/d/a.json", dir);
+	write_file(path, "{}");
+	snprintf(path, sizeof(path), "%s/d/b.txt", dir);
+	write_file(path, "");
+	bash_file = realpath(getenv("MD_BUILD") && *getenv("MD_BUILD") ? getenv("MD_BUILD") : "build", NULL);
+	cr_assert_not_null(bash_file);
+	snprintf(script, sizeof(script),
+		 "HOME=%s; cd \"$HOME\" || exit 9; source %s/meshdoctor.bash || exit 8\n"
+		 "COMP_WORDS=(%s); COMP_CWORD=%d; _meshdoctor || exit 7\n"
+		 "((${#COMPREPLY[@]})) && printf '%%s\\n' \"${COMPREPLY[@]}\" | LC_ALL=C sort\n"
+		 "exit 0", dir, bash_file, c->words, c->cword);
+	free(bash_file);
+	run_argv(&r, argv);
+	cr_assert_eq(r.code, 0, "%s: exit %d: %s", c->words, r.code, r.err);
+	cr_assert_str_eq(r.err, "", "%s: stderr", c->words);
+	cr_assert_str_eq(r.out, c->want, "COMP_WORDS=(%s) COMP_CWORD=%d", c->words, c->cword);
+	run_free(&r);
+	snprintf(path, sizeof(path), "rm -rf -- '%s'", dir);
+	cr_assert_eq(system(path), 0);
 }
