@@ -60,7 +60,9 @@ int cli_check_output_path(const char *option, const char *path);
 /* Colours on stdout: only on a TTY and when NO_COLOR is unset (https://no-color.org). */
 bool cli_use_color(int fd);
 
-/* "5000", "5000ms", "5s", "1.5s", "2m" → milliseconds; -1 when invalid or <= 0. */
+/* A duration → milliseconds, rounded up to a whole one: a bare number is seconds ("4",
+ * "1.5"), or with a unit "4s", "2500ms", "2m".  0 for zero; -1 when malformed (a sign,
+ * spaces, an exponent, another unit) or over a day. */
 int64_t cli_parse_duration_ms(const char *s);
 
 #endif

@@ -18,6 +18,9 @@
 #include <unistd.h>
 
 #define DEFAULT_CAPTURE_S 3
+/* Below this, no connect or handshake could even be tried. */
+#define MIN_TIMEOUT_MS 100
+
 #define STR(x) STR_(x)
 #define STR_(x) #x
 
@@ -44,8 +47,14 @@ static int set_timeout(const struct cli_option *o, void *dst, const char *arg)
 {
 	int64_t ms = cli_parse_duration_ms(arg);
 
-	if (ms <= 0) {
-		cli_error("--%s '%s': give a positive duration such as 5s or 2500ms", o->name, arg);
+	if (ms < 0) {
+		cli_error("--%s '%s': give a duration in seconds such as 5 or 1.5s, or 2500ms", o->name,
+			  arg);
+		return -1;
+	}
+	if (ms < MIN_TIMEOUT_MS) {
+		cli_error("--%s '%s': a deadline under %dms is too short to try anything; give "
+			  "at least %dms, such as 5 (seconds)", o->name, arg, MIN_TIMEOUT_MS, MIN_TIMEOUT_MS);
 		return -1;
 	}
 	*(int64_t *)((char *)dst + o->off) = ms;
@@ -56,9 +65,6 @@ static int set_capture(const struct cli_option *o, void *dst, const char *arg)
 {
 	int64_t ms = cli_parse_duration_ms(arg);
 
-	/* A bare number is seconds here. */
-	if (ms > 0 && strspn(arg, "0123456789") == strlen(arg))
-		ms *= 1000;
 	if (ms <= 0 || ms > 3600 * 1000) {
 		cli_error("--%s '%s': give a number of seconds from 1 to 3600", o->name, arg);
 		return -1;
@@ -100,8 +106,9 @@ static const struct cli_option options[] = {
 	{ "probes", 0, "LIST", "run only these probes, comma-separated, each once (see `meshdoctor "
 	  "probes`); wireguard runs only when named, or with --pcap/--iface/--wg-port", NULL,
 	  GENERAL, CO_PROBES, cli_set_string, AT(co.probes) },
-	{ "timeout", 0, "DURATION", "deadline for the whole run: 5000, 5000ms, 5s; a live "
-	  "WireGuard capture adds --capture-seconds to it", "5s", GENERAL, CO_NONE, set_timeout, AT(co.probe.timeout_ms) },
+	{ "timeout", 0, "DURATION", "deadline for the whole run: a number of seconds (5, 1.5) or "
+	  "5s, 2500ms, 2m; at least " STR(MIN_TIMEOUT_MS) "ms; a live WireGuard capture adds "
+	  "--capture-seconds to it", "5s", GENERAL, CO_NONE, set_timeout, AT(co.probe.timeout_ms) },
 	{ "rules", 0, "DIR", "load rule files from DIR instead of the installed rules", NULL,
 	  GENERAL, CO_DIR, cli_set_string, AT(rules_opt) },
 	{ "verbose", 'v', NULL, "evidence for every observation, every fact, the rules' path", NULL,

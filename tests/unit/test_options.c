@@ -1,9 +1,9 @@
 /* Unit tests of the option tables (cli/options.h) and of what is generated from them:
  * the tables are consistent, getopt_long's table accepts every option, and --help, the
- * man page and the bash completion name every option, command and exit code.  cli/ is
- * linked in (main() renamed, see Makefile) so that the tests read the very tables the
- * binary ($MD_BIN) parses with; the generated files are read from $MD_BUILD (build/), as
- * `make` wrote them.  No network. */
+ * man page and the bash completion name every option, command and exit code.  Durations
+ * (--timeout) are parsed here too.  cli/ is linked in (main() renamed, see Makefile) so
+ * that the tests read the very tables the binary ($MD_BIN) parses with; the generated
+ * files are read from $MD_BUILD (build/), as `make` wrote them.  No network. */
 #include "cli/cli.h"
 #include "cli/options.h"
 #include "core/proc.h"
@@ -561,4 +561,67 @@ ParameterizedTest(struct comp_case *c, completion, completes_in_bash)
 	run_free(&r);
 	snprintf(path, sizeof(path), "rm -rf -- '%s'", dir);
 	cr_assert_eq(system(path), 0);
+}
+
+/* ---- durations --------------------------------------------------------------- */
+
+struct duration_case {
+	char s[16];
+	int64_t ms;
+};
+
+ParameterizedTestParameters(duration, parses)
+{
+	static struct duration_case cases[] = {
+		{ "4", 4000 }, { "1.5", 1500 }, { "4s", 4000 }, { "1.5s", 1500 }, { "5000ms", 5000 },
+		{ "2500ms", 2500 }, { "2m", 120000 }, { "0.5m", 30000 }, { ".5", 500 }, { "5.", 5000 },
+		{ "0.001", 1 }, { "0.0001", 1 }, { "1ms", 1 }, { "0.5ms", 1 }, { "0", 0 }, { "0ms", 0 },
+		{ "86400", 86400000 }, { "1440m", 86400000 },
+		{ "86401", -1 }, { "1441m", -1 }, { "", -1 }, { "soon", -1 }, { "-5", -1 },
+		{ "+5", -1 }, { " 5", -1 }, { "5 ", -1 }, { "5h", -1 }, { "5S", -1 }, { "1e3", -1 },
+		{ "0x10", -1 }, { "inf", -1 }, { "nan", -1 }, { "1.2.3", -1 }, { ".", -1 },
+		{ "s", -1 }, { "5sec", -1 }, { "5mss", -1 },
+	};
+
+	return cr_make_param_array(struct duration_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct duration_case *c, duration, parses)
+{
+	cr_assert_eq(cli_parse_duration_ms(c->s), c->ms, "'%s' → %lld ms, want %lld", c->s,
+		     (long long)cli_parse_duration_ms(c->s), (long long)c->ms);
+}
+
+static void assert_one_line_error(const struct run *r, const char *part, const char *input)
+{
+	cr_assert_eq(r->code, 64, "%s: exit code %d, stderr: %s", input, r->code, r->err);
+	cr_assert(strstr(r->err, part), "%s: stderr '%s' lacks '%s'", input, r->err, part);
+	cr_assert(strncmp(r->err, "meshdoctor: ", 12) == 0, "stderr: %s", r->err);
+	cr_assert_eq(strchr(r->err, '\n'), r->err + strlen(r->err) - 1, "one line: %s", r->err);
+	cr_assert_str_eq(r->out, "", "nothing on stdout");
+}
+
+Test(duration, a_timeout_too_short_to_try_anything_is_a_usage_error)
+{
+	static const char *const short_ones[] = { "0.001", "1ms", "99ms", "0.05", "0", NULL };
+	static const char *const fine[] = { "4", "100ms", "0.1", "1.5s", "2m", NULL };
+	struct run r;
+
+	for (size_t i = 0; short_ones[i]; i++) {
+		const char *a[] = { "check", "--timeout", short_ones[i], "host:0", NULL };
+
+		md(&r, a);
+		assert_one_line_error(&r, "too short", short_ones[i]);
+		cr_assert(strstr(r.err, "at least 100ms"), "%s", r.err);
+		run_free(&r);
+	}
+	/* Accepted: the run stops at the malformed target after the options. */
+	for (size_t i = 0; fine[i]; i++) {
+		const char *a[] = { "check", "--timeout", fine[i], "host:0", NULL };
+
+		md(&r, a);
+		assert_one_line_error(&r, "target", fine[i]);
+		cr_assert(!strstr(r.err, "--timeout"), "--timeout %s: %s", fine[i], r.err);
+		run_free(&r);
+	}
 }
