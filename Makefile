@@ -6,6 +6,8 @@ PKG_CONFIG ?= pkg-config
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 DATADIR ?= $(PREFIX)/share/meshdoctor
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 PKGS := libpcap libssh2 ldns openssl libcjson
 VERSION := 0.1.0
 
@@ -59,8 +61,19 @@ HELPER_BIN := $(HELPER_SRC:tests/lab/helpers/%.c=$(BUILD)/tests/helpers/%)
 TEST_CFLAGS := $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
 TEST_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null)
 
-.PHONY: all deps test unit lab tsan fuzz fuzz-replay demo install clean bench
-all: $(BIN)
+# The man page and the bash completion are made by the binary from its option tables
+# (`meshdoctor __man`, `meshdoctor completion bash`), so they say what it accepts.
+MAN := $(BUILD)/meshdoctor.1
+BASH_COMPLETION := $(BUILD)/meshdoctor.bash
+
+# test_options reads the commands' tables itself: it links cli/, with main() of
+# cli/main.c renamed so that criterion's main() runs.
+CLI_TEST_OBJ := $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJ)) $(BUILD)/tests/cli_main.o
+
+.PHONY: all deps test unit lab tsan fuzz fuzz-replay demo install clean bench man completion
+all: $(BIN) $(MAN) $(BASH_COMPLETION)
+man: $(MAN)
+completion: $(BASH_COMPLETION)
 
 $(BUILD)/libmd.a: $(LIB_OBJ)
 	$(Q)rm -f $@; ar rcs $@ $^
@@ -68,6 +81,14 @@ $(BUILD)/libmd.a: $(LIB_OBJ)
 $(BIN): $(CLI_OBJ) $(BUILD)/libmd.a
 	@echo "  LD  $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libmd.a $(LDLIBS)
+
+$(MAN): $(BIN)
+	@echo "  GEN $@"
+	$(Q)./$(BIN) __man >$@.tmp && mv $@.tmp $@
+
+$(BASH_COMPLETION): $(BIN)
+	@echo "  GEN $@"
+	$(Q)./$(BIN) completion bash >$@.tmp && mv $@.tmp $@
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -94,6 +115,16 @@ $(BUILD)/tests/tsan_%: tests/tsan/tsan_%.c $(BUILD)/tests/support/fleet.o $(BUIL
 	@echo "  CC  $<"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/tests/support/fleet.o $(BUILD)/libmd.a $(LDLIBS) -lpthread
 
+$(BUILD)/tests/cli_main.o: cli/main.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $< (main renamed)"
+	$(Q)$(CC) $(CFLAGS) -Dmain=meshdoctor_main -c -o $@ $<
+
+$(BUILD)/tests/test_options: tests/unit/test_options.c $(CLI_TEST_OBJ) $(SUPPORT_OBJ) $(BUILD)/libmd.a
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(CLI_TEST_OBJ) $(SUPPORT_OBJ) $(BUILD)/libmd.a $(LDLIBS) $(TEST_LIBS)
+
 # Small servers the lab starts (e.g. a TLS server that answers with an alert).
 $(BUILD)/tests/helpers/%: tests/lab/helpers/%.c
 	@mkdir -p $(dir $@)
@@ -104,7 +135,7 @@ $(BUILD)/tests/helpers/%: tests/lab/helpers/%.c
 deps:
 	@./scripts/deps.sh
 
-unit: $(BIN) $(UNIT_BIN)
+unit: $(BIN) $(MAN) $(BASH_COMPLETION) $(UNIT_BIN)
 	@./scripts/run-tests.sh unit $(BUILD) $(UNIT_BIN)
 
 lab: $(BIN) $(LAB_BIN) $(HELPER_BIN)
@@ -138,14 +169,17 @@ demo: deps
 bench: $(BIN)
 	@./bench/run-all.sh
 
-install: $(BIN)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/rules
+install: $(BIN) $(MAN) $(BASH_COMPLETION)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/rules $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/meshdoctor
 	install -m 0644 rules/*.rules $(DESTDIR)$(DATADIR)/rules/
+	install -m 0644 $(MAN) $(DESTDIR)$(MANDIR)/man1/meshdoctor.1
+	install -m 0644 $(BASH_COMPLETION) $(DESTDIR)$(BASHCOMPDIR)/meshdoctor
 
 clean:
 	rm -rf build build-san build-tsan build-fuzz meshdoctor
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(SUPPORT_OBJ:.o=.d) $(BUILD)/tests/cli_main.d
 # Test binaries are compiled and linked in one step; their .d files name what they include.
 -include $(UNIT_BIN:=.d) $(LAB_BIN:=.d) $(HELPER_BIN:=.d)

@@ -136,10 +136,10 @@ ip netns exec "$NS_S" nft add chain inet mdbench in '{ type filter hook input pr
 ip netns exec "$NS_S" nft add rule inet mdbench in tcp dport 22 drop
 secs=$(awk -v t="$TIMEOUT_MS" 'BEGIN { printf "%d", (t + 999) / 1000 }')
 echo "dead host (tcp/22 dropped), --timeout ${TIMEOUT_MS} ms, median of $DEAD_RUNS runs:"
-dead_md_ms=$(bench_median_ms "$NS_C" "$DEAD_RUNS" "$DIR" $MD --timeout "$TIMEOUT_MS")
+dead_md_ms=$(bench_median_ms "$NS_C" "$DEAD_RUNS" "$DIR" $MD --timeout "${TIMEOUT_MS}ms")
 dead_ssh_ms=$(bench_median_ms "$NS_C" "$DEAD_RUNS" "$DIR" ssh $SSH_OPTS -o ConnectTimeout="$secs" root@$HOST true)
-dead_md_kb=$(peak_kb $MD --timeout "$TIMEOUT_MS")
-printf '  %-34s %6s ms  %6s KiB peak RSS\n' "meshdoctor check --timeout $TIMEOUT_MS" "$dead_md_ms" "$dead_md_kb"
+dead_md_kb=$(peak_kb $MD --timeout "${TIMEOUT_MS}ms")
+printf '  %-34s %6s ms  %6s KiB peak RSS\n' "meshdoctor check --timeout ${TIMEOUT_MS}ms" "$dead_md_ms" "$dead_md_kb"
 printf '  %-34s %6s ms\n' "ssh -o ConnectTimeout=$secs" "$dead_ssh_ms"
 printf '  ratio check/ssh: %s; check/deadline: %s (bar <= 1.10)\n' \
 	"$(bench_ratio "$dead_md_ms" "$dead_ssh_ms")" "$(bench_ratio "$dead_md_ms" "$TIMEOUT_MS")"

@@ -2,6 +2,7 @@
 #ifndef MD_CLI_H
 #define MD_CLI_H
 
+#include "cli/options.h"
 #include "core/buf.h"
 #include "rules/engine.h"
 
@@ -17,11 +18,9 @@ enum {
 	MD_EXIT_USAGE = 64, /* bad command line or input (sysexits EX_USAGE) */
 };
 
-int cmd_check_main(int argc, char **argv);
-int cmd_probes_main(int argc, char **argv);
-int cmd_rules_main(int argc, char **argv);
-int cmd_report_main(int argc, char **argv);
-int cmd_version_main(int argc, char **argv);
+/* The subcommands, each described by its table (options.h), listed in cli/main.c. */
+extern const struct cli_command cmd_check, cmd_probes, cmd_rules, cmd_report, cmd_version,
+	cmd_completion, cmd_man;
 
 /* One line to stderr: "meshdoctor: <msg>", control characters shown as \xNN. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -61,7 +60,9 @@ int cli_check_output_path(const char *option, const char *path);
 /* Colours on stdout: only on a TTY and when NO_COLOR is unset (https://no-color.org). */
 bool cli_use_color(int fd);
 
-/* "5000", "5000ms", "5s", "1.5s", "2m" → milliseconds; -1 when invalid or <= 0. */
+/* A duration → milliseconds, rounded up to a whole one: a bare number is seconds ("4",
+ * "1.5"), or with a unit "4s", "2500ms", "2m".  0 for zero; -1 when malformed (a sign,
+ * spaces, an exponent, another unit) or over a day. */
 int64_t cli_parse_duration_ms(const char *s);
 
 #endif

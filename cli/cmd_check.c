@@ -9,7 +9,7 @@
 #include "report/report.h"
 #include "run/check.h"
 
-#include <getopt.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,85 +18,135 @@
 #include <unistd.h>
 
 #define DEFAULT_CAPTURE_S 3
+/* Below this, no connect or handshake could even be tried. */
+#define MIN_TIMEOUT_MS 100
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: meshdoctor check [OPTIONS] TARGET\n"
-		"\n"
-		"Runs the probes against TARGET, applies the rules and prints a checklist of what was\n"
-		"observed, then each finding: its cause, the evidence, what to do and its source.\n"
-		"TARGET is [USER@]HOST[:PORT] ([ADDR]:PORT for IPv6) or a Host alias from ~/.ssh/config.\n"
-		"\n"
-		"options:\n"
-		"  --json FILE           write the report as JSON to FILE ('-' or /dev/stdout: to\n"
-		"                        standard output, instead of the text); a file is replaced\n"
-		"                        at once and keeps its mode\n"
-		"  --markdown FILE       write the report as Markdown to FILE ('-': standard output,\n"
-		"                        instead of the text); not where --json writes\n"
-		"  --probes LIST         run only these probes, comma-separated, each once (see\n"
-		"                        `meshdoctor probes`); wireguard runs only when named, or\n"
-		"                        with --pcap/--iface/--wg-port\n"
-		"  --timeout DURATION    deadline for the whole run: 5000, 5000ms, 5s (default 5s);\n"
-		"                        a live WireGuard capture adds --capture-seconds to it\n"
-		"  -l, --user USER       SSH user (default: from ~/.ssh/config, else $USER)\n"
-		"  -p, --port PORT       SSH port (default: from ~/.ssh/config, else 22)\n"
-		"  -i, --identity FILE   private key to offer (only this one; the agent is still asked)\n"
-		"  --known-hosts FILE    known_hosts file (default: from ~/.ssh/config)\n"
-		"  -F, --ssh-config FILE read this ssh_config instead of ~/.ssh/config\n"
-		"  --no-ssh-config       do not read ~/.ssh/config (through `ssh -G`)\n"
-		"  --rules DIR           load rule files from DIR instead of the installed rules\n"
-		"  -v, --verbose         evidence for every observation, every fact, the rules' path\n"
-		"  --show-secrets        show secret values (and their evidence) instead of ********\n"
-		"  -h, --help            this text\n"
-		"\n"
-		"probe options:\n"
-		"  --port-list LIST      more ports for the port probe: 8443,3478/udp\n"
-		"  --tls-port PORT       port of the TLS check (default 443)\n"
-		"  --tls-host HOST       address to dial for the TLS check (default: the target)\n"
-		"  --sni NAME            server name to send (default: MagicDNS name, else the host)\n"
-		"  --ca FILE             CA certificates to verify against (default: system store)\n"
-		"  --iface IF            interface to capture WireGuard on (default: the one routing\n"
-		"                        to the target; 'any' for all)\n"
-		"  --capture-seconds N   how long to capture WireGuard packets (default 3)\n"
-		"  --pcap FILE           analyse a capture file (pcap or pcapng) instead of capturing\n"
-		"  --wg-port PORT        another WireGuard UDP port to watch (41641 and 51820 always)\n"
-		"\n"
-		"exit codes: 0 OK, 1 warnings only, 2 critical finding, 3 could not tell (a probe\n"
-		"could not complete), 64 usage or input error.\n");
-}
+#define STR(x) STR_(x)
+#define STR_(x) #x
 
-enum {
-	OPT_JSON = 256, OPT_MARKDOWN, OPT_PROBES, OPT_TIMEOUT, OPT_KNOWN_HOSTS, OPT_NO_SSH_CONFIG,
-	OPT_RULES, OPT_SHOW_SECRETS, OPT_PORT_LIST, OPT_TLS_PORT, OPT_TLS_HOST, OPT_SNI, OPT_CA,
-	OPT_IFACE, OPT_CAPTURE, OPT_PCAP, OPT_WG_PORT,
+/* What the options fill: the engine's options and what only the command reads. */
+struct check_args {
+	struct md_check_opts co;
+	const char *json_path, *md_path, *rules_opt;
 };
 
-static const struct option longopts[] = {
-	{ "json", required_argument, NULL, OPT_JSON },
-	{ "markdown", required_argument, NULL, OPT_MARKDOWN },
-	{ "probes", required_argument, NULL, OPT_PROBES },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "user", required_argument, NULL, 'l' },
-	{ "port", required_argument, NULL, 'p' },
-	{ "identity", required_argument, NULL, 'i' },
-	{ "known-hosts", required_argument, NULL, OPT_KNOWN_HOSTS },
-	{ "no-ssh-config", no_argument, NULL, OPT_NO_SSH_CONFIG },
-	{ "ssh-config", required_argument, NULL, 'F' },
-	{ "rules", required_argument, NULL, OPT_RULES },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "show-secrets", no_argument, NULL, OPT_SHOW_SECRETS },
-	{ "help", no_argument, NULL, 'h' },
-	{ "port-list", required_argument, NULL, OPT_PORT_LIST },
-	{ "tls-port", required_argument, NULL, OPT_TLS_PORT },
-	{ "tls-host", required_argument, NULL, OPT_TLS_HOST },
-	{ "sni", required_argument, NULL, OPT_SNI },
-	{ "ca", required_argument, NULL, OPT_CA },
-	{ "iface", required_argument, NULL, OPT_IFACE },
-	{ "capture-seconds", required_argument, NULL, OPT_CAPTURE },
-	{ "pcap", required_argument, NULL, OPT_PCAP },
-	{ "wg-port", required_argument, NULL, OPT_WG_PORT },
-	{ NULL, 0, NULL, 0 },
+#define AT(field) offsetof(struct check_args, field)
+
+/* --json and --markdown: checked before any probe runs. */
+static int set_output(const struct cli_option *o, void *dst, const char *arg)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "--%s", o->name);
+	if (cli_check_output_path(name, arg))
+		return -1;
+	return cli_set_string(o, dst, arg);
+}
+
+static int set_timeout(const struct cli_option *o, void *dst, const char *arg)
+{
+	int64_t ms = cli_parse_duration_ms(arg);
+
+	if (ms < 0) {
+		cli_error("--%s '%s': give a duration in seconds such as 5 or 1.5s, or 2500ms", o->name,
+			  arg);
+		return -1;
+	}
+	if (ms < MIN_TIMEOUT_MS) {
+		cli_error("--%s '%s': a deadline under %dms is too short to try anything; give "
+			  "at least %dms, such as 5 (seconds)", o->name, arg, MIN_TIMEOUT_MS, MIN_TIMEOUT_MS);
+		return -1;
+	}
+	*(int64_t *)((char *)dst + o->off) = ms;
+	return 0;
+}
+
+static int set_capture(const struct cli_option *o, void *dst, const char *arg)
+{
+	int64_t ms = cli_parse_duration_ms(arg);
+
+	if (ms <= 0 || ms > 3600 * 1000) {
+		cli_error("--%s '%s': give a number of seconds from 1 to 3600", o->name, arg);
+		return -1;
+	}
+	*(int *)((char *)dst + o->off) = (int)((ms + 999) / 1000);
+	return 0;
+}
+
+static int set_wg_port(const struct cli_option *o, void *dst, const char *arg)
+{
+	struct md_options *p = &((struct check_args *)dst)->co.probe;
+	const size_t max = sizeof(p->wg_ports) / sizeof(p->wg_ports[0]);
+	struct cli_option at = *o;
+
+	if (p->n_wg_ports >= max) {
+		cli_error("--%s: at most %zu extra ports", o->name, max);
+		return -1;
+	}
+	at.off = AT(co.probe.wg_ports) + p->n_wg_ports * sizeof(p->wg_ports[0]);
+	if (cli_set_port(&at, dst, arg))
+		return -1;
+	p->n_wg_ports++;
+	return 0;
+}
+
+#define GENERAL "options"
+#define SSH "SSH options"
+#define PORT "port probe options"
+#define TLS "TLS probe options"
+#define WG "WireGuard probe options"
+
+static const struct cli_option options[] = {
+	{ "json", 0, "FILE", "write the report as JSON to FILE ('-' or /dev/stdout: to standard "
+	  "output, instead of the text); a file is replaced at once and keeps its mode",
+	  NULL, GENERAL, CO_FILE, set_output, AT(json_path) },
+	{ "markdown", 0, "FILE", "write the report as Markdown to FILE ('-': standard output, "
+	  "instead of the text); not where --json writes", NULL, GENERAL, CO_FILE, set_output,
+	  AT(md_path) },
+	{ "probes", 0, "LIST", "run only these probes, comma-separated, each once (see `meshdoctor "
+	  "probes`); wireguard runs only when named, or with --pcap/--iface/--wg-port", NULL,
+	  GENERAL, CO_PROBES, cli_set_string, AT(co.probes) },
+	{ "timeout", 0, "DURATION", "deadline for the whole run: a number of seconds (5, 1.5) or "
+	  "5s, 2500ms, 2m; at least " STR(MIN_TIMEOUT_MS) "ms; a live WireGuard capture adds "
+	  "--capture-seconds to it", "5s", GENERAL, CO_NONE, set_timeout, AT(co.probe.timeout_ms) },
+	{ "rules", 0, "DIR", "load rule files from DIR instead of the installed rules", NULL,
+	  GENERAL, CO_DIR, cli_set_string, AT(rules_opt) },
+	{ "verbose", 'v', NULL, "evidence for every observation, every fact, the rules' path", NULL,
+	  GENERAL, CO_NONE, cli_set_true, AT(co.probe.verbose) },
+	{ "show-secrets", 0, NULL, "show secret values (and their evidence) instead of ********",
+	  NULL, GENERAL, CO_NONE, cli_set_true, AT(co.probe.show_secrets) },
+	CLI_OPTION_HELP(GENERAL),
+	{ "user", 'l', "USER", "SSH user", "from ~/.ssh/config, else $USER", SSH, CO_NONE,
+	  cli_set_string, AT(co.target.user) },
+	{ "port", 'p', "PORT", "SSH port", "from ~/.ssh/config, else 22", SSH, CO_NONE,
+	  cli_set_port, AT(co.target.port) },
+	{ "identity", 'i', "FILE", "private key to offer (only this one; the agent is still "
+	  "asked)", NULL, SSH, CO_FILE, cli_set_string, AT(co.target.identity) },
+	{ "known-hosts", 0, "FILE", "known_hosts file", "from ~/.ssh/config", SSH, CO_FILE,
+	  cli_set_string, AT(co.target.known_hosts) },
+	{ "ssh-config", 'F', "FILE", "read this ssh_config instead of ~/.ssh/config", NULL, SSH,
+	  CO_FILE, cli_set_string, AT(co.target.ssh_config) },
+	{ "no-ssh-config", 0, NULL, "do not read ~/.ssh/config (through `ssh -G`)", NULL, SSH,
+	  CO_NONE, cli_set_true, AT(co.target.no_ssh_config) },
+	{ "port-list", 0, "LIST", "more ports for the port probe: 8443,3478/udp", NULL, PORT,
+	  CO_NONE, cli_set_string, AT(co.probe.port_list) },
+	{ "tls-port", 0, "PORT", "port of the TLS check", "443", TLS, CO_NONE, cli_set_port,
+	  AT(co.probe.tls_port) },
+	{ "tls-host", 0, "HOST", "address to dial for the TLS check", "the target", TLS, CO_HOST,
+	  cli_set_string, AT(co.probe.tls_host) },
+	{ "sni", 0, "NAME", "server name to send", "MagicDNS name, else the host", TLS, CO_NONE,
+	  cli_set_string, AT(co.probe.sni) },
+	{ "ca", 0, "FILE", "CA certificates to verify against", "system store", TLS, CO_FILE,
+	  cli_set_readable, AT(co.probe.ca_file) },
+	{ "iface", 0, "IF", "interface to capture WireGuard on ('any' for all)",
+	  "the one routing to the target", WG, CO_IFACE, cli_set_string, AT(co.probe.iface) },
+	{ "capture-seconds", 0, "N", "how long to capture WireGuard packets, in seconds",
+	  STR(DEFAULT_CAPTURE_S), WG, CO_NONE, set_capture, AT(co.probe.capture_seconds) },
+	{ "pcap", 0, "FILE", "analyse a capture file (pcap or pcapng) instead of capturing", NULL,
+	  WG, CO_FILE, cli_set_readable, AT(co.probe.pcap_file) },
+	{ "wg-port", 0, "PORT", "another WireGuard UDP port to watch (41641 and 51820 always); "
+	  "may be given up to 8 times", NULL, WG, CO_NONE, set_wg_port, 0 },
+	{ 0 },
 };
 
 /* --json and --markdown must not land in one place: two documents in one stream or file
@@ -143,18 +193,6 @@ static int emit(const char *path, int render_rc, const char *what, const struct 
 	return cli_write_output(path, buf);
 }
 
-static int parse_port_opt(const char *name, const char *v, int *out)
-{
-	int p = md_parse_port(v);
-
-	if (p < 0) {
-		cli_error("%s '%s': give a port number from 1 to 65535", name, v);
-		return -1;
-	}
-	*out = p;
-	return 0;
-}
-
 /* Renders the result as asked: JSON and Markdown to their files, the text to standard
  * output unless a report already goes there.  The exit code: the verdict, or UNKNOWN when
  * a rendering could not be written. */
@@ -196,113 +234,33 @@ static int output(const struct md_host_result *res, const struct md_ruleset *rul
 	return rc;
 }
 
-int cmd_check_main(int argc, char **argv)
+static int check_main(int argc, char **argv)
 {
-	struct md_check_opts co = { .probe = { .timeout_ms = MD_DEFAULT_TIMEOUT_MS,
-					       .capture_seconds = DEFAULT_CAPTURE_S } };
-	struct md_options *o = &co.probe;
-	struct md_target_opts *t = &co.target;
+	struct check_args a = { .co.probe = { .timeout_ms = MD_DEFAULT_TIMEOUT_MS,
+					      .capture_seconds = DEFAULT_CAPTURE_S } };
+	struct md_options *o = &a.co.probe;
 	struct md_host_result res;
 	struct md_ruleset rules;
 	struct md_err err = { 0 };
-	const char *json_path = NULL, *md_path = NULL, *rules_opt = NULL, *rules_dir = NULL;
-	int c, rc = MD_EXIT_USAGE;
+	const char *rules_dir = NULL;
+	int rc;
 
 	md_ruleset_init(&rules);
 	md_host_result_init(&res);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "l:p:i:F:vh", longopts, NULL)) != -1) {
-		switch (c) {
-		case OPT_JSON:
-			if (cli_check_output_path("--json", optarg))
-				goto out;
-			json_path = optarg;
-			break;
-		case OPT_MARKDOWN:
-			if (cli_check_output_path("--markdown", optarg))
-				goto out;
-			md_path = optarg;
-			break;
-		case OPT_PROBES: co.probes = optarg; break;
-		case OPT_TIMEOUT:
-			o->timeout_ms = cli_parse_duration_ms(optarg);
-			if (o->timeout_ms <= 0) {
-				cli_error("--timeout '%s': give a positive duration such as 5s or 2500ms", optarg);
-				goto out;
-			}
-			break;
-		case 'l': t->user = optarg; break;
-		case 'p':
-			if (parse_port_opt("--port", optarg, &t->port))
-				goto out;
-			break;
-		case 'i': t->identity = optarg; break;
-		case OPT_KNOWN_HOSTS: t->known_hosts = optarg; break;
-		case OPT_NO_SSH_CONFIG: t->no_ssh_config = true; break;
-		case 'F': t->ssh_config = optarg; break;
-		case OPT_RULES: rules_opt = optarg; break;
-		case 'v': o->verbose = true; break;
-		case OPT_SHOW_SECRETS: o->show_secrets = true; break;
-		case 'h': usage(stdout); rc = MD_EXIT_OK; goto out;
-		case OPT_PORT_LIST: o->port_list = optarg; break;
-		case OPT_TLS_PORT:
-			if (parse_port_opt("--tls-port", optarg, &o->tls_port))
-				goto out;
-			break;
-		case OPT_TLS_HOST: o->tls_host = optarg; break;
-		case OPT_SNI: o->sni = optarg; break;
-		case OPT_CA:
-			if (access(optarg, R_OK) != 0) {
-				cli_error("--ca %s: cannot read the file", optarg);
-				goto out;
-			}
-			o->ca_file = optarg;
-			break;
-		case OPT_IFACE: o->iface = optarg; break;
-		case OPT_CAPTURE: {
-			int64_t s = cli_parse_duration_ms(optarg);
-
-			/* A bare number is seconds here. */
-			if (s > 0 && strspn(optarg, "0123456789") == strlen(optarg))
-				s *= 1000;
-			if (s <= 0 || s > 3600 * 1000) {
-				cli_error("--capture-seconds '%s': give a number of seconds from 1 to 3600", optarg);
-				goto out;
-			}
-			o->capture_seconds = (int)((s + 999) / 1000);
-			break;
-		}
-		case OPT_PCAP:
-			if (access(optarg, R_OK) != 0) {
-				cli_error("--pcap %s: cannot read the file", optarg);
-				goto out;
-			}
-			o->pcap_file = optarg;
-			break;
-		case OPT_WG_PORT:
-			if (o->n_wg_ports >= sizeof(o->wg_ports) / sizeof(o->wg_ports[0])) {
-				cli_error("--wg-port: at most 8 extra ports");
-				goto out;
-			}
-			if (parse_port_opt("--wg-port", optarg, &o->wg_ports[o->n_wg_ports]))
-				goto out;
-			o->n_wg_ports++;
-			break;
-		default:
-			fprintf(stderr, "Try 'meshdoctor check --help'.\n");
-			goto out;
-		}
-	}
+	rc = cli_parse(&cmd_check, argc, argv, &a);
+	if (rc != CLI_GO_ON)
+		goto out;
+	rc = MD_EXIT_USAGE;
 	if (optind != argc - 1) {
 		cli_error(optind >= argc ? "check needs a TARGET: [USER@]HOST[:PORT] (try --help)"
 					 : "check takes one TARGET, got more (try --help)");
 		goto out;
 	}
-	if (check_outputs(json_path, md_path))
+	if (check_outputs(a.json_path, a.md_path))
 		goto out;
-	if (cli_load_rules(rules_opt, &rules, &rules_dir))
+	if (cli_load_rules(a.rules_opt, &rules, &rules_dir))
 		goto out;
-	if (md_check_run(argv[optind], &co, &rules, &res, &err) != MD_OK) {
+	if (md_check_run(argv[optind], &a.co, &rules, &res, &err) != MD_OK) {
 		cli_error("%s", err.msg);
 		rc = err.code == MD_ENOMEM ? MD_EXIT_UNKNOWN : MD_EXIT_USAGE;
 		goto out;
@@ -311,7 +269,7 @@ int cmd_check_main(int argc, char **argv)
 	for (size_t i = 0; i < res.n_runs; i++)
 		if (res.runs[i].status == MD_EPERM)
 			cli_error("%s", res.runs[i].message);
-	rc = output(&res, &rules, rules_dir, o, json_path, md_path);
+	rc = output(&res, &rules, rules_dir, o, a.json_path, a.md_path);
 out:
 	md_host_result_cleanup(&res);
 	md_ruleset_cleanup(&rules);
@@ -323,3 +281,17 @@ out:
 	}
 	return rc;
 }
+
+const struct cli_command cmd_check = {
+	.name = "check",
+	.main = check_main,
+	.summary = "Diagnose HOST: run the probes, apply the rules, show findings and evidence",
+	.synopsis = "[OPTIONS] TARGET",
+	.description =
+		"Runs the probes against TARGET, applies the rules and prints a checklist of what was\n"
+		"observed, then each finding: its cause, the evidence, what to do and its source.\n"
+		"TARGET is [USER@]HOST[:PORT] ([ADDR]:PORT for IPv6) or a Host alias from ~/.ssh/config.",
+	.options = options,
+	.operands = CO_HOST,
+	.exit_codes = true,
+};

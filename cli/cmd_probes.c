@@ -5,14 +5,18 @@
 #include <stdio.h>
 #include <string.h>
 
-int cmd_probes_main(int argc, char **argv)
+static const struct cli_option options[] = {
+	CLI_OPTION_HELP("options"),
+	{ 0 },
+};
+
+static int probes_main(int argc, char **argv)
 {
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf("usage: meshdoctor probes\n\nLists the probes in the order `check` runs them,\n"
-		       "with the facts each one can record ('*' stands for one name part).\n");
-		return MD_EXIT_OK;
-	}
-	if (argc > 1) {
+	int rc = cli_parse(&cmd_probes, argc, argv, NULL);
+
+	if (rc != CLI_GO_ON)
+		return rc;
+	if (optind < argc) {
 		cli_error("probes takes no arguments (try: meshdoctor probes --help)");
 		return MD_EXIT_USAGE;
 	}
@@ -28,3 +32,12 @@ int cmd_probes_main(int argc, char **argv)
 	}
 	return MD_EXIT_OK;
 }
+
+const struct cli_command cmd_probes = {
+	.name = "probes",
+	.main = probes_main,
+	.summary = "List the probes and the facts each one can record",
+	.description = "Lists the probes in the order `check` runs them,\n"
+		       "with the facts each one can record ('*' stands for one name part).",
+	.options = options,
+};

@@ -3,19 +3,12 @@
 #include "report/report.h"
 
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #define MAX_REPORT_BYTES (64u * 1024 * 1024)
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: meshdoctor report [--markdown | --text] [-v] FILE\n\n"
-		   "Renders a report written by `meshdoctor check --json FILE` as text (default) or\n"
-		   "Markdown for a bug ticket.  FILE '-' reads standard input.\n");
-}
 
 static int slurp(const char *path, struct md_buf *b)
 {
@@ -45,31 +38,32 @@ static int slurp(const char *path, struct md_buf *b)
 	return 0;
 }
 
-int cmd_report_main(int argc, char **argv)
+struct report_args {
+	bool markdown, verbose;
+};
+
+static const struct cli_option options[] = {
+	{ "markdown", 0, NULL, "render as Markdown, for a bug ticket", NULL, "options", CO_NONE,
+	  cli_set_true, offsetof(struct report_args, markdown) },
+	{ "text", 0, NULL, "render as text (the default)", NULL, "options", CO_NONE, cli_set_false,
+	  offsetof(struct report_args, markdown) },
+	{ "verbose", 'v', NULL, "evidence for every observation, every fact, the rules' path",
+	  NULL, "options", CO_NONE, cli_set_true, offsetof(struct report_args, verbose) },
+	CLI_OPTION_HELP("options"),
+	{ 0 },
+};
+
+static int report_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "markdown", no_argument, NULL, 'm' },
-		{ "text", no_argument, NULL, 't' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct report_args a = { 0 };
 	struct md_buf in, out;
 	struct md_err err = { 0 };
-	bool markdown = false, verbose = false;
 	cJSON *doc = NULL;
-	int c, rc = MD_EXIT_USAGE;
+	int rc = cli_parse(&cmd_report, argc, argv, &a);
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'm': markdown = true; break;
-		case 't': markdown = false; break;
-		case 'v': verbose = true; break;
-		case 'h': usage(stdout); return MD_EXIT_OK;
-		default: usage(stderr); return MD_EXIT_USAGE;
-		}
-	}
+	if (rc != CLI_GO_ON)
+		return rc;
+	rc = MD_EXIT_USAGE;
 	if (optind != argc - 1) {
 		cli_error("report needs one FILE (try --help)");
 		return MD_EXIT_USAGE;
@@ -82,14 +76,14 @@ int cmd_report_main(int argc, char **argv)
 		cli_error("%s: %s", argv[optind], err.msg);
 		goto out;
 	}
-	if (markdown) {
+	if (a.markdown) {
 		if (md_report_markdown(doc, &out)) {
 			cli_error("out of memory rendering %s", argv[optind]);
 			rc = MD_EXIT_UNKNOWN;
 			goto out;
 		}
 	} else {
-		struct md_text_opts to = { .color = cli_use_color(STDOUT_FILENO), .verbose = verbose };
+		struct md_text_opts to = { .color = cli_use_color(STDOUT_FILENO), .verbose = a.verbose };
 
 		if (md_report_text(doc, &to, &out)) {
 			cli_error("out of memory rendering %s", argv[optind]);
@@ -104,3 +98,15 @@ out:
 	md_buf_cleanup(&out);
 	return rc;
 }
+
+const struct cli_command cmd_report = {
+	.name = "report",
+	.main = report_main,
+	.summary = "Render a saved JSON report as text or Markdown",
+	.synopsis = "[--markdown | --text] [-v] FILE",
+	.description = "Renders a report written by `meshdoctor check --json FILE` as text (default) or\n"
+		       "Markdown for a bug ticket.  FILE '-' reads standard input.",
+	.options = options,
+	.operands = CO_FILE,
+	.usage_on_bad_option = true,
+};

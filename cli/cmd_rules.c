@@ -2,19 +2,8 @@
 #include "cli/cli.h"
 #include "probes/probe.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: meshdoctor rules [--rules DIR]\n"
-		   "       meshdoctor rules explain ID [--rules DIR]\n"
-		   "       meshdoctor rules check DIR\n\n"
-		   "Lists the loaded rules (id, severity, where it is defined, its source document),\n"
-		   "shows one rule in full with the facts it needs and the probe that records each,\n"
-		   "or checks rule files for mistakes (exit 64 with FILE:LINE: message).\n");
-}
 
 /* ---- output --------------------------------------------------------------------
  *
@@ -86,30 +75,23 @@ static void explain(const struct md_rule *r)
 	}
 }
 
-int cmd_rules_main(int argc, char **argv)
+static const struct cli_option options[] = {
+	{ "rules", 0, "DIR", "load rule files from DIR instead of the installed rules", NULL,
+	  "options", CO_DIR, cli_set_string, 0 },
+	CLI_OPTION_HELP("options"),
+	{ 0 },
+};
+
+static int rules_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "rules", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct md_ruleset rs;
 	const char *dir_opt = NULL, *dir = NULL;
-	int c, rc = MD_EXIT_USAGE;
+	int rc = cli_parse(&cmd_rules, argc, argv, &dir_opt);
 
+	if (rc != CLI_GO_ON)
+		return rc;
+	rc = MD_EXIT_USAGE;
 	md_ruleset_init(&rs);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		if (c == 'r') {
-			dir_opt = optarg;
-		} else if (c == 'h') {
-			usage(stdout);
-			return MD_EXIT_OK;
-		} else {
-			usage(stderr);
-			return MD_EXIT_USAGE;
-		}
-	}
 	if (optind < argc && strcmp(argv[optind], "check") == 0) {
 		if (optind + 2 != argc) {
 			cli_error("rules check needs one DIR");
@@ -164,3 +146,23 @@ out:
 	md_ruleset_cleanup(&rs);
 	return rc;
 }
+
+static const struct cli_word words[] = {
+	{ "explain", CO_NONE },
+	{ "check", CO_DIR },
+	{ 0 },
+};
+
+const struct cli_command cmd_rules = {
+	.name = "rules",
+	.main = rules_main,
+	.summary = "List the loaded rules; `rules explain ID` shows one in full",
+	.synopsis = "[--rules DIR]\nexplain ID [--rules DIR]\ncheck DIR",
+	.description = "Lists the loaded rules (id, severity, where it is defined, its source document),\n"
+		       "shows one rule in full with the facts it needs and the probe that records each,\n"
+		       "or checks rule files for mistakes (exit 64 with FILE:LINE: message).",
+	.options = options,
+	.operands = CO_WORDS,
+	.words = words,
+	.usage_on_bad_option = true,
+};

@@ -403,20 +403,38 @@ bool cli_use_color(int fd)
 
 int64_t cli_parse_duration_ms(const char *s)
 {
-	char *end;
-	double v;
+	static const struct { const char *unit; double ms; } units[] = {
+		{ "", 1000 }, { "s", 1000 }, { "ms", 1 }, { "m", 60000 },
+	};
+	size_t digits, n;
+	const char *unit;
+	double v, ms;
+	int64_t whole;
 
-	if (!s || !*s)
+	if (!s)
 		return -1;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || v <= 0 || v > 86400000.0)
+	/* Digits with at most one '.', checked here: strtod() would also take a sign,
+	 * leading spaces, hexadecimal, exponents, "inf" and "nan". */
+	n = strspn(s, "0123456789");
+	digits = n;
+	if (s[n] == '.') {
+		size_t frac = strspn(s + n + 1, "0123456789");
+
+		digits += frac;
+		n += 1 + frac;
+	}
+	if (digits == 0)
 		return -1;
-	if (*end == '\0' || strcmp(end, "ms") == 0)
-		return (int64_t)v;
-	if (strcmp(end, "s") == 0)
-		return (int64_t)(v * 1000);
-	if (strcmp(end, "m") == 0)
-		return (int64_t)(v * 60000);
+	unit = s + n;
+	v = strtod(s, NULL);
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(unit, units[i].unit) != 0)
+			continue;
+		ms = v * units[i].ms;
+		if (ms > 86400000.0)
+			return -1;
+		whole = (int64_t)ms;
+		return whole < ms ? whole + 1 : whole;
+	}
 	return -1;
 }

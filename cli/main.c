@@ -1,63 +1,92 @@
-/* main.c — the subcommand table; --help is printed from it, so it cannot drift. */
+/* main.c — the subcommand table.  --help, the man page and the completion are generated
+ * from it and from each command's option table (options.h), so none of them can drift. */
 #include "cli/cli.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
-static const struct {
-	const char *name;
-	int (*fn)(int, char **);
-	const char *help;
-} cmds[] = {
-	{ "check", cmd_check_main, "Diagnose HOST: run the probes, apply the rules, show findings and evidence" },
-	{ "probes", cmd_probes_main, "List the probes and the facts each one can record" },
-	{ "rules", cmd_rules_main, "List the loaded rules; `rules explain ID` shows one in full" },
-	{ "report", cmd_report_main, "Render a saved JSON report as text or Markdown" },
-	{ "version", cmd_version_main, "Print the version" },
+static void print_version(void)
+{
+	printf("meshdoctor %s (report schema meshdoctor/report/v1)\n", MD_VERSION);
+}
+
+static int set_version(const struct cli_option *o, void *dst, const char *arg)
+{
+	(void)o;
+	(void)dst;
+	(void)arg;
+	print_version();
+	return CLI_DONE;
+}
+
+static const struct cli_option help_only[] = {
+	CLI_OPTION_HELP("options"),
+	{ 0 },
 };
 
-static void usage(FILE *f)
+static int version_main(int argc, char **argv)
 {
-	fprintf(f, "usage: meshdoctor COMMAND [ARGS]\n\n"
-		   "Diagnoses self-hosted Tailscale/Headscale WireGuard meshes.\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(f, "  %-9s %s\n", cmds[i].name, cmds[i].help);
-	fprintf(f, "\n`meshdoctor COMMAND --help` describes a command's options.\n"
-		   "\nexit codes:\n"
-		   "  0   OK: no problem found\n"
-		   "  1   WARNING: warnings only\n"
-		   "  2   CRITICAL: at least one critical finding\n"
-		   "  3   UNKNOWN: a probe could not complete, so meshdoctor could not tell\n"
-		   "  64  usage or input error (bad option, malformed target, broken rule file)\n");
+	int rc = cli_parse(&cmd_version, argc, argv, NULL);
+
+	/* Operands are ignored, as `meshdoctor --version ARGS` does. */
+	if (rc != CLI_GO_ON)
+		return rc;
+	print_version();
+	return MD_EXIT_OK;
 }
+
+const struct cli_command cmd_version = {
+	.name = "version",
+	.main = version_main,
+	.summary = "Print the version",
+	.description = "Prints meshdoctor's version and the schema of the reports it writes.",
+	.options = help_only,
+};
+
+static const struct cli_command *const commands[] = {
+	&cmd_check, &cmd_probes, &cmd_rules, &cmd_report, &cmd_version, &cmd_completion, &cmd_man,
+	NULL,
+};
+
+/* Only as the first argument: `meshdoctor check --help` is check's own. */
+static const struct cli_option root_options[] = {
+	{ .name = "help", .short_name = 'h', .help = "list the commands and the exit codes (also: "
+	  "`meshdoctor help`)", .group = "options", .set = cli_set_help },
+	{ .name = "version", .help = "print the version, as `meshdoctor version` does",
+	  .group = "options", .set = set_version },
+	{ 0 },
+};
+
+const struct cli_command cli_root = {
+	.name = "meshdoctor",
+	.summary = "diagnose self-hosted Tailscale/Headscale WireGuard meshes",
+	.synopsis = "COMMAND [ARGS]",
+	.description = "Diagnoses self-hosted Tailscale/Headscale WireGuard meshes.",
+	.options = root_options,
+	.commands = commands,
+	.exit_codes = true,
+};
 
 int main(int argc, char **argv)
 {
+	const struct cli_option *o;
+
 	/* A peer closing a pipe must be an error return, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
-		usage(stderr);
+		cli_help(stderr, &cli_root);
 		return MD_EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		usage(stdout);
+	o = cli_option_find(cli_root.options, argv[1]);
+	if (o || strcmp(argv[1], "help") == 0) {
+		if (!o || o->set(o, NULL, NULL) == CLI_HELP)
+			cli_help(stdout, &cli_root);
 		return MD_EXIT_OK;
 	}
-	if (strcmp(argv[1], "--version") == 0)
-		return cmd_version_main(argc - 1, argv + 1);
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(argv[1], cmds[i].name) == 0)
-			return cmds[i].fn(argc - 1, argv + 1);
+	for (const struct cli_command *const *c = commands; *c; c++)
+		if (strcmp(argv[1], (*c)->name) == 0)
+			return (*c)->main(argc - 1, argv + 1);
 	cli_error("unknown command '%s' (try: meshdoctor --help)", argv[1]);
 	return MD_EXIT_USAGE;
-}
-
-int cmd_version_main(int argc, char **argv)
-{
-	(void)argc;
-	(void)argv;
-	printf("meshdoctor %s (report schema meshdoctor/report/v1)\n", MD_VERSION);
-	return MD_EXIT_OK;
 }

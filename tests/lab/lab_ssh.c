@@ -525,7 +525,7 @@ Test(lab_ssh, dropped_packets_time_out_within_the_deadline, .timeout = 60)
 			    "nft add chain inet mdssh in '{ type filter hook input priority 0; policy accept; }' && "
 			    "nft add rule inet mdssh in tcp dport 22 drop"),
 		     0, "nft");
-	check("root@" HOST, key, "3000");
+	check("root@" HOST, key, "3000ms");
 	assert_within_deadline(TIMEOUT_MS);
 	assert_fact("ssh.tcp", "timeout");
 	cr_assert(strstr(fact("ssh.tcp_error"), "connect " HOST ":22"), "%s", fact("ssh.tcp_error"));
@@ -1082,7 +1082,7 @@ Test(lab_ssh, silent_listener_has_no_banner_and_the_deadline_holds, .timeout = 6
 	keygen(key, "-t ed25519", "");
 	lab_write_file(kh, "", 0600);
 	start_fake("silent");
-	check("root@" HOST, key, "3000");
+	check("root@" HOST, key, "3000ms");
 	assert_within_deadline(TIMEOUT_MS);
 	assert_fact("ssh.tcp", "connected");
 	assert_fact("ssh.banner_status", "none");
@@ -1110,7 +1110,7 @@ Test(lab_ssh, windows_banner_is_recognised, .timeout = 60)
 	keygen(key, "-t ed25519", "");
 	lab_write_file(kh, "", 0600);
 	start_fake("windows");
-	check("steve@" HOST, key, "3000");
+	check("steve@" HOST, key, "3000ms");
 	assert_within_deadline(TIMEOUT_MS);
 	assert_fact("ssh.banner_status", "ok");
 	assert_fact("ssh.banner", "SSH-2.0-OpenSSH_for_Windows_9.5");
@@ -1506,7 +1506,7 @@ Test(lab_ssh, silent_agent_is_bounded_and_identity_files_still_tried, .timeout =
 	known_hosts_with(HOST, hostkey_pub);
 	start_fake_agent("silent", sock, NULL);
 	setenv("SSH_AUTH_SOCK", sock, 1);
-	check_within("root@" HOST, key, "3000", 15000);
+	check_within("root@" HOST, key, "3000ms", 15000);
 	assert_within_deadline(TIMEOUT_MS);
 	assert_fact("ssh.agent", "unresponsive");
 	assert_fact("ssh.agent_socket", sock);
@@ -1529,7 +1529,7 @@ Test(lab_ssh, agent_that_never_signs_is_bounded, .timeout = 60)
 	known_hosts_with(HOST, hostkey_pub);
 	start_fake_agent("sign-hang", sock, key_pub);
 	setenv("SSH_AUTH_SOCK", sock, 1);
-	check_within("root@" HOST, key, "3000", 15000);
+	check_within("root@" HOST, key, "3000ms", 15000);
 	assert_within_deadline(TIMEOUT_MS);
 	assert_fact("ssh.agent", "unresponsive");
 	assert_fact("ssh.auth", "ok");
