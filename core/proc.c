@@ -83,171 +83,198 @@ static void kill_group(pid_t pid)
 	kill(pid, SIGKILL);
 }
 
-int md_proc_run(const char *const argv[], const void *in, size_t in_len,
-		const struct md_deadline *dl, struct md_proc_result *r, struct md_err *err)
-{
-	int pin[2] = { -1, -1 }, pout[2] = { -1, -1 }, perr[2] = { -1, -1 }, pexec[2] = { -1, -1 };
-	int rc = MD_OK, status = 0, exec_errno = 0, wait_errno = 0, rrc;
-	bool killed = false;
-	size_t in_off = 0;
+/* One child being run: its pipes (ours are [0] of out/err/exec, [1] of in). */
+struct child {
+	const char *name;
 	pid_t pid;
+	int in[2], out[2], err[2], exec[2];
+	const char *data;
+	size_t len, off;     /* stdin still to write */
+	bool killed;
+};
 
-	if (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC) ||
-	    pipe2(pexec, O_CLOEXEC)) {
-		rc = md_err_set(err, MD_EIO, "exec", "pipe: %s", strerror(errno));
-		goto out;
-	}
-	pid = fork();
-	if (pid < 0) {
-		rc = md_err_set(err, MD_EIO, "exec", "fork: %s", strerror(errno));
-		goto out;
-	}
-	if (pid == 0) {
+/* Forks and execs argv with the pipes; MD_OK or MD_EIO. */
+static int spawn(struct child *c, const char *const argv[], struct md_err *err)
+{
+	if (pipe2(c->in, O_CLOEXEC) || pipe2(c->out, O_CLOEXEC) || pipe2(c->err, O_CLOEXEC) ||
+	    pipe2(c->exec, O_CLOEXEC))
+		return md_err_set(err, MD_EIO, "exec", "pipe: %s", strerror(errno));
+	c->pid = fork();
+	if (c->pid < 0)
+		return md_err_set(err, MD_EIO, "exec", "fork: %s", strerror(errno));
+	if (c->pid == 0) {
 		int e;
 
 		setpgid(0, 0);
-		dup2(pin[0], 0);
-		dup2(pout[1], 1);
-		dup2(perr[1], 2);
+		dup2(c->in[0], 0);
+		dup2(c->out[1], 1);
+		dup2(c->err[1], 2);
 		signal(SIGPIPE, SIG_DFL);
 		execvp(argv[0], (char *const *)argv);
 		e = errno;
-		if (write(pexec[1], &e, sizeof(e)) < 0) {
+		if (write(c->exec[1], &e, sizeof(e)) < 0) {
 			/* nothing more can be said */
 		}
 		_exit(127);
 	}
-	setpgid(pid, pid);
-	close_fd(&pin[0]);
-	close_fd(&pout[1]);
-	close_fd(&perr[1]);
-	close_fd(&pexec[1]);
-	/* pexec closes when execvp() succeeds (O_CLOEXEC) or carries its errno; exec can
-	 * stall too (a program on a hung network file system), so the deadline holds here. */
-	{
-		struct pollfd p = { .fd = pexec[0], .events = POLLIN };
-		int prc;
+	setpgid(c->pid, c->pid);
+	close_fd(&c->in[0]);
+	close_fd(&c->out[1]);
+	close_fd(&c->err[1]);
+	close_fd(&c->exec[1]);
+	return MD_OK;
+}
 
-		while ((prc = poll(&p, 1, md_deadline_poll_ms(dl))) < 0 && errno == EINTR)
-			;
-		if (prc == 0) {
-			struct md_deadline grace = md_deadline_after(md_now_ms(), REAP_GRACE_MS);
+/* Waits for the exec: the exec pipe closes when execvp() succeeds (O_CLOEXEC) or carries
+ * its errno.  Exec can stall too (a program on a hung network file system), so the
+ * deadline holds here.  MD_OK once the program runs. */
+static int started(struct child *c, const struct md_deadline *dl, int *status, struct md_err *err)
+{
+	struct pollfd p = { .fd = c->exec[0], .events = POLLIN };
+	struct md_deadline grace;
+	int prc, exec_errno = 0, wait_errno = 0;
 
-			kill_group(pid);
-			reap(pid, &grace, &status, &wait_errno);
-			rc = md_err_set(err, MD_ETIMEOUT, "exec", "%s: not started at the deadline, killed",
-					argv[0]);
-			goto out;
-		}
+	while ((prc = poll(&p, 1, md_deadline_poll_ms(dl))) < 0 && errno == EINTR)
+		;
+	if (prc == 0) {
+		grace = md_deadline_after(md_now_ms(), REAP_GRACE_MS);
+		kill_group(c->pid);
+		reap(c->pid, &grace, status, &wait_errno);
+		return md_err_set(err, MD_ETIMEOUT, "exec", "%s: not started at the deadline, killed",
+				  c->name);
 	}
-	if (read(pexec[0], &exec_errno, sizeof(exec_errno)) == sizeof(exec_errno)) {
-		struct md_deadline grace = md_deadline_after(md_now_ms(), REAP_GRACE_MS);
+	if (read(c->exec[0], &exec_errno, sizeof(exec_errno)) != sizeof(exec_errno))
+		return MD_OK;
+	grace = md_deadline_after(md_now_ms(), REAP_GRACE_MS);
+	reap(c->pid, &grace, status, &wait_errno); /* it is at _exit() */
+	return md_err_set(err, exec_errno == ENOENT ? MD_ENOTFOUND : MD_EIO, "exec", "%s: %s",
+			  c->name, strerror(exec_errno));
+}
 
-		reap(pid, &grace, &status, &wait_errno); /* it is at _exit() */
-		rc = md_err_set(err, exec_errno == ENOENT ? MD_ENOTFOUND : MD_EIO, "exec", "%s: %s",
-				argv[0], strerror(exec_errno));
-		goto out;
+/* One ready descriptor: stdin written, or output read into r.  MD_OK, or the error that
+ * ended the run (the child is then killed). */
+static int pump_one(struct child *c, int fd, struct md_proc_result *r, struct md_err *err)
+{
+	char chunk[4096];
+	ssize_t got;
+	int arc;
+
+	if (fd == c->in[1]) {
+		ssize_t w = write(c->in[1], c->data + c->off, c->len - c->off);
+
+		if (w > 0)
+			c->off += (size_t)w;
+		if (w < 0 || c->off == c->len)
+			close_fd(&c->in[1]);
+		return MD_OK;
 	}
-	fcntl(pin[1], F_SETFL, O_NONBLOCK);
-	if (in_len == 0)
-		close_fd(&pin[1]);
-	while (pout[0] >= 0 || perr[0] >= 0) {
+	got = read(fd, chunk, sizeof(chunk));
+	if (got <= 0) {
+		close_fd(fd == c->out[0] ? &c->out[0] : &c->err[0]);
+		return MD_OK;
+	}
+	arc = md_buf_append(fd == c->out[0] ? &r->out : &r->err, chunk, (size_t)got);
+	if (!arc)
+		return MD_OK;
+	kill_group(c->pid);
+	c->killed = true;
+	close_fd(&c->out[0]);
+	close_fd(&c->err[0]);
+	if (arc == MD_ETOOBIG)
+		return md_err_set(err, arc, "exec", "%s: output over %zu bytes", c->name, r->out.max);
+	return md_err_set(err, arc, "exec", "%s: out of memory reading its output", c->name);
+}
+
+/* Feeds stdin and reads stdout and stderr until both close, within dl. */
+static int pump(struct child *c, const struct md_deadline *dl, struct md_proc_result *r,
+		struct md_err *err)
+{
+	int rc = MD_OK;
+
+	fcntl(c->in[1], F_SETFL, O_NONBLOCK);
+	if (c->len == 0)
+		close_fd(&c->in[1]);
+	while (rc == MD_OK && (c->out[0] >= 0 || c->err[0] >= 0)) {
 		struct pollfd p[3];
 		int n = 0, prc;
 
-		if (pout[0] >= 0)
-			p[n++] = (struct pollfd){ .fd = pout[0], .events = POLLIN };
-		if (perr[0] >= 0)
-			p[n++] = (struct pollfd){ .fd = perr[0], .events = POLLIN };
-		if (pin[1] >= 0)
-			p[n++] = (struct pollfd){ .fd = pin[1], .events = POLLOUT };
+		if (c->out[0] >= 0)
+			p[n++] = (struct pollfd){ .fd = c->out[0], .events = POLLIN };
+		if (c->err[0] >= 0)
+			p[n++] = (struct pollfd){ .fd = c->err[0], .events = POLLIN };
+		if (c->in[1] >= 0)
+			p[n++] = (struct pollfd){ .fd = c->in[1], .events = POLLOUT };
 		prc = poll(p, n, md_deadline_poll_ms(dl));
 		if (prc < 0 && errno == EINTR)
 			continue;
 		if (prc <= 0) {
-			kill_group(pid);
-			killed = true;
-			rc = md_err_set(err, MD_ETIMEOUT, "exec",
-					"%s: still running at the deadline, killed", argv[0]);
-			break;
+			kill_group(c->pid);
+			c->killed = true;
+			return md_err_set(err, MD_ETIMEOUT, "exec",
+					  "%s: still running at the deadline, killed", c->name);
 		}
-		for (int i = 0; i < n; i++) {
-			char chunk[4096];
-			ssize_t got;
-			int arc;
-
-			if (!p[i].revents)
-				continue;
-			if (p[i].fd == pin[1]) {
-				ssize_t w = write(pin[1], (const char *)in + in_off, in_len - in_off);
-
-				if (w > 0)
-					in_off += (size_t)w;
-				if (w < 0 || in_off == in_len)
-					close_fd(&pin[1]);
-				continue;
-			}
-			got = read(p[i].fd, chunk, sizeof(chunk));
-			if (got <= 0) {
-				if (p[i].fd == pout[0])
-					close_fd(&pout[0]);
-				else
-					close_fd(&perr[0]);
-				continue;
-			}
-			arc = md_buf_append(p[i].fd == pout[0] ? &r->out : &r->err, chunk,
-					    (size_t)got);
-			if (arc) {
-				kill_group(pid);
-				killed = true;
-				if (arc == MD_ETOOBIG)
-					rc = md_err_set(err, arc, "exec", "%s: output over %zu bytes",
-							argv[0], r->out.max);
-				else
-					rc = md_err_set(err, arc, "exec",
-							"%s: out of memory reading its output", argv[0]);
-				close_fd(&pout[0]);
-				close_fd(&perr[0]);
-				break;
-			}
-		}
+		for (int i = 0; i < n && rc == MD_OK; i++)
+			if (p[i].revents)
+				rc = pump_one(c, p[i].fd, r, err);
 	}
-	close_fd(&pin[1]);
-	/* Its output is closed, but the program may go on (it closed its ends, or left a
-	 * child holding them): the deadline still holds. */
-	if (!killed) {
-		rrc = reap(pid, dl, &status, &wait_errno);
+	return rc;
+}
+
+/* Its output is closed, but the program may go on (it closed its ends, or left a child
+ * holding them): the deadline still holds.  Then its exit code into r. */
+static int finish(struct child *c, const struct md_deadline *dl, int rc, struct md_proc_result *r,
+		  struct md_err *err)
+{
+	int status = 0, wait_errno = 0;
+
+	if (!c->killed) {
+		int rrc = reap(c->pid, dl, &status, &wait_errno);
+
 		if (rrc == MD_ETIMEOUT) {
-			kill_group(pid);
-			killed = true;
+			kill_group(c->pid);
+			c->killed = true;
 			rc = md_err_set(err, MD_ETIMEOUT, "exec",
-					"%s: still running at the deadline, killed", argv[0]);
+					"%s: still running at the deadline, killed", c->name);
 		} else if (rrc != MD_OK) {
-			/* Its status is lost (SIGCHLD ignored, or reaped elsewhere): never
-			 * pretend it succeeded. */
-			rc = md_err_set(err, MD_EIO, "exec", "%s: waitpid: %s", argv[0],
-					strerror(wait_errno));
-			goto out;
+			/* Its status is lost (SIGCHLD ignored, or reaped elsewhere): never pretend
+			 * it succeeded. */
+			return md_err_set(err, MD_EIO, "exec", "%s: waitpid: %s", c->name,
+					  strerror(wait_errno));
 		}
 	}
-	if (killed) {
+	if (c->killed) {
 		struct md_deadline grace = md_deadline_after(md_now_ms(), REAP_GRACE_MS);
 
-		if (reap(pid, &grace, &status, &wait_errno) != MD_OK)
-			goto out; /* stuck in the kernel: left behind, exit_code stays -1 */
+		if (reap(c->pid, &grace, &status, &wait_errno) != MD_OK)
+			return rc; /* stuck in the kernel: left behind, exit_code stays -1 */
 	}
 	if (WIFEXITED(status))
 		r->exit_code = WEXITSTATUS(status);
 	else if (WIFSIGNALED(status))
 		r->exit_code = 128 + WTERMSIG(status);
-out:
-	close_fd(&pin[0]);
-	close_fd(&pin[1]);
-	close_fd(&pout[0]);
-	close_fd(&pout[1]);
-	close_fd(&perr[0]);
-	close_fd(&perr[1]);
-	close_fd(&pexec[0]);
-	close_fd(&pexec[1]);
+	return rc;
+}
+
+int md_proc_run(const char *const argv[], const void *in, size_t in_len,
+		const struct md_deadline *dl, struct md_proc_result *r, struct md_err *err)
+{
+	struct child c = { .name = argv[0], .pid = -1, .in = { -1, -1 }, .out = { -1, -1 },
+			   .err = { -1, -1 }, .exec = { -1, -1 }, .data = in, .len = in_len };
+	int rc, status = 0;
+
+	rc = spawn(&c, argv, err);
+	if (rc == MD_OK)
+		rc = started(&c, dl, &status, err);
+	if (rc == MD_OK) {
+		rc = pump(&c, dl, r, err);
+		close_fd(&c.in[1]);
+		rc = finish(&c, dl, rc, r, err);
+	}
+	for (int i = 0; i < 2; i++) {
+		close_fd(&c.in[i]);
+		close_fd(&c.out[i]);
+		close_fd(&c.err[i]);
+		close_fd(&c.exec[i]);
+	}
 	return rc;
 }
