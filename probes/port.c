@@ -22,6 +22,7 @@
 #include "core/deadline.h"
 #include "core/facts.h"
 #include "core/hostbatch.h"
+#include "core/hostcmd.h"
 #include "core/net.h"
 #include "core/session.h"
 #include "probes/probe.h"
@@ -34,7 +35,6 @@
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -555,37 +555,6 @@ bool md_port_output_complete(const char *text)
 	return false;
 }
 
-int md_port_encode_powershell(const char *script, char **out, struct md_err *err)
-{
-	size_t n = strlen(script);
-	unsigned char *u16;
-	char *b64;
-
-	*out = NULL;
-	u16 = malloc(n * 2 + 1);
-	if (!u16)
-		return md_err_set(err, MD_ENOMEM, "powershell", "out of memory");
-	/* -EncodedCommand takes base64 of UTF-16LE ("powershell -?"); the script is ASCII,
-	 * so each character is its byte followed by a zero. */
-	for (size_t i = 0; i < n; i++) {
-		if ((unsigned char)script[i] > 0x7f) {
-			free(u16);
-			return md_err_set(err, MD_EINVAL, "powershell", "script is not ASCII");
-		}
-		u16[2 * i] = (unsigned char)script[i];
-		u16[2 * i + 1] = 0;
-	}
-	b64 = malloc(4 * ((n * 2 + 2) / 3) + 1);
-	if (!b64) {
-		free(u16);
-		return md_err_set(err, MD_ENOMEM, "powershell", "out of memory");
-	}
-	EVP_EncodeBlock((unsigned char *)b64, u16, (int)(n * 2));
-	free(u16);
-	*out = b64;
-	return MD_OK;
-}
-
 int md_port_parse_list(const char *s, struct md_port_spec *v, size_t max, size_t *n,
 		       struct md_err *err)
 {
@@ -964,17 +933,11 @@ static int port_host_steps(const struct md_ctx *ctx, struct md_hostbatch *b, str
 static enum table_state windows_listing(struct md_ctx *ctx, struct md_listeners *l, struct md_exec *x,
 					struct md_err *e)
 {
-	char *enc = NULL, *cmd = NULL;
-	int rc = md_port_encode_powershell(md_port_windows_script(), &enc, e);
+	char *cmd = NULL;
+	int rc = md_hostcmd_powershell(md_port_windows_script(), &cmd, e);
 
-	if (rc == MD_OK && asprintf(&cmd, "powershell -NoProfile -NonInteractive -EncodedCommand %s",
-				    enc) < 0) {
-		cmd = NULL;
-		rc = MD_ENOMEM;
-	}
 	if (rc == MD_OK)
 		rc = md_session_exec(ctx->session, cmd, NULL, 0, x, &ctx->deadline, e);
-	free(enc);
 	free(cmd);
 	if (rc != MD_OK || x->exit_status != 0)
 		return TABLE_FAILED;

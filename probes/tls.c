@@ -21,6 +21,7 @@
 #include "core/buf.h"
 #include "core/deadline.h"
 #include "core/facts.h"
+#include "core/hostcmd.h"
 #include "core/net.h"
 #include "core/session.h"
 #include "probes/port.h"
@@ -377,16 +378,6 @@ static void printable(const char *in, char *out, size_t len)
 	out[o] = '\0';
 }
 
-/* 124: coreutils/busybox `timeout` ended the command; 137 = 128 + SIGKILL (`timeout -k`, or
- * a shell reporting the kill); 142 = 128 + SIGALRM: perl's alarm (md_tls_remote_cmd). */
-bool md_tls_ended_by_limit(int limit_s, int exit_status, const char *exit_signal)
-{
-	if (limit_s <= 0)
-		return false;
-	return exit_status == 124 || exit_status == 137 || exit_status == 142 ||
-	       (exit_signal && (strcmp(exit_signal, "ALRM") == 0 || strcmp(exit_signal, "KILL") == 0));
-}
-
 const char *md_tls_classify_cert(bool ended_by_limit, int exit_status, const char *out,
 				 const char *err, char *msg, size_t msg_len)
 {
@@ -631,55 +622,20 @@ static const char *ts_bin(const char *os)
 static int windows_cmd(const char *file, const char *args, int limit_s, char *out, size_t len,
 		       struct md_err *err)
 {
-	char quoted[1400], script[2400], *enc = NULL;
-	size_t q = 0;
-	int n, rc;
+	char *cmd = NULL;
+	int rc;
 
 	if (len)
 		out[0] = '\0';
-	for (const char *p = args; *p; p++) {
-		if (q + 3 > sizeof(quoted))
-			return md_err_set(err, MD_ETOOBIG, PROBE, "%s: arguments too long", file);
-		if (*p == '\'')
-			quoted[q++] = '\'';
-		quoted[q++] = *p;
-	}
-	quoted[q] = '\0';
-	n = snprintf(script, sizeof(script),
-		     "$ErrorActionPreference = 'Stop'\n"
-		     "$ProgressPreference = 'SilentlyContinue'\n"
-		     "$l = %d\n"
-		     "$i = New-Object System.Diagnostics.ProcessStartInfo\n"
-		     "$i.FileName = '%s'\n"
-		     "$i.Arguments = '%s'\n"
-		     "$i.UseShellExecute = $false\n"
-		     "$i.RedirectStandardOutput = $true\n"
-		     "$i.RedirectStandardError = $true\n"
-		     "try { $p = [System.Diagnostics.Process]::Start($i) } catch { "
-		     "[Console]::Error.WriteLine($i.FileName + ': ' + $_.Exception.Message); exit 127 }\n"
-		     "$t = [System.Diagnostics.Stopwatch]::StartNew()\n"
-		     "$o = $p.StandardOutput.BaseStream.CopyToAsync([Console]::OpenStandardOutput())\n"
-		     "$e = $p.StandardError.BaseStream.CopyToAsync([Console]::OpenStandardError())\n"
-		     "if (-not $p.WaitForExit($l)) { try { $p.Kill() } catch { }; exit 124 }\n"
-		     "$r = $l - $t.ElapsedMilliseconds\n"
-		     "if ($r -lt 0) { $r = 0 }\n"
-		     "if (-not [System.Threading.Tasks.Task]::WaitAll("
-		     "[System.Threading.Tasks.Task[]]@($o, $e), [int]$r)) { exit 124 }\n"
-		     "exit $p.ExitCode\n",
-		     limit_s * 1000, file, quoted);
-	if (n < 0 || (size_t)n >= sizeof(script))
-		return md_err_set(err, MD_ETOOBIG, PROBE, "%s: arguments too long", file);
-	rc = md_port_encode_powershell(script, &enc, err);
+	rc = md_hostcmd_windows_limited(file, args, limit_s, &cmd, err);
 	if (rc)
 		return rc;
-	n = snprintf(out, len, "powershell -NoProfile -NonInteractive -EncodedCommand %s", enc);
-	free(enc);
-	if (n < 0 || (size_t)n >= len) {
-		if (len)
-			out[0] = '\0';
-		return md_err_set(err, MD_ETOOBIG, PROBE, "%s: command too long", file);
-	}
-	return MD_OK;
+	if (strlen(cmd) >= len)
+		rc = md_err_set(err, MD_ETOOBIG, PROBE, "%s: command too long", file);
+	else
+		memcpy(out, cmd, strlen(cmd) + 1);
+	free(cmd);
+	return rc;
 }
 
 /* md_tls_remote_cmd, with an error when the command could not be built (Windows only). */
@@ -1247,7 +1203,7 @@ static void run_exec(struct md_ctx *ctx, struct run *r)
 	md_exec_init(&r->x);
 	r->rc = md_session_exec(ctx->session, r->cmd, NULL, 0, &r->x, &dl, &e);
 	r->ended = r->rc == MD_OK &&
-		   md_tls_ended_by_limit(r->limit_s, r->x.exit_status, r->x.exit_signal);
+		   md_hostcmd_ended_by_limit(r->limit_s, r->x.exit_status, r->x.exit_signal);
 	copy_str(r->errmsg, sizeof(r->errmsg), e.msg);
 }
 

@@ -88,13 +88,8 @@ int md_tls_parse_prefs_control(const char *json, char *out, size_t len, struct m
 const char *md_tls_control_kind(const char *control_url, const struct md_ts_status *st,
 				char *why, size_t why_len);
 
-/* True when a command run under a host-side limit of limit_s (md_tls_remote_cmd) was ended
- * by that limit: exit 124 (`timeout`), 137 (SIGKILL) or 142 (SIGALRM, perl's alarm), or
- * the SIGALRM / SIGKILL signal itself.  Always false with limit_s 0 (no limit). */
-bool md_tls_ended_by_limit(int limit_s, int exit_status, const char *exit_signal);
-
 /* Result of `tailscale cert`: "ok", "failed", "hang" or "denied".  ended_by_limit: the
- * host-side limit ended the command (md_tls_ended_by_limit) — the only way to "hang"; a
+ * host-side limit ended the command (md_hostcmd_ended_by_limit) — the only way to "hang"; a
  * command our own deadline cut off is not classified at all.  msg gets the message that
  * explains it (the first line of stderr, e.g. "500 Internal Server Error: your Tailscale
  * account does not support getting TLS certs"). */

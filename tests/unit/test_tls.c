@@ -9,6 +9,7 @@
 #include "core/facts.h"
 #include "core/session.h"
 #include "tests/support/session_replay.h"
+#include "core/hostcmd.h"
 #include "probes/port.h"
 #include "probes/probe.h"
 #include "probes/tls.h"
@@ -234,18 +235,6 @@ Test(tls, cert_outcomes)
 					      msg, sizeof(msg)), "denied");
 	cr_assert_str_eq(md_tls_classify_cert(false, 3, "", "", msg, sizeof(msg)), "failed");
 	cr_assert_str_eq(msg, "exit status 3");
-}
-
-Test(tls, only_the_hosts_own_limit_ends_a_command)
-{
-	cr_assert(md_tls_ended_by_limit(3, 124, ""), "timeout(1)");
-	cr_assert(md_tls_ended_by_limit(3, 137, ""), "SIGKILL, 128 + 9");
-	cr_assert(md_tls_ended_by_limit(3, 142, ""), "perl's alarm, 128 + 14");
-	cr_assert(md_tls_ended_by_limit(3, -1, "ALRM"));
-	cr_assert(md_tls_ended_by_limit(3, -1, "KILL"));
-	cr_assert_not(md_tls_ended_by_limit(3, 1, ""));
-	cr_assert_not(md_tls_ended_by_limit(3, 0, ""));
-	cr_assert_not(md_tls_ended_by_limit(0, 124, ""), "no limit was set: not ours");
 }
 
 struct days_case {
@@ -903,7 +892,7 @@ static void windows_cmd_from_status(const char *file, const char *args, int limi
 	swap_text(script, sizeof(script), "\n$i.FileName = 'tailscale'\n", line);
 	snprintf(line, sizeof(line), "\n$i.Arguments = '%s'\n", args);
 	swap_text(script, sizeof(script), "\n$i.Arguments = 'status --json'\n", line);
-	cr_assert_eq(md_port_encode_powershell(script, &enc, &err), MD_OK, "%s", err.msg);
+	cr_assert_eq(md_hostcmd_encode_powershell(script, &enc, &err), MD_OK, "%s", err.msg);
 	cr_assert_lt(snprintf(out, len, "powershell -NoProfile -NonInteractive -EncodedCommand %s",
 			      enc), (int)len);
 	free(enc);
