@@ -1602,12 +1602,17 @@ static const char *const port_provides[] = {
 /* The OS decides which listing to read (listing_os). */
 static const char *const port_reads[] = { "host", NULL };
 
+/* port.rules decides some rules on tailscale.serve_configured: `--probes port` runs the
+ * tailscale probe too. */
+static const char *const port_brings[] = { "tailscale", NULL };
+
 const struct md_probe probe_port = {
 	.name = "port",
 	.desc = "listeners on the target (ss/netstat/PowerShell, /proc/net) and active TCP/UDP checks",
 	.provides = port_provides,
 	.needs = MD_USES_SESSION,
 	.reads = port_reads,
+	.brings = port_brings,
 	.budget_ms = 0,
 	.host_steps = port_host_steps,
 	.run = port_run,
