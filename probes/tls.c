@@ -1187,36 +1187,14 @@ static const char *target_host(const struct md_ctx *ctx)
 	return ctx->target ? ctx->target->host : NULL;
 }
 
-static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
+/* What to dial and which name to send and verify: recorded as tls.sni, tls.name and
+ * tls.host. */
+static int handshake_setup(const struct md_ctx *ctx, struct md_facts *f, struct hs *h,
+			   const char *dial)
 {
-	struct hs *h = calloc(1, sizeof(*h));
-	struct ts_state ts = { 0 };
 	const struct md_options *o = ctx->opt;
-	const char *dial = o && o->tls_host ? o->tls_host : target_host(ctx);
 	const char *sni_src, *known;
-	pthread_t th;
-	bool threaded = false;
-	bool expected;
-	int rc = MD_OK;
-
-	if (!h)
-		return md_err_set(err, MD_ENOMEM, PROBE, "out of memory");
-	if (!dial) {
-		free(h);
-		return md_err_set(err, MD_ESKIP, PROBE, "no host to dial");
-	}
-	pthread_once(&verify_once, verify_idx_init);
-	/* The Tailscale state first: its MagicDNS name is the SNI tailscaled serves.  The
-	 * tailscale probe reads it (and keeps to its share of the deadline); outside the
-	 * engine its facts are in f already. */
-	if (md_ctx_session(ctx)) {
-		md_ctx_host_os(ctx, f);
-		rc = md_ctx_wait_probe(ctx, "tailscale", f);
-		if (rc != MD_OK && rc != MD_ENOTFOUND)
-			goto out;
-		rc = MD_OK;
-	}
-	ts_from_facts(f, &ts);
+	int rc;
 
 	copy_str(h->host, sizeof(h->host), dial);
 	h->port = o && o->tls_port > 0 ? o->tls_port : 443;
@@ -1251,6 +1229,40 @@ static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 		rc = md_fact_str(f, PROBE, "tls.host", hp, o && o->tls_host ? "--tls-host"
 				 : "the target");
 	}
+	return rc;
+}
+
+static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
+{
+	struct hs *h = calloc(1, sizeof(*h));
+	struct ts_state ts = { 0 };
+	const struct md_options *o = ctx->opt;
+	const char *dial = o && o->tls_host ? o->tls_host : target_host(ctx);
+	pthread_t th;
+	bool threaded = false;
+	bool expected;
+	int rc = MD_OK;
+
+	if (!h)
+		return md_err_set(err, MD_ENOMEM, PROBE, "out of memory");
+	if (!dial) {
+		free(h);
+		return md_err_set(err, MD_ESKIP, PROBE, "no host to dial");
+	}
+	pthread_once(&verify_once, verify_idx_init);
+	/* The Tailscale state first: its MagicDNS name is the SNI tailscaled serves.  The
+	 * tailscale probe reads it (and keeps to its share of the deadline); outside the
+	 * engine its facts are in f already. */
+	if (md_ctx_session(ctx)) {
+		md_ctx_host_os(ctx, f);
+		rc = md_ctx_wait_probe(ctx, "tailscale", f);
+		if (rc != MD_OK && rc != MD_ENOTFOUND)
+			goto out;
+		rc = MD_OK;
+	}
+	ts_from_facts(f, &ts);
+
+	rc = handshake_setup(ctx, f, h, dial);
 	if (rc)
 		goto out;
 
