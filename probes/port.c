@@ -22,6 +22,7 @@
 #include "core/deadline.h"
 #include "core/facts.h"
 #include "core/hostbatch.h"
+#include "core/hostcmd.h"
 #include "core/net.h"
 #include "core/session.h"
 #include "probes/probe.h"
@@ -34,7 +35,6 @@
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -257,17 +257,11 @@ static int port_host_steps(const struct md_ctx *ctx, struct md_hostbatch *b, str
 static enum table_state windows_listing(struct md_ctx *ctx, struct md_listeners *l, struct md_exec *x,
 					struct md_err *e)
 {
-	char *enc = NULL, *cmd = NULL;
-	int rc = md_port_encode_powershell(md_port_windows_script(), &enc, e);
+	char *cmd = NULL;
+	int rc = md_hostcmd_powershell(md_port_windows_script(), &cmd, e);
 
-	if (rc == MD_OK && asprintf(&cmd, "powershell -NoProfile -NonInteractive -EncodedCommand %s",
-				    enc) < 0) {
-		cmd = NULL;
-		rc = MD_ENOMEM;
-	}
 	if (rc == MD_OK)
 		rc = md_session_exec(ctx->session, cmd, NULL, 0, x, &ctx->deadline, e);
-	free(enc);
 	free(cmd);
 	if (rc != MD_OK || x->exit_status != 0)
 		return TABLE_FAILED;
@@ -958,12 +952,17 @@ static const char *const port_provides[] = {
 /* The OS decides which listing to read (listing_os). */
 static const char *const port_reads[] = { "host", NULL };
 
+/* port.rules decides some rules on tailscale.serve_configured: `--probes port` runs the
+ * tailscale probe too. */
+static const char *const port_brings[] = { "tailscale", NULL };
+
 const struct md_probe probe_port = {
 	.name = "port",
 	.desc = "listeners on the target (ss/netstat/PowerShell, /proc/net) and active TCP/UDP checks",
 	.provides = port_provides,
 	.needs = MD_USES_SESSION,
 	.reads = port_reads,
+	.brings = port_brings,
 	.budget_ms = 0,
 	.host_steps = port_host_steps,
 	.run = port_run,

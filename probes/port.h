@@ -89,9 +89,6 @@ int md_port_parse_windows(const char *text, struct md_listeners *out, struct md_
  * Get-NetUDPEndpoint, one line per socket, then MD_PORT_END_MARKER only when both
  * succeeded). Static string. */
 const char *md_port_windows_script(void);
-/* PowerShell's -EncodedCommand argument: base64 of the UTF-16LE text of script (ASCII
- * only).  *out is malloc'ed; MD_EINVAL for non-ASCII input. */
-int md_port_encode_powershell(const char *script, char **out, struct md_err *err);
 
 /* One port to check actively. */
 struct md_port_spec {

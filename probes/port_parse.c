@@ -11,7 +11,6 @@
 #include <cJSON.h>
 #include <ctype.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -526,37 +525,6 @@ bool md_port_output_complete(const char *text)
 			return true;
 	}
 	return false;
-}
-
-int md_port_encode_powershell(const char *script, char **out, struct md_err *err)
-{
-	size_t n = strlen(script);
-	unsigned char *u16;
-	char *b64;
-
-	*out = NULL;
-	u16 = malloc(n * 2 + 1);
-	if (!u16)
-		return md_err_set(err, MD_ENOMEM, "powershell", "out of memory");
-	/* -EncodedCommand takes base64 of UTF-16LE ("powershell -?"); the script is ASCII,
-	 * so each character is its byte followed by a zero. */
-	for (size_t i = 0; i < n; i++) {
-		if ((unsigned char)script[i] > 0x7f) {
-			free(u16);
-			return md_err_set(err, MD_EINVAL, "powershell", "script is not ASCII");
-		}
-		u16[2 * i] = (unsigned char)script[i];
-		u16[2 * i + 1] = 0;
-	}
-	b64 = malloc(4 * ((n * 2 + 2) / 3) + 1);
-	if (!b64) {
-		free(u16);
-		return md_err_set(err, MD_ENOMEM, "powershell", "out of memory");
-	}
-	EVP_EncodeBlock((unsigned char *)b64, u16, (int)(n * 2));
-	free(u16);
-	*out = b64;
-	return MD_OK;
 }
 
 int md_port_parse_list(const char *s, struct md_port_spec *v, size_t max, size_t *n,

@@ -11,12 +11,12 @@
 
 #include <string.h>
 
-extern const struct md_probe probe_ssh, probe_host;
+extern const struct md_probe probe_ssh, probe_host, probe_tailscale;
 extern const struct md_probe probe_port, probe_tls;
 extern const struct md_probe probe_wireguard;
 
 const struct md_probe *const md_probes[] = {
-	&probe_ssh, &probe_host,
+	&probe_ssh, &probe_host, &probe_tailscale,
 	&probe_port, &probe_tls,
 	&probe_wireguard,
 };

@@ -11,19 +11,25 @@
  * server costs the deadline and nothing more, while the SSH steps below run beside it.
  *
  * Over the SSH session, for `tailscale serve` (seeds/004_3ac6a098e1c6561c.txt): the
- * Tailscale state (`tailscale status --json`, `tailscale debug prefs`), the serve
- * configuration (`tailscale serve status --json`), whether the serve backend answers HTTP
- * on the host itself, and whether the tailnet can issue a certificate (`tailscale cert`
- * under a hard deadline: ok / failed with its message / hang).  The tailscale.* facts come
- * from here, read from the CLI on the host (docs/tailscale.md).  Parsing is split out (probes/tls.h) and unit-tested on fixtures/tailscale/. */
+ * Tailscale state comes from the tailscale probe (probes/tailscale.c), whose facts this
+ * probe waits for before the handshake (the MagicDNS name is the SNI; the serve
+ * configuration says whether HTTPS is expected).  This probe asks the host itself whether
+ * the serve backend answers HTTP (curl, else wget) and whether the tailnet can issue a
+ * certificate (`tailscale cert` under a hard limit on the host: ok / failed with its
+ * message / hang): through core/hostbatch on POSIX hosts, through the PowerShell limit
+ * script (core/hostcmd.h) on Windows.  Classifiers are split out (probes/tls.h) and
+ * unit-tested. */
 #include "probes/tls.h"
+
+#include "core/hostbatch.h"
+#include "probes/tailscale.h"
 
 #include "core/buf.h"
 #include "core/deadline.h"
 #include "core/facts.h"
+#include "core/hostcmd.h"
 #include "core/net.h"
 #include "core/session.h"
-#include "probes/port.h"
 #include "probes/probe.h"
 
 #include <arpa/inet.h>
@@ -38,7 +44,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,300 +54,20 @@
 /* `tailscale cert` gets at most this long: in the seed it "hangs indefinitely", and a
  * working tailnet answers "in <5 seconds" (seeds/004, Resolution step 3). */
 #define CERT_MAX_MS 4000
-/* Each other Tailscale CLI command (status, serve status, debug prefs): the CLI itself
- * retries reaching tailscaled for up to ~5 s (docs/tailscale.md#how-the-cli-is-run). */
-#define CMD_MAX_MS 5000
 #define BACKEND_MAX_S 3
 /* A step with less than this left is not started (a remote command) or, for the handshake,
  * a timeout within it is not taken for one: it is recorded as `skipped`, "deadline spent".
  * The host-side limit counts whole seconds, and a wait this short says nothing about a
  * server or a CLI that hangs. */
 #define STEP_MIN_MS 1000
-/* The Tailscale state read before the handshake (it needs the MagicDNS name for its SNI)
- * gets at most this share of what is left, in percent: the handshake keeps the rest. */
-#define STATE_SHARE_PCT 50
 /* Without any deadline the handshake still ends. */
 #define HANDSHAKE_DEFAULT_MS 10000
 
-/* ==== parsers ========================================================================= */
-
-static const char *json_str(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
-}
+/* ==== classifiers ===================================================================== */
 
 static void copy_str(char *dst, size_t len, const char *src)
 {
 	snprintf(dst, len, "%s", src ? src : "");
-}
-
-/* DNSName is an FQDN with the trailing dot (docs/tailscale.md#node-status). */
-static void strip_dot(char *name)
-{
-	size_t n = strlen(name);
-
-	if (n && name[n - 1] == '.')
-		name[n - 1] = '\0';
-}
-
-static void ts_peer(const cJSON *o, struct md_ts_peer *p)
-{
-	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(o, "TailscaleIPs"), *ip;
-
-	memset(p, 0, sizeof(*p));
-	copy_str(p->host_name, sizeof(p->host_name), json_str(o, "HostName"));
-	copy_str(p->dns_name, sizeof(p->dns_name), json_str(o, "DNSName"));
-	strip_dot(p->dns_name);
-	cJSON_ArrayForEach(ip, ips)
-		if (cJSON_IsString(ip) && p->n_ips < MD_TS_PEER_IPS)
-			copy_str(p->ips[p->n_ips++], sizeof(p->ips[0]), ip->valuestring);
-	copy_str(p->cur_addr, sizeof(p->cur_addr), json_str(o, "CurAddr"));
-	copy_str(p->relay, sizeof(p->relay), json_str(o, "Relay"));
-	copy_str(p->peer_relay, sizeof(p->peer_relay), json_str(o, "PeerRelay"));
-	p->online = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "Online"));
-	p->active = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "Active"));
-}
-
-/* Peer is an object keyed by node key ("nodekey:..."), null before the first netmap. */
-static int ts_peers(const cJSON *root, struct md_ts_peers *out, struct md_err *err)
-{
-	const cJSON *peer = cJSON_GetObjectItemCaseSensitive(root, "Peer"), *it;
-	int n = cJSON_IsObject(peer) ? cJSON_GetArraySize(peer) : 0;
-
-	memset(out, 0, sizeof(*out));
-	if (n == 0)
-		return MD_OK;
-	out->v = calloc((size_t)n, sizeof(*out->v));
-	if (!out->v)
-		return md_err_set(err, MD_ENOMEM, "tailscale", "tailscale status --json: %d peers: "
-				  "out of memory", n);
-	cJSON_ArrayForEach(it, peer)
-		if (cJSON_IsObject(it) &&
-		    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "ShareeNode")))
-			ts_peer(it, &out->v[out->n++]);
-	return MD_OK;
-}
-
-void md_ts_peers_free(struct md_ts_peers *peers)
-{
-	if (!peers)
-		return;
-	free(peers->v);
-	peers->v = NULL;
-	peers->n = 0;
-}
-
-/* The order of the CLI's own status line (cmd/tailscale/cli/status.go). */
-const char *md_ts_peer_path(const struct md_ts_peer *p)
-{
-	if (!p->active)
-		return p->online ? "idle" : "offline";
-	if (p->relay[0] && !p->cur_addr[0] && !p->peer_relay[0])
-		return "derp";
-	if (p->cur_addr[0])
-		return "direct";
-	if (p->peer_relay[0])
-		return "peer-relay";
-	return "unknown";
-}
-
-int md_tls_parse_ts_status(const char *json, struct md_ts_status *out, struct md_err *err)
-{
-	return md_tls_parse_ts_status_peers(json, out, NULL, err);
-}
-
-int md_tls_parse_ts_status_peers(const char *json, struct md_ts_status *out,
-				 struct md_ts_peers *peers, struct md_err *err)
-{
-	cJSON *root = cJSON_Parse(json);
-	const cJSON *self, *tn, *cd;
-	int rc = MD_OK;
-
-	memset(out, 0, sizeof(*out));
-	if (peers)
-		memset(peers, 0, sizeof(*peers));
-	if (!cJSON_IsObject(root) || !json_str(root, "BackendState")) {
-		cJSON_Delete(root);
-		return md_err_set(err, MD_EPARSE, "tailscale",
-				  "tailscale status --json: not a status object (no BackendState)");
-	}
-	copy_str(out->backend_state, sizeof(out->backend_state), json_str(root, "BackendState"));
-	self = cJSON_GetObjectItemCaseSensitive(root, "Self");
-	if (cJSON_IsObject(self)) {
-		copy_str(out->dns_name, sizeof(out->dns_name), json_str(self, "DNSName"));
-		copy_str(out->self_id, sizeof(out->self_id), json_str(self, "ID"));
-		copy_str(out->os, sizeof(out->os), json_str(self, "OS"));
-	}
-	strip_dot(out->dns_name);
-	tn = cJSON_GetObjectItemCaseSensitive(root, "CurrentTailnet");
-	if (cJSON_IsObject(tn)) {
-		copy_str(out->tailnet, sizeof(out->tailnet), json_str(tn, "Name"));
-		copy_str(out->magicdns_suffix, sizeof(out->magicdns_suffix),
-			 json_str(tn, "MagicDNSSuffix"));
-	}
-	if (!out->magicdns_suffix[0])
-		copy_str(out->magicdns_suffix, sizeof(out->magicdns_suffix),
-			 json_str(root, "MagicDNSSuffix"));
-	cd = cJSON_GetObjectItemCaseSensitive(root, "CertDomains");
-	if (cJSON_IsArray(cd)) {
-		out->cert_domains = cJSON_GetArraySize(cd);
-		if (out->cert_domains > 0 && cJSON_IsString(cJSON_GetArrayItem(cd, 0)))
-			copy_str(out->cert_domain, sizeof(out->cert_domain),
-				 cJSON_GetArrayItem(cd, 0)->valuestring);
-	}
-	if (peers)
-		rc = ts_peers(root, peers, err);
-	cJSON_Delete(root);
-	return rc;
-}
-
-/* Looks through one ServeConfig object (top level, a Foreground session or a Service). */
-static void serve_scan(const cJSON *cfg, struct md_ts_serve *out, bool foreground)
-{
-	const cJSON *tcp = cJSON_GetObjectItemCaseSensitive(cfg, "TCP");
-	const cJSON *web = cJSON_GetObjectItemCaseSensitive(cfg, "Web");
-	const cJSON *svcs = cJSON_GetObjectItemCaseSensitive(cfg, "Services");
-	const cJSON *it;
-
-	if ((cJSON_IsObject(tcp) && tcp->child) || (cJSON_IsObject(web) && web->child) ||
-	    (cJSON_IsObject(svcs) && svcs->child))
-		out->configured = true;
-	cJSON_ArrayForEach(it, tcp) {
-		const cJSON *https = cJSON_GetObjectItemCaseSensitive(it, "HTTPS");
-		int port = atoi(it->string ? it->string : "0");
-
-		if (out->https_port == 0 && cJSON_IsTrue(https) && port > 0) {
-			out->https_port = port;
-			out->foreground = foreground;
-		}
-	}
-	/* Web keys are "<host>:<port>"; take the entry for the HTTPS port. */
-	cJSON_ArrayForEach(it, web) {
-		const char *key = it->string, *colon = key ? strrchr(key, ':') : NULL;
-		const cJSON *handlers = cJSON_GetObjectItemCaseSensitive(it, "Handlers"), *h;
-		const char *proxy = NULL;
-
-		if (!colon || out->host[0])
-			continue;
-		if (out->https_port && atoi(colon + 1) != out->https_port)
-			continue;
-		copy_str(out->host, sizeof(out->host), key);
-		h = cJSON_GetObjectItemCaseSensitive(handlers, "/");
-		proxy = json_str(h, "Proxy");
-		cJSON_ArrayForEach(h, handlers)
-			if (!proxy)
-				proxy = json_str(h, "Proxy");
-		copy_str(out->proxy, sizeof(out->proxy), proxy);
-	}
-	cJSON_ArrayForEach(it, svcs)
-		serve_scan(it, out, foreground);
-}
-
-int md_tls_parse_serve(const char *json, struct md_ts_serve *out, struct md_err *err)
-{
-	cJSON *root = cJSON_Parse(json);
-	const cJSON *fg, *it;
-
-	memset(out, 0, sizeof(*out));
-	/* The CLI prints `{}` for no config; the LocalAPI's `null` means the same
-	 * (docs/tailscale.md#serve-configuration). */
-	if (cJSON_IsNull(root)) {
-		cJSON_Delete(root);
-		return MD_OK;
-	}
-	if (!cJSON_IsObject(root)) {
-		cJSON_Delete(root);
-		return md_err_set(err, MD_EPARSE, "tailscale",
-				  "tailscale serve status --json: not a JSON object");
-	}
-	serve_scan(root, out, false);
-	fg = cJSON_GetObjectItemCaseSensitive(root, "Foreground");
-	cJSON_ArrayForEach(it, fg)
-		serve_scan(it, out, true);
-	cJSON_Delete(root);
-	return MD_OK;
-}
-
-int md_tls_parse_prefs_control(const char *json, char *out, size_t len, struct md_err *err)
-{
-	cJSON *root = cJSON_Parse(json);
-	const cJSON *v;
-
-	out[0] = '\0';
-	v = cJSON_GetObjectItemCaseSensitive(root, "ControlURL");
-	if (!cJSON_IsObject(root) || !cJSON_IsString(v)) {
-		cJSON_Delete(root);
-		return md_err_set(err, MD_EPARSE, "tailscale",
-				  "tailscale debug prefs: no ControlURL in the output");
-	}
-	copy_str(out, len, v->valuestring);
-	cJSON_Delete(root);
-	return MD_OK;
-}
-
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-
-	return a >= b && strcasecmp(s + a - b, suffix) == 0;
-}
-
-/* The control heuristic, in order of reliability:
- *  1. ControlURL (ipn.Prefs): empty means the default (controlplane.tailscale.com); a
- *     host under tailscale.com is Tailscale's; any other host is a self-hosted control
- *     server, which for the meshes meshdoctor serves is Headscale.
- *  2. Without prefs, the status: a MagicDNS suffix under ts.net, or any CertDomains, is
- *     Tailscale's control (Headscale never sends CertDomains); a Self.ID that is a plain
- *     decimal number is Headscale's node id — Tailscale's StableNodeIDs are not plain
- *     numbers.
- * CertDomains null alone proves nothing: a Tailscale tailnet without HTTPS enabled also
- * has none (that is the seed's very case).  Described for users in
- * docs/tailscale.md#control-server-tailscale-or-headscale. */
-const char *md_tls_control_kind(const char *control_url, const struct md_ts_status *st,
-				char *why, size_t why_len)
-{
-	if (control_url) {
-		char host[256] = "";
-		const char *h = strstr(control_url, "://");
-
-		if (!control_url[0]) {
-			snprintf(why, why_len, "ControlURL is empty (the default, controlplane.tailscale.com)");
-			return "tailscale";
-		}
-		h = h ? h + 3 : control_url;
-		snprintf(host, sizeof(host), "%.*s", (int)strcspn(h, ":/"), h);
-		if (strcasecmp(host, "tailscale.com") == 0 || ends_with(host, ".tailscale.com")) {
-			snprintf(why, why_len, "ControlURL %s is Tailscale's", control_url);
-			return "tailscale";
-		}
-		snprintf(why, why_len, "ControlURL %s is not under tailscale.com: a self-hosted "
-			 "(Headscale) control server", control_url);
-		return "headscale";
-	}
-	if (st) {
-		bool digits = st->self_id[0] != '\0';
-
-		for (const char *p = st->self_id; *p; p++)
-			digits = digits && isdigit((unsigned char)*p);
-		if (st->cert_domains > 0) {
-			snprintf(why, why_len, "status lists %d CertDomains (Headscale never sends any)",
-				 st->cert_domains);
-			return "tailscale";
-		}
-		if (ends_with(st->magicdns_suffix, ".ts.net")) {
-			snprintf(why, why_len, "MagicDNS suffix %s is under ts.net", st->magicdns_suffix);
-			return "tailscale";
-		}
-		if (digits) {
-			snprintf(why, why_len, "Self.ID \"%s\" is a plain node number, as Headscale sends",
-				 st->self_id);
-			return "headscale";
-		}
-	}
-	snprintf(why, why_len, "neither the prefs nor the status tell the control server apart");
-	return "unknown";
 }
 
 /* First non-empty line of s into out. */
@@ -375,16 +100,6 @@ static void printable(const char *in, char *out, size_t len)
 			o += (size_t)snprintf(out + o, len - o, "\\x%02x", c);
 	}
 	out[o] = '\0';
-}
-
-/* 124: coreutils/busybox `timeout` ended the command; 137 = 128 + SIGKILL (`timeout -k`, or
- * a shell reporting the kill); 142 = 128 + SIGALRM: perl's alarm (md_tls_remote_cmd). */
-bool md_tls_ended_by_limit(int limit_s, int exit_status, const char *exit_signal)
-{
-	if (limit_s <= 0)
-		return false;
-	return exit_status == 124 || exit_status == 137 || exit_status == 142 ||
-	       (exit_signal && (strcmp(exit_signal, "ALRM") == 0 || strcmp(exit_signal, "KILL") == 0));
 }
 
 const char *md_tls_classify_cert(bool ended_by_limit, int exit_status, const char *out,
@@ -437,94 +152,6 @@ bool md_tls_dns_name_ok(const char *name)
 			return false;
 	}
 	return label > 0 && name[total - 1] != '-';
-}
-
-static bool port_ok(const char *p, size_t n)
-{
-	long v = 0;
-
-	if (n == 0 || n > 5)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)p[i]))
-			return false;
-		v = v * 10 + (p[i] - '0');
-	}
-	return v >= 1 && v <= 65535;
-}
-
-/* HOST[:PORT][/PATH] with HOST a DNS name or IPv4 address (letters, digits, '.', '-';
- * starting with a letter or digit) or a bracketed IPv6 address, PORT 1-65535 and PATH
- * from [A-Za-z0-9._~/-]: a URL no shell can read anything else into (docs/tls.md). */
-static bool authority_path_ok(const char *p)
-{
-	const char *h = p;
-
-	if (*p == '[') {
-		for (p++; isxdigit((unsigned char)*p) || *p == ':' || *p == '.'; p++)
-			;
-		if (*p != ']' || p == h + 1)
-			return false;
-		p++;
-	} else {
-		if (!isalnum((unsigned char)*p))
-			return false;
-		while (isalnum((unsigned char)*p) || *p == '.' || *p == '-')
-			p++;
-	}
-	if (*p == ':') {
-		size_t n = strspn(++p, "0123456789");
-
-		if (!port_ok(p, n))
-			return false;
-		p += n;
-	}
-	if (*p && *p != '/')
-		return false;
-	for (; *p; p++)
-		if (!isalnum((unsigned char)*p) && !strchr("._~/-", *p))
-			return false;
-	return true;
-}
-
-int md_tls_backend_url(const char *proxy, char *out, size_t len, bool *insecure)
-{
-	const char *scheme = "http://", *rest = proxy;
-	bool bare_port = proxy[strspn(proxy, "0123456789")] == '\0';
-	int n;
-
-	*insecure = false;
-	out[0] = '\0';
-	/* ipn.HTTPHandler.Proxy accepts a bare port, host:port or a URL
-	 * (docs/tailscale.md#serve-configuration).  The value comes from the host and the URL
-	 * goes into a shell command there, so only the strict form is accepted. */
-	if (bare_port) {
-		if (!port_ok(proxy, strlen(proxy)))
-			return MD_EINVAL;
-		scheme = "http://127.0.0.1:";
-	} else if (strncmp(proxy, "https+insecure://", 17) == 0) {
-		scheme = "https://";
-		rest = proxy + 17;
-		*insecure = true;
-	} else if (strncmp(proxy, "http://", 7) == 0) {
-		rest = proxy + 7;
-	} else if (strncmp(proxy, "https://", 8) == 0) {
-		scheme = "https://";
-		rest = proxy + 8;
-	} else if (strstr(proxy, "://")) {
-		return MD_EINVAL;
-	}
-	if (!bare_port && !authority_path_ok(rest)) {
-		*insecure = false;
-		return MD_EINVAL;
-	}
-	n = snprintf(out, len, "%s%s", scheme, rest);
-	if (n < 0 || (size_t)n >= len) {
-		out[0] = '\0';
-		*insecure = false;
-		return MD_EINVAL;
-	}
-	return MD_OK;
 }
 
 /* Whole days from now to notAfter, rounded down: 0 while less than a day is left, -1 from
@@ -610,118 +237,57 @@ const char *md_tls_verify_class(long e)
 	return "invalid";
 }
 
-/* How to call the CLI: on macOS the GUI app's binary is not on PATH (the seed calls
- * /Applications/Tailscale.app/Contents/MacOS/tailscale). */
-static const char *ts_bin(const char *os)
-{
-	if (os && strcmp(os, "darwin") == 0)
-		return "\"$(command -v tailscale || echo /Applications/Tailscale.app/Contents/MacOS/Tailscale)\"";
-	return "tailscale";
-}
-
-/* Windows: OpenSSH's default shell is cmd.exe (or PowerShell when so configured), which
- * has neither `timeout` (its `timeout` only waits) nor single quotes.  Every command the
- * probe runs there goes through this one PowerShell script instead, given base64-encoded
- * (-EncodedCommand, as the port probe does) so that no shell quoting is involved.  It starts
- * file with args, copies the program's stdout and stderr through byte for byte (the JSON
- * parsers read stdout as the program wrote it), and ends the program after limit_s seconds,
- * exiting 124 like `timeout`; a program that cannot be started exits 127.  args go in a
- * single-quoted PowerShell string, in which a quote is doubled; they must be ASCII.
+/* Windows: every command the probe runs there goes through the PowerShell limit script
+ * (core/hostcmd.h), which starts file with args and ends it after limit_s, exiting 124.
  * MD_ETOOBIG when the command does not fit in out (len), which is then "". */
 static int windows_cmd(const char *file, const char *args, int limit_s, char *out, size_t len,
 		       struct md_err *err)
 {
-	char quoted[1400], script[2400], *enc = NULL;
-	size_t q = 0;
-	int n, rc;
+	char *cmd = NULL;
+	int rc;
 
 	if (len)
 		out[0] = '\0';
-	for (const char *p = args; *p; p++) {
-		if (q + 3 > sizeof(quoted))
-			return md_err_set(err, MD_ETOOBIG, PROBE, "%s: arguments too long", file);
-		if (*p == '\'')
-			quoted[q++] = '\'';
-		quoted[q++] = *p;
-	}
-	quoted[q] = '\0';
-	n = snprintf(script, sizeof(script),
-		     "$ErrorActionPreference = 'Stop'\n"
-		     "$ProgressPreference = 'SilentlyContinue'\n"
-		     "$l = %d\n"
-		     "$i = New-Object System.Diagnostics.ProcessStartInfo\n"
-		     "$i.FileName = '%s'\n"
-		     "$i.Arguments = '%s'\n"
-		     "$i.UseShellExecute = $false\n"
-		     "$i.RedirectStandardOutput = $true\n"
-		     "$i.RedirectStandardError = $true\n"
-		     "try { $p = [System.Diagnostics.Process]::Start($i) } catch { "
-		     "[Console]::Error.WriteLine($i.FileName + ': ' + $_.Exception.Message); exit 127 }\n"
-		     "$t = [System.Diagnostics.Stopwatch]::StartNew()\n"
-		     "$o = $p.StandardOutput.BaseStream.CopyToAsync([Console]::OpenStandardOutput())\n"
-		     "$e = $p.StandardError.BaseStream.CopyToAsync([Console]::OpenStandardError())\n"
-		     "if (-not $p.WaitForExit($l)) { try { $p.Kill() } catch { }; exit 124 }\n"
-		     "$r = $l - $t.ElapsedMilliseconds\n"
-		     "if ($r -lt 0) { $r = 0 }\n"
-		     "if (-not [System.Threading.Tasks.Task]::WaitAll("
-		     "[System.Threading.Tasks.Task[]]@($o, $e), [int]$r)) { exit 124 }\n"
-		     "exit $p.ExitCode\n",
-		     limit_s * 1000, file, quoted);
-	if (n < 0 || (size_t)n >= sizeof(script))
-		return md_err_set(err, MD_ETOOBIG, PROBE, "%s: arguments too long", file);
-	rc = md_port_encode_powershell(script, &enc, err);
+	rc = md_hostcmd_windows_limited(file, args, limit_s, &cmd, err);
 	if (rc)
 		return rc;
-	n = snprintf(out, len, "powershell -NoProfile -NonInteractive -EncodedCommand %s", enc);
-	free(enc);
-	if (n < 0 || (size_t)n >= len) {
-		if (len)
-			out[0] = '\0';
-		return md_err_set(err, MD_ETOOBIG, PROBE, "%s: command too long", file);
-	}
-	return MD_OK;
-}
-
-/* md_tls_remote_cmd, with an error when the command could not be built (Windows only). */
-static int remote_cmd(const char *os, int limit_s, const char *args, char *out, size_t len,
-		      struct md_err *err)
-{
-	const char *ts = ts_bin(os);
-
-	if (os && strcmp(os, "windows") == 0)
-		return windows_cmd("tailscale", args, limit_s, out, len, err);
-	/* coreutils/busybox `timeout`; macOS has none, but has perl, whose alarm survives
-	 * the exec (POSIX alarm(2)); else no limit on the host. */
-	snprintf(out, len,
-		 "if command -v timeout >/dev/null 2>&1; then timeout %d %s %s; "
-		 "elif command -v perl >/dev/null 2>&1; then "
-		 "perl -e 'alarm shift @ARGV; exec @ARGV or exit 127' %d %s %s; "
-		 "else %s %s; fi",
-		 limit_s, ts, args, limit_s, ts, args, ts, args);
-	return MD_OK;
-}
-
-void md_tls_remote_cmd(const char *os, int limit_s, const char *args, char *out, size_t len)
-{
-	remote_cmd(os, limit_s, args, out, len, NULL);
+	if (strlen(cmd) >= len)
+		rc = md_err_set(err, MD_ETOOBIG, PROBE, "%s: command too long", file);
+	else
+		memcpy(out, cmd, strlen(cmd) + 1);
+	free(cmd);
+	return rc;
 }
 
 int md_tls_cert_cmd(const char *os, int limit_s, const char *name, char *out, size_t len,
 		    struct md_err *err)
 {
-	char args[320];
+	struct md_buf args;
+	int rc;
 
 	if (len)
 		out[0] = '\0';
 	if (!md_tls_dns_name_ok(name))
 		return md_err_set(err, MD_EINVAL, PROBE, "tailscale cert: the certificate name is "
 				  "not a DNS name (letters, digits, '-' and '.'): not asked");
-	/* The name is a checked DNS name: it needs no quoting in the script. */
-	if (os && strcmp(os, "windows") == 0)
-		snprintf(args, sizeof(args), "cert --cert-file=- %s", name);
-	else
-		snprintf(args, sizeof(args), "cert --cert-file=- '%s'", name);
-	return remote_cmd(os, limit_s, args, out, len, err);
+	md_buf_init(&args, 0);
+	rc = md_buf_puts(&args, "cert --cert-file=- ");
+	/* The name is a checked DNS name; quoted all the same. */
+	if (os && strcmp(os, "windows") == 0) {
+		if (rc == MD_OK)
+			rc = md_buf_puts(&args, name);
+		if (rc == MD_OK)
+			rc = windows_cmd("tailscale", md_buf_str(&args), limit_s, out, len, err);
+	} else {
+		if (rc == MD_OK)
+			rc = md_hostcmd_sh_quote(&args, name);
+		if (rc == MD_OK && md_ts_cli_cmd(md_buf_str(&args), out, len) != MD_OK)
+			rc = md_err_set(err, MD_ETOOBIG, PROBE, "tailscale cert: command too long");
+	}
+	md_buf_cleanup(&args);
+	if (rc && (!err || !err->code))
+		md_err_set(err, rc, PROBE, "tailscale cert: %s", md_status_name(rc));
+	return rc;
 }
 
 /* ==== the handshake (its own thread) =================================================== */
@@ -1191,7 +757,7 @@ static void handshake_inline(struct hs *h)
 	ERR_clear_error();
 }
 
-/* ==== the Tailscale CLI over SSH ======================================================= */
+/* ==== commands on the host over SSH =================================================== */
 
 /* Known once tls_run() asked md_ctx_host_os(). */
 static const char *host_os(const struct md_ctx *ctx)
@@ -1204,12 +770,12 @@ struct run {
 	int rc;            /* md_session_exec's; MD_ETIMEOUT: our own deadline ran out */
 	bool skipped;      /* not started: less than STEP_MIN_MS was left (left_ms) */
 	int64_t left_ms;
-	bool ended;        /* the host-side limit ended it (md_tls_ended_by_limit) */
+	bool ended;        /* the host-side limit ended it (md_hostcmd_ended_by_limit) */
 	int limit_s;       /* the host-side limit, 0 = none */
 	int64_t max_ms;    /* our own limit for it */
 	struct md_exec x;
 	char cmd[8192];    /* what was sent (on Windows, the PowerShell script: windows_cmd) */
-	char shown[800];   /* what it amounts to, for evidence ("tailscale status --json") */
+	char shown[800];   /* what it amounts to, for evidence ("tailscale cert ...") */
 	char errmsg[256];
 };
 
@@ -1247,8 +813,44 @@ static void run_exec(struct md_ctx *ctx, struct run *r)
 	md_exec_init(&r->x);
 	r->rc = md_session_exec(ctx->session, r->cmd, NULL, 0, &r->x, &dl, &e);
 	r->ended = r->rc == MD_OK &&
-		   md_tls_ended_by_limit(r->limit_s, r->x.exit_status, r->x.exit_signal);
+		   md_hostcmd_ended_by_limit(r->limit_s, r->x.exit_status, r->x.exit_signal);
 	copy_str(r->errmsg, sizeof(r->errmsg), e.msg);
+}
+
+/* POSIX: runs r->cmd as host step id (core/hostbatch: `sh -c` under the host-side limit
+ * limit_s, which md_lim enforces) within r->max_ms of ctx->deadline, its result as an
+ * md_exec in r->x. */
+static void run_host(struct md_ctx *ctx, struct run *r, const char *id, int limit_s)
+{
+	struct md_deadline dl = md_deadline_min(ctx->deadline,
+						md_deadline_after(md_now_ms(), r->max_ms));
+	struct md_host_out o;
+	struct md_err e = { 0 };
+
+	if (!r->shown[0])
+		snprintf(r->shown, sizeof(r->shown), "%.799s", r->cmd);
+	md_exec_init(&r->x);
+	md_host_out_init(&o);
+	r->rc = md_ctx_host(ctx, id, r->cmd, limit_s, &dl, &o, &e);
+	if (r->rc != MD_OK) {
+		copy_str(r->errmsg, sizeof(r->errmsg), e.msg);
+	} else if (o.state == MD_HOST_SKIPPED) {
+		r->skipped = true;
+		r->left_ms = md_deadline_left_ms(&dl);
+	} else if (o.state == MD_HOST_LOST) {
+		r->rc = o.rc ? o.rc : MD_EIO;
+		copy_str(r->errmsg, sizeof(r->errmsg), o.why);
+	} else {
+		r->x.exit_status = o.exit_status;
+		r->ended = md_hostcmd_ended_by_limit(o.limit_s, o.exit_status, NULL);
+		md_buf_cleanup(&r->x.out);
+		md_buf_cleanup(&r->x.err);
+		r->x.out = o.out;
+		r->x.err = o.err;
+		md_buf_init(&o.out, 0);
+		md_buf_init(&o.err, 0);
+	}
+	md_host_out_cleanup(&o);
 }
 
 /* The command could not be built (windows_cmd): recorded as a failure to run it. */
@@ -1257,35 +859,6 @@ static void build_failed(struct run *r, const struct md_err *e)
 	md_exec_init(&r->x);
 	r->rc = e->code ? e->code : MD_EINVAL;
 	copy_str(r->errmsg, sizeof(r->errmsg), e->msg);
-}
-
-/* A Tailscale CLI command with a limit enforced on the host itself, so that a hung CLI
- * (a wedged tailscaled; `tailscale cert` on a tailnet without certificates) ends there and
- * the SSH session stays usable for what follows — a command cut off by our own deadline
- * leaves the session unusable (core/session.h).  It gets at most max_ms, and no more than
- * is left of dl; with less than STEP_MIN_MS it is not run (r->skipped).  On Windows the
- * PowerShell script that enforces the limit takes a while to start: its limit ends earlier. */
-static void run_ts(struct md_ctx *ctx, struct run *r, const struct md_deadline *dl,
-		   int64_t max_ms, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void run_ts(struct md_ctx *ctx, struct run *r, const struct md_deadline *dl,
-		   int64_t max_ms, const char *fmt, ...)
-{
-	bool windows = strcmp(host_os(ctx), "windows") == 0;
-	struct md_err e = { 0 };
-	char args[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(args, sizeof(args), fmt, ap);
-	va_end(ap);
-	snprintf(r->shown, sizeof(r->shown), "tailscale %.380s", args);
-	if (!step_start(r, dl, max_ms, windows ? 1500 : 500))
-		return;
-	if (remote_cmd(host_os(ctx), r->limit_s, args, r->cmd, sizeof(r->cmd), &e)) {
-		build_failed(r, &e);
-		return;
-	}
-	run_exec(ctx, r);
 }
 
 /* One-line summary of a command's failure for evidence. */
@@ -1324,150 +897,34 @@ static bool cmd_missing(const struct run *r)
 
 /* ==== the probe ======================================================================== */
 
+/* What the tailscale probe recorded (docs/tailscale.md), as far as TLS needs it. */
 struct ts_state {
-	bool cli_ok;
-	struct md_ts_status st;
-	bool have_status;
-	struct md_ts_serve serve;
-	bool have_serve;
+	bool cli_ok;        /* tailscale.cli = ok */
+	char dns_name[256]; /* tailscale.dns_name */
+	struct md_ts_serve serve; /* tailscale.serve_configured, _https_port, _host, _proxy */
+	bool have_serve;    /* the serve configuration was read */
 	bool proxy_unsafe;  /* the serve Proxy is not a URL meshdoctor passes to a shell */
 	char domain[256];
 	bool cert_done;
 };
 
-/* tailscale status --json and debug prefs -> tailscale.* facts, within dl. */
-static int tailscale_state(struct md_ctx *ctx, const struct md_deadline *dl, struct md_facts *f,
-			   struct ts_state *ts)
+static void ts_from_facts(const struct md_facts *f, struct ts_state *ts)
 {
-	struct run r = { 0 };
-	struct md_err pe = { 0 };
-	char why[1024], control_url[256], prefs_why[600] = "";
-	bool have_url = false;
-	const char *kind;
-	int rc;
+	const struct md_fact *x;
+	const char *v;
 
-	run_ts(ctx, &r, dl, CMD_MAX_MS, "status --json");
-	if (r.skipped) {
-		run_failure(&r, why, sizeof(why));
-		return md_fact_str(f, PROBE, "tailscale.cli", "skipped", why);
-	}
-	if (cmd_missing(&r)) {
-		run_failure(&r, why, sizeof(why));
-		rc = md_fact_str(f, PROBE, "tailscale.cli", "missing", why);
-		md_exec_cleanup(&r.x);
-		return rc;
-	}
-	if (r.rc == MD_OK && md_tls_parse_ts_status(md_buf_str(&r.x.out), &ts->st, &pe) == MD_OK) {
-		ts->have_status = true;
-		ts->cli_ok = true;
-		rc = md_fact_str(f, PROBE, "tailscale.cli", "ok", r.shown);
-		if (rc == MD_OK)
-			rc = md_fact_strf(f, PROBE, "tailscale.backend_state", ts->st.backend_state,
-					  "%s: \"BackendState\": \"%s\"", r.shown, ts->st.backend_state);
-		if (rc == MD_OK && ts->st.dns_name[0])
-			rc = md_fact_strf(f, PROBE, "tailscale.dns_name", ts->st.dns_name,
-					  "%s: Self.DNSName \"%s.\"", r.shown, ts->st.dns_name);
-		if (rc == MD_OK)
-			rc = md_fact_intf(f, PROBE, "tailscale.cert_domains", ts->st.cert_domains,
-				       "%s: \"CertDomains\": %s%s%s", r.shown,
-				       ts->st.cert_domains ? "[\"" : "null",
-				       ts->st.cert_domains ? ts->st.cert_domain : "",
-				       ts->st.cert_domains ? "\", ...]" : "");
-		if (rc == MD_OK && ts->st.magicdns_suffix[0])
-			rc = md_fact_strf(f, PROBE, "tailscale.magicdns_suffix", ts->st.magicdns_suffix,
-					  "%s: CurrentTailnet.MagicDNSSuffix", r.shown);
-		if (rc == MD_OK && ts->st.tailnet[0])
-			rc = md_fact_strf(f, PROBE, "tailscale.tailnet", ts->st.tailnet,
-					  "%s: CurrentTailnet.Name", r.shown);
-	} else {
-		run_failure(&r, why, sizeof(why));
-		if (r.rc == MD_OK && !r.ended && r.x.exit_status == 0 && pe.msg[0])
-			snprintf(why + strlen(why), sizeof(why) - strlen(why), " (%s)", pe.msg);
-		rc = md_fact_str(f, PROBE, "tailscale.cli", "error", why);
-	}
-	md_exec_cleanup(&r.x);
-	if (rc || !ts->cli_ok)
-		return rc;
-
-	/* The control server: ControlURL from the prefs, else the status heuristic. */
-	memset(&r, 0, sizeof(r));
-	run_ts(ctx, &r, dl, CMD_MAX_MS, "debug prefs");
-	if (!r.skipped && r.rc == MD_OK && r.x.exit_status == 0 &&
-	    md_tls_parse_prefs_control(md_buf_str(&r.x.out), control_url, sizeof(control_url),
-				       NULL) == MD_OK) {
-		have_url = true;
-		rc = md_fact_strf(f, PROBE, "tailscale.control_url", control_url,
-				  "%s: \"ControlURL\": \"%s\"", r.shown, control_url);
-	} else {
-		rc = MD_OK;
-		run_failure(&r, prefs_why, sizeof(prefs_why));
-	}
-	md_exec_cleanup(&r.x);
-	if (rc)
-		return rc;
-	kind = md_tls_control_kind(have_url ? control_url : NULL, &ts->st, why, sizeof(why));
-	rc = md_fact_strf(f, PROBE, "tailscale.control", kind, "%s%s%s%s", why,
-			  prefs_why[0] ? " (prefs unread: " : "", prefs_why, prefs_why[0] ? ")" : "");
-	if (rc == MD_OK)
-		rc = md_fact_check(f, "tailscale.control",
-				   strcmp(kind, "unknown") ? MD_CHECK_OK : MD_CHECK_WARN,
-				   "Tailscale control server");
-	return rc;
-}
-
-static int serve_state(struct md_ctx *ctx, struct md_facts *f, struct ts_state *ts)
-{
-	struct run r = { 0 };
-	struct md_err pe = { 0 };
-	char why[1024];
-	int rc = MD_OK;
-
-	run_ts(ctx, &r, &ctx->deadline, CMD_MAX_MS, "serve status --json");
-	if (!r.skipped && r.rc == MD_OK && r.x.exit_status == 0 &&
-	    md_tls_parse_serve(md_buf_str(&r.x.out), &ts->serve, &pe) == MD_OK) {
-		char label[1024], proxy[600];
-		bool insecure;
-
-		ts->have_serve = true;
-		/* The Proxy is remote data that ends up in a command and in advice: anything but
-		 * a plain URL is recorded as unsafe-proxy-url and never used. */
-		ts->proxy_unsafe = ts->serve.proxy[0] &&
-				   md_tls_backend_url(ts->serve.proxy, proxy, sizeof(proxy),
-						      &insecure) != MD_OK;
-		printable(ts->serve.proxy, proxy, sizeof(proxy));
-		if (ts->proxy_unsafe)
-			copy_str(ts->serve.proxy, sizeof(ts->serve.proxy), "unsafe-proxy-url");
-		if (ts->serve.configured)
-			rc = md_fact_boolf(f, PROBE, "tailscale.serve_configured", true,
-					"%s: %s%s%s%s%s", r.shown,
-					ts->serve.https_port ? "TCP port with \"HTTPS\": true" : "a config",
-					ts->serve.host[0] ? ", Web \"" : "", ts->serve.host,
-					ts->serve.proxy[0] ? "\" -> Proxy " : "", ts->serve.proxy);
-		else
-			rc = md_fact_boolf(f, PROBE, "tailscale.serve_configured", false, "%s: {}", r.shown);
-		if (rc == MD_OK && ts->serve.https_port)
-			rc = md_fact_intf(f, PROBE, "tailscale.serve_https_port", ts->serve.https_port,
-				       "%s: \"TCP\": {\"%d\": {\"HTTPS\": true}}%s", r.shown,
-				       ts->serve.https_port,
-				       ts->serve.foreground ? " (foreground session)" : "");
-		if (rc == MD_OK && ts->serve.proxy[0])
-			rc = md_fact_strf(f, PROBE, "tailscale.serve_proxy", ts->serve.proxy,
-					  "%s: Web \"%s\" handler Proxy \"%s\"%s", r.shown,
-					  ts->serve.host, proxy,
-					  ts->proxy_unsafe ? " is not a plain http(s) URL: not used" : "");
-		if (rc == MD_OK && ts->serve.configured) {
-			snprintf(label, sizeof(label), "tailscale serve configured (%s%s%s)",
-				 ts->serve.host[0] ? ts->serve.host : "no HTTPS",
-				 ts->serve.proxy[0] ? " -> " : "", ts->serve.proxy);
-			rc = md_fact_check(f, "tailscale.serve_configured", MD_CHECK_OK, label);
-		}
-	} else {
-		run_failure(&r, why, sizeof(why));
-		rc = md_fact_str(f, PROBE, "tailscale.serve_status", r.skipped ? "skipped" : "error",
-				 why);
-	}
-	md_exec_cleanup(&r.x);
-	return rc;
+	memset(ts, 0, sizeof(*ts));
+	v = md_facts_str(f, "tailscale.cli");
+	ts->cli_ok = v && strcmp(v, "ok") == 0;
+	copy_str(ts->dns_name, sizeof(ts->dns_name), md_facts_str(f, "tailscale.dns_name"));
+	x = md_facts_get(f, "tailscale.serve_configured");
+	ts->have_serve = x != NULL;
+	ts->serve.configured = x && x->num;
+	x = md_facts_get(f, "tailscale.serve_https_port");
+	ts->serve.https_port = x ? (int)x->num : 0;
+	copy_str(ts->serve.host, sizeof(ts->serve.host), md_facts_str(f, "tailscale.serve_host"));
+	copy_str(ts->serve.proxy, sizeof(ts->serve.proxy), md_facts_str(f, "tailscale.serve_proxy"));
+	ts->proxy_unsafe = strcmp(ts->serve.proxy, "unsafe-proxy-url") == 0;
 }
 
 /* curl.exe on a Windows host, through the script of windows_cmd: curl ends itself after
@@ -1503,7 +960,7 @@ static void backend_fetch(struct md_ctx *ctx, struct run *r, const char *url, bo
 		backend_fetch_windows(ctx, r, url, insecure);
 		return;
 	}
-	if (!step_start(r, &ctx->deadline, (BACKEND_MAX_S + 1) * 1000, 1000))
+	if (!step_start(r, &ctx->deadline, (BACKEND_MAX_S + 2) * 1000, 2000))
 		return;
 	if (r->limit_s > BACKEND_MAX_S)
 		r->limit_s = BACKEND_MAX_S;
@@ -1515,9 +972,10 @@ static void backend_fetch(struct md_ctx *ctx, struct run *r, const char *url, bo
 			 "curl -s %s-o /dev/null -w '%%{http_code}' --max-time %d '%s'",
 			 insecure ? "-k " : "", r->limit_s, url);
 	snprintf(r->shown, sizeof(r->shown), "%.799s", r->cmd);
-	/* curl and wget end themselves: not a `timeout` limit (their exits are their own) */
-	run_exec(ctx, r);
-	r->ended = false;
+	/* curl and wget end themselves; the host's limit a second later ends only one that
+	 * hangs (their own exit statuses stay under 100) */
+	r->limit_s++;
+	run_host(ctx, r, wget ? "tls.backend-wget" : "tls.backend", r->limit_s);
 }
 
 /* Does the serve backend answer HTTP, asked from the target itself (seeds/004 step 6). */
@@ -1529,8 +987,8 @@ static int backend_check(struct md_ctx *ctx, struct md_facts *f, const struct ts
 	const char *cls;
 	int code = 0, rc;
 
-	if (ts->proxy_unsafe || md_tls_backend_url(ts->serve.proxy, url, sizeof(url),
-						   &insecure) != MD_OK)
+	if (ts->proxy_unsafe || md_ts_backend_url(ts->serve.proxy, url, sizeof(url),
+						  &insecure) != MD_OK)
 		return md_fact_str(f, PROBE, "tls.backend", "unsafe-proxy-url",
 				   "the serve Proxy is not a plain http(s) URL (see "
 				   "tailscale.serve_proxy): not passed to a shell on the host");
@@ -1603,7 +1061,10 @@ static int cert_check(struct md_ctx *ctx, struct md_facts *f, struct ts_state *t
 		printable(ts->domain, msg, sizeof(msg));
 		return md_fact_strf(f, PROBE, "tls.cert_issue", "skipped", "\"%s\": %s", msg, ce.msg);
 	}
-	run_exec(ctx, &r);
+	if (windows)
+		run_exec(ctx, &r);
+	else
+		run_host(ctx, &r, "tls.cert", r.limit_s);
 	if (r.rc != MD_OK) {
 		if (r.rc == MD_ETIMEOUT)
 			snprintf(why, sizeof(why), "%s: no answer within meshdoctor's own %lld ms, "
@@ -1726,43 +1187,14 @@ static const char *target_host(const struct md_ctx *ctx)
 	return ctx->target ? ctx->target->host : NULL;
 }
 
-static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
+/* What to dial and which name to send and verify: recorded as tls.sni, tls.name and
+ * tls.host. */
+static int handshake_setup(const struct md_ctx *ctx, struct md_facts *f, struct hs *h,
+			   const char *dial)
 {
-	struct hs *h = calloc(1, sizeof(*h));
-	struct ts_state ts = { 0 };
 	const struct md_options *o = ctx->opt;
-	const char *dial = o && o->tls_host ? o->tls_host : target_host(ctx);
 	const char *sni_src, *known;
-	pthread_t th;
-	bool threaded = false;
-	bool expected;
-	int rc = MD_OK;
-
-	if (!h)
-		return md_err_set(err, MD_ENOMEM, PROBE, "out of memory");
-	if (!dial) {
-		free(h);
-		return md_err_set(err, MD_ESKIP, PROBE, "no host to dial");
-	}
-	pthread_once(&verify_once, verify_idx_init);
-	/* The Tailscale state is read over the session, with the host's own CLI. */
-	if (md_ctx_session(ctx))
-		md_ctx_host_os(ctx, f);
-
-	/* The Tailscale state first: its MagicDNS name is the SNI tailscaled serves.  It gets
-	 * at most STATE_SHARE_PCT of what is left, so that however slow the CLI, the handshake
-	 * after it keeps a share of its own. */
-	if (ctx->session) {
-		struct md_deadline state_dl = ctx->deadline;
-
-		if (ctx->deadline.end_ms)
-			state_dl = md_deadline_after(md_now_ms(),
-						     md_deadline_left_ms(&ctx->deadline) *
-						     STATE_SHARE_PCT / 100);
-		rc = tailscale_state(ctx, &state_dl, f, &ts);
-		if (rc)
-			goto out;
-	}
+	int rc;
 
 	copy_str(h->host, sizeof(h->host), dial);
 	h->port = o && o->tls_port > 0 ? o->tls_port : 443;
@@ -1797,6 +1229,40 @@ static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 		rc = md_fact_str(f, PROBE, "tls.host", hp, o && o->tls_host ? "--tls-host"
 				 : "the target");
 	}
+	return rc;
+}
+
+static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
+{
+	struct hs *h = calloc(1, sizeof(*h));
+	struct ts_state ts = { 0 };
+	const struct md_options *o = ctx->opt;
+	const char *dial = o && o->tls_host ? o->tls_host : target_host(ctx);
+	pthread_t th;
+	bool threaded = false;
+	bool expected;
+	int rc = MD_OK;
+
+	if (!h)
+		return md_err_set(err, MD_ENOMEM, PROBE, "out of memory");
+	if (!dial) {
+		free(h);
+		return md_err_set(err, MD_ESKIP, PROBE, "no host to dial");
+	}
+	pthread_once(&verify_once, verify_idx_init);
+	/* The Tailscale state first: its MagicDNS name is the SNI tailscaled serves.  The
+	 * tailscale probe reads it (and keeps to its share of the deadline); outside the
+	 * engine its facts are in f already. */
+	if (md_ctx_session(ctx)) {
+		md_ctx_host_os(ctx, f);
+		rc = md_ctx_wait_probe(ctx, "tailscale", f);
+		if (rc != MD_OK && rc != MD_ENOTFOUND)
+			goto out;
+		rc = MD_OK;
+	}
+	ts_from_facts(f, &ts);
+
+	rc = handshake_setup(ctx, f, h, dial);
 	if (rc)
 		goto out;
 
@@ -1809,10 +1275,9 @@ static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 
 	/* Beside the handshake: the serve configuration, its backend, the certificate. */
 	if (ts.cli_ok) {
-		rc = serve_state(ctx, f, &ts);
-		if (rc == MD_OK && ts.serve.proxy[0])
+		if (ts.serve.proxy[0])
 			rc = backend_check(ctx, f, &ts);
-		copy_str(ts.domain, sizeof(ts.domain), ts.st.dns_name);
+		copy_str(ts.domain, sizeof(ts.domain), ts.dns_name);
 		if (!ts.domain[0] && ts.serve.host[0])
 			snprintf(ts.domain, sizeof(ts.domain), "%.*s",
 				 (int)strcspn(ts.serve.host, ":"), ts.serve.host);
@@ -1873,16 +1338,14 @@ static const char *const tls_provides[] = {
 	"tls.alert_text", "tls.error", "tls.verify", "tls.verify_code", "tls.protocol",
 	"tls.cipher", "tls.alpn", "tls.subject", "tls.issuer", "tls.sans", "tls.not_after",
 	"tls.days_left", "tls.cert_issue", "tls.cert_error", "tls.backend", "tls.backend_http",
-	"tls.backend_url", "tls.host", "tls.name", "tls.expected", "tls.cert_domain",
-	/* Read from the Tailscale CLI on the host (docs/tailscale.md). */
-	"tailscale.cli", "tailscale.backend_state", "tailscale.dns_name", "tailscale.cert_domains",
-	"tailscale.magicdns_suffix", "tailscale.tailnet", "tailscale.control",
-	"tailscale.control_url", "tailscale.serve_configured", "tailscale.serve_https_port",
-	"tailscale.serve_proxy", "tailscale.serve_status", NULL,
+	"tls.backend_url", "tls.host", "tls.name", "tls.expected", "tls.cert_domain", NULL,
 };
 
-/* The host's OS decides how its Tailscale CLI is run. */
-static const char *const tls_reads[] = { "host", NULL };
+/* The tailscale probe's facts (the MagicDNS name, the serve configuration) before the
+ * handshake; the host's OS decides how the remote steps are run.  Naming tls in --probes
+ * runs tailscale too: without it there is no serve to check. */
+static const char *const tls_reads[] = { "tailscale", "host", NULL };
+static const char *const tls_brings[] = { "tailscale", NULL };
 
 const struct md_probe probe_tls = {
 	.name = "tls",
@@ -1890,6 +1353,7 @@ const struct md_probe probe_tls = {
 	.provides = tls_provides,
 	.needs = MD_USES_SESSION,
 	.reads = tls_reads,
+	.brings = tls_brings,
 	.budget_ms = 0,
 	.run = tls_run,
 };

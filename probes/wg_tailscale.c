@@ -3,14 +3,15 @@
  *
  * A capture with no WireGuard packet means little on its own: the peers may be idle, or
  * Tailscale may carry their traffic over a DERP relay (TCP 443).  Right after a live
- * capture, wireguard.c runs `tailscale status --json` on this machine and hands the outcome
- * here, which records the wg.ts_* facts: how many peers are online and active, and how the
- * active ones are reached (direct, DERP, peer relay), naming them in the evidence.
+ * capture, wireguard.c runs `tailscale status --json` on this machine
+ * (md_ts_local_status()) and hands the outcome here, which records the wg.ts_* facts: how
+ * many peers are online and active, and how the active ones are reached (direct, DERP,
+ * peer relay), naming them in the evidence.
  *
  * No I/O here, so the unit tests drive it with the fixtures in fixtures/tailscale/.  The
- * JSON is read by the TLS probe's status parser (probes/tls.h), and each peer's path is
- * classified as the CLI prints it (md_ts_peer_path()). */
-#include "probes/tls.h"
+ * JSON is read by the Tailscale module's status parser (probes/tailscale.h), and each
+ * peer's path is classified as the CLI prints it (md_ts_peer_path()). */
+#include "probes/tailscale.h"
 #include "probes/wireguard.h"
 
 #include <arpa/inet.h>
@@ -234,7 +235,7 @@ int wg_ts_record(struct md_facts *f, const struct wg_ts_cli *cli, const struct w
 			 cli->errmsg && cli->errmsg[0] ? cli->errmsg : md_status_name(cli->rc));
 	} else if (cli->exit_code != 0) {
 		cli_failure(cli, ev, sizeof(ev));
-	} else if ((rc = md_tls_parse_ts_status_peers(cli->out ? cli->out : "", &st, &peers,
+	} else if ((rc = md_ts_parse_status_peers(cli->out ? cli->out : "", &st, &peers,
 						       &pe)) != MD_OK) {
 		if (rc == MD_ENOMEM)
 			return rc;

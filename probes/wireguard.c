@@ -31,6 +31,7 @@
 #include "core/net.h"
 #include "core/proc.h"
 #include "probes/probe.h"
+#include "probes/tailscale.h"
 #include "probes/wireguard.h"
 
 #include <errno.h>
@@ -338,7 +339,6 @@ out:
 static int tailscale_status(const struct md_ctx *ctx, const struct addrinfo *ai,
 			    struct md_facts *f)
 {
-	static const char *const argv[] = { "tailscale", "status", "--json", NULL };
 	struct md_deadline dl = md_deadline_min(ctx->deadline,
 						md_deadline_after(md_now_ms(), WG_TS_MS));
 	struct md_proc_result r;
@@ -353,7 +353,7 @@ static int tailscale_status(const struct md_ctx *ctx, const struct addrinfo *ai,
 	if (ctx->target && ctx->target->hostname)
 		t.names[n++] = ctx->target->hostname;
 	md_proc_result_init(&r, WG_TS_MAX_OUT);
-	cli.rc = md_proc_run(argv, NULL, 0, &dl, &r, &e);
+	cli.rc = md_ts_local_status(&dl, &r, &e);
 	cli.exit_code = r.exit_code;
 	cli.out = md_buf_str(&r.out);
 	cli.err = md_buf_str(&r.err);

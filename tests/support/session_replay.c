@@ -13,23 +13,34 @@ struct replay {
 	const struct md_replay_entry *entries;
 	size_t n_entries;
 	char **cmds;
-	size_t n_cmds, cap_cmds;
+	int *limits;         /* per command: its batch section's limit, -1 when run alone */
+	size_t n_cmds, cap_cmds, cap_limits;
 	struct replay_file *files;
 	size_t n_files, cap_files;
 };
 
-static int log_cmd(struct replay *r, const char *cmd)
+static int log_cmd_limit(struct replay *r, const char *cmd, int limit)
 {
 	char **v = md_grow(r->cmds, &r->cap_cmds, r->n_cmds, sizeof(*v), 8);
+	int *l = v ? md_grow(r->limits, &r->cap_limits, r->n_cmds, sizeof(*l), 8) : NULL;
 	char *copy = strdup(cmd);
 
-	if (!v || !copy) {
+	if (v)
+		r->cmds = v;
+	if (l)
+		r->limits = l;
+	if (!v || !l || !copy) {
 		free(copy);
 		return MD_ENOMEM;
 	}
-	r->cmds = v;
+	r->limits[r->n_cmds] = limit;
 	r->cmds[r->n_cmds++] = copy;
 	return MD_OK;
+}
+
+static int log_cmd(struct replay *r, const char *cmd)
+{
+	return log_cmd_limit(r, cmd, -1);
 }
 
 static const struct md_replay_entry *find_entry(const struct replay *r, const char *cmd)
@@ -76,7 +87,7 @@ static int batch_section(struct replay *r, const char *nonce, const char *id, in
 			 const char *cmd, struct md_exec *x)
 {
 	const struct md_replay_entry *e = find_entry(r, cmd);
-	int rc = log_cmd(r, cmd);
+	int rc = log_cmd_limit(r, cmd, limit);
 
 	if (rc == MD_OK)
 		rc = md_buf_printf(&x->out, "\n%s %s begin\n%s", nonce, id, e && e->out ? e->out : "");
@@ -116,7 +127,7 @@ static int batch_exec(struct replay *r, const char *script, struct md_exec *x, s
 			return md_err_set(err, MD_EINVAL, "exec", "replay: a malformed md_run command");
 		e = find_entry(r, cmd);
 		if (e && e->hang) {
-			rc = log_cmd(r, cmd);
+			rc = log_cmd_limit(r, cmd, limit);
 			free(cmd);
 			return rc ? md_err_set(err, rc, "exec", "out of memory")
 				  : md_err_set(err, MD_ETIMEOUT, "exec",
@@ -238,6 +249,7 @@ static void replay_free(void *impl)
 		free(r->files[i].text);
 	}
 	free(r->cmds);
+	free(r->limits);
 	free(r->files);
 	free(r);
 }
@@ -282,4 +294,11 @@ const char *md_replay_cmd(const struct md_session *s, size_t i)
 	struct replay *r = md_session_impl(s, &replay_ops);
 
 	return r && i < r->n_cmds ? r->cmds[i] : NULL;
+}
+
+int md_replay_limit(const struct md_session *s, size_t i)
+{
+	struct replay *r = md_session_impl(s, &replay_ops);
+
+	return r && i < r->n_cmds ? r->limits[i] : -1;
 }

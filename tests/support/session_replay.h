@@ -31,5 +31,8 @@ const char *md_replay_file(const struct md_session *s, const char *path);
 /* The i-th command run (borrowed), or NULL past the last; md_session_exec_count() says
  * how many. */
 const char *md_replay_cmd(const struct md_session *s, size_t i);
+/* The host-side limit (seconds) of the i-th command when it was a section of a batch
+ * script (its md_run line), -1 when it was run as an exec of its own or past the last. */
+int md_replay_limit(const struct md_session *s, size_t i);
 
 #endif

@@ -11,6 +11,7 @@
 #include "core/facts.h"
 #include "core/session.h"
 #include "tests/support/session_replay.h"
+#include "core/hostcmd.h"
 #include "probes/port.h"
 #include "probes/probe.h"
 #include "rules/engine.h"
@@ -649,11 +650,11 @@ Test(port, powershell_encoded_command_is_utf16le_base64)
 	int n;
 
 	/* `[Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes('Get-Date'))` */
-	cr_assert_eq(md_port_encode_powershell("Get-Date", &enc, NULL), MD_OK);
+	cr_assert_eq(md_hostcmd_encode_powershell("Get-Date", &enc, NULL), MD_OK);
 	cr_assert_str_eq(enc, "RwBlAHQALQBEAGEAdABlAA==");
 	free(enc);
 	/* The real script survives the round trip. */
-	cr_assert_eq(md_port_encode_powershell(script, &enc, NULL), MD_OK);
+	cr_assert_eq(md_hostcmd_encode_powershell(script, &enc, NULL), MD_OK);
 	n = EVP_DecodeBlock(dec, (const unsigned char *)enc, (int)strlen(enc));
 	cr_assert_geq(n, (int)strlen(script) * 2);
 	for (size_t i = 0; i < strlen(script); i++)
@@ -661,7 +662,11 @@ Test(port, powershell_encoded_command_is_utf16le_base64)
 	cr_assert(strstr(script, "Get-NetTCPConnection -State Listen"));
 	cr_assert(strstr(script, "Get-NetUDPEndpoint"));
 	free(enc);
-	cr_assert_eq(md_port_encode_powershell("caf\xc3\xa9", &enc, NULL), MD_EINVAL);
+	/* UTF-8 becomes UTF-16LE: [Text.Encoding]::Unicode.GetBytes('caf\u00e9') */
+	cr_assert_eq(md_hostcmd_encode_powershell("caf\xc3\xa9", &enc, NULL), MD_OK);
+	cr_assert_str_eq(enc, "YwBhAGYA6QA=");
+	free(enc);
+	cr_assert_eq(md_hostcmd_encode_powershell("caf\xc3", &enc, NULL), MD_EINVAL, "cut UTF-8");
 	cr_assert_null(enc);
 }
 

@@ -12,7 +12,7 @@
  * each path), as the probe would get it from the CLI after a live capture. */
 #include "core/facts.h"
 #include "probes/probe.h"
-#include "probes/tls.h"
+#include "probes/tailscale.h"
 #include "probes/wireguard.h"
 #include "rules/engine.h"
 #include "tests/support/fact_spec.h"
@@ -1219,7 +1219,7 @@ Test(wireguard, peer_paths_are_classified_as_the_cli_does_tailscale_fixture)
 	struct md_ts_peers peers;
 	size_t seen = 0;
 
-	cr_assert_eq(md_tls_parse_ts_status_peers(j, &st, &peers, NULL), MD_OK);
+	cr_assert_eq(md_ts_parse_status_peers(j, &st, &peers, NULL), MD_OK);
 	cr_assert_str_eq(st.backend_state, "Running");
 	cr_assert_str_eq(st.dns_name, "sfspark2.mesh.internal");
 	cr_assert_eq(peers.n, 5);
@@ -1261,14 +1261,14 @@ Test(wireguard, sharee_nodes_and_a_null_peer_map_are_left_out)
 	struct md_ts_status st;
 	struct md_ts_peers peers;
 
-	cr_assert_eq(md_tls_parse_ts_status_peers(
+	cr_assert_eq(md_ts_parse_status_peers(
 			     "{\"BackendState\": \"Running\", \"Peer\": {\"nodekey:01\": "
 			     "{\"HostName\": \"shared\", \"Active\": true, \"CurAddr\": "
 			     "\"198.51.100.1:41641\", \"ShareeNode\": true}}}", &st, &peers, NULL),
 		     MD_OK);
 	cr_assert_eq(peers.n, 0);
 	md_ts_peers_free(&peers);
-	cr_assert_eq(md_tls_parse_ts_status_peers("{\"BackendState\": \"Stopped\", \"Peer\": null}",
+	cr_assert_eq(md_ts_parse_status_peers("{\"BackendState\": \"Stopped\", \"Peer\": null}",
 						  &st, &peers, NULL), MD_OK);
 	cr_assert_eq(peers.n, 0);
 	cr_assert_null(peers.v);
