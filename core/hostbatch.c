@@ -114,17 +114,21 @@ size_t md_hostbatch_count(const struct md_hostbatch *b)
 /* ---- The script ---------------------------------------------------------------------- */
 
 /* POSIX sh: the limit is `timeout` (coreutils, BusyBox), else perl's alarm, which survives
- * the exec (POSIX alarm(2); macOS has perl but no timeout), else none.  `date +%s` is in
- * GNU, BusyBox and BSD date; without it the total is not counted down (each section still
- * has its own limit). */
+ * the exec (POSIX alarm(2); macOS has perl but no timeout), else none.  The total counts
+ * down in milliseconds: `date +%s%N` (GNU, BusyBox) when it prints digits only, else whole
+ * seconds from `date +%s` (BSD; what is lost to the clock's granularity is then the
+ * sections' loss, never past the total); without `date` the total is not counted down
+ * (each section still has its own limit).  A section's limit is the whole seconds left. */
 static const char prologue[] =
-	"md_now() { date +%%s 2>/dev/null || echo 0; }\n"
+	"md_now() { md_t=$(date +%%s%%N 2>/dev/null); case $md_t in *[!0-9]*|'') md_t=;; esac\n"
+	"\tif [ ${#md_t} -ge 16 ]; then echo \"${md_t%%??????}\"; "
+	"else md_t=$(date +%%s 2>/dev/null) && echo $(( md_t * 1000 )) || echo 0; fi; }\n"
 	"md_end=$(( $(md_now) + %d ))\n"
 	"md_lim() { if command -v timeout >/dev/null 2>&1; then timeout \"$@\"; "
 	"elif command -v perl >/dev/null 2>&1; then "
 	"perl -e 'alarm shift @ARGV; exec @ARGV or exit 127' \"$@\"; else shift; \"$@\"; fi; }\n"
 	"md_run() {\n"
-	"\tmd_l=$(( md_end - $(md_now) ))\n"
+	"\tmd_l=$(( (md_end - $(md_now)) / 1000 ))\n"
 	"\t[ \"$2\" -gt 0 ] && [ \"$2\" -lt \"$md_l\" ] && md_l=$2\n"
 	"\tprintf '\\n%%s %%s begin\\n' \"$md_m\" \"$1\"; printf '\\n%%s %%s begin\\n' \"$md_m\" \"$1\" >&2\n"
 	"\tif [ \"$md_l\" -lt 1 ]; then md_s=skipped; "
@@ -143,7 +147,7 @@ static int put_quoted(struct md_buf *out, const char *cmd)
 	return rc == MD_OK ? md_buf_puts(out, "'") : rc;
 }
 
-int md_hostbatch_script(const struct md_hostbatch *b, const char *nonce, int total_s,
+int md_hostbatch_script(const struct md_hostbatch *b, const char *nonce, int64_t total_ms,
 			struct md_buf *out)
 {
 	int rc;
@@ -151,7 +155,7 @@ int md_hostbatch_script(const struct md_hostbatch *b, const char *nonce, int tot
 	md_buf_reset(out);
 	rc = md_buf_printf(out, "md_m=%s\n", nonce);
 	if (rc == MD_OK)
-		rc = md_buf_printf(out, prologue, total_s < 1 ? 1 : total_s);
+		rc = md_buf_printf(out, prologue, (int)(total_ms < 1000 ? 1000 : total_ms > INT32_MAX ? INT32_MAX : total_ms));
 	for (size_t i = 0; rc == MD_OK && i < b->n; i++) {
 		rc = md_buf_printf(out, "md_run %s %d ", b->v[i].id, b->v[i].limit_s);
 		if (rc == MD_OK)
@@ -295,11 +299,12 @@ static int run_batch(struct md_hostbatch *b, struct md_session *s, const struct 
 	struct md_exec x;
 	struct md_buf script;
 	int64_t left = md_deadline_left_ms(dl);
-	int total, rc;
+	int64_t total;
+	int rc;
 
 	if (host_ms > 0 && host_ms < left)
 		left = host_ms;
-	total = left == INT64_MAX ? 3600 : (int)((left - MARGIN_MS) / 1000);
+	total = left == INT64_MAX ? 3600 * 1000 : left - MARGIN_MS;
 	md_buf_init(&script, 0);
 	md_exec_init(&x);
 	rc = make_nonce(nonce);

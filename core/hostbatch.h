@@ -66,9 +66,9 @@ int md_hostbatch_add(struct md_hostbatch *b, const char *id, const char *cmd, in
 size_t md_hostbatch_count(const struct md_hostbatch *b);
 
 /* The script for the sections added so far, with this nonce (MD_HOSTBATCH_NONCE_LEN
- * characters of [0-9a-f]) and total_s (the batch's whole time on the host, >= 1).
+ * characters of [0-9a-f]) and total_ms (the batch's whole time on the host; at least 1 s).
  * Pure: exposed for tests. */
-int md_hostbatch_script(const struct md_hostbatch *b, const char *nonce, int total_s,
+int md_hostbatch_script(const struct md_hostbatch *b, const char *nonce, int64_t total_ms,
 			struct md_buf *out);
 /* Cuts what the script printed (stdout, stderr) into its sections' results, by the
  * frames of nonce.  A section with no frame is MD_HOST_LOST with why (e.g. the host's

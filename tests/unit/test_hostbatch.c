@@ -116,6 +116,26 @@ Test(hostbatch, sections_with_no_time_left_are_skipped_not_run)
 	md_hostbatch_free(b);
 }
 
+/* The total counts down in milliseconds on a host whose `date` prints them: 2.5 s in all,
+ * 1.2 s spent by the first section, so the second has over a second and runs, wherever in
+ * its second the host's clock stood (counted in whole seconds it lost up to one). */
+Test(hostbatch, the_total_counts_in_milliseconds_not_whole_seconds_of_the_clock)
+{
+	struct md_hostbatch *b = batch();
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 3000); /* a total of 2.5 s */
+	struct md_host_out o;
+
+	add(b, "first", "sleep 1.2", 0);
+	add(b, "second", "echo ran", 0);
+	md_hostbatch_run(b, local, &dl, 0);
+	take(b, "second", "echo ran", &o);
+	cr_assert_eq(o.state, MD_HOST_RAN, "state %d: %s", o.state, o.why);
+	cr_assert_str_eq(md_buf_str(&o.out), "ran\n");
+	cr_assert_eq(o.limit_s, 1, "the whole seconds left of 1.3");
+	md_host_out_cleanup(&o);
+	md_hostbatch_free(b);
+}
+
 Test(hostbatch, a_host_without_sh_leaves_every_section_lost_with_its_answer)
 {
 	static const struct md_replay_entry cmd_exe[] = {

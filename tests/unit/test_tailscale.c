@@ -410,7 +410,7 @@ Test(tailscale, tailscale_commands_carry_a_limit_on_the_host, .fini = fini)
 	cr_assert_eq(probe_tailscale.host_steps(&ctx, b, &err), MD_OK, "%s", err.msg);
 	cr_assert_eq(md_hostbatch_count(b), 3);
 	md_buf_init(&script, 0);
-	cr_assert_eq(md_hostbatch_script(b, "0123456789abcdef", 10, &script), MD_OK);
+	cr_assert_eq(md_hostbatch_script(b, "0123456789abcdef", 10000, &script), MD_OK);
 	cr_assert(strstr(md_buf_str(&script), "\nmd_run tailscale.status 4 't="), "%s", md_buf_str(&script));
 	cr_assert(strstr(md_buf_str(&script), "\nmd_run tailscale.serve 4 't="), "%s", md_buf_str(&script));
 	cr_assert(strstr(md_buf_str(&script), "\nmd_run tailscale.prefs 4 't="), "%s", md_buf_str(&script));
