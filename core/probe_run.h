@@ -8,7 +8,7 @@
 struct md_probe_run {
 	const char *probe;   /* the probe's name (static: the registry's) */
 	int status;          /* MD_OK ran, MD_ESKIP skipped, other: could not complete */
-	char message[256];   /* why skipped / what failed ("" when ran) */
+	char message[512];   /* why skipped / what failed ("" when ran) */
 	int64_t duration_ms;
 };
 

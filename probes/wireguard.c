@@ -367,88 +367,149 @@ static int tailscale_status(const struct md_ctx *ctx, const struct addrinfo *ai,
 /* The probe                                                                            */
 /* ------------------------------------------------------------------------------------ */
 
-static int run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
+/* The ports to watch: Tailscale's, WireGuard's and up to 8 of --wg-port. */
+static int watched_ports(const struct md_options *o, int *ports, size_t *n_ports,
+			 struct md_err *err)
 {
-	const struct md_options *o = ctx->opt;
-	static const struct md_options no_opt;
-	int ports[2 + 8], rc = MD_OK, seconds;
-	size_t n_ports = 0;
-	struct wg_analyser *a = NULL;
-	struct addrinfo *ai = NULL;
-	const char *host = target_host(ctx);
-	char source[4200], iface[IF_NAMESIZE + 8], why[300] = "";
-	double captured_s = 0;
-
-	if (!o)
-		o = &no_opt;
-	seconds = o->capture_seconds ? o->capture_seconds : WG_DEFAULT_SECONDS;
-	if (seconds < 0 || seconds > WG_MAX_SECONDS)
-		return md_err_set(err, MD_EINVAL, "options", "--capture-seconds %d: must be 1..%d",
-				  o->capture_seconds, WG_MAX_SECONDS);
-	ports[n_ports++] = WG_PORT_TAILSCALE;
-	ports[n_ports++] = WG_PORT_WIREGUARD;
+	*n_ports = 0;
+	ports[(*n_ports)++] = WG_PORT_TAILSCALE;
+	ports[(*n_ports)++] = WG_PORT_WIREGUARD;
 	for (size_t i = 0; i < o->n_wg_ports && i < 8; i++) {
 		if (o->wg_ports[i] < 1 || o->wg_ports[i] > 65535)
 			return md_err_set(err, MD_EINVAL, "options", "--wg-port %d: not a port",
 					  o->wg_ports[i]);
 		if (o->wg_ports[i] != WG_PORT_TAILSCALE && o->wg_ports[i] != WG_PORT_WIREGUARD)
-			ports[n_ports++] = o->wg_ports[i];
+			ports[(*n_ports)++] = o->wg_ports[i];
 	}
+	return MD_OK;
+}
+
+/* The target's addresses orient tx/rx when no local address does (offline files); *ai is
+ * the caller's to free.  Why they could not be had goes to why. */
+static void add_target_addrs(const struct md_ctx *ctx, struct wg_analyser *a, const char *host,
+			     struct addrinfo **ai, char *why, size_t why_len)
+{
+	struct md_deadline dl = md_deadline_min(ctx->deadline,
+						md_deadline_after(md_now_ms(), WG_RESOLVE_MS));
+	struct md_err rerr = { 0 };
+
+	if (!host || !*host)
+		return;
+	if (md_net_resolve(host, 0, SOCK_DGRAM, &dl, ai, &rerr) == MD_OK) {
+		for (struct addrinfo *i = *ai; i; i = i->ai_next)
+			wg_analyser_add_target(a, i->ai_addr);
+	} else {
+		snprintf(why, why_len, "%s", rerr.msg);
+	}
+}
+
+/* --pcap FILE into the analyser.  MD_OK: go on to record what it saw (a damaged tail or
+ * the deadline leaves a partial but usable read); else the file could not be read. */
+static int read_offline(struct md_ctx *ctx, struct wg_analyser *a, const char *file,
+			struct md_facts *f, double *captured_s, struct md_err *err)
+{
+	uint64_t frames = 0;
+	struct md_err perr = { 0 };
+	const struct wg_totals *t;
+	char label[160];
+	int dlt = -1, rc;
+
+	rc = wg_read_pcap(a, file, &ctx->deadline, &frames, &dlt, &perr);
+	if (dlt >= 0) {
+		const char *name = pcap_datalink_val_to_name(dlt);
+
+		md_fact_str(f, PROBE, "wg.link_type", name ? name : "?", NULL);
+	}
+	if (rc == MD_EINVAL || (rc == MD_EIO && frames == 0)) {
+		md_fact_str(f, PROBE, "wg.capture", "error", perr.msg);
+		md_fact_check(f, "wg.capture", MD_CHECK_FAIL, "Read the capture file");
+		return md_err_set(err, rc, perr.where, "%s", perr.msg);
+	}
+	t = wg_analyser_totals(a);
+	*captured_s = t->last_us > t->first_us ? (double)(t->last_us - t->first_us) / 1e6 : 0;
+	if (rc != MD_OK) {
+		md_fact_str(f, PROBE, "wg.capture", "partial", perr.msg);
+		md_fact_check(f, "wg.capture", MD_CHECK_WARN, "Read the capture file (partly)");
+		return MD_OK;
+	}
+	md_fact_strf(f, PROBE, "wg.capture", "ok", "read %s: %llu frames", file,
+		     (unsigned long long)frames);
+	snprintf(label, sizeof(label), "Read %llu frames from the capture file",
+		 (unsigned long long)frames);
+	md_fact_check(f, "wg.capture", MD_CHECK_OK, label);
+	return MD_OK;
+}
+
+/* Tailscale's own view (live captures) says its peers are reached: a finding then says
+ * why the port carried nothing (DERP, or a capture in the wrong place). */
+static bool tailscale_accounts_for_it(const struct md_facts *f)
+{
+	const struct md_fact *active = md_facts_get(f, "wg.ts_peers_active");
+
+	return active && active->type == MD_FACT_INT && active->num > 0;
+}
+
+/* Zero WireGuard messages is not "no problem": meshdoctor could not tell, unless
+ * Tailscale's view explains it.  MD_ENOTFOUND with the likely causes, else MD_OK. */
+static int nothing_seen(const struct wg_analyser *a, const struct md_facts *f,
+			const struct md_options *o, const char *iface, struct md_err *err)
+{
+	const struct wg_totals *t = wg_analyser_totals(a);
+	char ports[64] = "";
+	size_t n = 0;
+
+	if (t->messages || tailscale_accounts_for_it(f))
+		return MD_OK;
+	n += (size_t)snprintf(ports + n, sizeof(ports) - n, "%d, %d", WG_PORT_TAILSCALE,
+			      WG_PORT_WIREGUARD);
+	for (size_t i = 0; i < o->n_wg_ports && i < 8 && n < sizeof(ports); i++)
+		if (o->wg_ports[i] != WG_PORT_TAILSCALE && o->wg_ports[i] != WG_PORT_WIREGUARD)
+			n += (size_t)snprintf(ports + n, sizeof(ports) - n, ", %d", o->wg_ports[i]);
+	if (o->pcap_file)
+		return md_err_set(err, MD_ENOTFOUND, "wireguard",
+				  "no WireGuard packets in %.200s (%llu frames, UDP ports %s): cannot "
+				  "tell whether the tunnel works. Likely: captured on another interface "
+				  "or port (--wg-port), the tunnel idle or never started, or its "
+				  "traffic only through DERP (TCP 443)",
+				  o->pcap_file, (unsigned long long)t->frames, ports);
+	return md_err_set(err, MD_ENOTFOUND, "wireguard",
+			  "no WireGuard packets on %s (UDP ports %s): cannot tell whether the tunnel "
+			  "works. Likely: the tunnel uses another interface (--iface) or port "
+			  "(--wg-port), is idle or never started, or its traffic goes only through "
+			  "DERP (TCP 443)",
+			  iface, ports);
+}
+
+static int run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
+{
+	static const struct md_options no_opt;
+	const struct md_options *o = ctx->opt ? ctx->opt : &no_opt;
+	int ports[2 + 8], rc, seconds;
+	size_t n_ports = 0;
+	struct wg_analyser *a = NULL;
+	struct addrinfo *ai = NULL;
+	char source[4200], iface[IF_NAMESIZE + 8] = "", why[300] = "";
+	double captured_s = 0;
+
+	seconds = o->capture_seconds ? o->capture_seconds : WG_DEFAULT_SECONDS;
+	if (seconds < 0 || seconds > WG_MAX_SECONDS)
+		return md_err_set(err, MD_EINVAL, "options", "--capture-seconds %d: must be 1..%d",
+				  o->capture_seconds, WG_MAX_SECONDS);
+	rc = watched_ports(o, ports, &n_ports, err);
+	if (rc != MD_OK)
+		return rc;
 	a = wg_analyser_new();
 	if (!a)
 		return md_err_set(err, MD_ENOMEM, "wireguard", "out of memory");
 	for (size_t i = 0; i < n_ports; i++)
 		wg_analyser_add_port(a, (uint16_t)ports[i]);
-
-	/* The target's addresses orient tx/rx when no local address does (offline files). */
-	if (host && *host) {
-		struct md_deadline dl = md_deadline_min(ctx->deadline,
-							md_deadline_after(md_now_ms(), WG_RESOLVE_MS));
-		struct md_err rerr = { 0 };
-
-		if (md_net_resolve(host, 0, SOCK_DGRAM, &dl, &ai, &rerr) == MD_OK) {
-			for (struct addrinfo *i = ai; i; i = i->ai_next)
-				wg_analyser_add_target(a, i->ai_addr);
-		} else {
-			snprintf(why, sizeof(why), "%s", rerr.msg);
-		}
-	}
+	add_target_addrs(ctx, a, target_host(ctx), &ai, why, sizeof(why));
 
 	if (o->pcap_file) {
-		uint64_t frames = 0;
-		struct md_err perr = { 0 };
-		const struct wg_totals *t;
-		int dlt = -1;
-
 		snprintf(source, sizeof(source), "pcap:%s", o->pcap_file);
-		rc = wg_read_pcap(a, o->pcap_file, &ctx->deadline, &frames, &dlt, &perr);
-		if (dlt >= 0) {
-			const char *name = pcap_datalink_val_to_name(dlt);
-
-			md_fact_str(f, PROBE, "wg.link_type", name ? name : "?", NULL);
-		}
-		if (rc == MD_EINVAL || (rc == MD_EIO && frames == 0)) {
-			md_fact_str(f, PROBE, "wg.capture", "error", perr.msg);
-			md_fact_check(f, "wg.capture", MD_CHECK_FAIL, "Read the capture file");
-			md_err_set(err, rc, perr.where, "%s", perr.msg);
+		rc = read_offline(ctx, a, o->pcap_file, f, &captured_s, err);
+		if (rc != MD_OK)
 			goto out;
-		}
-		t = wg_analyser_totals(a);
-		captured_s = t->last_us > t->first_us ? (double)(t->last_us - t->first_us) / 1e6 : 0;
-		if (rc != MD_OK) {
-			/* Deadline or a damaged tail: what was read is still an observation. */
-			md_fact_str(f, PROBE, "wg.capture", "partial", perr.msg);
-			md_fact_check(f, "wg.capture", MD_CHECK_WARN, "Read the capture file (partly)");
-		} else {
-			char label[160];
-
-			md_fact_strf(f, PROBE, "wg.capture", "ok", "read %s: %llu frames",
-				     o->pcap_file, (unsigned long long)frames);
-			snprintf(label, sizeof(label), "Read %llu frames from the capture file",
-				 (unsigned long long)frames);
-			md_fact_check(f, "wg.capture", MD_CHECK_OK, label);
-		}
-		rc = MD_OK;
 	} else {
 		if (o->iface && *o->iface) {
 			snprintf(iface, sizeof(iface), "%s", o->iface);
@@ -467,6 +528,8 @@ static int run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	if (wg_analyser_record(a, f, source, captured_s) != MD_OK ||
 	    (!o->pcap_file && tailscale_status(ctx, ai, f) != MD_OK))
 		rc = md_err_set(err, MD_ENOMEM, "wireguard", "recording facts: out of memory");
+	else
+		rc = nothing_seen(a, f, o, iface, err);
 out:
 	if (ai)
 		freeaddrinfo(ai);

@@ -219,19 +219,79 @@ Test(cli, report_renders_a_saved_report_and_rejects_others)
 	unlink(path);
 }
 
-/* An empty capture made with libpcap's own dump functions: `check --pcap` on it runs
- * without any network, so the output options can be exercised. */
-static void empty_capture(char *path, size_t n)
+/* One raw IPv4/UDP frame from 10.79.0.1:51821 to 10.79.0.2:51820 (or back) carrying a
+ * WireGuard message of len bytes: type, three zero bytes, then the indices given. */
+static void put_wg(pcap_dumper_t *d, int ms, bool back, uint8_t type, uint32_t idx1,
+		   uint32_t idx2, size_t len)
 {
-	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+	uint8_t f[20 + 8 + 148] = { 0 };
+	struct pcap_pkthdr h = { .ts = { 1700000000 + ms / 1000, (ms % 1000) * 1000 } };
+	size_t total = 28 + len;
+	uint32_t sum = 0;
+
+	f[0] = 0x45, f[2] = (uint8_t)(total >> 8), f[3] = (uint8_t)total, f[8] = 64, f[9] = 17;
+	memcpy(f + 12, back ? "\x0a\x4f\x00\x02\x0a\x4f\x00\x01" : "\x0a\x4f\x00\x01\x0a\x4f\x00\x02", 8);
+	for (int i = 0; i < 20; i += 2)
+		sum += (uint32_t)(f[i] << 8 | f[i + 1]);
+	sum = (sum & 0xffff) + (sum >> 16);
+	f[10] = (uint8_t)(~sum >> 8), f[11] = (uint8_t)~sum;
+	memcpy(f + 20, back ? "\xca\x6c\xca\x6d" : "\xca\x6d\xca\x6c", 4); /* 51820 / 51821 */
+	f[24] = (uint8_t)((8 + len) >> 8), f[25] = (uint8_t)(8 + len);
+	f[28] = type;
+	memcpy(f + 32, &idx1, 4);
+	memcpy(f + 36, &idx2, 4);
+	h.caplen = h.len = (bpf_u_int32)total;
+	pcap_dump((u_char *)d, &h, f);
+}
+
+/* A healthy conversation written with libpcap's own dump functions (a handshake, data
+ * both ways): `check --pcap` on it runs without any network and finds nothing wrong, so
+ * the output options can be exercised. */
+static void healthy_capture(char *path, size_t n)
+{
+	pcap_t *dead = pcap_open_dead(DLT_RAW, 65535);
 	pcap_dumper_t *d;
 
 	snprintf(path, n, "/tmp/mdcli-%d.pcap", (int)getpid());
 	cr_assert_not_null(dead);
 	d = pcap_dump_open(dead, path);
 	cr_assert_not_null(d, "%s", pcap_geterr(dead));
+	put_wg(d, 0, false, 1, 0x11111111, 0, 148);               /* initiation */
+	put_wg(d, 2, true, 2, 0x22222222, 0x11111111, 92);        /* response */
+	put_wg(d, 3, false, 4, 0x22222222, 0, 48);                /* data, confirms it */
+	put_wg(d, 4, true, 4, 0x11111111, 0, 48);
 	pcap_dump_close(d);
 	pcap_close(dead);
+}
+
+/* A capture with no packet at all: meshdoctor cannot tell, and says so. */
+static void empty_capture(char *path, size_t n)
+{
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+	pcap_dumper_t *d;
+
+	snprintf(path, n, "/tmp/mdcli-%d-empty.pcap", (int)getpid());
+	cr_assert_not_null(dead);
+	d = pcap_dump_open(dead, path);
+	cr_assert_not_null(d, "%s", pcap_geterr(dead));
+	pcap_dump_close(d);
+	pcap_close(dead);
+}
+
+Test(cli, an_empty_capture_is_unknown_with_the_likely_causes_not_ok)
+{
+	char cap[64];
+	struct run r;
+	const char *a[] = { "check", "box", "--probes", "wireguard", "--pcap", cap, NULL };
+
+	empty_capture(cap, sizeof(cap));
+	md(&r, a);
+	cr_assert_eq(r.code, 3, "UNKNOWN: exit %d\n%s%s", r.code, r.out, r.err);
+	cr_assert(strstr(r.out, "no WireGuard packets in"), "%s", r.out);
+	cr_assert(strstr(r.out, "--wg-port"), "the causes: %s", r.out);
+	cr_assert(strstr(r.out, "DERP"), "the causes: %s", r.out);
+	cr_assert_null(strstr(r.out, "no problem found"), "%s", r.out);
+	unlink(cap);
 }
 
 Test(cli, output_paths_are_checked_before_probes_and_devices_are_written_in_place)
@@ -240,7 +300,7 @@ Test(cli, output_paths_are_checked_before_probes_and_devices_are_written_in_plac
 	struct stat st;
 	struct run r;
 
-	empty_capture(cap, sizeof(cap));
+	healthy_capture(cap, sizeof(cap));
 	{
 		const char *a[] = { "check", "box", "--probes", "wireguard", "--pcap", cap,
 				    "--json", "/tmp", NULL };
@@ -449,7 +509,7 @@ Test(cli, json_to_dev_stdout_writes_into_the_redirected_file_in_place)
 	struct stat before, after;
 	struct run r;
 
-	empty_capture(cap, sizeof(cap));
+	healthy_capture(cap, sizeof(cap));
 	snprintf(file, sizeof(file), "/tmp/mdcli-%d-out.json", (int)getpid());
 	for (size_t i = 0; names[i]; i++) {
 		const char *got;
@@ -517,7 +577,7 @@ Test(cli, a_regular_file_under_dev_is_replaced_like_any_other)
 	struct run r;
 	int fd;
 
-	empty_capture(cap, sizeof(cap));
+	healthy_capture(cap, sizeof(cap));
 	snprintf(name, sizeof(name), "mdcli-%d", (int)getpid());
 	snprintf(file, sizeof(file), "/dev/shm/%s.json", name);
 	/* A new file is created, not refused at the end of the run. */
@@ -557,7 +617,7 @@ Test(cli, a_descriptor_name_is_appended_to_and_must_be_open)
 	struct stat before, after;
 	struct run r;
 
-	empty_capture(cap, sizeof(cap));
+	healthy_capture(cap, sizeof(cap));
 	snprintf(file, sizeof(file), "/tmp/mdcli-%d-fd3.json", (int)getpid());
 	for (size_t i = 0; names[i]; i++) {
 		unlink(file);
@@ -653,7 +713,7 @@ Test(cli, report_files_keep_the_mode_of_the_file_they_replace)
 	struct stat st;
 	struct run r;
 
-	empty_capture(cap, sizeof(cap));
+	healthy_capture(cap, sizeof(cap));
 	snprintf(file, sizeof(file), "/tmp/mdcli-%d-mode.json", (int)getpid());
 	/* A report kept private stays private. */
 	unlink(file);
@@ -693,7 +753,7 @@ Test(cli, two_reports_to_one_place_and_repeated_probes_are_usage_errors)
 	char cap[64], file[64];
 	struct run r;
 
-	empty_capture(cap, sizeof(cap));
+	healthy_capture(cap, sizeof(cap));
 	snprintf(file, sizeof(file), "/tmp/mdcli-%d-both", (int)getpid());
 	{
 		const char *a[] = { "check", "box", "--probes", "wireguard", "--pcap", cap,
@@ -748,7 +808,7 @@ Test(cli, two_reports_to_one_new_file_by_two_names_are_a_usage_error)
 	struct stat st;
 	struct run r;
 
-	empty_capture(cap, sizeof(cap));
+	healthy_capture(cap, sizeof(cap));
 	snprintf(file, sizeof(file), "/tmp/mdcli-%d-new.json", (int)getpid());
 	snprintf(dotted, sizeof(dotted), "/tmp/./mdcli-%d-new.json", (int)getpid());
 	snprintf(rel, sizeof(rel), "mdcli-%d-new.json", (int)getpid());
