@@ -169,3 +169,95 @@ Test(dns, local_names_and_rcodes)
 	cr_assert(!md_dns_addrs_disjoint("10.0.0.1,10.0.0.2", "10.0.0.2"));
 	cr_assert(!md_dns_addrs_disjoint("", "10.0.0.2"));
 }
+
+/* ==== dns.rules ======================================================================== */
+
+struct rule_case {
+	char rule[40];
+	char facts[400]; /* "name=value;..." (true/false -> bool, digits -> int, else string) */
+	bool fires;
+};
+
+#define LOCAL_FAIL "dns.target.name=office-one.local;dns.target.local=true;dns.target.system=notfound;" \
+		   "dns.target.unicast=nxdomain;dns.target.mdns=timeout"
+#define MDNS_ONLY "dns.target.name=meshhost.local;dns.target.local=true;dns.target.system=notfound;" \
+		  "dns.target.unicast=nxdomain;dns.target.mdns=ok;dns.target.mdns_addrs=10.78.0.1;" \
+		  "dns.target.mdns_server=10.78.0.1:5353;dns.nsswitch_hosts=files dns"
+#define UNI "dns.target.name=node1.lab.test;dns.target.local=false;dns.target.system=notfound;" \
+	    "dns.target.unicast_server=10.77.0.2:53;dns.nameservers=10.77.0.2;dns.target.unicast="
+
+/* dns.rules supersedes rules of ssh.rules: both are loaded, as `check` loads rules/. */
+static int eval_dns(struct test_eval *t, const char *spec)
+{
+	if (test_eval_load(t, "rules/ssh.rules") != 0 ||
+	    md_rules_load_file(&t->rs, "rules/dns.rules", &t->err) != MD_OK)
+		return -1;
+	if (test_put_facts(&t->facts, "test", spec) != 0)
+		return -1;
+	return test_eval_run(t);
+}
+
+ParameterizedTestParameters(dns, rules)
+{
+	static struct rule_case cases[] = {
+		{ "dns-local-unresolved-use-ip", LOCAL_FAIL ";dns.target.ip=192.168.1.5", true },
+		{ "dns-local-unresolved-use-ip", LOCAL_FAIL, false },
+		{ "dns-local-unresolved", LOCAL_FAIL, true },
+		{ "dns-local-unresolved", LOCAL_FAIL ";dns.target.ip=192.168.1.5", false }, /* superseded */
+		{ "dns-nss-mdns-not-installed", MDNS_ONLY ";dns.nss_mdns_installed=false;dns.nss_mdns=false", true },
+		{ "dns-nss-mdns-not-configured", MDNS_ONLY ";dns.nss_mdns_installed=true;dns.nss_mdns=false", true },
+		{ "dns-nss-mdns-not-configured", MDNS_ONLY ";dns.nss_mdns_installed=true;dns.nss_mdns=true", false },
+		{ "dns-nss-mdns-no-avahi", MDNS_ONLY ";dns.nss_mdns_installed=true;dns.nss_mdns=true;dns.avahi=false", true },
+		{ "dns-nss-mdns-no-avahi", MDNS_ONLY ";dns.nss_mdns_installed=true;dns.nss_mdns=true;dns.avahi=true", false },
+		{ "dns-local-unresolved", MDNS_ONLY ";dns.nss_mdns_installed=false", false },
+		{ "dns-nxdomain", UNI "nxdomain", true },
+		{ "dns-nxdomain", UNI "nxdomain;dns.target.local=true", false },
+		{ "dns-servfail", UNI "servfail", true },
+		{ "dns-refused", UNI "refused", true },
+		{ "dns-timeout", UNI "timeout", true },
+		{ "dns-network-error", UNI "neterror", true },
+		{ "dns-timeout", UNI "ok", false },
+		{ "dns-first-nameserver-dead",
+		  "dns.target.ns1=timeout;dns.target.ns1_server=10.0.0.1:53;dns.target.unicast=ok;"
+		  "dns.target.unicast_server=10.0.0.2:53", true },
+		{ "dns-first-nameserver-dead", "dns.target.ns1=ok;dns.target.unicast=ok", false },
+		{ "dns-paths-differ", "dns.target.name=h;dns.target.agree=false;"
+		  "dns.target.differ=system says 10.0.0.1, unicast says 10.0.0.2", true },
+		{ "dns-paths-differ", "dns.target.agree=true", false },
+		{ "dns-login-paths-differ", "dns.login.name=hs;dns.login.agree=false;"
+		  "dns.login.differ=system says 10.0.0.1, remote says 10.0.0.2", true },
+		{ "dns-login-unresolved-on-target", "dns.login.name=sfspark1.local;dns.login.remote=notfound;"
+		  "dns.login.ip=192.168.1.10;dns.login.port=8080", true },
+		{ "dns-login-unresolved-on-target", "dns.login.name=sfspark1.local;dns.login.remote=ok;"
+		  "dns.login.ip=192.168.1.10;dns.login.port=8080", false },
+	};
+
+	return cr_make_param_array(struct rule_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct rule_case *c, dns, rules)
+{
+	struct test_eval t;
+
+	cr_assert_eq(eval_dns(&t, c->facts), 0, "%s", t.err.msg);
+	cr_assert_eq((test_finding_index(&t.ev, c->rule) >= 0), c->fires, "%s with %s: fired %d, want %d",
+		     c->rule, c->facts, !c->fires, c->fires);
+	test_eval_cleanup(&t);
+}
+
+/* The Docker-VM remedy names the URL to use, with the address and the port. */
+Test(dns, login_remedy_names_the_url)
+{
+	struct test_eval t;
+	int i;
+
+	cr_assert_eq(eval_dns(&t, "dns.login.name=sfspark1.local;"
+				    "dns.login.remote=notfound;dns.login.ip=192.168.1.10;dns.login.port=8080"),
+		     0, "%s", t.err.msg);
+	i = test_finding_index(&t.ev, "dns-login-unresolved-on-target");
+	cr_assert_geq(i, 0);
+	cr_assert(t.ev.findings[i].n_advice >= 1);
+	cr_assert(strstr(t.ev.findings[i].advice[0], "--login-server http://192.168.1.10:8080"), "%s",
+		  t.ev.findings[i].advice[0]);
+	test_eval_cleanup(&t);
+}
