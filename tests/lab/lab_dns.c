@@ -1,0 +1,131 @@
+/* Lab tests: the dns probe against a real dnsmasq in a network namespace (lab recipes
+ * section 4): an answer, NXDOMAIN for an unknown name of its zone, REFUSED for a name
+ * outside its zones, and a silent server (a socket that receives and never answers) for
+ * the timeout.  meshdoctor runs in the client namespace; its resolv.conf is the lab's own
+ * file (MESHDOCTOR_RESOLV_CONF). */
+#include "tests/support/lab.h"
+#include "tests/support/lab_assert.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DNS_ADDR "10.83.0.2"
+#define SILENT_ADDR "10.83.0.4"
+
+static struct lab *L;
+static const char *cli, *srv;
+static struct lab_md_result res;
+
+static void setup(void)
+{
+	char conf[1024];
+
+	memset(&res, 0, sizeof(res));
+	L = lab_new("dns");
+	cr_assert(L, "lab_new");
+	cli = lab_netns(L, "dnsc");
+	srv = lab_netns(L, "dnss");
+	cr_assert(cli && srv, "namespaces");
+	cr_assert_eq(lab_veth(L, cli, "mddc0", "10.83.0.1/24", srv, "mdds0", DNS_ADDR "/24"), 0, "veth");
+	cr_assert_eq(lab_sh(L, srv, "ip addr add %s/24 dev mdds0", SILENT_ADDR), 0, "second address");
+	snprintf(conf, sizeof(conf),
+		 "port=53\nlisten-address=%s\nbind-interfaces\nno-resolv\nno-hosts\nno-poll\n"
+		 "log-queries\nlog-facility=-\nuser=root\npid-file=%s\nlocal=/lab.test/\n"
+		 "host-record=node1.lab.test,100.64.0.1\n"
+		 "host-record=node2.lab.test,100.64.0.2,fd7a:115c:a1e0::2\n",
+		 DNS_ADDR, lab_path(L, "dnsmasq.pid"));
+	lab_write_file(lab_path(L, "dnsmasq.conf"), conf, 0644);
+	{
+		char cpath[512];
+		const char *argv[] = { "dnsmasq", "-k", "-C", cpath, NULL };
+
+		snprintf(cpath, sizeof(cpath), "%s", lab_path(L, "dnsmasq.conf"));
+		cr_assert_gt(lab_spawn(L, srv, argv, "dnsmasq.log"), 0, "dnsmasq");
+	}
+	{
+		const char *argv[] = { "socat", "-u", "UDP4-RECV:53,bind=" SILENT_ADDR, "OPEN:/dev/null", NULL };
+
+		cr_assert_gt(lab_spawn(L, srv, argv, "silent.log"), 0, "silent server");
+	}
+	cr_assert_eq(lab_wait_file(lab_path(L, "dnsmasq.pid"), 3000), 0, "dnsmasq started");
+	usleep(300 * 1000);
+}
+
+static void teardown(void)
+{
+	lab_md_result_free(&res);
+	lab_free(L);
+	L = NULL;
+	unsetenv("MESHDOCTOR_RESOLV_CONF");
+}
+
+TestSuite(lab_dns, .init = setup, .fini = teardown);
+
+/* meshdoctor check NAME --probes dns against a resolv.conf naming these servers. */
+static void check(const char *name, const char *servers)
+{
+	const char *args[] = { "check", name, "--probes", "dns", "--no-ssh-config", "--timeout", "4",
+			       "--json", "-", NULL };
+	char text[256] = "";
+
+	for (const char *p = servers; *p;) {
+		size_t n = strcspn(p, ",");
+
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "nameserver %.*s\n", (int)n, p);
+		p += n + (p[n] == ',');
+	}
+	lab_write_file(lab_path(L, "resolv.conf"), text, 0644);
+	setenv("MESHDOCTOR_RESOLV_CONF", lab_path(L, "resolv.conf"), 1);
+	lab_md_result_free(&res);
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(lab_run_md(L, cli, args, 15000, &res), 0, "meshdoctor ran");
+	cr_assert_not_null(res.report, "a JSON report; stderr: %s", res.err ? res.err : "");
+}
+
+Test(lab_dns, answer_from_the_name_server, .timeout = 60)
+{
+	check("node2.lab.test", DNS_ADDR);
+	lab_assert_fact(&res, "dns.nameservers", DNS_ADDR);
+	lab_assert_fact(&res, "dns.target.unicast", "ok");
+	lab_assert_fact(&res, "dns.target.ns1", "ok");
+	lab_assert_fact(&res, "dns.target.unicast_addrs", "100.64.0.2,fd7a:115c:a1e0::2");
+	lab_assert_fact(&res, "dns.target.unicast_server", DNS_ADDR ":53");
+	lab_assert_fact(&res, "dns.target.mdns", "skipped");
+	cr_assert(!lab_report_has_finding(res.report, "dns-nxdomain"));
+	cr_assert(!lab_report_has_finding(res.report, "dns-timeout"));
+}
+
+Test(lab_dns, nxdomain_for_an_unknown_name, .timeout = 60)
+{
+	check("nope.lab.test", DNS_ADDR);
+	lab_assert_fact(&res, "dns.target.unicast", "nxdomain");
+	cr_assert(lab_report_has_finding(res.report, "dns-nxdomain"), "%s", res.out);
+}
+
+Test(lab_dns, refused_outside_the_zones, .timeout = 60)
+{
+	check("node1.elsewhere.test", DNS_ADDR);
+	lab_assert_fact(&res, "dns.target.unicast", "refused");
+	cr_assert(lab_report_has_finding(res.report, "dns-refused"), "%s", res.out);
+}
+
+Test(lab_dns, silent_server_times_out_within_the_deadline, .timeout = 60)
+{
+	check("node1.lab.test", SILENT_ADDR);
+	lab_assert_fact(&res, "dns.target.unicast", "timeout");
+	cr_assert(lab_report_has_finding(res.report, "dns-timeout"), "%s", res.out);
+	/* --timeout 4, plus 10% */
+	cr_assert_lt(res.elapsed_ms, 4400, "took %lld ms", (long long)res.elapsed_ms);
+}
+
+Test(lab_dns, dead_first_server_then_an_answer, .timeout = 60)
+{
+	check("node1.lab.test", SILENT_ADDR "," DNS_ADDR);
+	lab_assert_fact(&res, "dns.target.ns1", "timeout");
+	lab_assert_fact(&res, "dns.target.ns2", "ok");
+	lab_assert_fact(&res, "dns.target.unicast", "ok");
+	cr_assert(lab_report_has_finding(res.report, "dns-first-nameserver-dead"), "%s", res.out);
+}
