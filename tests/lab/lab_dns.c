@@ -2,7 +2,8 @@
  * section 4): an answer, NXDOMAIN for an unknown name of its zone, REFUSED for a name
  * outside its zones, and a silent server (a socket that receives and never answers) for
  * the timeout.  meshdoctor runs in the client namespace; its resolv.conf is the lab's own
- * file (MESHDOCTOR_RESOLV_CONF). */
+ * file (MESHDOCTOR_RESOLV_CONF).  mDNS: a real avahi-daemon publishing meshhost.local in
+ * a namespace of its own, its /run/avahi-daemon a private bind mount (the recipe's). */
 #include "tests/support/lab.h"
 #include "tests/support/lab_assert.h"
 
@@ -128,4 +129,51 @@ Test(lab_dns, dead_first_server_then_an_answer, .timeout = 60)
 	lab_assert_fact(&res, "dns.target.ns2", "ok");
 	lab_assert_fact(&res, "dns.target.unicast", "ok");
 	cr_assert(lab_report_has_finding(res.report, "dns-first-nameserver-dead"), "%s", res.out);
+}
+
+/* ==== mDNS (avahi-daemon) ============================================================== */
+
+static void start_avahi(void)
+{
+	const char *m = lab_netns(L, "dnsm");
+	char conf[512], cmd[1024];
+
+	cr_assert(m, "namespace");
+	cr_assert_eq(lab_veth(L, cli, "mddc1", "10.84.0.1/24", m, "mddm0", "10.84.0.2/24"), 0, "veth");
+	cr_assert_eq(lab_sh(L, cli, "ip route add 224.0.0.0/4 dev mddc1"), 0, "multicast route");
+	snprintf(conf, sizeof(conf),
+		 "[server]\nhost-name=meshhost\ndomain-name=local\nuse-ipv4=yes\nuse-ipv6=no\n"
+		 "allow-interfaces=mddm0\nenable-dbus=no\n[wide-area]\nenable-wide-area=no\n"
+		 "[publish]\npublish-addresses=yes\npublish-hinfo=no\npublish-workstation=no\n");
+	lab_write_file(lab_path(L, "avahi.conf"), conf, 0644);
+	cr_assert_eq(lab_sh(L, NULL, "mkdir -p %s /run/avahi-daemon", lab_path(L, "avahi-run")), 0);
+	snprintf(cmd, sizeof(cmd), "mount --bind %s /run/avahi-daemon && exec avahi-daemon -f %s "
+		 "--no-drop-root --no-chroot --no-rlimits", lab_path(L, "avahi-run"), lab_path(L, "avahi.conf"));
+	{
+		const char *argv[] = { "unshare", "-m", "--propagation", "private", "sh", "-c", cmd, NULL };
+
+		cr_assert_gt(lab_spawn(L, m, argv, "avahi.log"), 0, "avahi-daemon");
+	}
+	cr_assert_eq(lab_wait_file(lab_path(L, "avahi-run/socket"), 5000), 0, "avahi started");
+	usleep(1500 * 1000); /* it probes its name before it answers for it */
+}
+
+Test(lab_dns, mdns_answers_a_local_name, .timeout = 60)
+{
+	start_avahi();
+	check("meshhost.local", DNS_ADDR);
+	lab_assert_fact(&res, "dns.target.local", "true");
+	lab_assert_fact(&res, "dns.target.mdns", "ok");
+	lab_assert_fact(&res, "dns.target.mdns_addrs", "10.84.0.2");
+	lab_assert_fact(&res, "dns.target.mdns_server", "10.84.0.2:5353");
+	lab_assert_fact(&res, "dns.target.ip", "10.84.0.2");
+	cr_assert(!lab_report_has_finding(res.report, "dns-local-unresolved"), "%s", res.out);
+}
+
+Test(lab_dns, mdns_silence_for_an_unknown_local_name, .timeout = 60)
+{
+	start_avahi();
+	check("nosuch.local", DNS_ADDR);
+	lab_assert_fact(&res, "dns.target.mdns", "timeout");
+	cr_assert(lab_report_has_finding(res.report, "dns-local-unresolved"), "%s", res.out);
 }
