@@ -61,6 +61,7 @@ static void teardown(void)
 	lab_free(L);
 	L = NULL;
 	unsetenv("MESHDOCTOR_RESOLV_CONF");
+	unsetenv("MD_BIN");
 }
 
 TestSuite(lab_dns, .init = setup, .fini = teardown);
@@ -176,4 +177,57 @@ Test(lab_dns, mdns_silence_for_an_unknown_local_name, .timeout = 60)
 	check("nosuch.local", DNS_ADDR);
 	lab_assert_fact(&res, "dns.target.mdns", "timeout");
 	cr_assert(lab_report_has_finding(res.report, "dns-local-unresolved"), "%s", res.out);
+}
+
+/* ==== the system resolver (nsswitch.conf and resolv.conf in a mount namespace) ========= */
+
+/* meshdoctor from now on runs in a mount namespace of its own where /etc/nsswitch.conf has
+ * this hosts: line, /etc/resolv.conf names the lab's dnsmasq and /run/avahi-daemon is the
+ * lab avahi's, so that getaddrinfo() and nss-mdns see the lab, not this machine. */
+static void system_resolver(const char *hosts_line)
+{
+	char text[256], wrapper[2048], self[1024];
+	const char *bin = getenv("MD_BIN") ? getenv("MD_BIN") : "./meshdoctor";
+	ssize_t n;
+
+	snprintf(text, sizeof(text), "hosts: %s\n", hosts_line);
+	lab_write_file(lab_path(L, "nsswitch.conf"), text, 0644);
+	lab_write_file(lab_path(L, "sys-resolv.conf"), "nameserver " DNS_ADDR "\n", 0644);
+	n = readlink("/proc/self/cwd", self, sizeof(self) - 1);
+	cr_assert_gt(n, 0);
+	self[n] = '\0';
+	if (bin[0] == '/')
+		self[0] = '\0';
+	snprintf(wrapper, sizeof(wrapper),
+		 "#!/bin/sh\nexec unshare -m --propagation private sh -c 'mount --bind %s /etc/nsswitch.conf "
+		 "&& mount --bind %s /etc/resolv.conf && mount --bind %s /run/avahi-daemon && exec %s%s%s "
+		 "\"$@\"' sh \"$@\"\n", lab_path(L, "nsswitch.conf"), lab_path(L, "sys-resolv.conf"),
+		 lab_path(L, "avahi-run"), self, self[0] ? "/" : "", bin);
+	lab_write_file(lab_path(L, "md-wrapper"), wrapper, 0755);
+	setenv("MD_BIN", lab_path(L, "md-wrapper"), 1);
+}
+
+Test(lab_dns, mdns_answers_but_nsswitch_lacks_mdns, .timeout = 60)
+{
+	start_avahi();
+	system_resolver("files dns");
+	check("meshhost.local", DNS_ADDR);
+	lab_assert_fact(&res, "dns.nsswitch_hosts", "files dns");
+	lab_assert_fact(&res, "dns.nss_mdns", "false");
+	lab_assert_fact(&res, "dns.target.mdns", "ok");
+	cr_assert(strcmp(lab_fact(&res, "dns.target.system"), "ok") != 0);
+	cr_assert(lab_report_has_finding(res.report, "dns-nss-mdns-not-configured"), "%s", res.out);
+	cr_assert(!lab_report_has_finding(res.report, "dns-local-unresolved"), "%s", res.out);
+}
+
+Test(lab_dns, system_resolver_through_nss_mdns, .timeout = 60)
+{
+	start_avahi();
+	system_resolver("files mdns4_minimal [NOTFOUND=return] dns");
+	check("meshhost.local", DNS_ADDR);
+	lab_assert_fact(&res, "dns.nss_mdns", "true");
+	lab_assert_fact(&res, "dns.target.system", "ok");
+	lab_assert_fact(&res, "dns.target.system_addrs", "10.84.0.2");
+	lab_assert_fact(&res, "dns.target.agree", "true");
+	cr_assert_eq(lab_report_n_findings(res.report), 0, "%s", res.out);
 }
