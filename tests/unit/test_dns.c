@@ -2,12 +2,18 @@
  * network: resolv.conf, nsswitch.conf's hosts: line, `getent hosts` output, the login
  * server's URL; the rules of rules/dns.rules over recorded facts. */
 #include "probes/dns.h"
+#include "probes/probe.h"
 #include "tests/support/fact_spec.h"
+#include "tests/support/session_replay.h"
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+extern const struct md_probe probe_dns;
 
 /* ==== resolv.conf ====================================================================== */
 
@@ -260,4 +266,43 @@ Test(dns, login_remedy_names_the_url)
 	cr_assert(strstr(t.ev.findings[i].advice[0], "--login-server http://192.168.1.10:8080"), "%s",
 		  t.ev.findings[i].advice[0]);
 	test_eval_cleanup(&t);
+}
+
+/* ==== the probe, with no network ======================================================== */
+
+/* The login server's name asked of the target over a replayed session: getent exits 2
+ * (not found).  No nameserver in the resolv.conf given, so no query leaves this machine;
+ * "localhost" comes from /etc/hosts. */
+Test(dns, probe_asks_the_target_with_getent)
+{
+	static const struct md_replay_entry e[] = {
+		{ "getent hosts 'localhost'", 2, "", "", false },
+	};
+	char path[] = "/tmp/md-dns-resolv-XXXXXX";
+	int fd = mkstemp(path);
+	struct md_session *s = md_session_new_replay(e, 1, "linux");
+	struct md_options o = { .login_server = "http://localhost:8080" };
+	struct md_ctx ctx = { .session = s, .deadline = md_deadline_after(md_now_ms(), 3000), .opt = &o };
+	struct md_facts f;
+	struct md_err err = { 0 };
+	const struct md_fact *x;
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	setenv(MD_DNS_ENV_RESOLV_CONF, path, 1);
+	md_facts_init(&f);
+	cr_assert_eq(probe_dns.run(&ctx, &f, &err), MD_OK, "%s", err.msg);
+	cr_assert_str_eq(md_facts_str(&f, "dns.target.name"), "");
+	cr_assert_str_eq(md_facts_str(&f, "dns.nameservers"), "");
+	cr_assert_str_eq(md_facts_str(&f, "dns.login.name"), "localhost");
+	cr_assert_str_eq(md_facts_str(&f, "dns.login.unicast"), "none");
+	cr_assert_str_eq(md_facts_str(&f, "dns.login.mdns"), "skipped");
+	cr_assert_str_eq(md_facts_str(&f, "dns.login.remote"), "notfound");
+	x = md_facts_get(&f, "dns.login.port");
+	cr_assert(x && x->num == 8080);
+	cr_assert(strstr(md_replay_cmd(s, 0), "getent hosts 'localhost'"), "%s", md_replay_cmd(s, 0));
+	unsetenv(MD_DNS_ENV_RESOLV_CONF);
+	unlink(path);
+	md_facts_cleanup(&f);
+	md_session_free(s);
 }
