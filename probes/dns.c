@@ -608,7 +608,7 @@ static int put_name(struct md_facts *f, const struct name_job *j, struct name_re
 	if (rc == MD_OK)
 		rc = put_path(f, j->role, "remote", &x->remote);
 	snprintf(n, sizeof(n), "dns.%s.system", j->role);
-	snprintf(label, sizeof(label), "resolve %.200s (system resolver)%s%s", j->name,
+	snprintf(label, sizeof(label), "resolve %.200s (system resolver)%s%.150s", j->name,
 		 x->sys.addrs[0] ? ": " : "", x->sys.addrs);
 	if (rc == MD_OK)
 		rc = md_fact_check(f, n, strcmp(x->sys.status, "ok") == 0 ? MD_CHECK_OK : MD_CHECK_FAIL, label);

@@ -89,7 +89,7 @@ void md_dns_parse_resolv(const char *text, struct md_dns_resolv *out)
 				out->n_ignored++;
 				continue;
 			}
-			snprintf(out->ns[out->n_ns++], MD_DNS_ADDR_MAX, "%s", w);
+			snprintf(out->ns[out->n_ns++], MD_DNS_ADDR_MAX, "%.*s", MD_DNS_ADDR_MAX - 1, w);
 			stub |= strcmp(w, "127.0.0.53") == 0;
 			quad100 |= strcmp(w, "100.100.100.100") == 0;
 		} else if (strcmp(w, "search") == 0 || strcmp(w, "domain") == 0) {
@@ -143,7 +143,7 @@ static void parse_hosts_sources(const char *q, struct md_dns_nss *out)
 			out->myhostname = true;
 		else if (is_mdns_source(w) && !out->mdns) {
 			out->mdns = true;
-			snprintf(out->mdns_source, sizeof(out->mdns_source), "%s", w);
+			snprintf(out->mdns_source, sizeof(out->mdns_source), "%.23s", w);
 			out->mdns_before_dns = !dns_seen;
 		}
 	}
