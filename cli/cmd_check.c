@@ -5,6 +5,7 @@
 #include "core/net.h"
 #include "core/session.h"
 #include "core/target.h"
+#include "probes/dns.h"
 #include "probes/probe.h"
 #include "report/report.h"
 #include "run/check.h"
@@ -90,11 +91,26 @@ static int set_wg_port(const struct cli_option *o, void *dst, const char *arg)
 	return 0;
 }
 
+/* --login-server: its host must be a name or an address. */
+static int set_login_server(const struct cli_option *o, void *dst, const char *arg)
+{
+	char host[256];
+	int port;
+
+	if (md_dns_url_host(arg, host, sizeof(host), &port) != MD_OK) {
+		cli_error("--%s '%s': give a URL such as http://sfspark1.local:8080 (a host name or "
+			  "an address, and a port of 1-65535)", o->name, arg);
+		return -1;
+	}
+	return cli_set_string(o, dst, arg);
+}
+
 #define GENERAL "options"
 #define SSH "SSH options"
 #define PORT "port probe options"
 #define TLS "TLS probe options"
 #define WG "WireGuard probe options"
+#define DNS "DNS probe options"
 
 static const struct cli_option options[] = {
 	{ "json", 0, "FILE", "write the report as JSON to FILE ('-' or /dev/stdout: to standard "
@@ -138,6 +154,9 @@ static const struct cli_option options[] = {
 	  cli_set_string, AT(co.probe.sni) },
 	{ "ca", 0, "FILE", "CA certificates to verify against", "system store", TLS, CO_FILE,
 	  cli_set_readable, AT(co.probe.ca_file) },
+	{ "login-server", 0, "URL", "the login (Headscale) server, e.g. http://sfspark1.local:8080: "
+	  "the dns probe resolves its host here and on the target", "the node's ControlURL", DNS,
+	  CO_NONE, set_login_server, AT(co.probe.login_server) },
 	{ "iface", 0, "IF", "interface to capture WireGuard on ('any' for all)",
 	  "the one routing to the target", WG, CO_IFACE, cli_set_string, AT(co.probe.iface) },
 	{ "capture-seconds", 0, "N", "how long to capture WireGuard packets, in seconds",

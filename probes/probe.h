@@ -40,6 +40,9 @@ struct md_options {
 	const char *pcap_file;  /* --pcap FILE: analyse offline instead of capturing */
 	int wg_ports[8];        /* --wg-port (repeatable) on top of 41641 and 51820 */
 	size_t n_wg_ports;
+	/* dns probe */
+	const char *login_server; /* --login-server URL: its host is resolved too (default:
+				   * the node's ControlURL, tailscale.control_url) */
 };
 
 struct md_hostbatch;

@@ -7,7 +7,7 @@ PKGS="build-essential pkg-config
 libpcap-dev libssh2-1-dev libldns-dev libssl-dev libcjson-dev libcriterion-dev
 openssh-server openssh-client openssl sudo netcat-openbsd socat python3
 iproute2 nftables wireguard-go wireguard-tools tcpdump
-dnsmasq-base avahi-daemon avahi-utils curl procps time
+dnsmasq-base avahi-daemon avahi-utils libnss-mdns curl procps time
 clang libclang-rt-14-dev groff-base"
 missing=""
 for p in $PKGS; do
