@@ -200,12 +200,17 @@ static void ssh_free(void *impl)
 /* Commands                                                                             */
 /* ------------------------------------------------------------------------------------ */
 
-static const char *last_error(struct ssh_sess *s)
+const char *md_ssh_last_error(LIBSSH2_SESSION *ssh)
 {
 	char *msg = NULL;
 
-	libssh2_session_last_error(s->ssh, &msg, NULL, 0);
+	libssh2_session_last_error(ssh, &msg, NULL, 0);
 	return msg && *msg ? msg : "unknown libssh2 error";
+}
+
+static const char *last_error(struct ssh_sess *s)
+{
+	return md_ssh_last_error(s->ssh);
 }
 
 static int exec_timeout(struct ssh_sess *s, const char *cmd, struct md_err *err)

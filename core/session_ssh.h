@@ -25,4 +25,20 @@ size_t md_session_first_bytes(const struct md_session *s, const unsigned char **
  * deadline: MD_OK, MD_ETIMEOUT or MD_EIO. */
 int md_session_wait(struct md_session *s, const struct md_deadline *dl);
 
+/* libssh2's last error message for ssh ("unknown libssh2 error" when it has none);
+ * borrowed, valid until the next libssh2 call on ssh. */
+const char *md_ssh_last_error(struct _LIBSSH2_SESSION *ssh);
+
+/* Loops a non-blocking libssh2 call on session ms until it stops saying EAGAIN, waiting
+ * on the socket with md_session_wait(); rc becomes LIBSSH2_ERROR_TIMEOUT at the deadline.
+ * (Needs <libssh2.h>.) */
+#define MD_SSH_STEP(rc, ms, dl, call)                                                     \
+	do {                                                                              \
+		while (((rc) = (call)) == LIBSSH2_ERROR_EAGAIN)                           \
+			if (md_session_wait((ms), (dl))) {                                \
+				(rc) = LIBSSH2_ERROR_TIMEOUT;                             \
+				break;                                                    \
+			}                                                                 \
+	} while (0)
+
 #endif
