@@ -199,6 +199,117 @@ static void agent_unusable(const struct agent_sign_ctx *c, const char *sock, con
 	snprintf(why, why_n, "%s did not sign with %s (%s): %s", sock, what, type, how);
 }
 
+/* The agent at sock (connected into *fd) and its identities into keys, all within adl.
+ * MD_OK, or the failure with why said. */
+static int agent_identities(const char *sock, const struct md_deadline *adl, int64_t t0,
+			    int *fd, struct ssh_agent_keys *keys, char *why, size_t why_n)
+{
+	unsigned char req = SSH_AGENTC_REQUEST_IDENTITIES, *resp = NULL;
+	size_t resp_len = 0;
+	int rc = ssh_agent_connect(sock, adl, fd, why, why_n);
+
+	if (rc != MD_OK)
+		return rc;
+	rc = ssh_agent_request(*fd, &req, 1, &resp, &resp_len, adl);
+	if (rc == MD_ETIMEOUT)
+		snprintf(why, why_n,
+			 "%s accepted the connection but did not answer REQUEST_IDENTITIES within %lld ms",
+			 sock, (long long)(md_now_ms() - t0));
+	else if (rc && rc != MD_ENOMEM)
+		snprintf(why, why_n, "%s: REQUEST_IDENTITIES: %s", sock,
+			 rc == MD_EIO ? "the agent closed the connection" :
+			 rc == MD_ETOOBIG ? "an answer over 256 KiB" : md_status_name(rc));
+	else if (rc == MD_OK && (rc = ssh_agent_parse_identities(resp, resp_len, keys)) == MD_EPARSE)
+		snprintf(why, why_n, "%s: not an identities answer (message type %u)", sock,
+			 resp_len ? resp[0] : 0);
+	free(resp);
+	return rc;
+}
+
+/* One agent's keys offered in turn (auth_agent). */
+struct agent_try {
+	struct md_session *ms;
+	const struct md_deadline *dl;   /* the server's answers */
+	struct md_deadline *adl;        /* the agent's */
+	struct auth_run *ar;
+	const struct id_blobs *ib;      /* IdentitiesOnly: the keys allowed, else NULL */
+	const char *user, *sock;
+	int fd;
+	char value[16];                 /* ssh.agent */
+	char why[PATH_MAX + 64];
+	char wrong_alg[600];
+	size_t skipped;
+	int result;
+};
+
+/* The key offered and signed through the agent.  True when the offers end here (logged
+ * in, or at->result says why not); false to go on with the next key. */
+static bool agent_try_key(struct agent_try *at, const struct ssh_agent_key *k)
+{
+	LIBSSH2_SESSION *ssh = md_session_ssh(at->ms);
+	struct agent_sign_ctx c = { .fd = at->fd, .dl = at->adl, .key = k, .status = 1 };
+	void *abstract = &c;
+	char type[48] = "unknown", what[300], got[200];
+	int rc;
+
+	ssh_blob_type(k->blob, k->blob_len, type, sizeof(type));
+	snprintf(what, sizeof(what), "agent key %s", k->comment);
+	if (!agent_key_allowed(at->ib, k)) {
+		at->skipped++;
+		ssh_note(at->ar->skipped, sizeof(at->ar->skipped),
+			 "%s (%s): not an identity file's key (IdentitiesOnly yes)", what, type);
+		return false;
+	}
+	MD_SSH_STEP(rc, at->ms, at->dl,
+		    libssh2_userauth_publickey(ssh, at->user, k->blob, k->blob_len, agent_sign, &abstract));
+	if (c.status == MD_EPROTO) {
+		/* Not the server's refusal: the signature never reached it. */
+		ssh_escape(c.got_alg, strlen(c.got_alg), got, sizeof(got));
+		ssh_note(at->wrong_alg, sizeof(at->wrong_alg),
+			 "%s (%s): the agent signed with %s, %s was requested", what, type, got, c.alg);
+		ssh_note(at->ar->skipped, sizeof(at->ar->skipped),
+			 "%s (%s): the agent signed with %s, %s was requested", what, type, got, c.alg);
+		return false;
+	}
+	tried(at->ar, what, type);
+	if (rc == 0) {
+		snprintf(at->ar->method, sizeof(at->ar->method), "agent");
+		snprintf(at->ar->method_ev, sizeof(at->ar->method_ev), "%s (%s) accepted for %s",
+			 what, type, at->user);
+		at->result = MD_OK;
+		return true;
+	}
+	if (c.status == MD_ENOMEM) {
+		at->result = MD_ENOMEM;
+		return true;
+	}
+	if (c.status == MD_EAUTH || c.status == MD_EPARSE) {
+		ssh_note(at->ar->skipped, sizeof(at->ar->skipped), "agent %s",
+			 c.status == MD_EAUTH ? "refused to sign (a confirmation declined?)"
+					      : "sent a malformed signature");
+		return false;
+	}
+	if (c.status != MD_OK && c.status != 1) {
+		/* A request may still be pending there, or part of an answer unread: never
+		 * use this connection again, go on with the identity files. */
+		snprintf(at->value, sizeof(at->value), "%s",
+			 c.status == MD_ETIMEOUT ? "unresponsive" : "error");
+		agent_unusable(&c, at->sock, what, type, at->why, sizeof(at->why));
+		ssh_note(at->ar->skipped, sizeof(at->ar->skipped), "agent %s", at->why);
+		return true;
+	}
+	if (rc == LIBSSH2_ERROR_TIMEOUT) {
+		at->result = MD_ETIMEOUT;
+		return true;
+	}
+	snprintf(at->ar->last, sizeof(at->ar->last), "%s", md_ssh_last_error(ssh));
+	if (!denial(rc)) {
+		at->result = MD_EIO;
+		return true;
+	}
+	return false;
+}
+
 /* The agent's keys, all agent I/O bounded by the agent's own deadline; the server's
  * answers by dl.  Records ssh.agent.  MD_OK (logged in), MD_EAUTH (all refused, none, or
  * no usable agent: go on with the identity files), MD_ETIMEOUT (the server did not
@@ -206,18 +317,15 @@ static void agent_unusable(const struct agent_sign_ctx *c, const char *sock, con
 static int auth_agent(struct md_session *ms, const struct md_target *t, const struct md_deadline *dl,
 		      struct auth_run *ar, struct md_facts *f)
 {
-	LIBSSH2_SESSION *ssh = md_session_ssh(ms);
-	const char *user = ssh_auth_user(t);
 	const char *sock = t->identity_agent ? t->identity_agent : getenv("SSH_AUTH_SOCK");
 	const char *from = t->identity_agent ? "IdentityAgent" : "SSH_AUTH_SOCK";
 	struct ssh_agent_keys keys = { 0 };
 	struct id_blobs *ib = NULL;
 	struct md_deadline adl;
-	unsigned char req = SSH_AGENTC_REQUEST_IDENTITIES, *resp = NULL;
-	size_t resp_len = 0, skipped = 0;
-	char why[PATH_MAX + 64] = "", value[16] = "error", wrong_alg[600] = "";
+	struct agent_try at = { .ms = ms, .dl = dl, .adl = &adl, .ar = ar, .user = ssh_auth_user(t),
+				.sock = sock, .fd = -1, .value = "error", .result = MD_EAUTH };
 	int64_t left, t0 = md_now_ms();
-	int fd = -1, rc, result = MD_EAUTH;
+	int rc;
 
 	if (t->identity_agent && strcmp(t->identity_agent, "none") == 0) {
 		md_fact_str(f, P, "ssh.agent", "disabled", "IdentityAgent none in ssh_config: no agent asked");
@@ -230,21 +338,7 @@ static int auth_agent(struct md_session *ms, const struct md_target *t, const st
 	md_fact_strf(f, P, "ssh.agent_socket", sock, "from %s", from);
 	left = md_deadline_left_ms(dl);
 	adl = md_deadline_min(*dl, md_deadline_after(t0, left / 2 < AGENT_WAIT_MAX_MS ? left / 2 : AGENT_WAIT_MAX_MS));
-	rc = ssh_agent_connect(sock, &adl, &fd, why, sizeof(why));
-	if (rc == MD_OK) {
-		rc = ssh_agent_request(fd, &req, 1, &resp, &resp_len, &adl);
-		if (rc == MD_ETIMEOUT)
-			snprintf(why, sizeof(why),
-				 "%s accepted the connection but did not answer REQUEST_IDENTITIES within %lld ms",
-				 sock, (long long)(md_now_ms() - t0));
-		else if (rc && rc != MD_ENOMEM)
-			snprintf(why, sizeof(why), "%s: REQUEST_IDENTITIES: %s", sock,
-				 rc == MD_EIO ? "the agent closed the connection" :
-				 rc == MD_ETOOBIG ? "an answer over 256 KiB" : md_status_name(rc));
-		else if (rc == MD_OK && (rc = ssh_agent_parse_identities(resp, resp_len, &keys)) == MD_EPARSE)
-			snprintf(why, sizeof(why), "%s: not an identities answer (message type %u)", sock,
-				 resp_len ? resp[0] : 0);
-	}
+	rc = agent_identities(sock, &adl, t0, &at.fd, &keys, at.why, sizeof(at.why));
 	/* With IdentitiesOnly, the identity files' public keys, read once for every agent
 	 * key. */
 	if (rc == MD_OK && t->identities_only) {
@@ -254,95 +348,38 @@ static int auth_agent(struct md_session *ms, const struct md_target *t, const st
 		else
 			rc = MD_ENOMEM;
 	}
+	at.ib = ib;
 	if (rc == MD_ENOMEM) {
-		result = MD_ENOMEM;
+		at.result = MD_ENOMEM;
 		goto out;
 	}
 	if (rc) {
-		snprintf(value, sizeof(value), "%s", rc == MD_ETIMEOUT ? "unresponsive" :
-						     fd < 0 ? "unreachable" : "error");
-		ssh_note(ar->skipped, sizeof(ar->skipped), "agent %s", why);
+		snprintf(at.value, sizeof(at.value), "%s", rc == MD_ETIMEOUT ? "unresponsive" :
+						      at.fd < 0 ? "unreachable" : "error");
+		ssh_note(ar->skipped, sizeof(ar->skipped), "agent %s", at.why);
 		goto out;
 	}
-	snprintf(value, sizeof(value), "ok");
-	snprintf(why, sizeof(why), "%zu key(s) from %s", keys.n, sock);
-	for (size_t i = 0; i < keys.n; i++) {
-		const struct ssh_agent_key *k = &keys.v[i];
-		struct agent_sign_ctx c = { .fd = fd, .dl = &adl, .key = k, .status = 1 };
-		void *abstract = &c;
-		char type[48] = "unknown", what[300];
-
-		ssh_blob_type(k->blob, k->blob_len, type, sizeof(type));
-		snprintf(what, sizeof(what), "agent key %s", k->comment);
-		if (!agent_key_allowed(ib, k)) {
-			skipped++;
-			ssh_note(ar->skipped, sizeof(ar->skipped), "%s (%s): not an identity file's key (IdentitiesOnly yes)",
-			     what, type);
-			continue;
-		}
-		MD_SSH_STEP(rc, ms, dl, libssh2_userauth_publickey(ssh, user, k->blob, k->blob_len, agent_sign, &abstract));
-		if (c.status == MD_EPROTO) {
-			/* Not the server's refusal: the signature never reached it. */
-			char got[200];
-
-			ssh_escape(c.got_alg, strlen(c.got_alg), got, sizeof(got));
-			ssh_note(wrong_alg, sizeof(wrong_alg), "%s (%s): the agent signed with %s, %s was requested",
-			     what, type, got, c.alg);
-			ssh_note(ar->skipped, sizeof(ar->skipped), "%s (%s): the agent signed with %s, %s was requested",
-			     what, type, got, c.alg);
-			continue;
-		}
-		tried(ar, what, type);
-		if (rc == 0) {
-			snprintf(ar->method, sizeof(ar->method), "agent");
-			snprintf(ar->method_ev, sizeof(ar->method_ev), "%s (%s) accepted for %s", what,
-				 type, user);
-			result = MD_OK;
+	snprintf(at.value, sizeof(at.value), "ok");
+	snprintf(at.why, sizeof(at.why), "%zu key(s) from %s", keys.n, sock);
+	for (size_t i = 0; i < keys.n; i++)
+		if (agent_try_key(&at, &keys.v[i]))
 			break;
-		}
-		if (c.status == MD_ENOMEM) {
-			result = MD_ENOMEM;
-			break;
-		}
-		if (c.status == MD_EAUTH || c.status == MD_EPARSE) {
-			ssh_note(ar->skipped, sizeof(ar->skipped), "agent %s", c.status == MD_EAUTH ?
-			     "refused to sign (a confirmation declined?)" : "sent a malformed signature");
-			continue;
-		}
-		if (c.status != MD_OK && c.status != 1) {
-			/* A request may still be pending there, or part of an answer unread:
-			 * never use this connection again, go on with the identity files. */
-			snprintf(value, sizeof(value), "%s", c.status == MD_ETIMEOUT ? "unresponsive" : "error");
-			agent_unusable(&c, sock, what, type, why, sizeof(why));
-			ssh_note(ar->skipped, sizeof(ar->skipped), "agent %s", why);
-			break;
-		}
-		if (rc == LIBSSH2_ERROR_TIMEOUT) {
-			result = MD_ETIMEOUT;
-			break;
-		}
-		snprintf(ar->last, sizeof(ar->last), "%s", md_ssh_last_error(ssh));
-		if (!denial(rc)) {
-			result = MD_EIO;
-			break;
-		}
-	}
-	if (skipped && strcmp(value, "ok") == 0)
-		snprintf(why + strlen(why), sizeof(why) - strlen(why), ", %zu not offered (IdentitiesOnly yes)",
-			 skipped);
-	if (wrong_alg[0] && strcmp(value, "ok") == 0)
-		snprintf(why + strlen(why), sizeof(why) - strlen(why), "; not used: %s", wrong_alg);
+	if (at.skipped && strcmp(at.value, "ok") == 0)
+		snprintf(at.why + strlen(at.why), sizeof(at.why) - strlen(at.why),
+			 ", %zu not offered (IdentitiesOnly yes)", at.skipped);
+	if (at.wrong_alg[0] && strcmp(at.value, "ok") == 0)
+		snprintf(at.why + strlen(at.why), sizeof(at.why) - strlen(at.why), "; not used: %s",
+			 at.wrong_alg);
 out:
-	if (result != MD_ENOMEM)
-		md_fact_strf(f, P, "ssh.agent", value, "%s (%s)", why, from);
-	if (strcmp(value, "unresponsive") == 0)
+	if (at.result != MD_ENOMEM)
+		md_fact_strf(f, P, "ssh.agent", at.value, "%s (%s)", at.why, from);
+	if (strcmp(at.value, "unresponsive") == 0)
 		md_fact_check(f, "ssh.agent", MD_CHECK_WARN, "SSH agent did not answer: not used");
 	free(ib);
 	ssh_agent_keys_free(&keys);
-	free(resp);
-	if (fd >= 0)
-		close(fd);
-	return result;
+	if (at.fd >= 0)
+		close(at.fd);
+	return at.result;
 }
 
 /* The target's identity files, in order. */
@@ -995,13 +1032,88 @@ static void record_config(const struct md_target *t, const char *addr, struct md
 	}
 }
 
+/* The key exchange did not complete (rc from libssh2_session_handshake): ssh.kex and
+ * ssh.kex_error, with what the server offers when libssh2 only says it failed.  What
+ * ssh_run() returns.  Frees ms. */
+static int record_kex_failure(struct md_session *ms, int rc, const struct md_addr *peer,
+			      const char *addr, const char *pref, const struct md_deadline *dl,
+			      struct md_facts *f, struct md_err *err)
+{
+	LIBSSH2_SESSION *ssh = md_session_ssh(ms);
+	char kex_ev[400];
+	bool timed_out = rc == LIBSSH2_ERROR_TIMEOUT;
+	char why[400] = "";
+	int cat = -1;
+
+	snprintf(kex_ev, sizeof(kex_ev), "handshake with %s: %s", addr,
+		 timed_out ? "no answer before the deadline" : md_ssh_last_error(ssh));
+	md_fact_str(f, P, "ssh.kex", timed_out ? "timeout" : "failed", kex_ev);
+	md_fact_check(f, "ssh.kex", MD_CHECK_FAIL, "SSH key exchange did not complete");
+	/* libssh2 says only "Unable to exchange encryption keys": ask the server what
+	 * it offers, so that a host `ssh` reaches is not blamed for what this libssh2
+	 * lacks (OpenSSH 8.8 and later offer rsa-sha2-* and no ssh-rsa for an RSA host
+	 * key, which libssh2 before 1.11 cannot verify). */
+	if (!timed_out)
+		cat = explain_kex_failure(ssh, peer, addr, pref, dl, f, why, sizeof(why));
+	if (cat < 0 && why[0])
+		md_fact_strf(f, P, "ssh.kex_error", kex_ev,
+			     "the server's algorithm lists could not be read: %s", why);
+	else
+		md_fact_str(f, P, "ssh.kex_error", kex_ev, NULL);
+	md_session_free(ms);
+	/* No algorithm in common: the host may be fine for `ssh`, and nothing after the
+	 * key exchange was checked, so the probe did not complete (check exits 3 unless
+	 * something is critical). */
+	if (cat >= 0 && cat < SSH_ALG_N)
+		return md_err_set(err, MD_EPROTO, "kex",
+				  "key exchange with %s: no %s algorithm in common with libssh2 %s; "
+				  "authentication and the host were not checked",
+				  addr, ssh_alg_cat_name((enum ssh_alg_cat)cat), libssh2_version(0));
+	return MD_OK;
+}
+
+/* The key exchange completed: what was agreed, and what was asked for. */
+static void record_kex_ok(LIBSSH2_SESSION *ssh, const char *pref, const char *known_types,
+			  struct md_facts *f)
+{
+	const char *kex = libssh2_session_methods(ssh, LIBSSH2_METHOD_KEX);
+	const char *hk = libssh2_session_methods(ssh, LIBSSH2_METHOD_HOSTKEY);
+	const char *cs = libssh2_session_methods(ssh, LIBSSH2_METHOD_CRYPT_CS);
+
+	md_fact_strf(f, P, "ssh.kex", "ok", "kex %s, host key %s, cipher %s; host key algorithms asked for: %s%s%s%s",
+		     kex ? kex : "?", hk ? hk : "?", cs ? cs : "?", pref,
+		     known_types[0] ? " (known_hosts holds " : "", known_types,
+		     known_types[0] ? ")" : "");
+	md_fact_check(f, "ssh.kex", MD_CHECK_OK, "SSH key exchange");
+}
+
+/* No banner before the handshake, nor one after it: what came instead (or nothing).
+ * Frees ms. */
+static void record_no_banner_after(struct md_session *ms, int rc, const char *addr,
+				   int64_t t0, struct md_facts *f)
+{
+	LIBSSH2_SESSION *ssh = md_session_ssh(ms);
+	const unsigned char *raw;
+	size_t n_raw = md_session_first_bytes(ms, &raw);
+	char first[300];
+
+	if (n_raw)
+		ssh_escape(raw, n_raw, first, sizeof(first));
+	else
+		snprintf(first, sizeof(first), "%s", rc == LIBSSH2_ERROR_TIMEOUT ? "" : md_ssh_last_error(ssh));
+	record_no_banner(f, n_raw ? SSH_PEEK_NOT_SSH :
+			 rc == LIBSSH2_ERROR_TIMEOUT ? SSH_PEEK_NONE : SSH_PEEK_CLOSED,
+			 addr, first, md_now_ms() - t0);
+	md_session_free(ms);
+}
+
 static int ssh_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 {
 	const struct md_target *t = ctx->target;
 	const struct md_deadline *dl = &ctx->deadline;
 	const char *host = t->hostname ? t->hostname : t->host;
 	int port = t->port > 0 ? t->port : 22;
-	char addr[300], label[400], line[300], first[300], kex_ev[400];
+	char addr[300], label[400], line[300], first[300];
 	char kh_name[300], known_types[160], pref[256];
 	const char *kh_files[MD_TARGET_MAX_FILES + 2];
 	size_t n_kh;
@@ -1071,62 +1183,13 @@ static int ssh_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 			record_banner(f, line, &b, NULL);
 			have_banner = true;
 		} else {
-			const unsigned char *raw;
-			size_t n_raw = md_session_first_bytes(ms, &raw);
-
-			if (n_raw)
-				ssh_escape(raw, n_raw, first, sizeof(first));
-			else
-				snprintf(first, sizeof(first), "%s", rc == LIBSSH2_ERROR_TIMEOUT ? "" : md_ssh_last_error(ssh));
-			record_no_banner(f, n_raw ? SSH_PEEK_NOT_SSH :
-					 rc == LIBSSH2_ERROR_TIMEOUT ? SSH_PEEK_NONE : SSH_PEEK_CLOSED,
-					 addr, first, md_now_ms() - t0);
-			md_session_free(ms);
+			record_no_banner_after(ms, rc, addr, t0, f);
 			return MD_OK;
 		}
 	}
-	if (rc) {
-		bool timed_out = rc == LIBSSH2_ERROR_TIMEOUT;
-		char why[400] = "";
-		int cat = -1;
-
-		snprintf(kex_ev, sizeof(kex_ev), "handshake with %s: %s", addr,
-			 timed_out ? "no answer before the deadline" : md_ssh_last_error(ssh));
-		md_fact_str(f, P, "ssh.kex", timed_out ? "timeout" : "failed", kex_ev);
-		md_fact_check(f, "ssh.kex", MD_CHECK_FAIL, "SSH key exchange did not complete");
-		/* libssh2 says only "Unable to exchange encryption keys": ask the server what
-		 * it offers, so that a host `ssh` reaches is not blamed for what this libssh2
-		 * lacks (OpenSSH 8.8 and later offer rsa-sha2-* and no ssh-rsa for an RSA host
-		 * key, which libssh2 before 1.11 cannot verify). */
-		if (!timed_out)
-			cat = explain_kex_failure(ssh, &peer, addr, pref, dl, f, why, sizeof(why));
-		if (cat < 0 && why[0])
-			md_fact_strf(f, P, "ssh.kex_error", kex_ev,
-				     "the server's algorithm lists could not be read: %s", why);
-		else
-			md_fact_str(f, P, "ssh.kex_error", kex_ev, NULL);
-		md_session_free(ms);
-		/* No algorithm in common: the host may be fine for `ssh`, and nothing after the
-		 * key exchange was checked, so the probe did not complete (check exits 3 unless
-		 * something is critical). */
-		if (cat >= 0 && cat < SSH_ALG_N)
-			return md_err_set(err, MD_EPROTO, "kex",
-					  "key exchange with %s: no %s algorithm in common with libssh2 %s; "
-					  "authentication and the host were not checked",
-					  addr, ssh_alg_cat_name((enum ssh_alg_cat)cat), libssh2_version(0));
-		return MD_OK;
-	}
-	{
-		const char *kex = libssh2_session_methods(ssh, LIBSSH2_METHOD_KEX);
-		const char *hk = libssh2_session_methods(ssh, LIBSSH2_METHOD_HOSTKEY);
-		const char *cs = libssh2_session_methods(ssh, LIBSSH2_METHOD_CRYPT_CS);
-
-		md_fact_strf(f, P, "ssh.kex", "ok", "kex %s, host key %s, cipher %s; host key algorithms asked for: %s%s%s%s",
-			     kex ? kex : "?", hk ? hk : "?", cs ? cs : "?", pref,
-			     known_types[0] ? " (known_hosts holds " : "", known_types,
-			     known_types[0] ? ")" : "");
-		md_fact_check(f, "ssh.kex", MD_CHECK_OK, "SSH key exchange");
-	}
+	if (rc)
+		return record_kex_failure(ms, rc, &peer, addr, pref, dl, f, err);
+	record_kex_ok(ssh, pref, known_types, f);
 
 	/* Host key, then authentication: never after a changed or revoked key, nor one
 	 * that could not be checked.  Then nothing was learnt about authentication: the
