@@ -2,6 +2,7 @@
 #include "core/proc.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,21 +266,108 @@ int md_target_apply_ssh_g(struct md_target *t, const char *text, const char *hom
 	return MD_OK;
 }
 
-static const char *home_dir(void)
+/* This user's passwd entry, read reentrantly (several hosts' runs may resolve targets at
+ * once): its home directory (dir) or login name into out.  False when there is none. */
+static bool passwd_field(bool dir, char *out, size_t n)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	if (getpwuid_r(getuid(), &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return false;
+	snprintf(out, n, "%s", dir ? pw.pw_dir : pw.pw_name);
+	return true;
+}
+
+/* $HOME, else the passwd entry's home directory (in buf); NULL when neither says. */
+static const char *home_dir(char *buf, size_t n)
 {
 	const char *h = getenv("HOME");
-	struct passwd *pw;
 
 	if (h && *h)
 		return h;
-	pw = getpwuid(getuid());
-	return pw ? pw->pw_dir : NULL;
+	return passwd_field(true, buf, n) ? buf : NULL;
+}
+
+/* What `ssh -G` (-F o->ssh_config) says of t->host, applied to t: ssh_config's Host and
+ * Match blocks, Include and canonicalisation, all as `ssh` reads them.  Its failure is an
+ * error only for a file the user named; otherwise t->ssh_config says what happened. */
+static int apply_ssh_config(struct md_target *t, const struct md_target_opts *o,
+			    const char *home, const struct md_deadline *dl, struct md_err *err)
+{
+	char portbuf[16];
+	const char *argv[16];
+	int n = 0;
+	struct md_proc_result r;
+	struct md_deadline d = md_deadline_min(*dl, md_deadline_after(md_now_ms(), 2000));
+	int prc;
+
+	argv[n++] = "ssh";
+	if (o && o->ssh_config) {
+		argv[n++] = "-F";
+		argv[n++] = o->ssh_config;
+	}
+	argv[n++] = "-G";
+	/* -T: without it, ssh 9 also says "Pseudo-terminal will not be allocated"
+	 * on stderr, which would hide the line that explains a failure. */
+	argv[n++] = "-T";
+	if (t->user) {
+		argv[n++] = "-l";
+		argv[n++] = t->user;
+	}
+	if (t->port) {
+		snprintf(portbuf, sizeof(portbuf), "%d", t->port);
+		argv[n++] = "-p";
+		argv[n++] = portbuf;
+	}
+	argv[n++] = "--";
+	argv[n++] = t->host;
+	argv[n] = NULL;
+	md_proc_result_init(&r, 256 * 1024);
+	prc = md_proc_run(argv, NULL, 0, &d, &r, NULL);
+	if (prc == MD_OK && r.exit_code == 0) {
+		if (md_target_apply_ssh_g(t, md_buf_str(&r.out), home)) {
+			md_proc_result_cleanup(&r);
+			return MD_ENOMEM;
+		}
+		t->ssh_config = MD_SSH_CONFIG_READ;
+	} else {
+		char first[256];
+		const char *e = md_buf_str(&r.err);
+
+		/* ssh's first complaint, else why it did not answer. */
+		snprintf(first, sizeof(first), "%.*s", (int)strcspn(e, "\r\n"), e);
+		if (!*first && prc == MD_OK)
+			snprintf(first, sizeof(first), "exit status %d", r.exit_code);
+		else if (!*first)
+			snprintf(first, sizeof(first), "%s",
+				 prc == MD_ETIMEOUT ? "no answer within 2 s" : md_status_name(prc));
+		/* The user named this file: ssh rejecting it must not pass unnoticed. */
+		if (o && o->ssh_config) {
+			md_proc_result_cleanup(&r);
+			return md_err_set(err, MD_EINVAL, "target",
+					  "--ssh-config %s: `ssh -G` failed: %s", o->ssh_config,
+					  first);
+		}
+		/* Without -F it is not fatal (the target may not need ~/.ssh/config),
+		 * but an alias will not resolve: the ssh probe records why. */
+		t->ssh_config = prc == MD_ENOTFOUND ? MD_SSH_CONFIG_NO_CLIENT : MD_SSH_CONFIG_FAILED;
+		if (asprintf(&t->ssh_config_error, "`ssh -G %s`: %s", t->host,
+			     prc == MD_ENOTFOUND ? "ssh is not installed (not found on PATH)" : first) < 0) {
+			t->ssh_config_error = NULL;
+			md_proc_result_cleanup(&r);
+			return MD_ENOMEM;
+		}
+	}
+	md_proc_result_cleanup(&r);
+	return MD_OK;
 }
 
 int md_target_resolve(struct md_target *t, const struct md_target_opts *o,
 		      const struct md_deadline *dl, struct md_err *err)
 {
-	const char *home = home_dir();
+	char home_buf[PATH_MAX];
+	const char *home = home_dir(home_buf, sizeof(home_buf));
 	static const char *const def_ids[] = { "~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa" };
 	static const char *const def_global_kh[] = { "/etc/ssh/ssh_known_hosts",
 						     "/etc/ssh/ssh_known_hosts2" };
@@ -312,78 +400,18 @@ int md_target_resolve(struct md_target *t, const struct md_target_opts *o,
 		return md_err_set(err, MD_EINVAL, "target", "--ssh-config %s: cannot read the file",
 				  o->ssh_config);
 	if (!(o && o->no_ssh_config)) {
-		/* Ask ssh itself: Host/Match blocks, Include, canonicalisation — all as `ssh` does. */
-		char portbuf[16];
-		const char *argv[16];
-		int n = 0;
-		struct md_proc_result r;
-		struct md_deadline d = md_deadline_min(*dl, md_deadline_after(md_now_ms(), 2000));
-		int prc;
+		int rc = apply_ssh_config(t, o, home, dl, err);
 
-		argv[n++] = "ssh";
-		if (o && o->ssh_config) {
-			argv[n++] = "-F";
-			argv[n++] = o->ssh_config;
-		}
-		argv[n++] = "-G";
-		/* -T: without it, ssh 9 also says "Pseudo-terminal will not be allocated"
-		 * on stderr, which would hide the line that explains a failure. */
-		argv[n++] = "-T";
-		if (t->user) {
-			argv[n++] = "-l";
-			argv[n++] = t->user;
-		}
-		if (t->port) {
-			snprintf(portbuf, sizeof(portbuf), "%d", t->port);
-			argv[n++] = "-p";
-			argv[n++] = portbuf;
-		}
-		argv[n++] = "--";
-		argv[n++] = t->host;
-		argv[n] = NULL;
-		md_proc_result_init(&r, 256 * 1024);
-		prc = md_proc_run(argv, NULL, 0, &d, &r, NULL);
-		if (prc == MD_OK && r.exit_code == 0) {
-			if (md_target_apply_ssh_g(t, md_buf_str(&r.out), home)) {
-				md_proc_result_cleanup(&r);
-				return MD_ENOMEM;
-			}
-			t->ssh_config = MD_SSH_CONFIG_READ;
-		} else {
-			char first[256];
-			const char *e = md_buf_str(&r.err);
-
-			/* ssh's first complaint, else why it did not answer. */
-			snprintf(first, sizeof(first), "%.*s", (int)strcspn(e, "\r\n"), e);
-			if (!*first && prc == MD_OK)
-				snprintf(first, sizeof(first), "exit status %d", r.exit_code);
-			else if (!*first)
-				snprintf(first, sizeof(first), "%s",
-					 prc == MD_ETIMEOUT ? "no answer within 2 s" : md_status_name(prc));
-			/* The user named this file: ssh rejecting it must not pass unnoticed. */
-			if (o && o->ssh_config) {
-				md_proc_result_cleanup(&r);
-				return md_err_set(err, MD_EINVAL, "target",
-						  "--ssh-config %s: `ssh -G` failed: %s", o->ssh_config,
-						  first);
-			}
-			/* Without -F it is not fatal (the target may not need ~/.ssh/config),
-			 * but an alias will not resolve: the ssh probe records why. */
-			t->ssh_config = prc == MD_ENOTFOUND ? MD_SSH_CONFIG_NO_CLIENT : MD_SSH_CONFIG_FAILED;
-			if (asprintf(&t->ssh_config_error, "`ssh -G %s`: %s", t->host,
-				     prc == MD_ENOTFOUND ? "ssh is not installed (not found on PATH)" : first) < 0) {
-				t->ssh_config_error = NULL;
-				md_proc_result_cleanup(&r);
-				return MD_ENOMEM;
-			}
-		}
-		md_proc_result_cleanup(&r);
+		if (rc)
+			return rc;
 	}
 	if (!t->user) {
 		const char *u = getenv("USER");
-		struct passwd *pw = getpwuid(getuid());
+		char name[256];
 
-		t->user = strdup(u && *u ? u : pw ? pw->pw_name : "root");
+		if (!(u && *u))
+			u = passwd_field(false, name, sizeof(name)) ? name : "root";
+		t->user = strdup(u);
 	}
 	if (!t->hostname)
 		t->hostname = strdup(t->host);

@@ -198,6 +198,40 @@ static void build_filter(int dlt, const int *ports, size_t n, char *out, size_t 
 		snprintf(out, len, "%s", inner);
 }
 
+/* pcap_activate() failed with act: wg.capture says how, and what the probe returns. */
+static int activate_failed(pcap_t *p, int act, const char *iface, struct md_facts *f,
+			   struct md_err *err)
+{
+	const char *why = act == PCAP_ERROR ? pcap_geterr(p) : pcap_statustostr(act);
+	char ev[600];
+	int rc;
+
+	snprintf(ev, sizeof(ev), "pcap_activate %s: %s", iface, why);
+	if (act == PCAP_ERROR_PERM_DENIED) {
+		md_fact_str(f, PROBE, "wg.capture", "permission-denied", ev);
+		md_fact_check(f, "wg.capture", MD_CHECK_FAIL, "Open the capture");
+		rc = md_err_set(err, MD_EPERM, "capture",
+				"capture on %s: permission denied: live capture needs root "
+				"or CAP_NET_RAW (or analyse a saved capture with --pcap FILE)",
+				iface);
+	} else if (act == PCAP_ERROR_NO_SUCH_DEVICE) {
+		md_fact_str(f, PROBE, "wg.capture", "no-such-interface", ev);
+		md_fact_check(f, "wg.capture", MD_CHECK_FAIL, "Open the capture");
+		rc = md_err_set(err, MD_EINVAL, "capture", "capture on %s: no such interface",
+				iface);
+	} else if (act == PCAP_ERROR_IFACE_NOT_UP) {
+		/* An observation, not a failure of the probe. */
+		md_fact_str(f, PROBE, "wg.capture", "interface-down", ev);
+		md_fact_check(f, "wg.capture", MD_CHECK_FAIL, "Open the capture");
+		rc = MD_OK;
+	} else {
+		md_fact_str(f, PROBE, "wg.capture", "error", ev);
+		md_fact_check(f, "wg.capture", MD_CHECK_FAIL, "Open the capture");
+		rc = md_err_set(err, MD_EIO, "capture", "capture on %s: %s", iface, why);
+	}
+	return rc;
+}
+
 static int capture_live(struct md_ctx *ctx, struct wg_analyser *a, const char *iface,
 			int seconds, const int *ports, size_t n_ports, struct md_facts *f,
 			struct md_err *err, double *captured_s)
@@ -225,31 +259,7 @@ static int capture_live(struct md_ctx *ctx, struct wg_analyser *a, const char *i
 	pcap_set_buffer_size(p, 4 << 20);
 	act = pcap_activate(p);
 	if (act < 0) {
-		const char *why = act == PCAP_ERROR ? pcap_geterr(p) : pcap_statustostr(act);
-
-		snprintf(ev, sizeof(ev), "pcap_activate %s: %s", iface, why);
-		if (act == PCAP_ERROR_PERM_DENIED) {
-			md_fact_str(f, PROBE, "wg.capture", "permission-denied", ev);
-			md_fact_check(f, "wg.capture", MD_CHECK_FAIL, "Open the capture");
-			rc = md_err_set(err, MD_EPERM, "capture",
-					"capture on %s: permission denied: live capture needs root "
-					"or CAP_NET_RAW (or analyse a saved capture with --pcap FILE)",
-					iface);
-		} else if (act == PCAP_ERROR_NO_SUCH_DEVICE) {
-			md_fact_str(f, PROBE, "wg.capture", "no-such-interface", ev);
-			md_fact_check(f, "wg.capture", MD_CHECK_FAIL, "Open the capture");
-			rc = md_err_set(err, MD_EINVAL, "capture", "capture on %s: no such interface",
-					iface);
-		} else if (act == PCAP_ERROR_IFACE_NOT_UP) {
-			/* An observation, not a failure of the probe. */
-			md_fact_str(f, PROBE, "wg.capture", "interface-down", ev);
-			md_fact_check(f, "wg.capture", MD_CHECK_FAIL, "Open the capture");
-			rc = MD_OK;
-		} else {
-			md_fact_str(f, PROBE, "wg.capture", "error", ev);
-			md_fact_check(f, "wg.capture", MD_CHECK_FAIL, "Open the capture");
-			rc = md_err_set(err, MD_EIO, "capture", "capture on %s: %s", iface, why);
-		}
+		rc = activate_failed(p, act, iface, f, err);
 		pcap_close(p);
 		return rc;
 	}
