@@ -1,6 +1,7 @@
 /* known_hosts.c — OpenSSH's known_hosts files: lookup as check_key_in_hostkeys() in
  * OpenSSH's hostfile.c does it, and appends as StrictHostKeyChecking=accept-new makes them. */
 #include "core/known_hosts.h"
+#include "core/deadline.h"
 #include "core/ssh_kex.h"
 #include "core/ssh_keys.h"
 #include "core/ssh_wire.h"
@@ -17,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -474,6 +477,24 @@ static int mkdirs(char *path, mode_t mode)
 	return 0;
 }
 
+/* An exclusive flock on fd, so that two runs (threads or processes) adding keys at once
+ * write whole lines one after the other.  Other holders only append a line, so waiting is
+ * short; after KH_LOCK_WAIT_MS it is an error rather than a hang. */
+#define KH_LOCK_WAIT_MS 2000
+static int lock_file(int fd)
+{
+	int64_t end = md_now_ms() + KH_LOCK_WAIT_MS;
+
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		if ((errno != EWOULDBLOCK && errno != EINTR) || md_now_ms() >= end)
+			return -1;
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
 int ssh_known_hosts_add(const char *file, const char *name, bool hashed, const unsigned char *key,
 			size_t key_len, struct md_err *err)
 {
@@ -497,6 +518,13 @@ int ssh_known_hosts_add(const char *file, const char *name, bool hashed, const u
 	fd = open(file, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return md_err_set(err, MD_EIO, "known_hosts", "open %s: %s", file, strerror(errno));
+	if (lock_file(fd) != 0) {
+		rc = md_err_set(err, MD_EIO, "known_hosts", "lock %s: %s", file,
+				errno == EWOULDBLOCK ? "another process kept it locked for 2 s"
+						     : strerror(errno));
+		close(fd);
+		return rc;
+	}
 	if (fstat(fd, &st) == 0 && st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)
 		last = '\n';
 	b64 = malloc(4 * ((key_len + 2) / 3) + 1);

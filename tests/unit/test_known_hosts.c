@@ -19,12 +19,15 @@
 #include <openssl/evp.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ==================================================================================== */
@@ -772,3 +775,58 @@ Test(known_hosts, add_hashed_writes_a_line_ssh_keygen_finds, .timeout = 10)
 	cr_assert_eq(r.line, 1);
 }
 
+
+/* Two runs adding keys at once write one line after the other: an add waits for the lock
+ * another holder has on the file, writes once it is released, and gives up with an error
+ * (never a hang) when it is not. */
+struct add_arg {
+	const char *path;
+	int rc;
+	char msg[256];
+};
+
+static void *add_in_thread(void *p)
+{
+	struct add_arg *a = p;
+	unsigned char blob[256];
+	size_t n = blob_of(PUB_A, blob);
+	struct md_err e = { 0 };
+
+	a->rc = ssh_known_hosts_add(a->path, "office-one", false, blob, n, &e);
+	snprintf(a->msg, sizeof(a->msg), "%s", e.msg);
+	return NULL;
+}
+
+Test(known_hosts, add_waits_for_the_file_lock_and_gives_up_after_its_wait, .timeout = 20)
+{
+	char path[128];
+	struct add_arg a = { .path = path };
+	struct timespec pause = { 0, 300 * 1000 * 1000 };
+	struct stat st;
+	pthread_t th;
+	int fd;
+	char *got;
+
+	tmp_path("kh_locked", path, sizeof(path));
+	write_file(path, "");
+	fd = open(path, O_RDWR);
+	cr_assert(fd >= 0);
+	cr_assert_eq(flock(fd, LOCK_EX), 0);
+	cr_assert_eq(pthread_create(&th, NULL, add_in_thread, &a), 0);
+	nanosleep(&pause, NULL);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_size, 0, "the add wrote while another held the lock");
+	cr_assert_eq(flock(fd, LOCK_UN), 0);
+	pthread_join(th, NULL);
+	cr_assert_eq(a.rc, MD_OK, "%s", a.msg);
+	got = read_fixture(path);
+	cr_assert(strncmp(got, "office-one ssh-ed25519 ", 23) == 0, "file: %s", got);
+	free(got);
+
+	/* Held for longer than the add waits: an error naming the file. */
+	cr_assert_eq(flock(fd, LOCK_EX), 0);
+	add_in_thread(&a);
+	cr_assert_eq(a.rc, MD_EIO);
+	cr_assert(strstr(a.msg, "lock") && strstr(a.msg, path), "%s", a.msg);
+	close(fd);
+}
