@@ -9,6 +9,7 @@
  * once the run is over, for whoever goes on using the session. */
 #include "probes/host.h"
 
+#include "core/text.h"
 #include "core/buf.h"
 #include "core/facts.h"
 #include "core/hostbatch.h"
@@ -66,17 +67,6 @@ const char *md_host_sudo_classify(int exit_status, const char *e)
 	return "error";
 }
 
-/* First line of a command's output, for evidence. */
-static void first_line(const char *s, char *out, size_t n)
-{
-	size_t l;
-
-	while (*s == '\r' || *s == '\n')
-		s++;
-	l = strcspn(s, "\r\n");
-	snprintf(out, n, "%.*s", (int)(l > 400 ? 400 : l), s);
-}
-
 static bool banner_windows(const struct md_ctx *ctx)
 {
 	const char *os = md_session_os(ctx->session);
@@ -102,7 +92,7 @@ static void step_ev(const struct md_host_out *o, char *out, size_t n)
 	char line[200];
 
 	if (o->state == MD_HOST_RAN) {
-		first_line(md_buf_str(&o->err), line, sizeof(line));
+		md_first_line(md_buf_str(&o->err), line, sizeof(line));
 		snprintf(out, n, "exit %d%s%s", o->exit_status, line[0] ? ": " : "", line);
 	} else if (o->state == MD_HOST_SKIPPED) {
 		snprintf(out, n, "not run: under a second of the deadline was left");
@@ -151,7 +141,7 @@ static const char *windows_or_unknown(struct md_ctx *ctx, struct md_facts *f, co
 	rc = md_session_exec(ctx->session, HOST_CMD_VER, NULL, 0, &x, &ctx->deadline, &e);
 	if (rc == MD_OK && x.exit_status == 0 && strstr(md_buf_str(&x.out), "Windows")) {
 		os = "windows";
-		first_line(md_buf_str(&x.out), line, sizeof(line));
+		md_first_line(md_buf_str(&x.out), line, sizeof(line));
 		md_fact_strf(f, P, "host.os", os, "%s; `cmd /c ver` printed \"%s\"", uname_ev, line);
 	} else if (banner_windows(ctx)) {
 		os = "windows";
@@ -183,7 +173,7 @@ static int host_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 		rc = md_ctx_host(ctx, HOST_STEP_UNAME, HOST_CMD_UNAME, STEP_LIMIT_S, &ctx->deadline, &un, err);
 		if (rc != MD_OK)
 			goto out;
-		first_line(md_buf_str(&un.out), line, sizeof(line));
+		md_first_line(md_buf_str(&un.out), line, sizeof(line));
 		if (un.state == MD_HOST_RAN && un.exit_status == 0 &&
 		    (os = md_host_os_from_uname(line, os_buf, sizeof(os_buf)))) {
 			md_fact_strf(f, P, "host.os", os, "`uname -s` printed \"%s\"", line);

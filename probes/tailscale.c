@@ -14,6 +14,7 @@
  * unit-tested on fixtures/tailscale/. */
 #include "probes/tailscale.h"
 
+#include "core/text.h"
 #include "core/buf.h"
 #include "core/facts.h"
 #include "core/hostbatch.h"
@@ -51,11 +52,6 @@ static const char *json_str(const cJSON *o, const char *key)
 	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
 }
 
-static void copy_str(char *dst, size_t len, const char *src)
-{
-	snprintf(dst, len, "%s", src ? src : "");
-}
-
 /* DNSName is an FQDN with the trailing dot (docs/tailscale.md#node-status). */
 static void strip_dot(char *name)
 {
@@ -70,15 +66,15 @@ static void ts_peer(const cJSON *o, struct md_ts_peer *p)
 	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(o, "TailscaleIPs"), *ip;
 
 	memset(p, 0, sizeof(*p));
-	copy_str(p->host_name, sizeof(p->host_name), json_str(o, "HostName"));
-	copy_str(p->dns_name, sizeof(p->dns_name), json_str(o, "DNSName"));
+	md_copy_str(p->host_name, sizeof(p->host_name), json_str(o, "HostName"));
+	md_copy_str(p->dns_name, sizeof(p->dns_name), json_str(o, "DNSName"));
 	strip_dot(p->dns_name);
 	cJSON_ArrayForEach(ip, ips)
 		if (cJSON_IsString(ip) && p->n_ips < MD_TS_PEER_IPS)
-			copy_str(p->ips[p->n_ips++], sizeof(p->ips[0]), ip->valuestring);
-	copy_str(p->cur_addr, sizeof(p->cur_addr), json_str(o, "CurAddr"));
-	copy_str(p->relay, sizeof(p->relay), json_str(o, "Relay"));
-	copy_str(p->peer_relay, sizeof(p->peer_relay), json_str(o, "PeerRelay"));
+			md_copy_str(p->ips[p->n_ips++], sizeof(p->ips[0]), ip->valuestring);
+	md_copy_str(p->cur_addr, sizeof(p->cur_addr), json_str(o, "CurAddr"));
+	md_copy_str(p->relay, sizeof(p->relay), json_str(o, "Relay"));
+	md_copy_str(p->peer_relay, sizeof(p->peer_relay), json_str(o, "PeerRelay"));
 	p->online = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "Online"));
 	p->active = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "Active"));
 }
@@ -146,28 +142,28 @@ int md_ts_parse_status_peers(const char *json, struct md_ts_status *out,
 		return md_err_set(err, MD_EPARSE, "tailscale",
 				  "tailscale status --json: not a status object (no BackendState)");
 	}
-	copy_str(out->backend_state, sizeof(out->backend_state), json_str(root, "BackendState"));
+	md_copy_str(out->backend_state, sizeof(out->backend_state), json_str(root, "BackendState"));
 	self = cJSON_GetObjectItemCaseSensitive(root, "Self");
 	if (cJSON_IsObject(self)) {
-		copy_str(out->dns_name, sizeof(out->dns_name), json_str(self, "DNSName"));
-		copy_str(out->self_id, sizeof(out->self_id), json_str(self, "ID"));
-		copy_str(out->os, sizeof(out->os), json_str(self, "OS"));
+		md_copy_str(out->dns_name, sizeof(out->dns_name), json_str(self, "DNSName"));
+		md_copy_str(out->self_id, sizeof(out->self_id), json_str(self, "ID"));
+		md_copy_str(out->os, sizeof(out->os), json_str(self, "OS"));
 	}
 	strip_dot(out->dns_name);
 	tn = cJSON_GetObjectItemCaseSensitive(root, "CurrentTailnet");
 	if (cJSON_IsObject(tn)) {
-		copy_str(out->tailnet, sizeof(out->tailnet), json_str(tn, "Name"));
-		copy_str(out->magicdns_suffix, sizeof(out->magicdns_suffix),
+		md_copy_str(out->tailnet, sizeof(out->tailnet), json_str(tn, "Name"));
+		md_copy_str(out->magicdns_suffix, sizeof(out->magicdns_suffix),
 			 json_str(tn, "MagicDNSSuffix"));
 	}
 	if (!out->magicdns_suffix[0])
-		copy_str(out->magicdns_suffix, sizeof(out->magicdns_suffix),
+		md_copy_str(out->magicdns_suffix, sizeof(out->magicdns_suffix),
 			 json_str(root, "MagicDNSSuffix"));
 	cd = cJSON_GetObjectItemCaseSensitive(root, "CertDomains");
 	if (cJSON_IsArray(cd)) {
 		out->cert_domains = cJSON_GetArraySize(cd);
 		if (out->cert_domains > 0 && cJSON_IsString(cJSON_GetArrayItem(cd, 0)))
-			copy_str(out->cert_domain, sizeof(out->cert_domain),
+			md_copy_str(out->cert_domain, sizeof(out->cert_domain),
 				 cJSON_GetArrayItem(cd, 0)->valuestring);
 	}
 	if (peers)
@@ -206,13 +202,13 @@ static void serve_scan(const cJSON *cfg, struct md_ts_serve *out, bool foregroun
 			continue;
 		if (out->https_port && atoi(colon + 1) != out->https_port)
 			continue;
-		copy_str(out->host, sizeof(out->host), key);
+		md_copy_str(out->host, sizeof(out->host), key);
 		h = cJSON_GetObjectItemCaseSensitive(handlers, "/");
 		proxy = json_str(h, "Proxy");
 		cJSON_ArrayForEach(h, handlers)
 			if (!proxy)
 				proxy = json_str(h, "Proxy");
-		copy_str(out->proxy, sizeof(out->proxy), proxy);
+		md_copy_str(out->proxy, sizeof(out->proxy), proxy);
 	}
 	cJSON_ArrayForEach(it, svcs)
 		serve_scan(it, out, foreground);
@@ -255,7 +251,7 @@ int md_ts_parse_prefs_control(const char *json, char *out, size_t len, struct md
 		return md_err_set(err, MD_EPARSE, "tailscale",
 				  "tailscale debug prefs: no ControlURL in the output");
 	}
-	copy_str(out, len, v->valuestring);
+	md_copy_str(out, len, v->valuestring);
 	cJSON_Delete(root);
 	return MD_OK;
 }
@@ -574,38 +570,6 @@ static void read_windows(struct md_ctx *ctx, struct step *s, const struct md_dea
 	free(cmd);
 }
 
-/* First non-empty line of s into out. */
-static void first_line(const char *s, char *out, size_t len)
-{
-	out[0] = '\0';
-	while (s && *s) {
-		size_t n = strcspn(s, "\r\n");
-
-		if (n) {
-			snprintf(out, len, "%.*s", (int)n, s);
-			return;
-		}
-		s += strspn(s, "\r\n");
-	}
-}
-
-/* Remote text (a serve Proxy) for evidence: printable ASCII kept, anything else as \xNN,
- * so that it can neither end a line nor drive a terminal. */
-static void printable(const char *in, char *out, size_t len)
-{
-	size_t o = 0;
-
-	for (; *in && o + 5 < len; in++) {
-		unsigned char c = (unsigned char)*in;
-
-		if (c >= ' ' && c < 0x7f && c != '\\')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, len - o, "\\x%02x", c);
-	}
-	out[o] = '\0';
-}
-
 /* One line on what went wrong with a read, for evidence. */
 static void step_failure(const struct step *s, char *out, size_t len)
 {
@@ -622,9 +586,9 @@ static void step_failure(const struct step *s, char *out, size_t len)
 	} else if (s->ended) {
 		snprintf(out, len, "%s: no answer within %d s (ended on the host)", s->shown, s->limit_s);
 	} else {
-		first_line(md_buf_str(&s->err), line, sizeof(line));
+		md_first_line(md_buf_str(&s->err), line, sizeof(line));
 		if (!line[0])
-			first_line(md_buf_str(&s->out), line, sizeof(line));
+			md_first_line(md_buf_str(&s->out), line, sizeof(line));
 		snprintf(out, len, "%s: exit %d%s%.200s", s->shown, s->exit_status, line[0] ? ": " : "",
 			 line);
 	}
@@ -731,9 +695,9 @@ static int record_serve_facts(struct md_facts *f, const struct step *s, struct m
 	/* The Proxy is remote data that ends up in a command and in advice: anything but a
 	 * plain URL is recorded as unsafe-proxy-url and never used. */
 	unsafe = sv->proxy[0] && md_ts_backend_url(sv->proxy, url, sizeof(url), &insecure) != MD_OK;
-	printable(sv->proxy, proxy, sizeof(proxy));
+	md_printable(sv->proxy, proxy, sizeof(proxy));
 	if (unsafe)
-		copy_str(sv->proxy, sizeof(sv->proxy), "unsafe-proxy-url");
+		md_copy_str(sv->proxy, sizeof(sv->proxy), "unsafe-proxy-url");
 	if (sv->configured)
 		rc = md_fact_boolf(f, P, "tailscale.serve_configured", true, "%s: %s%s%s%s%s", s->shown,
 				   sv->https_port ? "TCP port with \"HTTPS\": true" : "a config",

@@ -22,6 +22,7 @@
 #include "probes/tls.h"
 #include "probes/tls_internal.h"
 
+#include "core/text.h"
 #include "core/hostbatch.h"
 #include "probes/tailscale.h"
 
@@ -53,38 +54,6 @@
 
 /* ==== classifiers ===================================================================== */
 
-/* First non-empty line of s into out. */
-static void first_line(const char *s, char *out, size_t len)
-{
-	out[0] = '\0';
-	while (s && *s) {
-		size_t n = strcspn(s, "\r\n");
-
-		if (n) {
-			snprintf(out, len, "%.*s", (int)n, s);
-			return;
-		}
-		s += strspn(s, "\r\n");
-	}
-}
-
-/* Remote text (a serve Proxy, a name from the status) for evidence: printable ASCII kept,
- * anything else as \xNN, so that it can neither end a line nor drive a terminal. */
-static void printable(const char *in, char *out, size_t len)
-{
-	size_t o = 0;
-
-	for (; *in && o + 5 < len; in++) {
-		unsigned char c = (unsigned char)*in;
-
-		if (c >= ' ' && c < 0x7f && c != '\\')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, len - o, "\\x%02x", c);
-	}
-	out[o] = '\0';
-}
-
 const char *md_tls_classify_cert(bool ended_by_limit, int exit_status, const char *out,
 				 const char *err, char *msg, size_t msg_len)
 {
@@ -97,9 +66,9 @@ const char *md_tls_classify_cert(bool ended_by_limit, int exit_status, const cha
 		snprintf(msg, msg_len, "certificate issued");
 		return "ok";
 	}
-	first_line(err, msg, msg_len);
+	md_first_line(err, msg, msg_len);
 	if (!msg[0])
-		first_line(out, msg, msg_len);
+		md_first_line(out, msg, msg_len);
 	if (!msg[0])
 		snprintf(msg, msg_len, "exit status %d", exit_status);
 	/* A non-operator gets 403, shown as `Access denied: cert access denied`
@@ -330,7 +299,7 @@ static void run_exec(struct md_ctx *ctx, struct run *r)
 	r->rc = md_session_exec(ctx->session, r->cmd, NULL, 0, &r->x, &dl, &e);
 	r->ended = r->rc == MD_OK &&
 		   md_hostcmd_ended_by_limit(r->limit_s, r->x.exit_status, r->x.exit_signal);
-	copy_str(r->errmsg, sizeof(r->errmsg), e.msg);
+	md_copy_str(r->errmsg, sizeof(r->errmsg), e.msg);
 }
 
 /* POSIX: runs r->cmd as host step id (core/hostbatch: `sh -c` under the host-side limit
@@ -349,13 +318,13 @@ static void run_host(struct md_ctx *ctx, struct run *r, const char *id, int limi
 	md_host_out_init(&o);
 	r->rc = md_ctx_host(ctx, id, r->cmd, limit_s, &dl, &o, &e);
 	if (r->rc != MD_OK) {
-		copy_str(r->errmsg, sizeof(r->errmsg), e.msg);
+		md_copy_str(r->errmsg, sizeof(r->errmsg), e.msg);
 	} else if (o.state == MD_HOST_SKIPPED) {
 		r->skipped = true;
 		r->left_ms = md_deadline_left_ms(&dl);
 	} else if (o.state == MD_HOST_LOST) {
 		r->rc = o.rc ? o.rc : MD_EIO;
-		copy_str(r->errmsg, sizeof(r->errmsg), o.why);
+		md_copy_str(r->errmsg, sizeof(r->errmsg), o.why);
 	} else {
 		r->x.exit_status = o.exit_status;
 		r->ended = md_hostcmd_ended_by_limit(o.limit_s, o.exit_status, NULL);
@@ -374,7 +343,7 @@ static void build_failed(struct run *r, const struct md_err *e)
 {
 	md_exec_init(&r->x);
 	r->rc = e->code ? e->code : MD_EINVAL;
-	copy_str(r->errmsg, sizeof(r->errmsg), e->msg);
+	md_copy_str(r->errmsg, sizeof(r->errmsg), e->msg);
 }
 
 /* One-line summary of a command's failure for evidence. */
@@ -396,9 +365,9 @@ static void run_failure(const struct run *r, char *out, size_t len)
 			 r->limit_s);
 		return;
 	}
-	first_line(md_buf_str(&r->x.err), line, sizeof(line));
+	md_first_line(md_buf_str(&r->x.err), line, sizeof(line));
 	if (!line[0])
-		first_line(md_buf_str(&r->x.out), line, sizeof(line));
+		md_first_line(md_buf_str(&r->x.out), line, sizeof(line));
 	snprintf(out, len, "%.400s: exit %d%s%.200s", r->shown, r->x.exit_status, line[0] ? ": " : "", line);
 }
 
@@ -432,14 +401,14 @@ static void ts_from_facts(const struct md_facts *f, struct ts_state *ts)
 	memset(ts, 0, sizeof(*ts));
 	v = md_facts_str(f, "tailscale.cli");
 	ts->cli_ok = v && strcmp(v, "ok") == 0;
-	copy_str(ts->dns_name, sizeof(ts->dns_name), md_facts_str(f, "tailscale.dns_name"));
+	md_copy_str(ts->dns_name, sizeof(ts->dns_name), md_facts_str(f, "tailscale.dns_name"));
 	x = md_facts_get(f, "tailscale.serve_configured");
 	ts->have_serve = x != NULL;
 	ts->serve.configured = x && x->num;
 	x = md_facts_get(f, "tailscale.serve_https_port");
 	ts->serve.https_port = x ? (int)x->num : 0;
-	copy_str(ts->serve.host, sizeof(ts->serve.host), md_facts_str(f, "tailscale.serve_host"));
-	copy_str(ts->serve.proxy, sizeof(ts->serve.proxy), md_facts_str(f, "tailscale.serve_proxy"));
+	md_copy_str(ts->serve.host, sizeof(ts->serve.host), md_facts_str(f, "tailscale.serve_host"));
+	md_copy_str(ts->serve.proxy, sizeof(ts->serve.proxy), md_facts_str(f, "tailscale.serve_proxy"));
 	ts->proxy_unsafe = strcmp(ts->serve.proxy, "unsafe-proxy-url") == 0;
 }
 
@@ -574,7 +543,7 @@ static int cert_check(struct md_ctx *ctx, struct md_facts *f, struct ts_state *t
 		return md_fact_str(f, PROBE, "tls.cert_issue", "skipped", why);
 	}
 	if (md_tls_cert_cmd(host_os(ctx), r.limit_s, ts->domain, r.cmd, sizeof(r.cmd), &ce)) {
-		printable(ts->domain, msg, sizeof(msg));
+		md_printable(ts->domain, msg, sizeof(msg));
 		return md_fact_strf(f, PROBE, "tls.cert_issue", "skipped", "\"%s\": %s", msg, ce.msg);
 	}
 	if (windows)
@@ -599,7 +568,7 @@ static int cert_check(struct md_ctx *ctx, struct md_facts *f, struct ts_state *t
 			 "host)", r.x.exit_status, r.x.exit_signal[0] ? ", signal " : "",
 			 r.x.exit_signal);
 	else
-		copy_str(why, sizeof(why), msg);
+		md_copy_str(why, sizeof(why), msg);
 	rc = md_fact_str(f, PROBE, "tls.cert_domain", ts->domain, "the node's MagicDNS name");
 	if (rc == MD_OK)
 		rc = md_fact_strf(f, PROBE, "tls.cert_issue", cls, "%s (over SSH, limit %d s): %s",
@@ -712,26 +681,26 @@ static int handshake_setup(const struct md_ctx *ctx, struct md_facts *f, struct 
 	const char *sni_src, *known;
 	int rc;
 
-	copy_str(h->host, sizeof(h->host), dial);
+	md_copy_str(h->host, sizeof(h->host), dial);
 	h->port = o && o->tls_port > 0 ? o->tls_port : 443;
 	h->ca_file = o ? o->ca_file : NULL;
 	h->dl = ctx->deadline.end_ms ? ctx->deadline
 				     : md_deadline_after(md_now_ms(), HANDSHAKE_DEFAULT_MS);
 	known = md_facts_str(f, "tailscale.dns_name");
 	if (o && o->sni) {
-		copy_str(h->sni, sizeof(h->sni), o->sni);
+		md_copy_str(h->sni, sizeof(h->sni), o->sni);
 		sni_src = "--sni";
 	} else if (known && *known) {
-		copy_str(h->sni, sizeof(h->sni), known);
+		md_copy_str(h->sni, sizeof(h->sni), known);
 		sni_src = "the MagicDNS name (tailscale.dns_name)";
 	} else if (!md_net_is_ip_literal(target_host(ctx) ? target_host(ctx) : dial)) {
-		copy_str(h->sni, sizeof(h->sni), target_host(ctx) ? target_host(ctx) : dial);
+		md_copy_str(h->sni, sizeof(h->sni), target_host(ctx) ? target_host(ctx) : dial);
 		sni_src = "the target's name";
 	} else {
 		sni_src = "none: the target is an IP address (RFC 6066 3: no SNI for literals)";
 	}
 	/* The certificate must match the SNI name, or the dialled IP when there is none. */
-	copy_str(h->verify_name, sizeof(h->verify_name), h->sni[0] ? h->sni : dial);
+	md_copy_str(h->verify_name, sizeof(h->verify_name), h->sni[0] ? h->sni : dial);
 	rc = md_fact_strf(f, PROBE, "tls.sni", h->sni, "from %s", sni_src);
 	if (rc == MD_OK)
 		rc = md_fact_str(f, PROBE, "tls.name", h->verify_name,
@@ -792,7 +761,7 @@ static int tls_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	if (ts.cli_ok) {
 		if (ts.serve.proxy[0])
 			rc = backend_check(ctx, f, &ts);
-		copy_str(ts.domain, sizeof(ts.domain), ts.dns_name);
+		md_copy_str(ts.domain, sizeof(ts.domain), ts.dns_name);
 		if (!ts.domain[0] && ts.serve.host[0])
 			snprintf(ts.domain, sizeof(ts.domain), "%.*s",
 				 (int)strcspn(ts.serve.host, ":"), ts.serve.host);

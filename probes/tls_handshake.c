@@ -5,6 +5,7 @@
 
 #include "probes/tls_internal.h"
 
+#include "core/text.h"
 #include "core/net.h"
 #include "probes/tls.h"
 
@@ -248,7 +249,7 @@ static void ssl_error_text(struct hs *h, int ssl_err, int sys_errno, char *out, 
 		if (ERR_GET_LIB(e) == ERR_LIB_SSL && reason >= SSL_AD_REASON_OFFSET &&
 		    reason < SSL_AD_REASON_OFFSET + 256) {
 			h->alert = reason - SSL_AD_REASON_OFFSET;
-			copy_str(h->alert_text, sizeof(h->alert_text), rs);
+			md_copy_str(h->alert_text, sizeof(h->alert_text), rs);
 		}
 		ERR_clear_error();
 		return;
@@ -270,14 +271,14 @@ static void deadline_spent(struct hs *h)
 	if (h->budget_ms >= STEP_MIN_MS)
 		return;
 	if (strcmp(h->tcp, "timeout") == 0) {
-		copy_str(h->tcp, sizeof(h->tcp), "skipped");
+		md_copy_str(h->tcp, sizeof(h->tcp), "skipped");
 		snprintf(h->tcp_ev, sizeof(h->tcp_ev), "deadline spent: %lld ms were left for the "
 			 "connection to %.200s:%d (less than %d ms)", (long long)h->budget_ms, h->host,
 			 h->port, STEP_MIN_MS);
 		snprintf(h->hs_ev, sizeof(h->hs_ev), "%s", h->tcp_ev);
 	} else if (strcmp(h->handshake, "timeout") == 0) {
-		copy_str(was, sizeof(was), h->hs_ev);
-		copy_str(h->handshake, sizeof(h->handshake), "skipped");
+		md_copy_str(was, sizeof(was), h->hs_ev);
+		md_copy_str(h->handshake, sizeof(h->handshake), "skipped");
 		snprintf(h->hs_ev, sizeof(h->hs_ev), "deadline spent: %lld ms were left for the "
 			 "handshake (less than %d ms): %.400s", (long long)h->budget_ms, STEP_MIN_MS,
 			 was);
@@ -291,7 +292,7 @@ static bool tcp_step(struct hs *h, int *fd, struct md_addr *peer, int64_t t0)
 	struct md_err e = { 0 };
 	int rc = md_net_connect_tcp(h->host, h->port, &h->dl, fd, peer, &e);
 
-	copy_str(h->addr, sizeof(h->addr), peer->text[0] ? peer->text : "");
+	md_copy_str(h->addr, sizeof(h->addr), peer->text[0] ? peer->text : "");
 	if (rc != MD_OK) {
 		const char *v = rc == MD_EREFUSED ? "refused"
 			      : md_net_resolve_timed_out(rc, &e) ? "resolve-timeout"
@@ -299,13 +300,13 @@ static bool tcp_step(struct hs *h, int *fd, struct md_addr *peer, int64_t t0)
 			      : rc == MD_EUNREACH ? "unreachable" : rc == MD_ERESOLVE ? "resolve-failed"
 			      : "error";
 
-		copy_str(h->tcp, sizeof(h->tcp), v);
-		copy_str(h->tcp_ev, sizeof(h->tcp_ev), e.msg);
-		copy_str(h->handshake, sizeof(h->handshake), "skipped");
+		md_copy_str(h->tcp, sizeof(h->tcp), v);
+		md_copy_str(h->tcp_ev, sizeof(h->tcp_ev), e.msg);
+		md_copy_str(h->handshake, sizeof(h->handshake), "skipped");
 		snprintf(h->hs_ev, sizeof(h->hs_ev), "no TCP connection: %s", e.msg);
 		return false;
 	}
-	copy_str(h->tcp, sizeof(h->tcp), "connected");
+	md_copy_str(h->tcp, sizeof(h->tcp), "connected");
 	snprintf(h->tcp_ev, sizeof(h->tcp_ev), "connect %s: TCP connection accepted in %lld ms",
 		 peer->text, (long long)(md_now_ms() - t0));
 	fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) | O_NONBLOCK);
@@ -351,12 +352,12 @@ static void record_ssl_failure(struct hs *h, SSL *ssl, int r, const char *peer)
 
 	ssl_error_text(h, se, sys, t, sizeof(t));
 	if (h->alert >= 0) {
-		copy_str(h->handshake, sizeof(h->handshake), "alert");
+		md_copy_str(h->handshake, sizeof(h->handshake), "alert");
 		snprintf(h->hs_ev, sizeof(h->hs_ev),
 			 "%s: the server sent a fatal alert: %s (SSL alert number %d)", peer, t,
 			 h->alert);
 	} else {
-		copy_str(h->handshake, sizeof(h->handshake), "error");
+		md_copy_str(h->handshake, sizeof(h->handshake), "error");
 		snprintf(h->hs_ev, sizeof(h->hs_ev), "%s: %s", peer, t);
 	}
 }
@@ -385,7 +386,7 @@ static bool connect_until_done(struct hs *h, SSL *ssl, int fd, const char *peer,
 			continue;
 		/* TCP accepted, but no ServerHello (or the rest) before the deadline: the
 		 * seed's `curl: (28)` after "Client hello (1)". */
-		copy_str(h->handshake, sizeof(h->handshake), "timeout");
+		md_copy_str(h->handshake, sizeof(h->handshake), "timeout");
 		snprintf(h->hs_ev, sizeof(h->hs_ev),
 			 "TCP connected to %s, ClientHello sent (SNI %s), no answer within %lld ms "
 			 "(OpenSSL state: %s)",
@@ -402,20 +403,20 @@ static void record_completed(struct hs *h, SSL *ssl, const char *peer)
 	unsigned int al = 0;
 	bool ok;
 
-	copy_str(h->protocol, sizeof(h->protocol), SSL_get_version(ssl));
-	copy_str(h->cipher, sizeof(h->cipher), SSL_get_cipher_name(ssl));
+	md_copy_str(h->protocol, sizeof(h->protocol), SSL_get_version(ssl));
+	md_copy_str(h->cipher, sizeof(h->cipher), SSL_get_cipher_name(ssl));
 	SSL_get0_alpn_selected(ssl, &ap, &al);
 	if (al)
 		snprintf(h->alpn, sizeof(h->alpn), "%.*s", (int)al, ap);
 	else
-		copy_str(h->alpn, sizeof(h->alpn), "none");
+		md_copy_str(h->alpn, sizeof(h->alpn), "none");
 	cert_details(h, ssl);
 	if (h->verify_code == X509_V_OK)
 		h->verify_code = SSL_get_verify_result(ssl);
 	ok = h->verify_code == X509_V_OK;
-	copy_str(h->verify_text, sizeof(h->verify_text),
+	md_copy_str(h->verify_text, sizeof(h->verify_text),
 		 X509_verify_cert_error_string(h->verify_code));
-	copy_str(h->handshake, sizeof(h->handshake), ok ? "ok" : "verify-failed");
+	md_copy_str(h->handshake, sizeof(h->handshake), ok ? "ok" : "verify-failed");
 	snprintf(h->hs_ev, sizeof(h->hs_ev), "%s: %s %s, ALPN %s, certificate %s%s%s", peer,
 		 h->protocol, h->cipher, h->alpn, ok ? "verified" : "not verified: ",
 		 ok ? "" : h->verify_text, h->ca_file ? " (against --ca)" : "");
@@ -437,15 +438,15 @@ static void handshake(struct hs *h)
 		goto out;
 	ssl = ssl_setup(h, fd);
 	if (!ssl) {
-		copy_str(h->handshake, sizeof(h->handshake), "error");
+		md_copy_str(h->handshake, sizeof(h->handshake), "error");
 		snprintf(h->hs_ev, sizeof(h->hs_ev), "OpenSSL set-up failed");
 		goto out;
 	}
 	if (!connect_until_done(h, ssl, fd, peer.text, t0))
 		goto out;
 	if (h->trust_err[0]) {
-		copy_str(h->handshake, sizeof(h->handshake), "error");
-		copy_str(h->hs_ev, sizeof(h->hs_ev), h->trust_err);
+		md_copy_str(h->handshake, sizeof(h->handshake), "error");
+		md_copy_str(h->hs_ev, sizeof(h->hs_ev), h->trust_err);
 		goto out;
 	}
 	record_completed(h, ssl, peer.text);

@@ -3,6 +3,7 @@
 #ifndef MD_PROBES_TLS_INTERNAL_H
 #define MD_PROBES_TLS_INTERNAL_H
 
+#include "core/text.h"
 #include "core/deadline.h"
 
 #include <openssl/ssl.h>
@@ -15,11 +16,6 @@
  * The host-side limit counts whole seconds, and a wait this short says nothing about a
  * server or a CLI that hangs. */
 #define STEP_MIN_MS 1000
-
-static inline void copy_str(char *dst, size_t len, const char *src)
-{
-	snprintf(dst, len, "%s", src ? src : "");
-}
 
 /* One handshake: what to dial and verify (in), what happened (out). */
 struct hs {

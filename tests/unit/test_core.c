@@ -4,6 +4,7 @@
 #include "core/err.h"
 #include "core/facts.h"
 #include "core/proc.h"
+#include "core/text.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -322,3 +323,33 @@ Test(proc, no_memory_for_the_output_is_out_of_memory_not_too_big, .timeout = 10)
 	md_proc_result_cleanup(&r);
 }
 #endif
+
+/* core/text: what remote text becomes in evidence. */
+Test(text, first_line_skips_empty_lines_and_drops_the_line_end)
+{
+	char out[16];
+
+	md_first_line("\r\n\nfirst\r\nsecond\n", out, sizeof(out));
+	cr_assert_str_eq(out, "first");
+	md_first_line("\n\r\n", out, sizeof(out));
+	cr_assert_str_eq(out, "");
+	md_first_line(NULL, out, sizeof(out));
+	cr_assert_str_eq(out, "");
+	md_first_line("a line longer than out", out, sizeof(out));
+	cr_assert_str_eq(out, "a line longer t");
+}
+
+Test(text, printable_escapes_control_bytes_backslash_and_non_ascii)
+{
+	char out[64], tiny[8];
+
+	md_printable("ok\x1b[2J\\\n\xc3\xa9", out, sizeof(out));
+	cr_assert_str_eq(out, "ok\\x1b[2J\\x5c\\x0a\\xc3\\xa9");
+	/* Cut before an escape that would not fit whole. */
+	md_printable("ab\ncd", tiny, sizeof(tiny));
+	cr_assert_str_eq(tiny, "ab\\x0a");
+	md_copy_str(tiny, sizeof(tiny), NULL);
+	cr_assert_str_eq(tiny, "");
+	md_copy_str(tiny, sizeof(tiny), "truncated");
+	cr_assert_str_eq(tiny, "truncat");
+}
