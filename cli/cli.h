@@ -7,6 +7,7 @@
 #include "rules/engine.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Exit codes (monitoring-plugins convention, so `check` runs as a Nagios/Icinga check). */
@@ -19,7 +20,7 @@ enum {
 };
 
 /* The subcommands, each described by its table (options.h), listed in cli/main.c. */
-extern const struct cli_command cmd_check, cmd_probes, cmd_rules, cmd_report, cmd_version,
+extern const struct cli_command cmd_check, cmd_prepare, cmd_probes, cmd_rules, cmd_report, cmd_version,
 	cmd_completion, cmd_man;
 
 /* One line to stderr: "meshdoctor: <msg>", control characters shown as \xNN. */
@@ -59,6 +60,37 @@ int cli_check_output_path(const char *option, const char *path);
 
 /* Colours on stdout: only on a TTY and when NO_COLOR is unset (https://no-color.org). */
 bool cli_use_color(int fd);
+
+/* --timeout DURATION into an int64_t of milliseconds: cli_parse_duration_ms(), and at
+ * least CLI_MIN_TIMEOUT_MS, under which no connect or handshake could even be tried. */
+#define CLI_MIN_TIMEOUT_MS 100
+int cli_set_timeout(const struct cli_option *o, void *dst, const char *arg);
+
+/* The SSH options of a command whose argument struct type has a struct md_check_opts
+ * named co (check, prepare): one definition, so --help, the man page and the completion
+ * say the same of them for every command. */
+#define CLI_TARGET_OPTIONS(type, grp)                                                      \
+	{ "user", 'l', "USER", "SSH user", "from ~/.ssh/config, else $USER", grp, CO_NONE,   \
+	  cli_set_string, offsetof(type, co.target.user) },                                   \
+	{ "port", 'p', "PORT", "SSH port", "from ~/.ssh/config, else 22", grp, CO_NONE,      \
+	  cli_set_port, offsetof(type, co.target.port) },                                     \
+	{ "identity", 'i', "FILE", "private key to offer (only this one; the agent is still " \
+	  "asked)", NULL, grp, CO_FILE, cli_set_string, offsetof(type, co.target.identity) }, \
+	{ "known-hosts", 0, "FILE", "known_hosts file", "from ~/.ssh/config", grp, CO_FILE,  \
+	  cli_set_string, offsetof(type, co.target.known_hosts) },                            \
+	{ "ssh-config", 'F', "FILE", "read this ssh_config instead of ~/.ssh/config", NULL,  \
+	  grp, CO_FILE, cli_set_string, offsetof(type, co.target.ssh_config) },               \
+	{ "no-ssh-config", 0, NULL, "do not read ~/.ssh/config (through `ssh -G`)", NULL,    \
+	  grp, CO_NONE, cli_set_true, offsetof(type, co.target.no_ssh_config) }
+
+/* cli/prompt.c.  A yes/no question on the terminal (/dev/tty): 1 yes, 0 no (anything but
+ * y/yes), -1 no terminal. */
+int cli_confirm(const char *question);
+/* A secret typed on the terminal without echo, into buf (NUL-ended, at most n - 1
+ * bytes): its length, or -1 (no terminal, end of input, longer than buf). */
+int cli_read_secret_tty(const char *prompt, char *buf, size_t n);
+/* The first line of standard input as a secret (--password-stdin): as above. */
+int cli_read_secret_stdin(char *buf, size_t n);
 
 /* A duration → milliseconds, rounded up to a whole one: a bare number is seconds ("4",
  * "1.5"), or with a unit "4s", "2500ms", "2m".  0 for zero; -1 when malformed (a sign,

@@ -19,8 +19,6 @@
 #include <unistd.h>
 
 #define DEFAULT_CAPTURE_S 3
-/* Below this, no connect or handshake could even be tried. */
-#define MIN_TIMEOUT_MS 100
 
 #define STR(x) STR_(x)
 #define STR_(x) #x
@@ -42,24 +40,6 @@ static int set_output(const struct cli_option *o, void *dst, const char *arg)
 	if (cli_check_output_path(name, arg))
 		return -1;
 	return cli_set_string(o, dst, arg);
-}
-
-static int set_timeout(const struct cli_option *o, void *dst, const char *arg)
-{
-	int64_t ms = cli_parse_duration_ms(arg);
-
-	if (ms < 0) {
-		cli_error("--%s '%s': give a duration in seconds such as 5 or 1.5s, or 2500ms", o->name,
-			  arg);
-		return -1;
-	}
-	if (ms < MIN_TIMEOUT_MS) {
-		cli_error("--%s '%s': a deadline under %dms is too short to try anything; give "
-			  "at least %dms, such as 5 (seconds)", o->name, arg, MIN_TIMEOUT_MS, MIN_TIMEOUT_MS);
-		return -1;
-	}
-	*(int64_t *)((char *)dst + o->off) = ms;
-	return 0;
 }
 
 static int set_capture(const struct cli_option *o, void *dst, const char *arg)
@@ -123,8 +103,8 @@ static const struct cli_option options[] = {
 	  "probes`); wireguard runs only when named, or with --pcap/--iface/--wg-port", NULL,
 	  GENERAL, CO_PROBES, cli_set_string, AT(co.probes) },
 	{ "timeout", 0, "DURATION", "deadline for the whole run: a number of seconds (5, 1.5) or "
-	  "5s, 2500ms, 2m; at least " STR(MIN_TIMEOUT_MS) "ms; a live WireGuard capture adds "
-	  "--capture-seconds to it", "5s", GENERAL, CO_NONE, set_timeout, AT(co.probe.timeout_ms) },
+	  "5s, 2500ms, 2m; at least " STR(CLI_MIN_TIMEOUT_MS) "ms; a live WireGuard capture adds "
+	  "--capture-seconds to it", "5s", GENERAL, CO_NONE, cli_set_timeout, AT(co.probe.timeout_ms) },
 	{ "rules", 0, "DIR", "load rule files from DIR instead of the installed rules", NULL,
 	  GENERAL, CO_DIR, cli_set_string, AT(rules_opt) },
 	{ "verbose", 'v', NULL, "evidence for every observation, every fact, the rules' path", NULL,
@@ -132,18 +112,7 @@ static const struct cli_option options[] = {
 	{ "show-secrets", 0, NULL, "show secret values (and their evidence) instead of ********",
 	  NULL, GENERAL, CO_NONE, cli_set_true, AT(co.probe.show_secrets) },
 	CLI_OPTION_HELP(GENERAL),
-	{ "user", 'l', "USER", "SSH user", "from ~/.ssh/config, else $USER", SSH, CO_NONE,
-	  cli_set_string, AT(co.target.user) },
-	{ "port", 'p', "PORT", "SSH port", "from ~/.ssh/config, else 22", SSH, CO_NONE,
-	  cli_set_port, AT(co.target.port) },
-	{ "identity", 'i', "FILE", "private key to offer (only this one; the agent is still "
-	  "asked)", NULL, SSH, CO_FILE, cli_set_string, AT(co.target.identity) },
-	{ "known-hosts", 0, "FILE", "known_hosts file", "from ~/.ssh/config", SSH, CO_FILE,
-	  cli_set_string, AT(co.target.known_hosts) },
-	{ "ssh-config", 'F', "FILE", "read this ssh_config instead of ~/.ssh/config", NULL, SSH,
-	  CO_FILE, cli_set_string, AT(co.target.ssh_config) },
-	{ "no-ssh-config", 0, NULL, "do not read ~/.ssh/config (through `ssh -G`)", NULL, SSH,
-	  CO_NONE, cli_set_true, AT(co.target.no_ssh_config) },
+	CLI_TARGET_OPTIONS(struct check_args, SSH),
 	{ "port-list", 0, "LIST", "more ports for the port probe: 8443,3478/udp", NULL, PORT,
 	  CO_NONE, cli_set_string, AT(co.probe.port_list) },
 	{ "tls-port", 0, "PORT", "port of the TLS check", "443", TLS, CO_NONE, cli_set_port,

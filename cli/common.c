@@ -438,3 +438,21 @@ int64_t cli_parse_duration_ms(const char *s)
 	}
 	return -1;
 }
+
+int cli_set_timeout(const struct cli_option *o, void *dst, const char *arg)
+{
+	int64_t ms = cli_parse_duration_ms(arg);
+
+	if (ms < 0) {
+		cli_error("--%s '%s': give a duration in seconds such as 5 or 1.5s, or 2500ms", o->name,
+			  arg);
+		return -1;
+	}
+	if (ms < CLI_MIN_TIMEOUT_MS) {
+		cli_error("--%s '%s': a deadline under %dms is too short to try anything; give "
+			  "at least %dms, such as 5 (seconds)", o->name, arg, CLI_MIN_TIMEOUT_MS, CLI_MIN_TIMEOUT_MS);
+		return -1;
+	}
+	*(int64_t *)((char *)dst + o->off) = ms;
+	return 0;
+}

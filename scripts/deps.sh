@@ -8,7 +8,7 @@ libpcap-dev libssh2-1-dev libldns-dev libssl-dev libcjson-dev libcriterion-dev
 openssh-server openssh-client openssl sudo netcat-openbsd socat python3
 iproute2 nftables wireguard-go wireguard-tools tcpdump
 dnsmasq-base avahi-daemon avahi-utils libnss-mdns curl procps time
-clang libclang-rt-14-dev groff-base"
+clang libclang-rt-14-dev groff-base strace passwd"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -67,6 +67,11 @@ void lab_md_result_free(struct lab_md_result *r);
 int lab_run_md(struct lab *l, const char *ns, const char *const args[], int timeout_ms,
 	       struct lab_md_result *r);
 
+/* lab_run_md() with input (a string) on meshdoctor's standard input instead of
+ * /dev/null (--password-stdin). */
+int lab_run_md_stdin(struct lab *l, const char *ns, const char *const args[], const char *input,
+		     int timeout_ms, struct lab_md_result *r);
+
 /* lab_run_md() as another local user: the child enters ns as root, then takes the
  * user's uid, gid and groups and its HOME, so that programs meshdoctor runs (`ssh -G`)
  * read that user's ~/.ssh; SSH_AUTH_SOCK is not passed on (an agent there is not the

@@ -17,6 +17,8 @@ struct replay {
 	size_t n_cmds, cap_cmds, cap_limits;
 	struct replay_file *files;
 	size_t n_files, cap_files;
+	char *last_in;       /* what the last command run alone got on its standard input */
+	size_t last_in_len;
 };
 
 static int log_cmd_limit(struct replay *r, const char *cmd, int limit)
@@ -159,6 +161,14 @@ static int replay_exec(void *impl, const char *cmd, const void *in, size_t in_le
 	}
 	if (log_cmd(r, cmd))
 		return md_err_set(err, MD_ENOMEM, "exec", "out of memory");
+	free(r->last_in);
+	r->last_in = malloc(in_len + 1);
+	if (!r->last_in)
+		return md_err_set(err, MD_ENOMEM, "exec", "out of memory");
+	if (in_len)
+		memcpy(r->last_in, in, in_len);
+	r->last_in[in_len] = '\0';
+	r->last_in_len = in_len;
 	for (size_t i = 0; i < r->n_entries; i++) {
 		const struct md_replay_entry *e = &r->entries[i];
 		int rc;
@@ -242,6 +252,7 @@ static void replay_free(void *impl)
 
 	if (!r)
 		return;
+	free(r->last_in);
 	for (size_t i = 0; i < r->n_cmds; i++)
 		free(r->cmds[i]);
 	for (size_t i = 0; i < r->n_files; i++) {
@@ -301,4 +312,13 @@ int md_replay_limit(const struct md_session *s, size_t i)
 	struct replay *r = md_session_impl(s, &replay_ops);
 
 	return r && i < r->n_cmds ? r->limits[i] : -1;
+}
+
+const char *md_replay_last_stdin(const struct md_session *s, size_t *len)
+{
+	const struct replay *r = md_session_impl(s, &replay_ops);
+
+	if (len)
+		*len = r && r->last_in ? r->last_in_len : 0;
+	return r ? r->last_in : NULL;
 }

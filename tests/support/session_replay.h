@@ -35,4 +35,8 @@ const char *md_replay_cmd(const struct md_session *s, size_t i);
  * script (its md_run line), -1 when it was run as an exec of its own or past the last. */
 int md_replay_limit(const struct md_session *s, size_t i);
 
+/* What the last command run alone (not a batch section) got on its standard input
+ * (borrowed, NUL-ended; *len its length), or NULL before any. */
+const char *md_replay_last_stdin(const struct md_session *s, size_t *len);
+
 #endif
