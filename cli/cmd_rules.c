@@ -1,6 +1,7 @@
 /* cmd_rules.c — `meshdoctor rules [--rules DIR]` and `meshdoctor rules explain ID`. */
 #include "cli/cli.h"
 #include "probes/probe.h"
+#include "remedies/remedy.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -61,7 +62,21 @@ static void explain(const struct md_rule *r)
 		put(r->advice[i]);
 		putchar('\n');
 	}
-	line("remedy:    ", r->remedy ? r->remedy : "(none)");
+	if (!r->remedy) {
+		line("remedy:    ", "(none)");
+	} else {
+		const struct md_remedy *m = md_remedy_find(r->remedy);
+
+		fputs("  remedy:     ", stdout);
+		put(r->remedy);
+		if (m) {
+			fputs(" (meshdoctor applies it: ", stdout);
+			put(m->summary);
+			fputs(")\n", stdout);
+		} else {
+			fputs(" (advice only: meshdoctor does not apply it yet)\n", stdout);
+		}
+	}
 	line("source:    ", r->source);
 	for (size_t i = 0; i < r->n_supersedes; i++)
 		line(i ? "           " : "supersedes:", r->supersedes[i]);
@@ -86,6 +101,7 @@ static int rules_main(int argc, char **argv)
 {
 	struct md_ruleset rs;
 	const char *dir_opt = NULL, *dir = NULL;
+	size_t applied = 0, advice = 0;
 	int rc = cli_parse(&cmd_rules, argc, argv, &dir_opt);
 
 	if (rc != CLI_GO_ON)
@@ -139,8 +155,18 @@ static int rules_main(int argc, char **argv)
 		put(base ? base + 1 : r->file);
 		printf(":%d  ", r->line);
 		put(r->source);
+		if (r->remedy && md_remedy_find(r->remedy)) {
+			fputs("  [remedy applied by meshdoctor: ", stdout);
+			put(r->remedy);
+			putchar(']');
+			applied++;
+		} else if (r->remedy) {
+			advice++;
+		}
 		putchar('\n');
 	}
+	printf("\nrules whose remedy meshdoctor applies (marked): %zu; whose remedy is advice "
+	       "only: %zu (`meshdoctor rules explain ID` says more)\n", applied, advice);
 	rc = MD_EXIT_OK;
 out:
 	md_ruleset_cleanup(&rs);

@@ -148,6 +148,8 @@ Test(cli, rules_lists_and_explains)
 	md(&r, a1);
 	cr_assert_eq(r.code, 0);
 	cr_assert(strstr(r.out, "ssh-connection-refused") && strstr(r.out, "seeds/002"), "%s", r.out);
+	cr_assert(strstr(r.out, "  [remedy applied by meshdoctor: prepare-sudo]\n"), "%s", r.out);
+	cr_assert(strstr(r.out, "rules whose remedy meshdoctor applies (marked): "), "%s", r.out);
 	md(&r, a2);
 	cr_assert_eq(r.code, 0);
 	cr_assert(strstr(r.out, "when:") && strstr(r.out, "ssh.tcp") && strstr(r.out, "from probe ssh"),
