@@ -797,7 +797,7 @@ static void *add_in_thread(void *p)
 	return NULL;
 }
 
-Test(known_hosts, add_waits_for_the_file_lock_and_gives_up_after_its_wait, .timeout = 20)
+Test(known_hosts, add_waits_for_the_file_lock_and_gives_up_after_its_wait)
 {
 	char path[128];
 	struct add_arg a = { .path = path };
