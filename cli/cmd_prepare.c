@@ -5,17 +5,15 @@
  * session, or: asked on the terminal (--yes: not asked) → the sudo password read (from the
  * terminal without echo, or --password-stdin) → applied over the session → the host probe
  * re-run to verify. */
+#include "cli/apply.h"
 #include "cli/cli.h"
 #include "core/net.h"
 #include "remedies/remedy.h"
 #include "run/check.h"
 
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-#define PASSWORD_MAX 1024
 
 struct prepare_args {
 	struct md_check_opts co;
@@ -70,67 +68,6 @@ static void no_session_reason(const struct md_host_result *res, char *out, size_
 	snprintf(out, len, "no SSH session");
 }
 
-/* The plan's steps as the host would receive them, through a recording session. */
-static int dry_run(const struct md_plan *plan, const struct md_host_result *res,
-		   const struct md_secret *sec)
-{
-	struct md_buf log;
-	struct md_err err = { 0 };
-	struct md_apply_result ar;
-	struct md_deadline dl = md_deadline_after(md_now_ms(), 1000);
-	struct md_session *rec;
-	int rc = MD_EXIT_OK;
-
-	md_buf_init(&log, 0);
-	rec = md_session_new_recording(md_session_peer(res->session), md_session_os(res->session),
-				       &log, &err);
-	if (!rec || md_plan_apply(plan, rec, sec, 1, &dl, &ar, &err) != MD_OK) {
-		cli_error("dry run: %s", err.msg);
-		rc = MD_EXIT_UNKNOWN;
-	} else {
-		printf("\nDry run: nothing was changed.  What %s would receive:\n%s",
-		       md_session_peer(res->session), md_buf_str(&log));
-	}
-	md_session_free(rec);
-	md_buf_cleanup(&log);
-	return rc;
-}
-
-/* Asks before acting (unless --yes) and reads the password.  0 to go on, else the exit
- * code. */
-static int consent_and_password(const struct prepare_args *a, const char *target,
-				const struct md_plan *plan, char *pw, size_t pw_n, int *pw_len)
-{
-	char q[512], prompt[300];
-
-	if (!a->yes) {
-		int c;
-
-		snprintf(q, sizeof(q), "Apply these %zu steps to %s?", plan->n, target);
-		c = cli_confirm(q);
-		if (c < 0) {
-			cli_error("no terminal to ask on: give --yes to apply, or --dry-run to see "
-				  "what would be done");
-			return MD_EXIT_USAGE;
-		}
-		if (c == 0) {
-			fprintf(stderr, "meshdoctor: nothing done\n");
-			return MD_EXIT_OK;
-		}
-	}
-	snprintf(prompt, sizeof(prompt), "[sudo] password for %s: ", target);
-	*pw_len = a->password_stdin ? cli_read_secret_stdin(pw, pw_n)
-				    : cli_read_secret_tty(prompt, pw, pw_n);
-	if (*pw_len < 0) {
-		cli_error(a->password_stdin ? "--password-stdin: no password on standard input (one "
-					      "line, at most %d bytes)"
-					    : "no terminal to read the sudo password from: give "
-					      "--password-stdin (at most %d bytes)", PASSWORD_MAX - 1);
-		return MD_EXIT_USAGE;
-	}
-	return 0;
-}
-
 /* The host probe again, on a new session: did the drop-in take effect? */
 static int verify(const char *target, const struct prepare_args *a, const struct md_plan *plan,
 		  const struct md_ruleset *rules)
@@ -169,56 +106,34 @@ static int prepare(const char *target, const struct prepare_args *a, struct md_h
 {
 	struct md_remedy_in in = { .facts = &res->facts, .user = res->target.user,
 				   .sudo_all = a->sudo_all };
-	struct md_secret sec = { .name = "sudo-password",
-				 .shown = "<sudo password from the terminal>" };
+	struct cli_secrets sec;
 	struct md_plan plan;
-	struct md_buf shown;
 	struct md_err err = { 0 };
-	struct md_apply_result ar;
-	struct md_deadline dl;
-	char pw[PASSWORD_MAX];
-	int rc, pw_len = 0;
+	size_t with_steps = 0;
+	int rc;
 
-	if (a->password_stdin)
-		sec.shown = "<sudo password from standard input>";
+	cli_secrets_init(&sec, a->password_stdin);
 	md_plan_init(&plan, "prepare-sudo");
-	md_buf_init(&shown, 0);
-	rc = md_remedy_find("prepare-sudo")->plan(&in, &plan, &err);
-	if (rc == MD_OK)
-		rc = md_plan_print(&plan, target, &sec, 1, &shown);
-	if (rc != MD_OK) {
-		cli_error("%s", rc == MD_ENOMEM ? "out of memory" : err.msg);
+	if (md_remedy_find("prepare-sudo")->plan(&in, &plan, &err) != MD_OK ||
+	    cli_show_plans(&plan, 1, target, &sec, &with_steps) != MD_OK) {
+		cli_error("out of memory");
 		rc = MD_EXIT_UNKNOWN;
-		goto out;
-	}
-	fputs(md_buf_str(&shown), plan.refused[0] ? stderr : stdout);
-	if (plan.refused[0] || !plan.n) {
+	} else if (plan.refused[0] || !with_steps) {
 		rc = plan.refused[0] ? MD_EXIT_CRITICAL : MD_EXIT_OK;
-		goto out;
+	} else if (a->dry_run) {
+		rc = cli_dry_run(&plan, 1, res->session, &sec);
+	} else if ((rc = cli_consent_and_secrets(&plan, 1, with_steps, target, a->yes, &sec))) {
+		rc = rc == CLI_DECLINED ? MD_EXIT_OK : rc;
+	} else {
+		rc = cli_apply_plans(&plan, 1, res->session, &sec, a->co.probe.timeout_ms);
+		cli_secrets_wipe(&sec);
+		if (rc == 0) {
+			md_session_free(res->session);
+			res->session = NULL;
+			rc = verify(target, a, &plan, rules);
+		}
 	}
-	if (a->dry_run) {
-		rc = dry_run(&plan, res, &sec);
-		goto out;
-	}
-	rc = consent_and_password(a, target, &plan, pw, sizeof(pw), &pw_len);
-	if (rc != 0 || pw_len < 0)
-		goto out;
-	sec.value = pw;
-	sec.len = (size_t)pw_len;
-	dl = md_deadline_after(md_now_ms(), a->co.probe.timeout_ms);
-	rc = md_plan_apply(&plan, res->session, &sec, 1, &dl, &ar, &err);
-	OPENSSL_cleanse(pw, sizeof(pw));
-	if (rc != MD_OK) {
-		cli_error("%s; stopped there (%zu of %zu steps done)", err.msg, ar.done, plan.n);
-		rc = rc == MD_ENOMEM ? MD_EXIT_UNKNOWN : MD_EXIT_CRITICAL;
-		goto out;
-	}
-	printf("applied: %zu of %zu steps\n", ar.done, plan.n);
-	md_session_free(res->session);
-	res->session = NULL;
-	rc = verify(target, a, &plan, rules);
-out:
-	md_buf_cleanup(&shown);
+	cli_secrets_wipe(&sec);
 	md_plan_cleanup(&plan);
 	return rc;
 }

@@ -160,7 +160,7 @@ Test(lab_prepare, password_sudo_becomes_passwordless_verified_then_nothing_to_do
 		     res.err);
 	cr_assert(strstr(res.out, "prepare-sudo on "), "%s", res.out);
 	cr_assert(strstr(res.out, "standard input: <sudo password from standard input>"), "%s", res.out);
-	cr_assert(strstr(res.out, "applied: 2 of 2 steps"), "%s", res.out);
+	cr_assert(strstr(res.out, "prepare-sudo: applied 2 of 2 steps"), "%s", res.out);
 	cr_assert(strstr(res.out, "verified: host.sudo = nopasswd"), "%s", res.out);
 	cr_assert_eq(stat(dropin, &st), 0, "%s was not installed", dropin);
 	cr_assert_eq(st.st_mode & 07777, 0440, "mode %o", st.st_mode & 07777);
