@@ -45,7 +45,7 @@ static bool plan_needs(const struct md_plan *p, const char *secret)
 	return false;
 }
 
-int cli_show_plans(const struct md_plan *plans, size_t n, const char *target,
+int cli_show_plans(FILE *to, const struct md_plan *plans, size_t n, const char *target,
 		   const struct cli_secrets *sec, size_t *with_steps)
 {
 	struct md_buf out;
@@ -56,7 +56,7 @@ int cli_show_plans(const struct md_plan *plans, size_t n, const char *target,
 	for (size_t i = 0; i < n && rc == MD_OK; i++) {
 		md_buf_reset(&out);
 		rc = md_plan_print(&plans[i], target, sec->v, sec->n, &out);
-		fputs(md_buf_str(&out), plans[i].refused[0] ? stderr : stdout);
+		fputs(md_buf_str(&out), plans[i].refused[0] ? stderr : to);
 		if (plans[i].n && !plans[i].refused[0])
 			(*with_steps)++;
 	}
@@ -66,7 +66,7 @@ int cli_show_plans(const struct md_plan *plans, size_t n, const char *target,
 	return rc;
 }
 
-int cli_dry_run(const struct md_plan *plans, size_t n, struct md_session *s,
+int cli_dry_run(FILE *to, const struct md_plan *plans, size_t n, struct md_session *s,
 		const struct cli_secrets *sec)
 {
 	struct md_buf log;
@@ -86,7 +86,7 @@ int cli_dry_run(const struct md_plan *plans, size_t n, struct md_session *s,
 		cli_error("dry run: %s", err.msg);
 		rc = MD_EXIT_UNKNOWN;
 	} else {
-		printf("\nDry run: nothing was changed.  What %s would receive:\n%s",
+		fprintf(to, "\nDry run: nothing was changed.  What %s would receive:\n%s",
 		       md_session_peer(s), md_buf_str(&log));
 	}
 	md_session_free(rec);
@@ -152,7 +152,7 @@ int cli_consent_and_secrets(const struct md_plan *plans, size_t n, size_t with_s
 	return 0;
 }
 
-int cli_apply_plans(const struct md_plan *plans, size_t n, struct md_session *s,
+int cli_apply_plans(FILE *to, const struct md_plan *plans, size_t n, struct md_session *s,
 		    const struct cli_secrets *sec, int64_t timeout_ms)
 {
 	struct md_deadline dl = md_deadline_after(md_now_ms(), timeout_ms);
@@ -170,7 +170,7 @@ int cli_apply_plans(const struct md_plan *plans, size_t n, struct md_session *s,
 				  err.msg, ar.done, plans[i].n);
 			return rc == MD_ENOMEM ? MD_EXIT_UNKNOWN : MD_EXIT_CRITICAL;
 		}
-		printf("%s: applied %zu of %zu steps\n", plans[i].remedy, ar.done, plans[i].n);
+		fprintf(to, "%s: applied %zu of %zu steps\n", plans[i].remedy, ar.done, plans[i].n);
 	}
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* The secrets plans' steps may take, each shown by its placeholder until read. */
 #define CLI_MAX_SECRETS 4
@@ -24,14 +25,14 @@ struct cli_secrets {
 void cli_secrets_init(struct cli_secrets *s, bool from_stdin);
 void cli_secrets_wipe(struct cli_secrets *s);
 
-/* Prints each plan (to stderr when it refuses); *with_steps: how many have steps to
+/* Prints each plan to `to` (to stderr when it refuses); *with_steps: how many have steps to
  * apply.  MD_OK or MD_ENOMEM (said). */
-int cli_show_plans(const struct md_plan *plans, size_t n, const char *target,
+int cli_show_plans(FILE *to, const struct md_plan *plans, size_t n, const char *target,
 		   const struct cli_secrets *sec, size_t *with_steps);
 
 /* The plans through a recording session: prints what the host would receive.  An exit
  * code. */
-int cli_dry_run(const struct md_plan *plans, size_t n, struct md_session *s,
+int cli_dry_run(FILE *to, const struct md_plan *plans, size_t n, struct md_session *s,
 		const struct cli_secrets *sec);
 
 /* Asks on the terminal unless yes, then reads the secrets the plans' steps take.  0 to
@@ -42,7 +43,7 @@ int cli_consent_and_secrets(const struct md_plan *plans, size_t n, size_t with_s
 
 /* Applies the plans with steps, in order, over s within timeout_ms, and stops at the
  * first failed step (said, with its evidence).  0, or the exit code. */
-int cli_apply_plans(const struct md_plan *plans, size_t n, struct md_session *s,
+int cli_apply_plans(FILE *to, const struct md_plan *plans, size_t n, struct md_session *s,
 		    const struct cli_secrets *sec, int64_t timeout_ms);
 
 #endif

@@ -115,17 +115,17 @@ static int prepare(const char *target, const struct prepare_args *a, struct md_h
 	cli_secrets_init(&sec, a->password_stdin);
 	md_plan_init(&plan, "prepare-sudo");
 	if (md_remedy_find("prepare-sudo")->plan(&in, &plan, &err) != MD_OK ||
-	    cli_show_plans(&plan, 1, target, &sec, &with_steps) != MD_OK) {
+	    cli_show_plans(stdout, &plan, 1, target, &sec, &with_steps) != MD_OK) {
 		cli_error("out of memory");
 		rc = MD_EXIT_UNKNOWN;
 	} else if (plan.refused[0] || !with_steps) {
 		rc = plan.refused[0] ? MD_EXIT_CRITICAL : MD_EXIT_OK;
 	} else if (a->dry_run) {
-		rc = cli_dry_run(&plan, 1, res->session, &sec);
+		rc = cli_dry_run(stdout, &plan, 1, res->session, &sec);
 	} else if ((rc = cli_consent_and_secrets(&plan, 1, with_steps, target, a->yes, &sec))) {
 		rc = rc == CLI_DECLINED ? MD_EXIT_OK : rc;
 	} else {
-		rc = cli_apply_plans(&plan, 1, res->session, &sec, a->co.probe.timeout_ms);
+		rc = cli_apply_plans(stdout, &plan, 1, res->session, &sec, a->co.probe.timeout_ms);
 		cli_secrets_wipe(&sec);
 		if (rc == 0) {
 			md_session_free(res->session);

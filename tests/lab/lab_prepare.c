@@ -224,3 +224,45 @@ Test(lab_prepare, without_a_terminal_or_yes_it_asks_for_yes_and_changes_nothing,
 	cr_assert(strstr(res.err, "no terminal to ask on: give --yes"), "%s", res.err);
 	cr_assert_not(exists(dropin));
 }
+
+/* fix: the finding ssh-sudo-needs-password names prepare-sudo, which fix plans, applies
+ * and verifies by checking again: before has the finding, after does not. */
+static void fix(const char *input, const char *extra1, const char *extra2)
+{
+	const char *args[] = { "fix", target, "--identity", key, "--known-hosts", kh,
+			       "--no-ssh-config", "--probes", "ssh", "--rules", "rules",
+			       "--timeout", "20s", "--json", "-", extra1, extra2, NULL };
+
+	lab_md_result_free(&res);
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(lab_run_md_stdin(L, cli, args, input, 90000, &res), 0, "lab_run_md");
+}
+
+static bool report_has(const char *which, const char *rule)
+{
+	return lab_report_has_finding(cJSON_GetObjectItemCaseSensitive(res.report, which), rule);
+}
+
+Test(lab_prepare, fix_applies_prepare_sudo_for_its_finding_and_the_check_after_has_none,
+     .timeout = 180)
+{
+	start_host();
+	/* With the JSON on standard output, the plans go to standard error. */
+	fix("", "--dry-run", NULL);
+	cr_assert(strstr(res.err, "prepare-sudo on "), "%s", res.err);
+	cr_assert(strstr(res.err, "Dry run: nothing was changed."), "%s", res.err);
+	cr_assert_str_empty(res.out);
+	cr_assert_eq(res.exit_code, 1, "the dry run exits with the check's verdict: %d\n%s%s",
+		     res.exit_code, res.out, res.err);
+	cr_assert_not(exists(dropin));
+
+	fix(PASSWORD "\n", "--password-stdin", "--yes");
+	cr_assert(res.report, "no JSON\nstdout: %s\nstderr: %s", res.out, res.err);
+	cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(res.report, "schema")->valuestring,
+			 "meshdoctor/fix/v1");
+	cr_assert(report_has("before", "ssh-sudo-needs-password"), "%s", res.out);
+	cr_assert_not(report_has("after", "ssh-sudo-needs-password"), "%s", res.out);
+	cr_assert_eq(res.exit_code, 0, "exit %d\n%s", res.exit_code, res.err);
+	cr_assert(exists(dropin));
+	assert_password_nowhere();
+}

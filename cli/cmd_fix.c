@@ -1,0 +1,287 @@
+/* cmd_fix.c — `meshdoctor fix TARGET`: check, the findings' remedies that meshdoctor
+ * applies as plans, shown, dry-run or asked for and applied, then the check again: the
+ * host after, and what changed from before.
+ *
+ * A finding whose remedy meshdoctor does not apply is listed as advice only; a remedy
+ * named by several findings is planned once.  The exit code is the verdict of the check
+ * after (before, with --dry-run), or 2 when a step failed. */
+#include "cli/apply.h"
+#include "cli/cli.h"
+#include "core/net.h"
+#include "remedies/remedy.h"
+#include "report/report.h"
+#include "run/check.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_PLANS 16
+
+struct fix_args {
+	struct md_check_opts co;
+	const char *json_path, *rules_opt;
+	bool password_stdin, sudo_all, dry_run, yes;
+};
+
+#define AT(field) offsetof(struct fix_args, field)
+#define GENERAL "options"
+#define SSH "SSH options"
+
+static int set_output(const struct cli_option *o, void *dst, const char *arg)
+{
+	if (cli_check_output_path("--json", arg))
+		return -1;
+	return cli_set_string(o, dst, arg);
+}
+
+static const struct cli_option options[] = {
+	{ "dry-run", 'n', NULL, "print the plans and exactly what the host would receive "
+	  "(secrets as placeholders, not asked for); change nothing", NULL, GENERAL, CO_NONE,
+	  cli_set_true, AT(dry_run) },
+	{ "yes", 'y', NULL, "apply without asking (needed when there is no terminal to ask on)",
+	  NULL, GENERAL, CO_NONE, cli_set_true, AT(yes) },
+	{ "password-stdin", 0, NULL, "read the sudo password, when a plan needs it, from the "
+	  "first line of standard input instead of the terminal", NULL, GENERAL, CO_NONE,
+	  cli_set_true, AT(password_stdin) },
+	{ "sudo-all", 0, NULL, "prepare-sudo: allow every command without a password", NULL,
+	  GENERAL, CO_NONE, cli_set_true, AT(sudo_all) },
+	{ "json", 0, "FILE", "write {before, after} as JSON to FILE ('-': standard output, "
+	  "instead of the text)", NULL, GENERAL, CO_FILE, set_output, AT(json_path) },
+	{ "probes", 0, "LIST", "check with only these probes, comma-separated (and what they "
+	  "need)", NULL, GENERAL, CO_PROBES, cli_set_string, AT(co.probes) },
+	{ "timeout", 0, "DURATION", "deadline for each check and for applying: seconds (5, "
+	  "1.5) or 5s, 2500ms, 2m", "10s", GENERAL, CO_NONE, cli_set_timeout,
+	  AT(co.probe.timeout_ms) },
+	{ "rules", 0, "DIR", "load rule files from DIR instead of the installed rules", NULL,
+	  GENERAL, CO_DIR, cli_set_string, AT(rules_opt) },
+	CLI_OPTION_HELP(GENERAL),
+	CLI_TARGET_OPTIONS(struct fix_args, SSH),
+	{ 0 },
+};
+
+/* The plans of the findings' remedies meshdoctor applies, each remedy once, in the
+ * findings' order; the others are listed as advice only.  The count, or -1 (said). */
+static int make_plans(FILE *to, const struct md_host_result *res, const struct fix_args *a,
+		      struct md_plan *plans)
+{
+	struct md_remedy_in in = { .facts = &res->facts, .user = res->target.user,
+				   .sudo_all = a->sudo_all };
+	int n = 0;
+
+	for (size_t i = 0; i < res->eval.n_findings; i++) {
+		const struct md_rule *r = res->eval.findings[i].rule;
+		const struct md_remedy *m = r->remedy ? md_remedy_find(r->remedy) : NULL;
+		struct md_err err = { 0 };
+		bool planned = false;
+
+		for (int k = 0; m && k < n; k++)
+			planned |= strcmp(plans[k].remedy, m->name) == 0;
+		if (!m || planned) {
+			if (!m)
+				fprintf(to, "%s: advice only%s%s (see the finding below)\n", r->id,
+				       r->remedy ? ", remedy " : "", r->remedy ? r->remedy : "");
+			continue;
+		}
+		if (n == MAX_PLANS)
+			break;
+		md_plan_init(&plans[n], m->name);
+		if (m->plan(&in, &plans[n], &err) != MD_OK) {
+			md_plan_cleanup(&plans[n]);
+			cli_error("%s: %s", m->name, err.msg);
+			return -1;
+		}
+		n++;
+	}
+	return n;
+}
+
+static cJSON *report_of(const struct md_host_result *res, const struct md_ruleset *rules,
+			const char *rules_dir, bool show_secrets)
+{
+	struct md_report r = {
+		.target = &res->target, .facts = &res->facts, .runs = res->runs, .n_runs = res->n_runs,
+		.eval = &res->eval, .rules = rules, .rules_dir = rules_dir,
+		.started_wall_ms = res->started_wall_ms, .duration_ms = res->duration_ms,
+		.exit_code = (int)res->verdict, .show_secrets = show_secrets,
+	};
+
+	return md_report_build(&r);
+}
+
+static bool has_finding(const struct md_host_result *res, const char *id)
+{
+	for (size_t i = 0; i < res->eval.n_findings; i++)
+		if (strcmp(res->eval.findings[i].rule->id, id) == 0)
+			return true;
+	return false;
+}
+
+/* Before → after: each finding of before, fixed or still there; new ones. */
+static void print_changes(const struct md_host_result *before, const struct md_host_result *after)
+{
+	printf("\nbefore → after:\n");
+	for (size_t i = 0; i < before->eval.n_findings; i++) {
+		const char *id = before->eval.findings[i].rule->id;
+
+		printf("  %-6s %s\n", has_finding(after, id) ? "still" : "fixed", id);
+	}
+	for (size_t i = 0; i < after->eval.n_findings; i++) {
+		const char *id = after->eval.findings[i].rule->id;
+
+		if (!has_finding(before, id))
+			printf("  %-6s %s\n", "new", id);
+	}
+}
+
+/* The after report as text (or both as JSON); the exit code: after's verdict. */
+static int output(const struct fix_args *a, const struct md_host_result *before,
+		  const struct md_host_result *after, const struct md_ruleset *rules,
+		  const char *rules_dir)
+{
+	cJSON *doc = cJSON_CreateObject();
+	cJSON *b = report_of(before, rules, rules_dir, false);
+	cJSON *f = report_of(after, rules, rules_dir, false);
+	struct md_buf buf;
+	int rc = (int)after->verdict;
+
+	md_buf_init(&buf, 0);
+	if (!doc || !b || !f || !cJSON_AddStringToObject(doc, "schema", "meshdoctor/fix/v1")) {
+		cJSON_Delete(b);
+		cJSON_Delete(f);
+		rc = MD_EXIT_UNKNOWN;
+		cli_error("out of memory building the report");
+		goto out;
+	}
+	cJSON_AddItemToObject(doc, "before", b);
+	cJSON_AddItemToObject(doc, "after", f);
+	if (a->json_path && (md_report_json_text(doc, &buf) != MD_OK ||
+			     cli_write_output(a->json_path, &buf) != 0))
+		rc = MD_EXIT_UNKNOWN;
+	if (!(a->json_path && cli_output_fd(a->json_path) == STDOUT_FILENO)) {
+		struct md_text_opts to = { .color = cli_use_color(STDOUT_FILENO) };
+
+		md_buf_reset(&buf);
+		if (after != before)
+			print_changes(before, after);
+		if (md_report_text(f, &to, &buf) != MD_OK || cli_write_output("-", &buf) != 0)
+			rc = MD_EXIT_UNKNOWN;
+	}
+out:
+	md_buf_cleanup(&buf);
+	cJSON_Delete(doc);
+	return rc;
+}
+
+/* Plans from before, shown; dry-run, or asked for, applied, and checked again into
+ * after.  The exit code. */
+static int fix(const char *target, const struct fix_args *a, struct md_host_result *before,
+	       struct md_host_result *after, const struct md_ruleset *rules, const char *rules_dir)
+{
+	struct md_plan plans[MAX_PLANS];
+	struct cli_secrets sec;
+	struct md_err err = { 0 };
+	struct md_check_opts co = a->co;
+	/* The JSON on standard output: everything else to standard error. */
+	FILE *to = a->json_path && cli_output_fd(a->json_path) == STDOUT_FILENO ? stderr : stdout;
+	size_t with_steps = 0;
+	int n = make_plans(to, before, a, plans), rc;
+
+	if (n < 0)
+		return MD_EXIT_UNKNOWN;
+	cli_secrets_init(&sec, a->password_stdin);
+	if (cli_show_plans(to, plans, (size_t)n, target, &sec, &with_steps) != MD_OK) {
+		rc = MD_EXIT_UNKNOWN;
+	} else if (!with_steps) {
+		fprintf(to, "%s: nothing meshdoctor can apply\n", target);
+		rc = output(a, before, before, rules, rules_dir);
+	} else if (a->dry_run) {
+		rc = cli_dry_run(to, plans, (size_t)n, before->session, &sec);
+		if (rc == MD_EXIT_OK)
+			rc = (int)before->verdict;
+	} else if ((rc = cli_consent_and_secrets(plans, (size_t)n, with_steps, target, a->yes,
+						 &sec))) {
+		rc = rc == CLI_DECLINED ? (int)before->verdict : rc;
+	} else if ((rc = cli_apply_plans(to, plans, (size_t)n, before->session, &sec,
+					 a->co.probe.timeout_ms)) == 0) {
+		md_session_free(before->session);
+		before->session = NULL;
+		co.keep_session = false;
+		if (md_check_run(target, &co, rules, after, &err) != MD_OK) {
+			cli_error("the check after: %s", err.msg);
+			rc = MD_EXIT_UNKNOWN;
+		} else {
+			rc = output(a, before, after, rules, rules_dir);
+		}
+	}
+	cli_secrets_wipe(&sec);
+	for (int i = 0; i < n; i++)
+		md_plan_cleanup(&plans[i]);
+	return rc;
+}
+
+static int fix_main(int argc, char **argv)
+{
+	struct fix_args a = { .co.probe = { .timeout_ms = 10000, .capture_seconds = 3 } };
+	struct md_host_result before, after;
+	struct md_ruleset rules;
+	struct md_err err = { 0 };
+	const char *rules_dir = NULL;
+	int rc;
+
+	md_ruleset_init(&rules);
+	md_host_result_init(&before);
+	md_host_result_init(&after);
+	rc = cli_parse(&cmd_fix, argc, argv, &a);
+	if (rc != CLI_GO_ON)
+		goto out;
+	rc = MD_EXIT_USAGE;
+	if (optind != argc - 1) {
+		cli_error(optind >= argc ? "fix needs a TARGET: [USER@]HOST[:PORT] (try --help)"
+					 : "fix takes one TARGET, got more (try --help)");
+		goto out;
+	}
+	if (a.dry_run && a.yes) {
+		cli_error("--dry-run and --yes exclude each other: give one");
+		goto out;
+	}
+	if (cli_load_rules(a.rules_opt, &rules, &rules_dir))
+		goto out;
+	a.co.keep_session = true;
+	if (md_check_run(argv[optind], &a.co, &rules, &before, &err) != MD_OK) {
+		cli_error("%s", err.msg);
+		rc = err.code == MD_ENOMEM ? MD_EXIT_UNKNOWN : MD_EXIT_USAGE;
+		goto out;
+	}
+	rc = fix(argv[optind], &a, &before, &after, &rules, rules_dir);
+out:
+	md_host_result_cleanup(&before);
+	md_host_result_cleanup(&after);
+	md_ruleset_cleanup(&rules);
+	if (md_net_pending_lookups() > 0) {
+		fflush(NULL);
+		_exit(rc);
+	}
+	return rc;
+}
+
+const struct cli_command cmd_fix = {
+	.name = "fix",
+	.main = fix_main,
+	.summary = "Check HOST, apply the remedies meshdoctor knows for its findings, check again",
+	.synopsis = "[OPTIONS] TARGET",
+	.description =
+		"Runs the check of TARGET, then, for each finding whose remedy meshdoctor applies\n"
+		"(`meshdoctor rules` marks them), makes the remedy's plan: the exact commands and\n"
+		"files, printed before anything runs.  Findings whose remedy is advice only are\n"
+		"listed as such.  Asks on a terminal (--yes: does not ask), reads the secrets the\n"
+		"steps take, applies the plans in order over the check's SSH session and stops at\n"
+		"the first failed step with its evidence; then checks again and prints the host\n"
+		"after, with each finding before marked fixed or still there.  --dry-run prints\n"
+		"exactly what the host would receive and changes nothing.  The exit code is the\n"
+		"check's after (before, with --dry-run).",
+	.options = options,
+	.operands = CO_HOST,
+	.exit_codes = true,
+};
