@@ -61,6 +61,10 @@ int cli_check_output_path(const char *option, const char *path);
 /* Colours on stdout: only on a TTY and when NO_COLOR is unset (https://no-color.org). */
 bool cli_use_color(int fd);
 
+/* The whole of path ('-': standard input) into b, at most b's cap (b->max bytes; what
+ * names what the file should be in the message for a larger one).  0, or -1 said. */
+int cli_read_file(const char *path, struct md_buf *b, const char *what);
+
 /* --timeout DURATION into an int64_t of milliseconds: cli_parse_duration_ms(), and at
  * least CLI_MIN_TIMEOUT_MS, under which no connect or handshake could even be tried. */
 #define CLI_MIN_TIMEOUT_MS 100

@@ -9,6 +9,9 @@
 #include "probes/probe.h"
 #include "report/report.h"
 #include "run/check.h"
+#include "run/fleet.h"
+#include "cli/check_fleet.h"
+#include "core/inventory.h"
 
 #include <stddef.h>
 #include <limits.h>
@@ -27,6 +30,8 @@
 struct check_args {
 	struct md_check_opts co;
 	const char *json_path, *md_path, *rules_opt;
+	const char *inventory, *ndjson_path;
+	int jobs;
 };
 
 #define AT(field) offsetof(struct check_args, field)
@@ -71,6 +76,27 @@ static int set_wg_port(const struct cli_option *o, void *dst, const char *arg)
 	return 0;
 }
 
+static int set_jobs(const struct cli_option *o, void *dst, const char *arg)
+{
+	char *end;
+	long n = strtol(arg, &end, 10);
+
+	if (!*arg || *end || n < 1 || n > MD_FLEET_MAX_JOBS) {
+		cli_error("--%s '%s': give a number of hosts from 1 to %d", o->name, arg,
+			  MD_FLEET_MAX_JOBS);
+		return -1;
+	}
+	*(int *)((char *)dst + o->off) = (int)n;
+	return 0;
+}
+
+static int set_ndjson(const struct cli_option *o, void *dst, const char *arg)
+{
+	if (strcmp(arg, "-") != 0 && cli_check_output_path("--ndjson", arg))
+		return -1;
+	return cli_set_string(o, dst, arg);
+}
+
 /* --login-server: its host must be a name or an address. */
 static int set_login_server(const struct cli_option *o, void *dst, const char *arg)
 {
@@ -99,6 +125,14 @@ static const struct cli_option options[] = {
 	{ "markdown", 0, "FILE", "write the report as Markdown to FILE ('-': standard output, "
 	  "instead of the text); not where --json writes", NULL, GENERAL, CO_FILE, set_output,
 	  AT(md_path) },
+	{ "inventory", 0, "FILE", "check every host of FILE too: one TARGET a line (port=, "
+	  "user= after it) or an Ansible INI inventory", NULL, GENERAL, CO_FILE,
+	  cli_set_readable, AT(inventory) },
+	{ "jobs", 'j', "N", "with several hosts: how many to check at once", "16", GENERAL,
+	  CO_NONE, set_jobs, AT(jobs) },
+	{ "ndjson", 0, "FILE", "with several hosts: one JSON report a line, written as each "
+	  "host finishes ('-': standard output)", NULL, GENERAL, CO_FILE, set_ndjson,
+	  AT(ndjson_path) },
 	{ "probes", 0, "LIST", "run only these probes, comma-separated, each once (see `meshdoctor "
 	  "probes`); wireguard runs only when named, or with --pcap/--iface/--wg-port", NULL,
 	  GENERAL, CO_PROBES, cli_set_string, AT(co.probes) },
@@ -222,6 +256,60 @@ static int output(const struct md_host_result *res, const struct md_ruleset *rul
 	return rc;
 }
 
+/* The TARGETs of the command line, then the inventory's: several hosts at once. */
+static int check_many(const struct check_args *a, int n_args, char **args,
+		      const struct md_ruleset *rules, const char *rules_dir)
+{
+	struct md_inventory inv = { 0 };
+	struct md_err err = { 0 };
+	struct md_buf text;
+	const char **specs = NULL;
+	size_t n = 0;
+	int rc = MD_EXIT_USAGE;
+
+	md_buf_init(&text, 4u * 1024 * 1024);
+	if (a->md_path) {
+		cli_error("--markdown writes one host's report: with several hosts, use --json or "
+			  "--ndjson");
+		goto out;
+	}
+	if (a->inventory) {
+		if (cli_read_file(a->inventory, &text, "an inventory") != 0)
+			goto out;
+		if (md_inventory_parse(text.data ? text.data : "", text.len, &inv, &err) != MD_OK) {
+			cli_error("--inventory %s: %s", a->inventory, err.msg);
+			goto out;
+		}
+	}
+	specs = calloc((size_t)n_args + inv.n + 1, sizeof(*specs));
+	if (!specs) {
+		cli_error("out of memory");
+		rc = MD_EXIT_UNKNOWN;
+		goto out;
+	}
+	for (int i = 0; i < n_args; i++)
+		specs[n++] = args[i];
+	for (size_t i = 0; i < inv.n; i++)
+		specs[n++] = inv.v[i].spec;
+	if (!n) {
+		cli_error("--inventory %s lists no host", a->inventory);
+		goto out;
+	}
+	{
+		struct cli_fleet f = { .specs = specs, .n = n, .check = &a->co, .rules = rules,
+				       .rules_dir = rules_dir, .jobs = a->jobs,
+				       .json_path = a->json_path, .ndjson_path = a->ndjson_path,
+				       .show_secrets = a->co.probe.show_secrets };
+
+		rc = cli_check_fleet(&f);
+	}
+out:
+	free(specs);
+	md_inventory_free(&inv);
+	md_buf_cleanup(&text);
+	return rc;
+}
+
 static int check_main(int argc, char **argv)
 {
 	struct check_args a = { .co.probe = { .timeout_ms = MD_DEFAULT_TIMEOUT_MS,
@@ -239,15 +327,18 @@ static int check_main(int argc, char **argv)
 	if (rc != CLI_GO_ON)
 		goto out;
 	rc = MD_EXIT_USAGE;
-	if (optind != argc - 1) {
-		cli_error(optind >= argc ? "check needs a TARGET: [USER@]HOST[:PORT] (try --help)"
-					 : "check takes one TARGET, got more (try --help)");
+	if (optind >= argc && !a.inventory) {
+		cli_error("check needs a TARGET: [USER@]HOST[:PORT], or --inventory FILE (try --help)");
 		goto out;
 	}
 	if (check_outputs(a.json_path, a.md_path))
 		goto out;
 	if (cli_load_rules(a.rules_opt, &rules, &rules_dir))
 		goto out;
+	if (a.inventory || argc - optind > 1 || a.ndjson_path) {
+		rc = check_many(&a, argc - optind, argv + optind, &rules, rules_dir);
+		goto out;
+	}
 	if (md_check_run(argv[optind], &a.co, &rules, &res, &err) != MD_OK) {
 		cli_error("%s", err.msg);
 		rc = err.code == MD_ENOMEM ? MD_EXIT_UNKNOWN : MD_EXIT_USAGE;

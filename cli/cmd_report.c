@@ -10,34 +10,6 @@
 
 #define MAX_REPORT_BYTES (64u * 1024 * 1024)
 
-static int slurp(const char *path, struct md_buf *b)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	char chunk[65536];
-	size_t n;
-
-	if (!f) {
-		cli_error("cannot read %s: %s", path, strerror(errno));
-		return -1;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if (md_buf_append(b, chunk, n)) {
-			cli_error("%s: larger than %u MiB, not a report", path, MAX_REPORT_BYTES >> 20);
-			if (f != stdin)
-				fclose(f);
-			return -1;
-		}
-	if (ferror(f)) {
-		cli_error("cannot read %s: %s", path, strerror(errno));
-		if (f != stdin)
-			fclose(f);
-		return -1;
-	}
-	if (f != stdin)
-		fclose(f);
-	return 0;
-}
-
 struct report_args {
 	bool markdown, verbose;
 };
@@ -70,7 +42,7 @@ static int report_main(int argc, char **argv)
 	}
 	md_buf_init(&in, MAX_REPORT_BYTES);
 	md_buf_init(&out, 0);
-	if (slurp(argv[optind], &in))
+	if (cli_read_file(argv[optind], &in, "a report"))
 		goto out;
 	if (md_report_parse(md_buf_str(&in), &doc, &err)) {
 		cli_error("%s: %s", argv[optind], err.msg);

@@ -456,3 +456,31 @@ int cli_set_timeout(const struct cli_option *o, void *dst, const char *arg)
 	*(int64_t *)((char *)dst + o->off) = ms;
 	return 0;
 }
+
+int cli_read_file(const char *path, struct md_buf *b, const char *what)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	char chunk[65536];
+	size_t n;
+
+	if (!f) {
+		cli_error("cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (md_buf_append(b, chunk, n)) {
+			cli_error("%s: larger than %zu MiB, not %s", path, b->max >> 20, what);
+			if (f != stdin)
+				fclose(f);
+			return -1;
+		}
+	if (ferror(f)) {
+		cli_error("cannot read %s: %s", path, strerror(errno));
+		if (f != stdin)
+			fclose(f);
+		return -1;
+	}
+	if (f != stdin)
+		fclose(f);
+	return 0;
+}

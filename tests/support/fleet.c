@@ -4,6 +4,7 @@
 #include "core/deadline.h"
 #include "rules/engine.h"
 #include "run/check.h"
+#include "run/fleet.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -113,112 +114,116 @@ void fleet_teardown(void)
 		sh(why, sizeof(why), "rm -rf %s", dir);
 }
 
-struct host_run {
-	char spec[64], key[300], kh[300];
-	const struct md_ruleset *rules;
-	struct md_host_result res;
+/* What the checks found so far: the first host whose result is not as it must be. */
+struct fleet_check {
+	char specs[FLEET_HOSTS][64];
+	char why[400];
 	int rc;
-	struct md_err err;
+	size_t done;
 };
 
-static void *run_one(void *arg)
+static const char *fact(const struct md_host_result *r, const char *name)
 {
-	struct host_run *h = arg;
-	struct md_check_opts o = {
-		.probes = "ssh,port,tls",
-		.probe = { .timeout_ms = 30000 },
-		.target = { .port = SSHD_PORT, .identity = h->key, .known_hosts = h->kh,
-			    .no_ssh_config = true },
-	};
-
-	h->rc = md_check_run(h->spec, &o, h->rules, &h->res, &h->err);
-	return NULL;
-}
-
-static const char *fact(const struct host_run *h, const char *name)
-{
-	const char *v = md_facts_str(&h->res.facts, name);
+	const char *v = md_facts_str(&r->facts, name);
 
 	return v ? v : "(none)";
 }
 
-static bool expect(const struct host_run *h, const char *name, const char *want, char *why, size_t n)
+static bool expect(const char *spec, const struct md_host_result *r, const char *name,
+		   const char *want, char *why, size_t n)
 {
-	if (strcmp(fact(h, name), want) == 0)
+	if (strcmp(fact(r, name), want) == 0)
 		return true;
-	snprintf(why, n, "%s: %s = %s, want %s", h->spec, name, fact(h, name), want);
+	snprintf(why, n, "%s: %s = %s, want %s", spec, name, fact(r, name), want);
 	return false;
 }
 
 /* One host's result, as it must be. */
-static int check_one(const struct host_run *h, int i, char *why, size_t n)
+static int check_one(const char *spec, const struct md_host_result *r, size_t i, char *why,
+		     size_t n)
 {
 	char addr[64];
 
-	if (h->rc != MD_OK) {
-		snprintf(why, n, "%s: %s", h->spec, h->err.msg);
+	snprintf(addr, sizeof(addr), "127.0.0.%zu:%d", i + 1, SSHD_PORT);
+	if (!expect(spec, r, "ssh.addr", addr, why, n) || !expect(spec, r, "ssh.hostkey", "match", why, n) ||
+	    !expect(spec, r, "ssh.auth", "ok", why, n) || !expect(spec, r, "host.os", "linux", why, n) ||
+	    !expect(spec, r, "port.listeners_source", "ss -ltnup", why, n))
+		return -1;
+	snprintf(addr, sizeof(addr), "127.0.0.%zu:", i + 1);
+	if (!strstr(fact(r, "tls.host"), addr)) {
+		snprintf(why, n, "%s: tls.host %s", spec, fact(r, "tls.host"));
 		return -1;
 	}
-	snprintf(addr, sizeof(addr), "127.0.0.%d:%d", i + 1, SSHD_PORT);
-	if (!expect(h, "ssh.addr", addr, why, n) || !expect(h, "ssh.hostkey", "match", why, n) ||
-	    !expect(h, "ssh.auth", "ok", why, n) || !expect(h, "host.os", "linux", why, n) ||
-	    !expect(h, "port.listeners_source", "ss -ltnup", why, n))
-		return -1;
-	snprintf(addr, sizeof(addr), "127.0.0.%d:", i + 1);
-	if (!strstr(fact(h, "tls.host"), addr)) {
-		snprintf(why, n, "%s: tls.host %s", h->spec, fact(h, "tls.host"));
+	if (r->n_runs < 4) {
+		snprintf(why, n, "%s: %zu probes ran, want ssh, host, port, tls at least", spec,
+			 r->n_runs);
 		return -1;
 	}
-	if (h->res.n_runs < 4) {
-		snprintf(why, n, "%s: %zu probes ran, want ssh, host, port, tls at least", h->spec,
-			 h->res.n_runs);
-		return -1;
-	}
-	for (size_t k = 0; k < h->res.n_runs; k++)
-		if (h->res.runs[k].status != MD_OK) {
-			snprintf(why, n, "%s: probe %s: %s", h->spec, h->res.runs[k].probe,
-				 h->res.runs[k].message);
+	for (size_t k = 0; k < r->n_runs; k++)
+		if (r->runs[k].status != MD_OK) {
+			snprintf(why, n, "%s: probe %s: %.200s", spec, r->runs[k].probe, r->runs[k].message);
 			return -1;
 		}
 	return 0;
+}
+
+/* md_fleet_run() hands each result here as its check ends. */
+static void on_done(void *arg, size_t i, int rc, const struct md_host_result *res,
+		    const struct md_err *err)
+{
+	struct fleet_check *c = arg;
+
+	c->done++;
+	if (c->rc)
+		return;
+	if (rc != MD_OK) {
+		snprintf(c->why, sizeof(c->why), "%s: %s", c->specs[i], err->msg);
+		c->rc = -1;
+		return;
+	}
+	c->rc = check_one(c->specs[i], res, i, c->why, sizeof(c->why));
 }
 
 int fleet_run(char *why, size_t n)
 {
 	struct md_ruleset rules;
 	struct md_err e = { 0 };
-	struct host_run *h = calloc(FLEET_HOSTS, sizeof(*h));
-	pthread_t th[FLEET_HOSTS];
-	int rc = 0, started = 0;
+	struct fleet_check *c = calloc(1, sizeof(*c));
+	const char *specs[FLEET_HOSTS];
+	char key[300], kh[300];
+	struct md_check_opts o = {
+		.probes = "ssh,port,tls",
+		.probe = { .timeout_ms = 30000 },
+		.target = { .port = SSHD_PORT, .identity = key, .known_hosts = kh,
+			    .no_ssh_config = true },
+	};
+	/* Every host at once, on the engine's own pool of threads. */
+	struct md_fleet_opts fo = { .jobs = FLEET_HOSTS, .check = &o, .rules = &rules,
+				    .done = on_done, .arg = c };
+	int rc;
 
 	md_ruleset_init(&rules);
-	if (!h || md_rules_load_dir(&rules, "rules", &e) != MD_OK) {
-		snprintf(why, n, "rules: %s", h ? e.msg : "out of memory");
-		free(h);
+	if (!c || md_rules_load_dir(&rules, "rules", &e) != MD_OK) {
+		snprintf(why, n, "rules: %s", c ? e.msg : "out of memory");
+		free(c);
 		md_ruleset_cleanup(&rules);
 		return -1;
 	}
+	snprintf(key, sizeof(key), "%s/key", dir);
+	snprintf(kh, sizeof(kh), "%s/known_hosts", dir);
 	for (int i = 0; i < FLEET_HOSTS; i++) {
-		snprintf(h[i].spec, sizeof(h[i].spec), "root@127.0.0.%d", i + 1);
-		snprintf(h[i].key, sizeof(h[i].key), "%s/key", dir);
-		snprintf(h[i].kh, sizeof(h[i].kh), "%s/known_hosts", dir);
-		h[i].rules = &rules;
-		if (pthread_create(&th[i], NULL, run_one, &h[i]) != 0)
-			break;
-		started++;
+		snprintf(c->specs[i], sizeof(c->specs[i]), "root@127.0.0.%d", i + 1);
+		specs[i] = c->specs[i];
 	}
-	for (int i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	if (started < FLEET_HOSTS) {
-		snprintf(why, n, "only %d threads started", started);
-		rc = -1;
-	}
-	for (int i = 0; i < started; i++) {
-		if (rc == 0)
-			rc = check_one(&h[i], i, why, n);
-		md_host_result_cleanup(&h[i].res);
-	}
-	free(h);
+	rc = md_fleet_run(specs, FLEET_HOSTS, &fo, &e);
+	if (rc != MD_OK)
+		snprintf(why, n, "md_fleet_run: %s", e.msg);
+	else if (c->done != FLEET_HOSTS)
+		snprintf(why, n, "%zu of %d hosts reported", c->done, FLEET_HOSTS);
+	else if (c->rc)
+		snprintf(why, n, "%s", c->why);
+	rc = rc == MD_OK && c->done == FLEET_HOSTS && c->rc == 0 ? 0 : -1;
+	free(c);
 	md_ruleset_cleanup(&rules);
 	return rc;
 }

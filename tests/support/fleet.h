@@ -1,6 +1,6 @@
 /* fleet.h — several hosts' checks at once, for tests: one real OpenSSH sshd in a network
  * namespace of the calling process's own, reached on a loopback address per host, and
- * md_check_run() for each on a thread of its own.  Used by tests/unit/test_fleet.c
+ * md_fleet_run() checking them all at once on its pool of threads.  Used by tests/unit/test_fleet.c
  * (criterion) and tests/tsan/tsan_fleet.c (a plain program: criterion cannot run under
  * ThreadSanitizer).  Needs root, as sshd does. */
 #ifndef MD_TEST_FLEET_H

@@ -1,6 +1,7 @@
 /* Unit tests: the check engine's registry check (md_probes_check()) on the real registry
  * and on made-up broken ones, and the --probes selection (md_check_select()). */
 #include "run/check.h"
+#include "run/fleet.h"
 
 #include <criterion/criterion.h>
 #include <string.h>
@@ -171,4 +172,60 @@ Test(engine, bad_lists_are_refused_with_a_reason)
 	select_bad("ssh,ssh", "'ssh' named twice");
 	select_bad(",", "name at least one probe");
 	select_bad("", "name at least one probe");
+}
+
+/* run/fleet: every host handed to done() exactly once, one call at a time, whatever
+ * the number of threads; bad job counts refused before any check. */
+struct fleet_seen {
+	int calls[8];
+	int rcs[8];
+	int in_done, overlap;
+};
+
+static void fleet_done(void *arg, size_t i, int rc, const struct md_host_result *res,
+		       const struct md_err *err)
+{
+	struct fleet_seen *s = arg;
+
+	(void)res;
+	(void)err;
+	if (__atomic_fetch_add(&s->in_done, 1, __ATOMIC_SEQ_CST))
+		s->overlap = 1;
+	s->calls[i]++;
+	s->rcs[i] = rc;
+	__atomic_fetch_sub(&s->in_done, 1, __ATOMIC_SEQ_CST);
+}
+
+Test(fleet, every_host_reported_once_for_any_number_of_jobs)
+{
+	/* Malformed targets: md_check_run() refuses each at once, no network needed. */
+	const char *specs[8] = { "a/1", "a/2", "a/3", "a/4", "a/5", "a/6", "a/7", "a/8" };
+	struct md_ruleset rules;
+	struct md_check_opts co = { .probes = "ssh" };
+	struct md_err err = { 0 };
+
+	md_ruleset_init(&rules);
+	for (int jobs = 0; jobs <= 9; jobs += 3) {
+		struct fleet_seen s = { .in_done = 0 };
+		struct md_fleet_opts fo = { .jobs = jobs, .check = &co, .rules = &rules,
+					    .done = fleet_done, .arg = &s };
+
+		cr_assert_eq(md_fleet_run(specs, 8, &fo, &err), MD_OK, "%s", err.msg);
+		for (int i = 0; i < 8; i++) {
+			cr_assert_eq(s.calls[i], 1, "jobs %d: host %d reported %d times", jobs, i,
+				     s.calls[i]);
+			cr_assert_eq(s.rcs[i], MD_EINVAL);
+		}
+		cr_assert_not(s.overlap, "done() ran twice at once");
+	}
+	{
+		struct md_fleet_opts bad = { .jobs = MD_FLEET_MAX_JOBS + 1, .check = &co,
+					     .rules = &rules, .done = fleet_done };
+
+		cr_assert_eq(md_fleet_run(specs, 8, &bad, &err), MD_EINVAL);
+		bad.jobs = -1;
+		cr_assert_eq(md_fleet_run(specs, 8, &bad, &err), MD_EINVAL);
+		cr_assert(strstr(err.msg, "jobs"), "%s", err.msg);
+	}
+	md_ruleset_cleanup(&rules);
 }
