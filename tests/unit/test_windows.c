@@ -420,3 +420,17 @@ Test(windows, tray_app_and_the_real_clients_wording)
 	cr_assert_eq(t.ev.n_findings, 1);
 	test_eval_cleanup(&t);
 }
+
+/* The script's limit ended the CLI (it waits up to 5 s for a daemon it cannot reach): no
+ * diagnosis from a missing answer, only the advice to give it more time. */
+Test(windows, status_cut_by_the_limit_asks_for_more_time)
+{
+	struct test_eval t;
+
+	eval_with_error(&t, "host.os=\"windows\";windows.service=\"running\";windows.logon=\"network\";"
+			    "windows.status_exit=124",
+			"C:\\Program Files\\Tailscale\\tailscale.exe ended by its limit");
+	cr_assert_eq(test_finding_index(&t.ev, "windows-status-cut-short"), 0);
+	cr_assert_eq(t.ev.n_findings, 1);
+	test_eval_cleanup(&t);
+}
