@@ -203,7 +203,7 @@ static int record_config(struct md_facts *f, const struct md_win_state *s)
 		rc = md_fact_strf(f, P, "windows.unattended", s->unattended, "%s\\UnattendedMode",
 				  s->unattended_key);
 	/* present or absent only: the value itself is never read into the output */
-	if (rc == MD_OK && (s->reg_keys[0] || s->authkey >= 0 || strstr(s->missing, "reg") == NULL))
+	if (rc == MD_OK && s->authkey >= 0)
 		rc = md_fact_strf(f, P, "windows.authkey_policy", s->authkey == 1 ? "present" : "absent",
 				  "AuthKey under HKLM\\SOFTWARE\\Policies\\Tailscale or HKLM\\SOFTWARE\\Tailscale IPN (the value is never read)");
 	if (rc == MD_OK && s->state_file >= 0)

@@ -86,7 +86,8 @@ struct md_win_state {
 	char login_url_key[48];
 	char unattended[32];
 	char unattended_key[48];
-	int authkey;               /* AuthKey value present in either key */
+	int authkey;               /* AuthKey value present in either key (0 once the reg
+				    * section began, 1 when a line said present) */
 	char reg_keys[120];        /* which keys exist: "policy", "ipn", "" */
 
 	int state_file, join_script;

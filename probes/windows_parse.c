@@ -260,7 +260,9 @@ static void line_quser(struct md_win_state *s, const char *t)
 	const char *v;
 
 	if ((v = kv(t, "exit"))) {
-		if (s->interactive_users < 0 && to_int(v, -1) == 1 && s->interactive_line[0])
+		/* quser ran and listed no session; another exit without "No User exists" (127:
+		 * no quser on this edition) leaves it unknown */
+		if (s->interactive_users < 0 && to_int(v, -1) == 0)
 			s->interactive_users = 0;
 		return;
 	}
@@ -444,6 +446,8 @@ static void on_frame(struct parse *p, const char *verb, const char *arg)
 	} else if (strcmp(verb, "begin") == 0 && k >= 0 && !p->seen[k]) {
 		p->seen[k] = true;
 		p->cur = k;
+		if (k == S_REG)
+			p->s->authkey = 0; /* read: absent unless a line says present */
 	} else if (strcmp(verb, "end") == 0 && k >= 0 && k == p->cur) {
 		p->ended[k] = true;
 		p->cur = -1;

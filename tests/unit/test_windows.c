@@ -198,7 +198,7 @@ Test(windows, parses_the_server_mode_nostate_stopped_and_missing_states)
 	cr_assert_str_eq(md_win_pipe_find(&s, MD_WIN_PIPE_REAL)->open, "ok");
 	cr_assert(strstr(s.status_error, "401 Unauthorized: Tailscale already in use by OFFICE-ONE\\alice, pid 5120"),
 		  "%s", s.status_error);
-	cr_assert_eq(s.authkey, -1, "no AuthKey value in this scenario");
+	cr_assert_eq(s.authkey, 0, "no AuthKey value in this scenario");
 
 	parse_fixture("ps-nostate.out", &s);
 	cr_assert_eq(s.status_exit, 0);
@@ -217,6 +217,7 @@ Test(windows, parses_the_server_mode_nostate_stopped_and_missing_states)
 	cr_assert_str_eq(s.missing, "", "no status sections without a CLI: %s", s.missing);
 	cr_assert_eq(s.status_exit, -1);
 	cr_assert_str_eq(s.reg_keys, "");
+	cr_assert_eq(s.authkey, 0);
 
 	parse_fixture("ps-healthy.out", &s);
 	cr_assert_str_eq(s.backend_state, "Running");
@@ -254,6 +255,7 @@ Test(windows, takes_bom_lf_error_records_and_missing_sections)
 	cr_assert_str_eq(s.logon, "interactive");
 	cr_assert_eq(s.elevated, 0, "deny-only Administrators is not elevated");
 	cr_assert_str_eq(s.truncated, "whoami");
+	cr_assert_eq(s.authkey, -1, "no reg section: not known");
 	cr_assert(strstr(s.missing, "proc") && strstr(s.missing, "pipes") && strstr(s.missing, "status"),
 		  "%s", s.missing);
 }
@@ -265,6 +267,7 @@ Test(windows, garbage_and_empty_output_are_not_known_never_an_error)
 		"#md " NONCE " end service\n", "#md " NONCE " begin pipes\n\t\t\t\n" MD_WIN_PIPE_REAL "\n",
 		"#md " NONCE " begin status-json\n{\"BackendState\": 7\n",
 		"#md " NONCE " begin quser\nexit=1\n#md " NONCE " begin quser\n",
+		"#md " NONCE " done 1\n",
 	};
 	struct md_win_state s;
 	static const char nul[] = "#md " NONCE " begin cli\npath=C:\\a\x1b[31m\xc3\xa9\0b\n";
@@ -433,4 +436,22 @@ Test(windows, status_cut_by_the_limit_asks_for_more_time)
 	cr_assert_eq(test_finding_index(&t.ev, "windows-status-cut-short"), 0);
 	cr_assert_eq(t.ev.n_findings, 1);
 	test_eval_cleanup(&t);
+}
+
+/* The done frame says whether the script went past its limit; quser's exit 127 (no quser
+ * on this edition) leaves the interactive sessions unknown. */
+Test(windows, done_frame_and_quser_that_did_not_run)
+{
+	static const char out[] =
+		"#md " NONCE " begin quser\r\n"
+		"'quser.exe' is not recognized\r\n"
+		"exit=127\r\n"
+		"#md " NONCE " end quser\r\n"
+		"#md " NONCE " done 1\r\n";
+	struct md_win_state s;
+
+	md_win_state_init(&s);
+	cr_assert_eq(md_win_parse(out, sizeof(out) - 1, NONCE, &s), MD_OK);
+	cr_assert(s.done && s.over_limit);
+	cr_assert_eq(s.interactive_users, -1);
 }
