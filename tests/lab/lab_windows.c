@@ -151,8 +151,8 @@ static void use_scenario(const char *scenario)
 }
 
 /* meshdoctor check root@HOST --probes windows (which brings ssh and host), as JSON when
- * json, else the text checklist. */
-static void check(bool json)
+ * json (windows.script then must be script), else the text checklist. */
+static void check_script(bool json, const char *script)
 {
 	const char *args[24];
 	size_t n = 0;
@@ -184,8 +184,13 @@ static void check(bool json)
 		assert_fact("ssh.auth", "ok");
 		assert_fact("host.os", "windows");
 		assert_fact("windows.applies", "true");
-		assert_fact("windows.script", "ok");
+		assert_fact("windows.script", script);
 	}
+}
+
+static void check(bool json)
+{
+	check_script(json, "ok");
 }
 
 static const char *ev(const char *name)
@@ -325,4 +330,17 @@ Test(lab_windows, fixture_planted_authkey_never_reaches_the_report_or_the_script
 	cr_assert_null(strstr(argv_log, PLANTED));
 	free(decoded);
 	free(argv_log);
+}
+
+/* The script's own limit ended tailscale.exe and the script said so (done 1, exit 124):
+ * the run is "limit", and the finding asks for more time instead of a diagnosis. */
+Test(lab_windows, fixture_script_past_its_limit_asks_for_more_time)
+{
+	static const char *const want[] = { "windows-status-cut-short", NULL };
+
+	start_windows_host("limit.txt");
+	check_script(true, "limit");
+	assert_findings(want);
+	assert_fact("windows.status_exit", "124");
+	cr_assert(strstr(ev("windows.script"), "exit 124"), "%s", ev("windows.script"));
 }
