@@ -264,10 +264,12 @@ int md_win_record(struct md_facts *f, const struct md_win_state *s)
 static int record_script(struct md_facts *f, int rc, const struct md_exec *x, const struct md_err *e,
 			 const struct md_win_state *s, long limit_ms)
 {
-	char line[300];
+	char first[300], line[300];
 	const char *v;
 
-	md_first_line(md_buf_str(&x->err), line, sizeof(line));
+	/* the host's own stderr (PowerShell could not run the script): never raw into evidence */
+	md_first_line(md_buf_str(&x->err), first, sizeof(first));
+	md_printable(first, line, sizeof(line));
 	if (rc == MD_ETIMEOUT)
 		return md_fact_strf(f, P, "windows.script", "timeout", "PowerShell script: %s", e->msg);
 	if (rc != MD_OK)

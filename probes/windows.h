@@ -53,7 +53,7 @@ struct md_win_pipe {
 	char open[12];      /* "ok", "denied", "timeout", "absent" (unlisted, timed out),
 			     * "busy", "not_found", "error" */
 	char error[300];    /* the exception as the script printed it, "" when ok */
-	long win32;         /* the Win32 error in its HRESULT (0x8007xxxx), -1 when none */
+	long win32;         /* the Win32 error in its HRESULT (0x8007NNNN), -1 when none */
 };
 
 /* Tri-state values: -1 = not known (the section is missing or said nothing). */

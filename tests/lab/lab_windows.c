@@ -344,3 +344,18 @@ Test(lab_windows, fixture_script_past_its_limit_asks_for_more_time)
 	assert_fact("windows.status_exit", "124");
 	cr_assert(strstr(ev("windows.script"), "exit 124"), "%s", ev("windows.script"));
 }
+
+/* A host whose PowerShell does not start (here: not there at all, so cmd.exe does not
+ * recognise it): the run says so, with cmd.exe's own line, and no rule guesses. */
+Test(lab_windows, fixture_without_powershell_is_no_answer_and_no_finding)
+{
+	static const char *const none[] = { NULL };
+
+	start_windows_host("healthy.txt");
+	sh("rm win/bin/powershell");
+	check_script(true, "no_answer");
+	assert_findings(none);
+	cr_assert(strstr(ev("windows.script"), "'powershell' is not recognized as an internal or external command"),
+		  "%s", ev("windows.script"));
+	cr_assert_null(fact("windows.service"), "nothing read, nothing recorded");
+}
