@@ -1,17 +1,20 @@
 /* tailscale.c — the Tailscale probe: the node's state on the target, read with its own CLI
  * over the session (docs/tailscale.md).
  *
- * Three reads, nothing changed on the host: `tailscale status --json` (backend state, the
- * MagicDNS name, certificate domains, the tailnet), `tailscale debug prefs` (ControlURL:
- * Tailscale's control server or a Headscale) and `tailscale serve status --json` (what
- * `tailscale serve` is configured to do).  On a POSIX host they are sections of the run's
- * one batch (core/hostbatch.h), each under its own host-side limit; the command finds the
- * CLI on PATH or in the macOS app bundle itself, since the OS is not known yet when the
- * batch is built.  On Windows each runs alone through the PowerShell limit script
- * (core/hostcmd.h).  The tls probe reads the facts before its handshake (the MagicDNS
- * name is the SNI tailscaled serves), so when the reads run alone they get at most
- * STATE_SHARE_PCT of what is left.  Parsing is split out (probes/ts_parse.c, declared
- * in probes/tailscale.h) and unit-tested on fixtures/tailscale/. */
+ * Reads, nothing changed on the host: `tailscale status --json` (backend state, login,
+ * key expiry, health, peers, the MagicDNS name, certificate domains, the tailnet),
+ * `tailscale version` (the CLI's version, against the daemon's), `tailscale debug prefs`
+ * (ControlURL: Tailscale's control server or a Headscale; WantRunning, CorpDNS, ...) and
+ * `tailscale serve status --json` (what `tailscale serve` is configured to do); and
+ * `tailscale netcheck` only when peers are relayed and none is direct.  On a POSIX host
+ * the first four are sections of the run's one batch (core/hostbatch.h), each under its
+ * own host-side limit; the command finds the CLI on PATH or in the macOS app bundle
+ * itself, since the OS is not known yet when the batch is built.  On Windows each runs
+ * alone through the PowerShell limit script (core/hostcmd.h).  The tls probe reads the
+ * facts before its handshake (the MagicDNS name is the SNI tailscaled serves), so when the
+ * reads run alone they get at most STATE_SHARE_PCT of what is left.  Parsing is split out
+ * (probes/ts_parse.c, probes/ts_state.c) and unit-tested on fixtures/tailscale/; the state
+ * facts are recorded by probes/ts_facts.c. */
 #include "probes/tailscale.h"
 
 #include "core/buf.h"
@@ -20,6 +23,7 @@
 #include "core/hostcmd.h"
 #include "core/session.h"
 #include "probes/probe.h"
+#include "probes/ts_state.h"
 
 #include <cJSON.h>
 #include <ctype.h>
@@ -27,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define P "tailscale"
 
@@ -326,8 +331,81 @@ static int record_status(struct md_facts *f, const struct step *s, struct md_ts_
 	return md_fact_str(f, P, "tailscale.cli", "error", why);
 }
 
+/* The daemon's side of a status read: reachable when the status came back, else the
+ * CLI's daemon-unreachable message when it printed one (stderr, or stdout for commands
+ * that print there).  *unreachable: it did. */
+static int record_daemon(struct md_facts *f, const struct step *s, bool ok, bool *unreachable)
+{
+	int rc;
+
+	*unreachable = false;
+	if (ok)
+		return md_fact_strf(f, P, "tailscale.daemon", "reachable", "%s answered", s->shown);
+	if (s->rc != MD_OK || s->skipped)
+		return MD_OK;
+	rc = md_ts_record_daemon(f, s->shown, md_buf_str(&s->err), unreachable);
+	if (rc == MD_OK && !*unreachable)
+		rc = md_ts_record_daemon(f, s->shown, md_buf_str(&s->out), unreachable);
+	return rc;
+}
+
+/* The state facts of a status that was read (probes/ts_facts.c). */
+static int record_state(struct md_ctx *ctx, struct md_facts *f, const struct step *s,
+			struct md_ts_state *state)
+{
+	const char *target = ctx->target ? ctx->target->host : NULL;
+
+	if (md_ts_parse_state(md_buf_str(&s->out), state, NULL) != MD_OK)
+		return MD_OK;
+	return md_ts_record_state(f, s->shown, state, (int64_t)time(NULL), target);
+}
+
+/* `tailscale version`, and the skew warning the status read printed. */
+static int record_version(struct md_facts *f, const struct step *v, const struct step *st,
+			  const char *daemon_version)
+{
+	struct md_ts_version ver;
+	bool have = step_ok(v) && md_ts_parse_version(md_buf_str(&v->out), &ver, NULL) == MD_OK;
+	char why[1024];
+	int rc = MD_OK;
+
+	if (!have) {
+		step_failure(v, why, sizeof(why));
+		rc = md_fact_str(f, P, "tailscale.version_read", v->skipped ? "skipped" : "error", why);
+	}
+	if (rc == MD_OK)
+		rc = md_ts_record_version(f, v->shown, have ? &ver : NULL, md_buf_str(&st->err),
+					  daemon_version);
+	return rc;
+}
+
+/* netcheck costs seconds of STUN and DERP probing on the host, so it runs only when it can
+ * explain something: peers are reached over DERP and none directly
+ * (docs/tailscale.md#netcheck). */
+static int record_netcheck(struct md_ctx *ctx, struct md_facts *f, struct step *n,
+			   const struct md_ts_state *state, const struct md_deadline *dl,
+			   void (*read)(struct md_ctx *, struct step *, const struct md_deadline *))
+{
+	struct md_ts_netcheck nc;
+	char why[1024];
+
+	if (state->peers_derp == 0 || state->peers_direct > 0)
+		return md_fact_strf(f, P, "tailscale.netcheck", "not-needed",
+				    "not run: %d peers direct, %d via DERP (it runs when peers are "
+				    "relayed and none is direct)", state->peers_direct, state->peers_derp);
+	read(ctx, n, dl);
+	if (step_ok(n) && md_ts_parse_netcheck(md_buf_str(&n->out), &nc, NULL) == MD_OK) {
+		int rc = md_fact_strf(f, P, "tailscale.netcheck", "ok", "%s", n->shown);
+
+		return rc == MD_OK ? md_ts_record_netcheck(f, n->shown, &nc) : rc;
+	}
+	step_failure(n, why, sizeof(why));
+	return md_fact_str(f, P, "tailscale.netcheck", n->skipped ? "skipped" : "error", why);
+}
+
 /* The control server: ControlURL from the prefs, else the status heuristic. */
-static int record_control(struct md_facts *f, const struct step *s, const struct md_ts_status *st)
+static int record_control(struct md_facts *f, const struct step *s, const struct md_ts_status *st,
+			  const char *login_server)
 {
 	char why[1024], control_url[256], prefs_why[600] = "";
 	bool have_url = false;
@@ -336,9 +414,13 @@ static int record_control(struct md_facts *f, const struct step *s, const struct
 
 	if (step_ok(s) && md_ts_parse_prefs_control(md_buf_str(&s->out), control_url,
 						    sizeof(control_url), NULL) == MD_OK) {
+		struct md_ts_prefs prefs;
+
 		have_url = true;
 		rc = md_fact_strf(f, P, "tailscale.control_url", control_url,
 				  "%s: \"ControlURL\": \"%s\"", s->shown, control_url);
+		if (rc == MD_OK && md_ts_parse_prefs(md_buf_str(&s->out), &prefs, NULL) == MD_OK)
+			rc = md_ts_record_prefs(f, s->shown, &prefs, login_server);
 	} else {
 		step_failure(s, prefs_why, sizeof(prefs_why));
 	}
@@ -412,12 +494,14 @@ static bool banner_windows(const struct md_ctx *ctx)
 	return os && strcmp(os, "windows") == 0;
 }
 
-/* The three reads as sections of the run's batch: status first, the serve configuration
- * next, the prefs last (a wedged `debug prefs` then costs only its own answer). */
+/* The reads as sections of the run's batch: status first, the CLI's version (no daemon
+ * needed) and the serve configuration next, the prefs last (a wedged `debug prefs` then
+ * costs only its own answer).  netcheck is not in the batch: it runs only when needed. */
 static int ts_host_steps(const struct md_ctx *ctx, struct md_hostbatch *b, struct md_err *err)
 {
 	static const char *const steps[][2] = {
 		{ MD_TS_STEP_STATUS, MD_TS_ARGS_STATUS },
+		{ MD_TS_STEP_VERSION, MD_TS_ARGS_VERSION },
 		{ MD_TS_STEP_SERVE, MD_TS_ARGS_SERVE },
 		{ MD_TS_STEP_PREFS, MD_TS_ARGS_PREFS },
 	};
@@ -426,20 +510,55 @@ static int ts_host_steps(const struct md_ctx *ctx, struct md_hostbatch *b, struc
 
 	if (banner_windows(ctx))
 		return MD_OK;
-	for (size_t i = 0; i < 3 && rc == MD_OK; i++) {
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]) && rc == MD_OK; i++) {
 		md_ts_cli_cmd(steps[i][1], cmd, sizeof(cmd));
 		rc = md_hostbatch_add(b, steps[i][0], cmd, MD_TS_STEP_LIMIT_S, err);
 	}
 	return rc;
 }
 
+/* The reads after a status that answered (or a daemon that did not): the CLI's version,
+ * the prefs, the serve configuration, netcheck when it can explain relayed peers. */
+static int ts_more(struct md_ctx *ctx, struct md_facts *f, struct step *steps, bool ok,
+		   const struct md_ts_status *status, const struct md_deadline *dl,
+		   void (*read)(struct md_ctx *, struct step *, const struct md_deadline *))
+{
+	struct md_ts_state state;
+	int rc;
+
+	memset(&state, 0, sizeof(state));
+	rc = ok ? record_state(ctx, f, &steps[0], &state) : MD_OK;
+	if (rc == MD_OK) {
+		read(ctx, &steps[1], dl);
+		rc = record_version(f, &steps[1], &steps[0], state.version);
+	}
+	if (!ok)
+		return rc;
+	if (rc == MD_OK) {
+		read(ctx, &steps[2], dl);
+		rc = record_control(f, &steps[2], status, ctx->opt ? ctx->opt->login_server : NULL);
+	}
+	if (rc == MD_OK) {
+		read(ctx, &steps[3], dl);
+		rc = record_serve(f, &steps[3]);
+	}
+	if (rc == MD_OK)
+		rc = record_netcheck(ctx, f, &steps[4], &state, dl, read);
+	return rc;
+}
+
 static int ts_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 {
-	struct step st, prefs, serve;
+	static const char *const ids[][2] = {
+		{ MD_TS_STEP_STATUS, MD_TS_ARGS_STATUS }, { MD_TS_STEP_VERSION, MD_TS_ARGS_VERSION },
+		{ MD_TS_STEP_PREFS, MD_TS_ARGS_PREFS }, { MD_TS_STEP_SERVE, MD_TS_ARGS_SERVE },
+		{ MD_TS_STEP_NETCHECK, MD_TS_ARGS_NETCHECK },
+	};
+	struct step steps[5];
 	struct md_ts_status status;
 	struct md_deadline dl = ctx->deadline;
 	void (*read)(struct md_ctx *, struct step *, const struct md_deadline *);
-	bool ok = false;
+	bool ok = false, unreachable = false;
 	int rc;
 
 	if (!md_ctx_session(ctx))
@@ -448,23 +567,23 @@ static int ts_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	if (ctx->deadline.end_ms)
 		dl = md_deadline_after(md_now_ms(),
 				       md_deadline_left_ms(&ctx->deadline) * STATE_SHARE_PCT / 100);
-	step_init(&st, MD_TS_STEP_STATUS, MD_TS_ARGS_STATUS);
-	step_init(&prefs, MD_TS_STEP_PREFS, MD_TS_ARGS_PREFS);
-	step_init(&serve, MD_TS_STEP_SERVE, MD_TS_ARGS_SERVE);
-	read(ctx, &st, &dl);
-	rc = record_status(f, &st, &status, &ok);
-	/* Only a CLI that answered is asked more. */
-	if (rc == MD_OK && ok) {
-		read(ctx, &prefs, &dl);
-		rc = record_control(f, &prefs, &status);
-	}
-	if (rc == MD_OK && ok) {
-		read(ctx, &serve, &dl);
-		rc = record_serve(f, &serve);
-	}
-	step_cleanup(&st);
-	step_cleanup(&prefs);
-	step_cleanup(&serve);
+	for (size_t i = 0; i < 5; i++)
+		step_init(&steps[i], ids[i][0], ids[i][1]);
+	read(ctx, &steps[0], &dl);
+	rc = record_status(f, &steps[0], &status, &ok);
+	/* The expected control server, whatever the CLI said: a host without Tailscale is
+	 * only a problem when it is meant to be on that mesh. */
+	if (rc == MD_OK && ctx->opt && ctx->opt->login_server)
+		rc = md_fact_strf(f, P, "tailscale.login_server", ctx->opt->login_server,
+				  "--login-server %s (the expected control server)",
+				  ctx->opt->login_server);
+	if (rc == MD_OK)
+		rc = record_daemon(f, &steps[0], ok, &unreachable);
+	/* Only a CLI that answered, or told that the daemon did not, is asked more. */
+	if (rc == MD_OK && (ok || unreachable))
+		rc = ts_more(ctx, f, steps, ok, &status, &dl, read);
+	for (size_t i = 0; i < 5; i++)
+		step_cleanup(&steps[i]);
 	if (rc)
 		return md_err_set(err, rc, P, "tailscale probe: %s", md_status_name(rc));
 	return MD_OK;
@@ -474,7 +593,20 @@ static const char *const ts_provides[] = {
 	"tailscale.cli", "tailscale.backend_state", "tailscale.dns_name", "tailscale.cert_domains",
 	"tailscale.magicdns_suffix", "tailscale.tailnet", "tailscale.control",
 	"tailscale.control_url", "tailscale.serve_configured", "tailscale.serve_https_port",
-	"tailscale.serve_host", "tailscale.serve_proxy", "tailscale.serve_status", NULL,
+	"tailscale.serve_host", "tailscale.serve_proxy", "tailscale.serve_status",
+	/* the node's state (probes/ts_facts.c) */
+	"tailscale.daemon", "tailscale.daemon_error", "tailscale.daemon_hint", "tailscale.version",
+	"tailscale.client_version", "tailscale.version_read", "tailscale.version_skew",
+	"tailscale.auth_url", "tailscale.register_id", "tailscale.register_form",
+	"tailscale.self_online", "tailscale.key_expiry", "tailscale.key_expiry_days",
+	"tailscale.key_expired", "tailscale.ips", "tailscale.magicdns_enabled",
+	"tailscale.target_magicdns", "tailscale.health_count", "tailscale.health",
+	"tailscale.peers", "tailscale.peers_online", "tailscale.peers_offline",
+	"tailscale.peers_direct", "tailscale.peers_derp", "tailscale.peers_peer_relay",
+	"tailscale.peers_idle", "tailscale.want_running", "tailscale.logged_out",
+	"tailscale.force_daemon", "tailscale.corp_dns", "tailscale.login_server",
+	"tailscale.control_matches", "tailscale.netcheck", "tailscale.netcheck_udp",
+	"tailscale.netcheck_derp", "tailscale.netcheck_mapping_varies", NULL,
 };
 
 /* The host's OS decides how the CLI is run (md_ctx_host_os). */

@@ -1,13 +1,17 @@
-/* fuzz_ts_status — `tailscale status --json` from a host (probes/ts_parse.c): the status
- * with its peers and the path to each. */
+/* fuzz_ts_status — `tailscale status --json` from a host (probes/ts_parse.c,
+ * probes/ts_state.c): the status with its peers, the node's state, and the facts the
+ * state becomes. */
 #include "probes/tailscale.h"
+#include "probes/ts_state.h"
 #include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *s = fuzz_text(data, size), why[1024];
+	char *s = fuzz_text(data, size);
 	struct md_ts_status st;
 	struct md_ts_peers peers;
+	struct md_ts_state state;
+	struct md_facts f;
 
 	if (!s)
 		return 0;
@@ -15,7 +19,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < peers.n; i++)
 			(void)md_ts_peer_path(&peers.v[i]);
 		md_ts_peers_free(&peers);
-		(void)md_ts_control_kind(NULL, &st, why, sizeof(why));
+	}
+	if (md_ts_parse_state(s, &state, NULL) == MD_OK) {
+		md_facts_init(&f);
+		md_ts_record_state(&f, "tailscale status --json", &state, 1788220800, "box.mesh.internal");
+		md_facts_cleanup(&f);
 	}
 	free(s);
 	return 0;
