@@ -355,9 +355,16 @@ static int record_state(struct md_ctx *ctx, struct md_facts *f, const struct ste
 {
 	const char *target = ctx->target ? ctx->target->host : NULL;
 
+	char *table = NULL;
+	int rc;
+
 	if (md_ts_parse_state(md_buf_str(&s->out), state, NULL) != MD_OK)
 		return MD_OK;
-	return md_ts_record_state(f, s->shown, state, (int64_t)time(NULL), target);
+	rc = md_ts_record_state(f, s->shown, state, (int64_t)time(NULL), target);
+	if (rc == MD_OK && md_ts_peers_table(md_buf_str(&s->out), &table, NULL) == MD_OK)
+		rc = md_facts_table(f, P, "peers", table);
+	free(table);
+	return rc;
 }
 
 /* `tailscale version`, and the skew warning the status read printed. */

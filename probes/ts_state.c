@@ -204,6 +204,76 @@ int md_ts_parse_state(const char *json, struct md_ts_state *st, struct md_err *e
 	return MD_OK;
 }
 
+/* One row of the peers table. */
+static int peer_row(const cJSON *it, cJSON *rows)
+{
+	static const char zero[] = "0001-01-01T00:00:00Z";
+	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(it, "TailscaleIPs");
+	const cJSON *ip = cJSON_IsArray(ips) ? cJSON_GetArrayItem(ips, 0) : NULL;
+	const char *hs = jstr(it, "LastHandshake");
+	cJSON *row = cJSON_CreateObject();
+	struct md_ts_peer p;
+	char dns[256];
+
+	if (!row || !cJSON_AddItemToArray(rows, row)) {
+		cJSON_Delete(row);
+		return MD_ENOMEM;
+	}
+	memset(&p, 0, sizeof(p));
+	cpy(p.cur_addr, sizeof(p.cur_addr), jstr(it, "CurAddr"));
+	cpy(p.relay, sizeof(p.relay), jstr(it, "Relay"));
+	cpy(p.peer_relay, sizeof(p.peer_relay), jstr(it, "PeerRelay"));
+	p.online = jtrue(it, "Online");
+	p.active = jtrue(it, "Active");
+	cpy(dns, sizeof(dns), jstr(it, "DNSName"));
+	if (dns[0] && dns[strlen(dns) - 1] == '.')
+		dns[strlen(dns) - 1] = '\0';
+	if (!cJSON_AddStringToObject(row, "host", jstr(it, "HostName") ? jstr(it, "HostName") : "") ||
+	    !cJSON_AddStringToObject(row, "dns_name", dns) ||
+	    !cJSON_AddStringToObject(row, "ip", cJSON_IsString(ip) ? ip->valuestring : "") ||
+	    !cJSON_AddStringToObject(row, "os", jstr(it, "OS") ? jstr(it, "OS") : "") ||
+	    !cJSON_AddBoolToObject(row, "online", p.online) ||
+	    !cJSON_AddBoolToObject(row, "active", p.active) ||
+	    !cJSON_AddStringToObject(row, "path", md_ts_peer_path(&p)) ||
+	    !cJSON_AddStringToObject(row, "cur_addr", p.cur_addr) ||
+	    !cJSON_AddStringToObject(row, "relay", p.relay) ||
+	    !cJSON_AddStringToObject(row, "peer_relay", p.peer_relay) ||
+	    !cJSON_AddStringToObject(row, "last_handshake", hs && strcmp(hs, zero) ? hs : "") ||
+	    !cJSON_AddNumberToObject(row, "rx_bytes",
+				     cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "RxBytes"))) ||
+	    !cJSON_AddNumberToObject(row, "tx_bytes",
+				     cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "TxBytes"))))
+		return MD_ENOMEM;
+	return MD_OK;
+}
+
+int md_ts_peers_table(const char *json, char **out, struct md_err *err)
+{
+	cJSON *root = cJSON_Parse(json), *rows = NULL;
+	const cJSON *it;
+	int rc = MD_OK;
+
+	*out = NULL;
+	if (!cJSON_IsObject(root) || !jstr(root, "BackendState")) {
+		cJSON_Delete(root);
+		return md_err_set(err, MD_EPARSE, W,
+				  "tailscale status --json: not a status object (no BackendState)");
+	}
+	rows = cJSON_CreateArray();
+	if (!rows)
+		rc = MD_ENOMEM;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "Peer"))
+		if (rc == MD_OK && cJSON_IsObject(it) && !jtrue(it, "ShareeNode"))
+			rc = peer_row(it, rows);
+	if (rc == MD_OK && !(*out = cJSON_PrintUnformatted(rows)))
+		rc = MD_ENOMEM;
+	cJSON_Delete(rows);
+	cJSON_Delete(root);
+	if (rc)
+		return md_err_set(err, rc, W, "tailscale status --json: peers table: out of memory");
+	return MD_OK;
+}
+
 /* ==== prefs ============================================================================= */
 
 int md_ts_parse_prefs(const char *json, struct md_ts_prefs *p, struct md_err *err)

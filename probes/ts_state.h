@@ -53,6 +53,13 @@ struct md_ts_state {
 /* MD_EPARSE when json is not an object with BackendState. */
 int md_ts_parse_state(const char *json, struct md_ts_state *out, struct md_err *err);
 
+/* The report's table of the status's peers (docs/tailscale.md#peers): a JSON array, one
+ * object a peer, members host, dns_name, ip (the first TailscaleIP), os, online, active,
+ * path (md_ts_peer_path()), cur_addr, relay, peer_relay, last_handshake ("" for Go's
+ * zero time), rx_bytes, tx_bytes; ShareeNode peers left out.  *out is malloc'd text
+ * ("[]" without peers).  MD_EPARSE as md_ts_parse_state(), MD_ENOMEM. */
+int md_ts_peers_table(const char *json, char **out, struct md_err *err);
+
 /* RFC 3339 as Go prints time.Time ("2026-09-01T12:00:00Z", fractions, "+02:00"): seconds
  * since the epoch in *out.  MD_EPARSE otherwise. */
 int md_ts_parse_time(const char *s, int64_t *out);

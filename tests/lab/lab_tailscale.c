@@ -244,6 +244,28 @@ Test(lab_tailscale, healthy_headscale_node_has_no_finding_fixture, .timeout = 60
 	assert_fact("tailscale.health_count", "0");
 	/* One round trip of four reads; netcheck was not needed. */
 	cr_assert_str_eq(argv_log(), "status --json\nversion\nserve status --json\ndebug prefs\n");
+	/* The peers table, one row a peer. */
+	{
+		const cJSON *p, *peers = NULL, *row;
+		int n = 0;
+
+		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(res.report, "probes")) {
+			const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "name"));
+
+			if (name && strcmp(name, "tailscale") == 0)
+				peers = cJSON_GetObjectItemCaseSensitive(
+					cJSON_GetObjectItemCaseSensitive(p, "tables"), "peers");
+		}
+		cr_assert(cJSON_IsArray(peers), "no peers table\n%s", res.out);
+		cJSON_ArrayForEach(row, peers) {
+			const char *path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(row, "path"));
+
+			n++;
+			cr_assert(path && (strcmp(path, "direct") == 0 || strcmp(path, "derp") == 0), "%s",
+				  res.out);
+		}
+		cr_assert_eq(n, 2, "%s", res.out);
+	}
 	/* --json: every tailscale.* fact comes with its evidence. */
 	n_ts = assert_ts_evidence();
 	cr_assert_geq(n_ts, 30, "only %d tailscale.* facts\n%s", n_ts, res.out);

@@ -153,6 +153,30 @@ Test(ts_state, other_states_tailscale_fixture)
 				    "\"http://sfspark1.local:8080/key?v=130\""), "%s", st.health);
 }
 
+Test(ts_state, peers_table_one_row_a_peer_tailscale_fixture)
+{
+	char *j = fixture("status-headscale-running.json"), *t = NULL;
+	struct md_err e = { 0 };
+
+	cr_assert_eq(md_ts_peers_table(j, &t, &e), MD_OK, "%s", e.msg);
+	cr_assert(strstr(t, "{\"host\":\"sfspark1\",\"dns_name\":\"sfspark1.mesh.internal\","
+			    "\"ip\":\"100.64.0.1\",\"os\":\"linux\",\"online\":true,\"active\":true,"
+			    "\"path\":\"direct\",\"cur_addr\":\"192.168.1.10:41641\",\"relay\":\"fra\","
+			    "\"peer_relay\":\"\",\"last_handshake\":\"2026-08-25T14:02:58.118204519+02:00\","
+			    "\"rx_bytes\":148220,\"tx_bytes\":96512}"), "%s", t);
+	cr_assert(strstr(t, "\"host\":\"DESKTOP-7Q2K9LM\""), "%s", t);
+	cr_assert(strstr(t, "\"path\":\"derp\""), "%s", t);
+	free(t);
+	free(j);
+	j = fixture("status-needslogin.json");
+	cr_assert_eq(md_ts_peers_table(j, &t, &e), MD_OK, "%s", e.msg);
+	cr_assert_str_eq(t, "[]", "Peer is null");
+	free(t);
+	free(j);
+	cr_assert_eq(md_ts_peers_table("{}", &t, &e), MD_EPARSE);
+	cr_assert_null(t);
+}
+
 Test(ts_state, status_that_is_not_a_status_is_a_parse_error)
 {
 	static const char *const bad[] = { "", "null", "[]", "{\"Version\":\"1.86.2\"}", "{", "\"x\"" };
