@@ -386,9 +386,9 @@ static int record_version(struct md_facts *f, const struct step *v, const struct
 	return rc;
 }
 
-/* netcheck costs seconds of STUN and DERP probing on the host, so it runs only when it can
- * explain something: peers are reached over DERP and none directly
- * (docs/tailscale.md#netcheck). */
+/* netcheck costs seconds of STUN and DERP probing on the host, so it runs only when asked
+ * (--netcheck) or when it can explain something: peers are reached over DERP and none
+ * directly (docs/tailscale.md#netcheck). */
 static int record_netcheck(struct md_ctx *ctx, struct md_facts *f, struct step *n,
 			   const struct md_ts_state *state, const struct md_deadline *dl,
 			   void (*read)(struct md_ctx *, struct step *, const struct md_deadline *))
@@ -396,10 +396,13 @@ static int record_netcheck(struct md_ctx *ctx, struct md_facts *f, struct step *
 	struct md_ts_netcheck nc;
 	char why[1024];
 
-	if (state->peers_derp == 0 || state->peers_direct > 0)
+	bool asked = ctx->opt && ctx->opt->netcheck;
+
+	if (!asked && (state->peers_derp == 0 || state->peers_direct > 0))
 		return md_fact_strf(f, P, "tailscale.netcheck", "not-needed",
 				    "not run: %d peers direct, %d via DERP (it runs when peers are "
-				    "relayed and none is direct)", state->peers_direct, state->peers_derp);
+				    "relayed and none is direct, or with --netcheck)", state->peers_direct,
+				    state->peers_derp);
 	read(ctx, n, dl);
 	if (step_ok(n) && md_ts_parse_netcheck(md_buf_str(&n->out), &nc, NULL) == MD_OK) {
 		int rc = md_fact_strf(f, P, "tailscale.netcheck", "ok", "%s", n->shown);

@@ -131,8 +131,8 @@ static void start_host(void)
 	cr_assert_eq(lab_wait_tcp(L, cli, HOST, 22, 5000), 0, "sshd does not listen (logs in %s)", dir);
 }
 
-/* meshdoctor check root@HOST --probes ssh,tailscale [--login-server URL] --json -. */
-static void check(const char *login_server)
+/* meshdoctor check root@HOST --probes ssh,tailscale [--login-server URL] [extra] --json -. */
+static void check_extra(const char *login_server, const char *extra)
 {
 	const char *args[24];
 	size_t n = 0;
@@ -154,6 +154,8 @@ static void check(const char *login_server)
 		args[n++] = "--login-server";
 		args[n++] = login_server;
 	}
+	if (extra)
+		args[n++] = extra;
 	args[n++] = "--json";
 	args[n++] = "-";
 	args[n] = NULL;
@@ -163,6 +165,11 @@ static void check(const char *login_server)
 	cr_assert(res.report, "no JSON report (exit %d)\nstdout: %s\nstderr: %s", res.exit_code,
 		  res.out, res.err);
 	assert_fact("ssh.auth", "ok");
+}
+
+static void check(const char *login_server)
+{
+	check_extra(login_server, NULL);
 }
 
 /* What the fake CLI was asked, one call a line. */
@@ -437,6 +444,27 @@ Test(lab_tailscale, derp_only_with_udp_working_fixture, .timeout = 60)
 	}
 	cr_assert_eq(res.exit_code, 1, "%s", res.out);
 	assert_fact("tailscale.netcheck_udp", "true");
+}
+
+/* Asked for, netcheck runs on a healthy node too (alone, after the batch). */
+Test(lab_tailscale, netcheck_when_asked_on_a_healthy_node_fixture, .timeout = 60)
+{
+	ts_dir("status-headscale-running.json", "prefs-headscale.json", true);
+	ts_file("netcheck-udp-ok.json", "netcheck.json");
+	start_host();
+	check_extra(LOGIN, "--netcheck");
+	{
+		const char *none[] = { NULL };
+
+		assert_findings(none);
+	}
+	cr_assert_eq(res.exit_code, 0, "%s", res.out);
+	assert_fact("tailscale.netcheck", "ok");
+	assert_fact("tailscale.netcheck_udp", "true");
+	assert_fact("tailscale.netcheck_derp", "4");
+	assert_fact("tailscale.netcheck_mapping_varies", "false");
+	cr_assert_str_eq(argv_log(), "status --json\nversion\nserve status --json\ndebug prefs\n"
+				     "netcheck --format=json\n");
 }
 
 Test(lab_tailscale, health_warnings_fixture, .timeout = 60)
