@@ -389,6 +389,26 @@ Test(lab_tailscale, daemon_not_running_on_linux_fixture, .timeout = 60)
 	assert_ts_evidence();
 }
 
+/* The other platforms' wording of the same failure, each with its own advice. */
+Test(lab_tailscale, daemon_unreachable_macos_and_socket_wording_fixture, .timeout = 60)
+{
+	static const char *const cases[][3] = {
+		{ "unreachable-macos.txt", "tailscale-daemon-not-running-macos", "open -a Tailscale" },
+		{ "unreachable-socket.txt", "tailscale-daemon-socket-error", "tailscaled.sock" },
+	};
+
+	ts_dir("status-headscale-running.json", "prefs-headscale.json", true);
+	start_host();
+	for (size_t i = 0; i < 2; i++) {
+		ts_file(cases[i][0], "daemon-down");
+		check(NULL);
+		assert_top(cases[i][1], 2);
+		cr_assert(!lab_report_has_finding(res.report, "tailscale-daemon-not-running"), "%s",
+			  res.out);
+		cr_assert(findings_say(cases[i][2]), "%s: %s", cases[i][1], res.out);
+	}
+}
+
 Test(lab_tailscale, cli_not_installed_on_a_mesh_host_fixture, .timeout = 60)
 {
 	ts_dir(NULL, NULL, false);
