@@ -117,6 +117,7 @@ static int set_login_server(const struct cli_option *o, void *dst, const char *a
 #define TLS "TLS probe options"
 #define WG "WireGuard probe options"
 #define DNS "DNS probe options"
+#define TS "Tailscale probe options"
 
 static const struct cli_option options[] = {
 	{ "json", 0, "FILE", "write the report as JSON to FILE ('-' or /dev/stdout: to standard "
@@ -158,8 +159,12 @@ static const struct cli_option options[] = {
 	{ "ca", 0, "FILE", "CA certificates to verify against", "system store", TLS, CO_FILE,
 	  cli_set_readable, AT(co.probe.ca_file) },
 	{ "login-server", 0, "URL", "the login (Headscale) server, e.g. http://sfspark1.local:8080: "
-	  "the dns probe resolves its host here and on the target", "the node's ControlURL", DNS,
-	  CO_NONE, set_login_server, AT(co.probe.login_server) },
+	  "the dns probe resolves its host here and on the target; the node's ControlURL must "
+	  "be it", "the node's ControlURL", DNS, CO_NONE, set_login_server,
+	  AT(co.probe.login_server) },
+	{ "netcheck", 0, NULL, "run `tailscale netcheck` on the host (UDP, nearest DERP) even "
+	  "when no peer is relayed (without it: only when peers are relayed and none is direct)",
+	  NULL, TS, CO_NONE, cli_set_true, AT(co.probe.netcheck) },
 	{ "iface", 0, "IF", "interface to capture WireGuard on ('any' for all)",
 	  "the one routing to the target", WG, CO_IFACE, cli_set_string, AT(co.probe.iface) },
 	{ "capture-seconds", 0, "N", "how long to capture WireGuard packets, in seconds",

@@ -42,7 +42,11 @@ struct md_options {
 	size_t n_wg_ports;
 	/* dns probe */
 	const char *login_server; /* --login-server URL: its host is resolved too (default:
-				   * the node's ControlURL, tailscale.control_url) */
+				   * the node's ControlURL, tailscale.control_url); the tailscale
+				   * probe compares ControlURL with it */
+	/* tailscale probe */
+	bool netcheck;          /* --netcheck: run `tailscale netcheck` on the host even when
+				 * no peer is relayed */
 };
 
 struct md_hostbatch;

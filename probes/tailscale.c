@@ -1,17 +1,20 @@
 /* tailscale.c — the Tailscale probe: the node's state on the target, read with its own CLI
  * over the session (docs/tailscale.md).
  *
- * Three reads, nothing changed on the host: `tailscale status --json` (backend state, the
- * MagicDNS name, certificate domains, the tailnet), `tailscale debug prefs` (ControlURL:
- * Tailscale's control server or a Headscale) and `tailscale serve status --json` (what
- * `tailscale serve` is configured to do).  On a POSIX host they are sections of the run's
- * one batch (core/hostbatch.h), each under its own host-side limit; the command finds the
- * CLI on PATH or in the macOS app bundle itself, since the OS is not known yet when the
- * batch is built.  On Windows each runs alone through the PowerShell limit script
- * (core/hostcmd.h).  The tls probe reads the facts before its handshake (the MagicDNS
- * name is the SNI tailscaled serves), so when the reads run alone they get at most
- * STATE_SHARE_PCT of what is left.  Parsing is split out (probes/tailscale.h) and
- * unit-tested on fixtures/tailscale/. */
+ * Reads, nothing changed on the host: `tailscale status --json` (backend state, login,
+ * key expiry, health, peers, the MagicDNS name, certificate domains, the tailnet),
+ * `tailscale version` (the CLI's version, against the daemon's), `tailscale debug prefs`
+ * (ControlURL: Tailscale's control server or a Headscale; WantRunning, CorpDNS, ...) and
+ * `tailscale serve status --json` (what `tailscale serve` is configured to do); and
+ * `tailscale netcheck` only when peers are relayed and none is direct.  On a POSIX host
+ * the first four are sections of the run's one batch (core/hostbatch.h), each under its
+ * own host-side limit; the command finds the CLI on PATH or in the macOS app bundle
+ * itself, since the OS is not known yet when the batch is built.  On Windows each runs
+ * alone through the PowerShell limit script (core/hostcmd.h).  The tls probe reads the
+ * facts before its handshake (the MagicDNS name is the SNI tailscaled serves), so when the
+ * reads run alone they get at most STATE_SHARE_PCT of what is left.  Parsing is split out
+ * (probes/ts_parse.c, probes/ts_state.c) and unit-tested on fixtures/tailscale/; the state
+ * facts are recorded by probes/ts_facts.c. */
 #include "probes/tailscale.h"
 
 #include "core/text.h"
@@ -21,6 +24,7 @@
 #include "core/hostcmd.h"
 #include "core/session.h"
 #include "probes/probe.h"
+#include "probes/ts_state.h"
 
 #include <cJSON.h>
 #include <ctype.h>
@@ -28,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define P "tailscale"
 
@@ -42,374 +47,6 @@
 /* The host's limit ends this much before ours; PowerShell takes a while to start. */
 #define MARGIN_POSIX_MS 500
 #define MARGIN_WINDOWS_MS 1500
-
-/* ==== parsers ========================================================================= */
-
-static const char *json_str(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-
-	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
-}
-
-/* DNSName is an FQDN with the trailing dot (docs/tailscale.md#node-status). */
-static void strip_dot(char *name)
-{
-	size_t n = strlen(name);
-
-	if (n && name[n - 1] == '.')
-		name[n - 1] = '\0';
-}
-
-static void ts_peer(const cJSON *o, struct md_ts_peer *p)
-{
-	const cJSON *ips = cJSON_GetObjectItemCaseSensitive(o, "TailscaleIPs"), *ip;
-
-	memset(p, 0, sizeof(*p));
-	md_copy_str(p->host_name, sizeof(p->host_name), json_str(o, "HostName"));
-	md_copy_str(p->dns_name, sizeof(p->dns_name), json_str(o, "DNSName"));
-	strip_dot(p->dns_name);
-	cJSON_ArrayForEach(ip, ips)
-		if (cJSON_IsString(ip) && p->n_ips < MD_TS_PEER_IPS)
-			md_copy_str(p->ips[p->n_ips++], sizeof(p->ips[0]), ip->valuestring);
-	md_copy_str(p->cur_addr, sizeof(p->cur_addr), json_str(o, "CurAddr"));
-	md_copy_str(p->relay, sizeof(p->relay), json_str(o, "Relay"));
-	md_copy_str(p->peer_relay, sizeof(p->peer_relay), json_str(o, "PeerRelay"));
-	p->online = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "Online"));
-	p->active = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "Active"));
-}
-
-/* Peer is an object keyed by node key ("nodekey:..."), null before the first netmap. */
-static int ts_peers(const cJSON *root, struct md_ts_peers *out, struct md_err *err)
-{
-	const cJSON *peer = cJSON_GetObjectItemCaseSensitive(root, "Peer"), *it;
-	int n = cJSON_IsObject(peer) ? cJSON_GetArraySize(peer) : 0;
-
-	memset(out, 0, sizeof(*out));
-	if (n == 0)
-		return MD_OK;
-	out->v = calloc((size_t)n, sizeof(*out->v));
-	if (!out->v)
-		return md_err_set(err, MD_ENOMEM, "tailscale", "tailscale status --json: %d peers: "
-				  "out of memory", n);
-	cJSON_ArrayForEach(it, peer)
-		if (cJSON_IsObject(it) &&
-		    !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "ShareeNode")))
-			ts_peer(it, &out->v[out->n++]);
-	return MD_OK;
-}
-
-void md_ts_peers_free(struct md_ts_peers *peers)
-{
-	if (!peers)
-		return;
-	free(peers->v);
-	peers->v = NULL;
-	peers->n = 0;
-}
-
-/* The order of the CLI's own status line (cmd/tailscale/cli/status.go). */
-const char *md_ts_peer_path(const struct md_ts_peer *p)
-{
-	if (!p->active)
-		return p->online ? "idle" : "offline";
-	if (p->relay[0] && !p->cur_addr[0] && !p->peer_relay[0])
-		return "derp";
-	if (p->cur_addr[0])
-		return "direct";
-	if (p->peer_relay[0])
-		return "peer-relay";
-	return "unknown";
-}
-
-int md_ts_parse_status(const char *json, struct md_ts_status *out, struct md_err *err)
-{
-	return md_ts_parse_status_peers(json, out, NULL, err);
-}
-
-int md_ts_parse_status_peers(const char *json, struct md_ts_status *out,
-			     struct md_ts_peers *peers, struct md_err *err)
-{
-	cJSON *root = cJSON_Parse(json);
-	const cJSON *self, *tn, *cd;
-	int rc = MD_OK;
-
-	memset(out, 0, sizeof(*out));
-	if (peers)
-		memset(peers, 0, sizeof(*peers));
-	if (!cJSON_IsObject(root) || !json_str(root, "BackendState")) {
-		cJSON_Delete(root);
-		return md_err_set(err, MD_EPARSE, "tailscale",
-				  "tailscale status --json: not a status object (no BackendState)");
-	}
-	md_copy_str(out->backend_state, sizeof(out->backend_state), json_str(root, "BackendState"));
-	self = cJSON_GetObjectItemCaseSensitive(root, "Self");
-	if (cJSON_IsObject(self)) {
-		md_copy_str(out->dns_name, sizeof(out->dns_name), json_str(self, "DNSName"));
-		md_copy_str(out->self_id, sizeof(out->self_id), json_str(self, "ID"));
-		md_copy_str(out->os, sizeof(out->os), json_str(self, "OS"));
-	}
-	strip_dot(out->dns_name);
-	tn = cJSON_GetObjectItemCaseSensitive(root, "CurrentTailnet");
-	if (cJSON_IsObject(tn)) {
-		md_copy_str(out->tailnet, sizeof(out->tailnet), json_str(tn, "Name"));
-		md_copy_str(out->magicdns_suffix, sizeof(out->magicdns_suffix),
-			 json_str(tn, "MagicDNSSuffix"));
-	}
-	if (!out->magicdns_suffix[0])
-		md_copy_str(out->magicdns_suffix, sizeof(out->magicdns_suffix),
-			 json_str(root, "MagicDNSSuffix"));
-	cd = cJSON_GetObjectItemCaseSensitive(root, "CertDomains");
-	if (cJSON_IsArray(cd)) {
-		out->cert_domains = cJSON_GetArraySize(cd);
-		if (out->cert_domains > 0 && cJSON_IsString(cJSON_GetArrayItem(cd, 0)))
-			md_copy_str(out->cert_domain, sizeof(out->cert_domain),
-				 cJSON_GetArrayItem(cd, 0)->valuestring);
-	}
-	if (peers)
-		rc = ts_peers(root, peers, err);
-	cJSON_Delete(root);
-	return rc;
-}
-
-/* Looks through one ServeConfig object (top level, a Foreground session or a Service). */
-static void serve_scan(const cJSON *cfg, struct md_ts_serve *out, bool foreground)
-{
-	const cJSON *tcp = cJSON_GetObjectItemCaseSensitive(cfg, "TCP");
-	const cJSON *web = cJSON_GetObjectItemCaseSensitive(cfg, "Web");
-	const cJSON *svcs = cJSON_GetObjectItemCaseSensitive(cfg, "Services");
-	const cJSON *it;
-
-	if ((cJSON_IsObject(tcp) && tcp->child) || (cJSON_IsObject(web) && web->child) ||
-	    (cJSON_IsObject(svcs) && svcs->child))
-		out->configured = true;
-	cJSON_ArrayForEach(it, tcp) {
-		const cJSON *https = cJSON_GetObjectItemCaseSensitive(it, "HTTPS");
-		int port = atoi(it->string ? it->string : "0");
-
-		if (out->https_port == 0 && cJSON_IsTrue(https) && port > 0) {
-			out->https_port = port;
-			out->foreground = foreground;
-		}
-	}
-	/* Web keys are "<host>:<port>"; take the entry for the HTTPS port. */
-	cJSON_ArrayForEach(it, web) {
-		const char *key = it->string, *colon = key ? strrchr(key, ':') : NULL;
-		const cJSON *handlers = cJSON_GetObjectItemCaseSensitive(it, "Handlers"), *h;
-		const char *proxy = NULL;
-
-		if (!colon || out->host[0])
-			continue;
-		if (out->https_port && atoi(colon + 1) != out->https_port)
-			continue;
-		md_copy_str(out->host, sizeof(out->host), key);
-		h = cJSON_GetObjectItemCaseSensitive(handlers, "/");
-		proxy = json_str(h, "Proxy");
-		cJSON_ArrayForEach(h, handlers)
-			if (!proxy)
-				proxy = json_str(h, "Proxy");
-		md_copy_str(out->proxy, sizeof(out->proxy), proxy);
-	}
-	cJSON_ArrayForEach(it, svcs)
-		serve_scan(it, out, foreground);
-}
-
-int md_ts_parse_serve(const char *json, struct md_ts_serve *out, struct md_err *err)
-{
-	cJSON *root = cJSON_Parse(json);
-	const cJSON *fg, *it;
-
-	memset(out, 0, sizeof(*out));
-	/* The CLI prints `{}` for no config; the LocalAPI's `null` means the same
-	 * (docs/tailscale.md#serve-configuration). */
-	if (cJSON_IsNull(root)) {
-		cJSON_Delete(root);
-		return MD_OK;
-	}
-	if (!cJSON_IsObject(root)) {
-		cJSON_Delete(root);
-		return md_err_set(err, MD_EPARSE, "tailscale",
-				  "tailscale serve status --json: not a JSON object");
-	}
-	serve_scan(root, out, false);
-	fg = cJSON_GetObjectItemCaseSensitive(root, "Foreground");
-	cJSON_ArrayForEach(it, fg)
-		serve_scan(it, out, true);
-	cJSON_Delete(root);
-	return MD_OK;
-}
-
-int md_ts_parse_prefs_control(const char *json, char *out, size_t len, struct md_err *err)
-{
-	cJSON *root = cJSON_Parse(json);
-	const cJSON *v;
-
-	out[0] = '\0';
-	v = cJSON_GetObjectItemCaseSensitive(root, "ControlURL");
-	if (!cJSON_IsObject(root) || !cJSON_IsString(v)) {
-		cJSON_Delete(root);
-		return md_err_set(err, MD_EPARSE, "tailscale",
-				  "tailscale debug prefs: no ControlURL in the output");
-	}
-	md_copy_str(out, len, v->valuestring);
-	cJSON_Delete(root);
-	return MD_OK;
-}
-
-static bool ends_with(const char *s, const char *suffix)
-{
-	size_t a = strlen(s), b = strlen(suffix);
-
-	return a >= b && strcasecmp(s + a - b, suffix) == 0;
-}
-
-/* The control heuristic, in order of reliability:
- *  1. ControlURL (ipn.Prefs): empty means the default (controlplane.tailscale.com); a
- *     host under tailscale.com is Tailscale's; any other host is a self-hosted control
- *     server, which for the meshes meshdoctor serves is Headscale.
- *  2. Without prefs, the status: a MagicDNS suffix under ts.net, or any CertDomains, is
- *     Tailscale's control (Headscale never sends CertDomains); a Self.ID that is a plain
- *     decimal number is Headscale's node id — Tailscale's StableNodeIDs are not plain
- *     numbers.
- * CertDomains null alone proves nothing: a Tailscale tailnet without HTTPS enabled also
- * has none (that is the seed's very case).  Described for users in
- * docs/tailscale.md#control-server-tailscale-or-headscale. */
-const char *md_ts_control_kind(const char *control_url, const struct md_ts_status *st,
-			       char *why, size_t why_len)
-{
-	if (control_url) {
-		char host[256] = "";
-		const char *h = strstr(control_url, "://");
-
-		if (!control_url[0]) {
-			snprintf(why, why_len, "ControlURL is empty (the default, controlplane.tailscale.com)");
-			return "tailscale";
-		}
-		h = h ? h + 3 : control_url;
-		snprintf(host, sizeof(host), "%.*s", (int)strcspn(h, ":/"), h);
-		if (strcasecmp(host, "tailscale.com") == 0 || ends_with(host, ".tailscale.com")) {
-			snprintf(why, why_len, "ControlURL %s is Tailscale's", control_url);
-			return "tailscale";
-		}
-		snprintf(why, why_len, "ControlURL %s is not under tailscale.com: a self-hosted "
-			 "(Headscale) control server", control_url);
-		return "headscale";
-	}
-	if (st) {
-		bool digits = st->self_id[0] != '\0';
-
-		for (const char *p = st->self_id; *p; p++)
-			digits = digits && isdigit((unsigned char)*p);
-		if (st->cert_domains > 0) {
-			snprintf(why, why_len, "status lists %d CertDomains (Headscale never sends any)",
-				 st->cert_domains);
-			return "tailscale";
-		}
-		if (ends_with(st->magicdns_suffix, ".ts.net")) {
-			snprintf(why, why_len, "MagicDNS suffix %s is under ts.net", st->magicdns_suffix);
-			return "tailscale";
-		}
-		if (digits) {
-			snprintf(why, why_len, "Self.ID \"%s\" is a plain node number, as Headscale sends",
-				 st->self_id);
-			return "headscale";
-		}
-	}
-	snprintf(why, why_len, "neither the prefs nor the status tell the control server apart");
-	return "unknown";
-}
-
-
-/* ==== the serve Proxy as a URL ========================================================== */
-
-static bool port_ok(const char *p, size_t n)
-{
-	long v = 0;
-
-	if (n == 0 || n > 5)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)p[i]))
-			return false;
-		v = v * 10 + (p[i] - '0');
-	}
-	return v >= 1 && v <= 65535;
-}
-
-/* HOST[:PORT][/PATH] with HOST a DNS name or IPv4 address (letters, digits, '.', '-';
- * starting with a letter or digit) or a bracketed IPv6 address, PORT 1-65535 and PATH
- * from [A-Za-z0-9._~/-]: a URL no shell can read anything else into (docs/tls.md). */
-static bool authority_path_ok(const char *p)
-{
-	const char *h = p;
-
-	if (*p == '[') {
-		for (p++; isxdigit((unsigned char)*p) || *p == ':' || *p == '.'; p++)
-			;
-		if (*p != ']' || p == h + 1)
-			return false;
-		p++;
-	} else {
-		if (!isalnum((unsigned char)*p))
-			return false;
-		while (isalnum((unsigned char)*p) || *p == '.' || *p == '-')
-			p++;
-	}
-	if (*p == ':') {
-		size_t n = strspn(++p, "0123456789");
-
-		if (!port_ok(p, n))
-			return false;
-		p += n;
-	}
-	if (*p && *p != '/')
-		return false;
-	for (; *p; p++)
-		if (!isalnum((unsigned char)*p) && !strchr("._~/-", *p))
-			return false;
-	return true;
-}
-
-int md_ts_backend_url(const char *proxy, char *out, size_t len, bool *insecure)
-{
-	const char *scheme = "http://", *rest = proxy;
-	bool bare_port = proxy[strspn(proxy, "0123456789")] == '\0';
-	int n;
-
-	*insecure = false;
-	out[0] = '\0';
-	/* ipn.HTTPHandler.Proxy accepts a bare port, host:port or a URL
-	 * (docs/tailscale.md#serve-configuration).  The value comes from the host and the URL
-	 * goes into a shell command there, so only the strict form is accepted. */
-	if (bare_port) {
-		if (!port_ok(proxy, strlen(proxy)))
-			return MD_EINVAL;
-		scheme = "http://127.0.0.1:";
-	} else if (strncmp(proxy, "https+insecure://", 17) == 0) {
-		scheme = "https://";
-		rest = proxy + 17;
-		*insecure = true;
-	} else if (strncmp(proxy, "http://", 7) == 0) {
-		rest = proxy + 7;
-	} else if (strncmp(proxy, "https://", 8) == 0) {
-		scheme = "https://";
-		rest = proxy + 8;
-	} else if (strstr(proxy, "://")) {
-		return MD_EINVAL;
-	}
-	if (!bare_port && !authority_path_ok(rest)) {
-		*insecure = false;
-		return MD_EINVAL;
-	}
-	n = snprintf(out, len, "%s%s", scheme, rest);
-	if (n < 0 || (size_t)n >= len) {
-		out[0] = '\0';
-		*insecure = false;
-		return MD_EINVAL;
-	}
-	return MD_OK;
-}
-
 
 /* ==== the CLI's commands =============================================================== */
 
@@ -658,8 +295,91 @@ static int record_status(struct md_facts *f, const struct step *s, struct md_ts_
 	return md_fact_str(f, P, "tailscale.cli", "error", why);
 }
 
+/* The daemon's side of a status read: reachable when the status came back, else the
+ * CLI's daemon-unreachable message when it printed one (stderr, or stdout for commands
+ * that print there).  *unreachable: it did. */
+static int record_daemon(struct md_facts *f, const struct step *s, bool ok, bool *unreachable)
+{
+	int rc;
+
+	*unreachable = false;
+	if (ok)
+		return md_fact_strf(f, P, "tailscale.daemon", "reachable", "%s answered", s->shown);
+	if (s->rc != MD_OK || s->skipped)
+		return MD_OK;
+	rc = md_ts_record_daemon(f, s->shown, md_buf_str(&s->err), unreachable);
+	if (rc == MD_OK && !*unreachable)
+		rc = md_ts_record_daemon(f, s->shown, md_buf_str(&s->out), unreachable);
+	return rc;
+}
+
+/* The state facts of a status that was read (probes/ts_facts.c). */
+static int record_state(struct md_ctx *ctx, struct md_facts *f, const struct step *s,
+			struct md_ts_state *state)
+{
+	const char *target = ctx->target ? ctx->target->host : NULL;
+
+	char *table = NULL;
+	int rc;
+
+	if (md_ts_parse_state(md_buf_str(&s->out), state, NULL) != MD_OK)
+		return MD_OK;
+	rc = md_ts_record_state(f, s->shown, state, (int64_t)time(NULL), target);
+	if (rc == MD_OK && md_ts_peers_table(md_buf_str(&s->out), &table, NULL) == MD_OK)
+		rc = md_facts_table(f, P, "peers", table);
+	free(table);
+	return rc;
+}
+
+/* `tailscale version`, and the skew warning the status read printed. */
+static int record_version(struct md_facts *f, const struct step *v, const struct step *st,
+			  const char *daemon_version)
+{
+	struct md_ts_version ver;
+	bool have = step_ok(v) && md_ts_parse_version(md_buf_str(&v->out), &ver, NULL) == MD_OK;
+	char why[1024];
+	int rc = MD_OK;
+
+	if (!have) {
+		step_failure(v, why, sizeof(why));
+		rc = md_fact_str(f, P, "tailscale.version_read", v->skipped ? "skipped" : "error", why);
+	}
+	if (rc == MD_OK)
+		rc = md_ts_record_version(f, v->shown, have ? &ver : NULL, md_buf_str(&st->err),
+					  daemon_version);
+	return rc;
+}
+
+/* netcheck costs seconds of STUN and DERP probing on the host, so it runs only when asked
+ * (--netcheck) or when it can explain something: peers are reached over DERP and none
+ * directly (docs/tailscale.md#netcheck). */
+static int record_netcheck(struct md_ctx *ctx, struct md_facts *f, struct step *n,
+			   const struct md_ts_state *state, const struct md_deadline *dl,
+			   void (*read)(struct md_ctx *, struct step *, const struct md_deadline *))
+{
+	struct md_ts_netcheck nc;
+	char why[1024];
+
+	bool asked = ctx->opt && ctx->opt->netcheck;
+
+	if (!asked && (state->peers_derp == 0 || state->peers_direct > 0))
+		return md_fact_strf(f, P, "tailscale.netcheck", "not-needed",
+				    "not run: %d peers direct, %d via DERP (it runs when peers are "
+				    "relayed and none is direct, or with --netcheck)", state->peers_direct,
+				    state->peers_derp);
+	read(ctx, n, dl);
+	if (step_ok(n) && md_ts_parse_netcheck(md_buf_str(&n->out), &nc, NULL) == MD_OK) {
+		int rc = md_fact_strf(f, P, "tailscale.netcheck", "ok", "%s", n->shown);
+
+		return rc == MD_OK ? md_ts_record_netcheck(f, n->shown, &nc) : rc;
+	}
+	step_failure(n, why, sizeof(why));
+	return md_fact_str(f, P, "tailscale.netcheck", n->skipped ? "skipped" : "error", why);
+}
+
 /* The control server: ControlURL from the prefs, else the status heuristic. */
-static int record_control(struct md_facts *f, const struct step *s, const struct md_ts_status *st)
+static int record_control(struct md_facts *f, const struct step *s, const struct md_ts_status *st,
+			  const char *login_server)
 {
 	char why[1024], control_url[256], prefs_why[600] = "";
 	bool have_url = false;
@@ -668,9 +388,13 @@ static int record_control(struct md_facts *f, const struct step *s, const struct
 
 	if (step_ok(s) && md_ts_parse_prefs_control(md_buf_str(&s->out), control_url,
 						    sizeof(control_url), NULL) == MD_OK) {
+		struct md_ts_prefs prefs;
+
 		have_url = true;
 		rc = md_fact_strf(f, P, "tailscale.control_url", control_url,
 				  "%s: \"ControlURL\": \"%s\"", s->shown, control_url);
+		if (rc == MD_OK && md_ts_parse_prefs(md_buf_str(&s->out), &prefs, NULL) == MD_OK)
+			rc = md_ts_record_prefs(f, s->shown, &prefs, login_server);
 	} else {
 		step_failure(s, prefs_why, sizeof(prefs_why));
 	}
@@ -744,12 +468,14 @@ static bool banner_windows(const struct md_ctx *ctx)
 	return os && strcmp(os, "windows") == 0;
 }
 
-/* The three reads as sections of the run's batch: status first, the serve configuration
- * next, the prefs last (a wedged `debug prefs` then costs only its own answer). */
+/* The reads as sections of the run's batch: status first, the CLI's version (no daemon
+ * needed) and the serve configuration next, the prefs last (a wedged `debug prefs` then
+ * costs only its own answer).  netcheck is not in the batch: it runs only when needed. */
 static int ts_host_steps(const struct md_ctx *ctx, struct md_hostbatch *b, struct md_err *err)
 {
 	static const char *const steps[][2] = {
 		{ MD_TS_STEP_STATUS, MD_TS_ARGS_STATUS },
+		{ MD_TS_STEP_VERSION, MD_TS_ARGS_VERSION },
 		{ MD_TS_STEP_SERVE, MD_TS_ARGS_SERVE },
 		{ MD_TS_STEP_PREFS, MD_TS_ARGS_PREFS },
 	};
@@ -758,20 +484,55 @@ static int ts_host_steps(const struct md_ctx *ctx, struct md_hostbatch *b, struc
 
 	if (banner_windows(ctx))
 		return MD_OK;
-	for (size_t i = 0; i < 3 && rc == MD_OK; i++) {
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]) && rc == MD_OK; i++) {
 		md_ts_cli_cmd(steps[i][1], cmd, sizeof(cmd));
 		rc = md_hostbatch_add(b, steps[i][0], cmd, MD_TS_STEP_LIMIT_S, err);
 	}
 	return rc;
 }
 
+/* The reads after a status that answered (or a daemon that did not): the CLI's version,
+ * the prefs, the serve configuration, netcheck when it can explain relayed peers. */
+static int ts_more(struct md_ctx *ctx, struct md_facts *f, struct step *steps, bool ok,
+		   const struct md_ts_status *status, const struct md_deadline *dl,
+		   void (*read)(struct md_ctx *, struct step *, const struct md_deadline *))
+{
+	struct md_ts_state state;
+	int rc;
+
+	memset(&state, 0, sizeof(state));
+	rc = ok ? record_state(ctx, f, &steps[0], &state) : MD_OK;
+	if (rc == MD_OK) {
+		read(ctx, &steps[1], dl);
+		rc = record_version(f, &steps[1], &steps[0], state.version);
+	}
+	if (!ok)
+		return rc;
+	if (rc == MD_OK) {
+		read(ctx, &steps[2], dl);
+		rc = record_control(f, &steps[2], status, ctx->opt ? ctx->opt->login_server : NULL);
+	}
+	if (rc == MD_OK) {
+		read(ctx, &steps[3], dl);
+		rc = record_serve(f, &steps[3]);
+	}
+	if (rc == MD_OK)
+		rc = record_netcheck(ctx, f, &steps[4], &state, dl, read);
+	return rc;
+}
+
 static int ts_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 {
-	struct step st, prefs, serve;
+	static const char *const ids[][2] = {
+		{ MD_TS_STEP_STATUS, MD_TS_ARGS_STATUS }, { MD_TS_STEP_VERSION, MD_TS_ARGS_VERSION },
+		{ MD_TS_STEP_PREFS, MD_TS_ARGS_PREFS }, { MD_TS_STEP_SERVE, MD_TS_ARGS_SERVE },
+		{ MD_TS_STEP_NETCHECK, MD_TS_ARGS_NETCHECK },
+	};
+	struct step steps[5];
 	struct md_ts_status status;
 	struct md_deadline dl = ctx->deadline;
 	void (*read)(struct md_ctx *, struct step *, const struct md_deadline *);
-	bool ok = false;
+	bool ok = false, unreachable = false;
 	int rc;
 
 	if (!md_ctx_session(ctx))
@@ -780,23 +541,23 @@ static int ts_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	if (ctx->deadline.end_ms)
 		dl = md_deadline_after(md_now_ms(),
 				       md_deadline_left_ms(&ctx->deadline) * STATE_SHARE_PCT / 100);
-	step_init(&st, MD_TS_STEP_STATUS, MD_TS_ARGS_STATUS);
-	step_init(&prefs, MD_TS_STEP_PREFS, MD_TS_ARGS_PREFS);
-	step_init(&serve, MD_TS_STEP_SERVE, MD_TS_ARGS_SERVE);
-	read(ctx, &st, &dl);
-	rc = record_status(f, &st, &status, &ok);
-	/* Only a CLI that answered is asked more. */
-	if (rc == MD_OK && ok) {
-		read(ctx, &prefs, &dl);
-		rc = record_control(f, &prefs, &status);
-	}
-	if (rc == MD_OK && ok) {
-		read(ctx, &serve, &dl);
-		rc = record_serve(f, &serve);
-	}
-	step_cleanup(&st);
-	step_cleanup(&prefs);
-	step_cleanup(&serve);
+	for (size_t i = 0; i < 5; i++)
+		step_init(&steps[i], ids[i][0], ids[i][1]);
+	read(ctx, &steps[0], &dl);
+	rc = record_status(f, &steps[0], &status, &ok);
+	/* The expected control server, whatever the CLI said: a host without Tailscale is
+	 * only a problem when it is meant to be on that mesh. */
+	if (rc == MD_OK && ctx->opt && ctx->opt->login_server)
+		rc = md_fact_strf(f, P, "tailscale.login_server", ctx->opt->login_server,
+				  "--login-server %s (the expected control server)",
+				  ctx->opt->login_server);
+	if (rc == MD_OK)
+		rc = record_daemon(f, &steps[0], ok, &unreachable);
+	/* Only a CLI that answered, or told that the daemon did not, is asked more. */
+	if (rc == MD_OK && (ok || unreachable))
+		rc = ts_more(ctx, f, steps, ok, &status, &dl, read);
+	for (size_t i = 0; i < 5; i++)
+		step_cleanup(&steps[i]);
 	if (rc)
 		return md_err_set(err, rc, P, "tailscale probe: %s", md_status_name(rc));
 	return MD_OK;
@@ -806,7 +567,20 @@ static const char *const ts_provides[] = {
 	"tailscale.cli", "tailscale.backend_state", "tailscale.dns_name", "tailscale.cert_domains",
 	"tailscale.magicdns_suffix", "tailscale.tailnet", "tailscale.control",
 	"tailscale.control_url", "tailscale.serve_configured", "tailscale.serve_https_port",
-	"tailscale.serve_host", "tailscale.serve_proxy", "tailscale.serve_status", NULL,
+	"tailscale.serve_host", "tailscale.serve_proxy", "tailscale.serve_status",
+	/* the node's state (probes/ts_facts.c) */
+	"tailscale.daemon", "tailscale.daemon_error", "tailscale.daemon_hint", "tailscale.version",
+	"tailscale.client_version", "tailscale.version_read", "tailscale.version_skew",
+	"tailscale.auth_url", "tailscale.register_id", "tailscale.register_form",
+	"tailscale.self_online", "tailscale.key_expiry", "tailscale.key_expiry_days",
+	"tailscale.key_expired", "tailscale.ips", "tailscale.magicdns_enabled",
+	"tailscale.target_magicdns", "tailscale.health_count", "tailscale.health",
+	"tailscale.peers", "tailscale.peers_online", "tailscale.peers_offline",
+	"tailscale.peers_direct", "tailscale.peers_derp", "tailscale.peers_peer_relay",
+	"tailscale.peers_idle", "tailscale.want_running", "tailscale.logged_out",
+	"tailscale.force_daemon", "tailscale.corp_dns", "tailscale.login_server",
+	"tailscale.control_matches", "tailscale.netcheck", "tailscale.netcheck_udp",
+	"tailscale.netcheck_derp", "tailscale.netcheck_mapping_varies", NULL,
 };
 
 /* The host's OS decides how the CLI is run (md_ctx_host_os). */

@@ -392,7 +392,7 @@ static void assert_windows_script(const char *c, const char *args, int limit_s)
 				 "exit 124 }\n"), "%s", script);
 }
 
-/* The batch carries the three reads, each with its limit, the CLI found on PATH or in
+/* The batch carries the four reads, each with its limit, the CLI found on PATH or in
  * the macOS app; Windows gets none (its commands are PowerShell lines of their own). */
 Test(tailscale, tailscale_commands_carry_a_limit_on_the_host, .fini = fini)
 {
@@ -408,10 +408,11 @@ Test(tailscale, tailscale_commands_carry_a_limit_on_the_host, .fini = fini)
 	ctx.session = sess;
 	b = md_hostbatch_new(&err);
 	cr_assert_eq(probe_tailscale.host_steps(&ctx, b, &err), MD_OK, "%s", err.msg);
-	cr_assert_eq(md_hostbatch_count(b), 3);
+	cr_assert_eq(md_hostbatch_count(b), 4);
 	md_buf_init(&script, 0);
 	cr_assert_eq(md_hostbatch_script(b, "0123456789abcdef", 10000, &script), MD_OK);
 	cr_assert(strstr(md_buf_str(&script), "\nmd_run tailscale.status 4 't="), "%s", md_buf_str(&script));
+	cr_assert(strstr(md_buf_str(&script), "\nmd_run tailscale.version 4 't="), "%s", md_buf_str(&script));
 	cr_assert(strstr(md_buf_str(&script), "\nmd_run tailscale.serve 4 't="), "%s", md_buf_str(&script));
 	cr_assert(strstr(md_buf_str(&script), "\nmd_run tailscale.prefs 4 't="), "%s", md_buf_str(&script));
 	md_buf_cleanup(&script);
@@ -439,7 +440,7 @@ Test(tailscale, tailscale_commands_carry_a_limit_on_the_host, .fini = fini)
 	free(w);
 }
 
-/* A healthy POSIX host: the three reads are sections of one exec. */
+/* A healthy POSIX host: the four reads are sections of one exec; netcheck is not needed. */
 Test(tailscale, healthy_posix_host_reads_the_cli_in_one_exec_tailscale_fixture, .fini = fini)
 {
 	char *status = fixture("status-seed004-https-off.json");
@@ -447,15 +448,22 @@ Test(tailscale, healthy_posix_host_reads_the_cli_in_one_exec_tailscale_fixture, 
 	char *prefs = fixture("prefs-tailscale.json");
 	const struct md_replay_entry e[] = {
 		{ cli("linux", 4, "status --json"), 0, status, "", false },
+		{ cli("linux", 4, "version"), 0, "1.78.1\n  go version: go1.23.4\n", "", false },
 		{ cli("linux", 4, "serve status --json"), 0, serve, "", false },
 		{ cli("linux", 4, "debug prefs"), 0, prefs, "", false },
 	};
 
-	run_ts(e, 3, NULL, true, 20000);
+	run_ts(e, 4, NULL, true, 20000);
 	cr_assert_eq(md_session_exec_count(sess), 1, "one round trip, not %u", md_session_exec_count(sess));
 	assert_sent(0, cli("linux", 4, "status --json"), 4);
-	assert_sent(1, cli("linux", 4, "serve status --json"), 4);
-	assert_sent(2, cli("linux", 4, "debug prefs"), 4);
+	assert_sent(1, cli("linux", 4, "version"), 4);
+	assert_sent(2, cli("linux", 4, "serve status --json"), 4);
+	assert_sent(3, cli("linux", 4, "debug prefs"), 4);
+	assert_fact("tailscale.daemon", "reachable");
+	assert_fact("tailscale.client_version", "1.78.1");
+	assert_fact("tailscale.version_skew", "false");
+	assert_fact("tailscale.netcheck", "not-needed");
+	assert_fact("tailscale.want_running", "true");
 	assert_fact("tailscale.cli", "ok");
 	cr_assert_str_eq(evidence("tailscale.cli"), "tailscale status --json");
 	assert_fact("tailscale.backend_state", "Running");
@@ -483,15 +491,17 @@ Test(tailscale, reads_run_alone_without_a_batch_tailscale_fixture, .fini = fini)
 	char *serve = fixture("serve-headscale.json");
 	const struct md_replay_entry e[] = {
 		{ cli("linux", 4, "status --json"), 0, status, "", false },
+		{ cli("linux", 4, "version"), 0, "1.86.2\n", "", false },
 		{ cli("linux", 4, "debug prefs"), 1, "", "Access denied: prefs read access denied\n", false },
 		{ cli("linux", 4, "serve status --json"), 0, serve, "", false },
 	};
 
-	run_ts(e, 3, NULL, false, 20000);
-	cr_assert_eq(md_session_exec_count(sess), 3);
+	run_ts(e, 4, NULL, false, 20000);
+	cr_assert_eq(md_session_exec_count(sess), 4);
 	assert_sent(0, cli("linux", 4, "status --json"), 4);
-	assert_sent(1, cli("linux", 4, "debug prefs"), 4);
-	assert_sent(2, cli("linux", 4, "serve status --json"), 4);
+	assert_sent(1, cli("linux", 4, "version"), 4);
+	assert_sent(2, cli("linux", 4, "debug prefs"), 4);
+	assert_sent(3, cli("linux", 4, "serve status --json"), 4);
 	assert_fact("tailscale.control", "headscale");
 	cr_assert(strstr(evidence("tailscale.control"), "prefs unread: tailscale debug prefs: exit 1: "
 			 "Access denied"), "%s", evidence("tailscale.control"));
@@ -577,15 +587,17 @@ Test(tailscale, windows_reads_through_powershell_tailscale_fixture, .fini = fini
 	char *prefs = fixture("prefs-tailscale.json");
 	const struct md_replay_entry e[] = {
 		{ cli("windows", 3, "status --json"), 0, status, "", false },
+		{ cli("windows", 3, "version"), 0, "1.86.2\r\n", "", false },
 		{ cli("windows", 3, "debug prefs"), 0, prefs, "", false },
 		{ cli("windows", 3, "serve status --json"), 0, serve, "", false },
 	};
 
-	run_ts(e, 3, "windows", true, 20000);
-	cr_assert_eq(md_session_exec_count(sess), 3, "no batch on Windows");
+	run_ts(e, 4, "windows", true, 20000);
+	cr_assert_eq(md_session_exec_count(sess), 4, "no batch on Windows");
 	assert_sent(0, cli("windows", 3, "status --json"), -1);
-	assert_sent(1, cli("windows", 3, "debug prefs"), -1);
-	assert_sent(2, cli("windows", 3, "serve status --json"), -1);
+	assert_sent(1, cli("windows", 3, "version"), -1);
+	assert_sent(2, cli("windows", 3, "debug prefs"), -1);
+	assert_sent(3, cli("windows", 3, "serve status --json"), -1);
 	assert_windows_script(md_replay_cmd(sess, 0), "status --json", 3);
 	assert_fact("tailscale.cli", "ok");
 	cr_assert_str_eq(evidence("tailscale.cli"), "tailscale status --json");
