@@ -174,6 +174,32 @@ out:
 	return rc;
 }
 
+/* Each applied plan's verification, in the facts of the check after: said for each.
+ * False when one did not take effect. */
+static bool verified(FILE *to, const struct md_plan *plans, size_t n,
+		     const struct md_host_result *after)
+{
+	bool all = true;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *v;
+
+		if (plans[i].refused[0] || !plans[i].n || !plans[i].verify_fact)
+			continue;
+		v = md_facts_str(&after->facts, plans[i].verify_fact);
+		if (md_plan_verified(&plans[i], &after->facts)) {
+			fprintf(to, "%s: verified: %s = %s\n", plans[i].remedy, plans[i].verify_fact,
+				plans[i].verify_value);
+		} else {
+			cli_error("%s: applied, but it did not take effect: %s = %s (wanted %s)",
+				  plans[i].remedy, plans[i].verify_fact, v ? v : "(not observed)",
+				  plans[i].verify_value);
+			all = false;
+		}
+	}
+	return all;
+}
+
 /* Plans from before, shown; dry-run, or asked for, applied, and checked again into
  * after.  The exit code. */
 static int fix(const char *target, const struct fix_args *a, struct md_host_result *before,
@@ -213,6 +239,8 @@ static int fix(const char *target, const struct fix_args *a, struct md_host_resu
 			rc = MD_EXIT_UNKNOWN;
 		} else {
 			rc = output(a, before, after, rules, rules_dir);
+			if (!verified(to, plans, (size_t)n, after))
+				rc = MD_EXIT_CRITICAL;
 		}
 	}
 	cli_secrets_wipe(&sec);

@@ -8,10 +8,11 @@
 
 #include <string.h>
 
-extern const struct md_remedy remedy_prepare_sudo;
+extern const struct md_remedy remedy_prepare_sudo, remedy_start_tailscaled;
 
 const struct md_remedy *const md_remedies[] = {
 	&remedy_prepare_sudo,
+	&remedy_start_tailscaled,
 	NULL,
 };
 

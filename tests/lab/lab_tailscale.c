@@ -546,3 +546,82 @@ Test(lab_tailscale, magicdns_name_with_accept_dns_off_fixture, .timeout = 60)
 		assert_findings(want);
 	}
 }
+
+/* ==== fix: start-tailscaled ============================================================== */
+
+/* meshdoctor fix root@HOST --probes ssh,tailscale --yes --json - (or --dry-run). */
+static void fix(const char *mode)
+{
+	const char *args[] = { "fix", "root@" HOST, "--identity", key, "--known-hosts", kh,
+			       "--no-ssh-config", "--probes", "ssh,tailscale", "--rules", "rules",
+			       "--timeout", "10s", mode, "--json", "-", NULL };
+
+	lab_md_result_free(&res);
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(lab_run_md(L, cli, args, 60000, &res), 0, "lab_run_md");
+}
+
+static char *systemctl_log(void)
+{
+	char path[400];
+	FILE *fp;
+	char *text = calloc(1, 4096);
+
+	snprintf(path, sizeof(path), "%s/ts/systemctl.log", dir);
+	fp = fopen(path, "r");
+	if (fp && text) {
+		size_t n = fread(text, 1, 4095, fp);
+
+		text[n] = '\0';
+	}
+	if (fp)
+		fclose(fp);
+	return text;
+}
+
+Test(lab_tailscale, fix_starts_tailscaled_and_the_check_after_finds_it_running_fixture,
+     .timeout = 90)
+{
+	const cJSON *after;
+	char *log;
+
+	ts_dir("status-headscale-running.json", "prefs-headscale.json", true);
+	ts_file("unreachable-linux.txt", "daemon-down");
+	sh("cp %s/fixtures/tailscale/fake-systemctl.sh bin/systemctl && chmod 755 bin/systemctl", repo);
+	start_host();
+
+	fix("--dry-run");
+	cr_assert(strstr(res.err, "start-tailscaled on root@" HOST ": 1 step"), "%s", res.err);
+	cr_assert(strstr(res.err, "  1. would run: systemctl enable --now tailscaled\n"), "%s", res.err);
+	log = systemctl_log();
+	cr_assert_str_empty(log, "the dry run ran systemctl: %s", log);
+	free(log);
+
+	fix("--yes");
+	cr_assert(res.report, "no JSON (exit %d)\n%s\n%s", res.exit_code, res.out, res.err);
+	cr_assert(lab_report_has_finding(cJSON_GetObjectItemCaseSensitive(res.report, "before"),
+					 "tailscale-daemon-not-running-linux"), "%s", res.err);
+	after = cJSON_GetObjectItemCaseSensitive(res.report, "after");
+	cr_assert_eq(lab_report_n_findings(after), 0, "findings after the fix\n%s", res.out);
+	cr_assert(strstr(res.err, "start-tailscaled: verified: tailscale.daemon = reachable"), "%s",
+		  res.err);
+	cr_assert_eq(res.exit_code, 0, "exit %d\n%s", res.exit_code, res.err);
+	log = systemctl_log();
+	cr_assert_str_eq(log, "enable --now tailscaled\n");
+	free(log);
+}
+
+Test(lab_tailscale, fix_stops_at_a_failing_systemctl_with_its_words_fixture, .timeout = 90)
+{
+	ts_dir("status-headscale-running.json", "prefs-headscale.json", true);
+	ts_file("unreachable-linux.txt", "daemon-down");
+	sh("cp %s/fixtures/tailscale/fake-systemctl.sh bin/systemctl && chmod 755 bin/systemctl && "
+	   "echo 'Failed to enable unit: Unit file tailscaled.service does not exist.' > "
+	   "ts/systemctl-fails", repo);
+	start_host();
+	fix("--yes");
+	cr_assert_eq(res.exit_code, 2, "exit %d\n%s", res.exit_code, res.err);
+	cr_assert(strstr(res.err, "start-tailscaled: step 1 (start tailscaled now and at every boot "
+			 "(systemd)) failed: exit 1: Failed to enable unit: Unit file "
+			 "tailscaled.service does not exist."), "%s", res.err);
+}

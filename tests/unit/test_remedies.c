@@ -280,3 +280,101 @@ Test(plan, verified_only_with_the_value_wanted)
 	md_facts_cleanup(&f);
 	md_plan_cleanup(&p);
 }
+
+/* start-tailscaled: what the facts of the tailscale and host probes make of it. */
+static void ts_plan(const char *user, const char *daemon, const char *hint, const char *os,
+		    const char *sudo, struct md_plan *p)
+{
+	const struct md_remedy *r = md_remedy_find("start-tailscaled");
+	struct md_facts f;
+	struct md_remedy_in in = { .facts = &f, .user = user };
+	struct md_err e = { 0 };
+
+	cr_assert(r, "start-tailscaled is not in the registry");
+	md_facts_init(&f);
+	if (daemon)
+		md_fact_str(&f, "tailscale", "tailscale.daemon", daemon, NULL);
+	if (hint)
+		md_fact_str(&f, "tailscale", "tailscale.daemon_hint", hint, NULL);
+	if (os)
+		md_fact_str(&f, "host", "host.os", os, NULL);
+	if (sudo)
+		md_fact_str(&f, "host", "host.sudo", sudo, NULL);
+	md_plan_init(p, r->name);
+	cr_assert_eq(r->plan(&in, p, &e), MD_OK, "%s", e.msg);
+	md_facts_cleanup(&f);
+}
+
+Test(start_tailscaled, systemd_as_root_or_through_passwordless_sudo)
+{
+	struct md_plan p;
+
+	ts_plan("root", "unreachable", "linux", "linux", NULL, &p);
+	cr_assert_eq(p.n, 1);
+	cr_assert_str_eq(p.v[0].cmd, "systemctl enable --now tailscaled");
+	cr_assert_null(p.v[0].stdin_secret);
+	cr_assert_str_eq(p.verify_fact, "tailscale.daemon");
+	cr_assert_str_eq(p.verify_value, "reachable");
+	md_plan_cleanup(&p);
+	ts_plan("steve", "unreachable", "linux-systemd", "linux", "nopasswd", &p);
+	cr_assert_eq(p.n, 1);
+	cr_assert_str_eq(p.v[0].cmd, "sudo -n -- systemctl enable --now tailscaled");
+	md_plan_cleanup(&p);
+}
+
+Test(start_tailscaled, nothing_to_do_or_refused_with_what_to_do)
+{
+	static const struct { const char *user, *daemon, *hint, *os, *sudo, *says; } cases[] = {
+		{ "steve", "unreachable", "linux", "linux", "password", "run `meshdoctor prepare`" },
+		{ "steve", "unreachable", "windows", "windows", NULL, "Start-Service Tailscale" },
+		{ "steve", "unreachable", "macos", "darwin", "nopasswd", "Tailscale app" },
+		{ "root", "unreachable", "socket", "linux", NULL, "socket fails" },
+		{ "root", "unreachable", "raw", "linux", NULL, "which init system" },
+		{ "root", NULL, NULL, "linux", NULL, "tailscale.daemon is missing" },
+	};
+	struct md_plan p;
+
+	ts_plan("root", "reachable", NULL, "linux", NULL, &p);
+	cr_assert_eq(p.n, 0);
+	cr_assert(strstr(p.nothing, "tailscaled answers"), "%s", p.nothing);
+	cr_assert_str_empty(p.refused);
+	md_plan_cleanup(&p);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ts_plan(cases[i].user, cases[i].daemon, cases[i].hint, cases[i].os, cases[i].sudo, &p);
+		cr_assert_eq(p.n, 0, "case %zu", i);
+		cr_assert(strstr(p.refused, cases[i].says), "case %zu: %s", i, p.refused);
+		md_plan_cleanup(&p);
+	}
+}
+
+/* What the dry run shows is what a real run sends: the same commands, in order. */
+Test(plan, the_dry_run_records_the_commands_the_real_run_sends)
+{
+	static const struct md_replay_entry ok[] = { { "", 0, "", "", false } };
+	struct md_plan p;
+	struct md_buf log;
+	struct md_err e = { 0 };
+	struct md_apply_result ar;
+	struct md_deadline dl = md_deadline_after(md_now_ms(), 1000);
+	struct md_session *rec, *real;
+	struct md_secret sec = dry_secret;
+	char want[2048];
+
+	sec.value = "pw";
+	sec.len = 2;
+	plan_for("alice", "password", "linux", false, &p);
+	md_buf_init(&log, 0);
+	rec = md_session_new_recording("h", "linux", &log, &e);
+	real = md_session_new_replay(ok, 1, "linux");
+	cr_assert_eq(md_plan_apply(&p, rec, &dry_secret, 1, &dl, &ar, &e), MD_OK);
+	cr_assert_eq(md_plan_apply(&p, real, &sec, 1, &dl, &ar, &e), MD_OK);
+	cr_assert_eq(md_session_exec_count(real), 1);
+	snprintf(want, sizeof(want), "  2. would run: %s\n", md_replay_cmd(real, 0));
+	cr_assert(strstr(md_buf_str(&log), want), "dry run:\n%s\nreal: %s", md_buf_str(&log),
+		  md_replay_cmd(real, 0));
+	cr_assert_str_eq(md_replay_file(real, p.v[0].path), p.v[0].data);
+	md_session_free(rec);
+	md_session_free(real);
+	md_buf_cleanup(&log);
+	md_plan_cleanup(&p);
+}
