@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* The secrets a step may name, how a dry run shows each, and how it is asked for. */
 static const struct {
@@ -14,18 +15,24 @@ static const struct {
 } known_secrets[] = {
 	{ "sudo-password", "<sudo password from the terminal>",
 	  "<sudo password from standard input>", "[sudo] password for %s: " },
+	{ "auth-key", NULL, NULL, NULL }, /* from --authkey-file */
 };
 #define N_KNOWN (sizeof(known_secrets) / sizeof(known_secrets[0]))
+#define AUTH_KEY 1
 
-void cli_secrets_init(struct cli_secrets *s, bool from_stdin)
+void cli_secrets_init(struct cli_secrets *s, bool from_stdin, const char *authkey_file)
 {
 	memset(s, 0, sizeof(*s));
+	snprintf(s->shown_key, sizeof(s->shown_key), "<auth key from %s>",
+		 authkey_file ? authkey_file : "--authkey-file");
 	for (size_t i = 0; i < N_KNOWN; i++) {
 		s->v[i].name = known_secrets[i].name;
-		s->v[i].shown = from_stdin ? known_secrets[i].shown_stdin : known_secrets[i].shown_tty;
+		s->v[i].shown = i == AUTH_KEY ? s->shown_key
+			      : from_stdin ? known_secrets[i].shown_stdin : known_secrets[i].shown_tty;
 	}
 	s->n = N_KNOWN;
 	s->from_stdin = from_stdin;
+	s->authkey_file = authkey_file;
 }
 
 void cli_secrets_wipe(struct cli_secrets *s)
@@ -40,7 +47,8 @@ void cli_secrets_wipe(struct cli_secrets *s)
 static bool plan_needs(const struct md_plan *p, const char *secret)
 {
 	for (size_t i = 0; i < p->n; i++)
-		if (p->v[i].stdin_secret && strcmp(p->v[i].stdin_secret, secret) == 0)
+		if ((p->v[i].stdin_secret && strcmp(p->v[i].stdin_secret, secret) == 0) ||
+		    (p->v[i].data_secret && strcmp(p->v[i].data_secret, secret) == 0))
 			return true;
 	return false;
 }
@@ -94,24 +102,59 @@ int cli_dry_run(FILE *to, const struct md_plan *plans, size_t n, struct md_sessi
 	return rc;
 }
 
-/* The secret i for target: from standard input or the terminal, into the shared buffer
- * (one secret kind is known today, so one buffer serves). */
+/* The auth key: the first line of --authkey-file, which only its owner may read. */
+static int read_authkey(struct cli_secrets *s)
+{
+	struct md_buf b;
+	size_t n;
+	struct stat st;
+
+	if (!s->authkey_file) {
+		cli_error("a plan needs a pre-auth key: give --authkey-file FILE");
+		return MD_EXIT_USAGE;
+	}
+	if (stat(s->authkey_file, &st) == 0 && (st.st_mode & 077))
+		fprintf(stderr, "meshdoctor: warning: %s can be read by others (mode %04o): "
+			"chmod 600 it\n", s->authkey_file, (unsigned)(st.st_mode & 07777));
+	md_buf_init(&b, sizeof(s->buf[AUTH_KEY]) - 1);
+	if (cli_read_file(s->authkey_file, &b, "a key file") != 0) {
+		md_buf_cleanup(&b);
+		return MD_EXIT_USAGE;
+	}
+	n = strcspn(md_buf_str(&b), "\r\n");
+	memcpy(s->buf[AUTH_KEY], md_buf_str(&b), n);
+	s->buf[AUTH_KEY][n] = '\0';
+	OPENSSL_cleanse(b.data, b.len);
+	md_buf_cleanup(&b);
+	if (!n) {
+		cli_error("--authkey-file %s: no key on its first line", s->authkey_file);
+		return MD_EXIT_USAGE;
+	}
+	s->v[AUTH_KEY].value = s->buf[AUTH_KEY];
+	s->v[AUTH_KEY].len = n;
+	return 0;
+}
+
+/* The secret i for target: the key from its file, the password from standard input or
+ * the terminal. */
 static int read_secret(struct cli_secrets *s, size_t i, const char *target)
 {
 	char prompt[300];
 	int len;
 
+	if (i == AUTH_KEY)
+		return read_authkey(s);
 	snprintf(prompt, sizeof(prompt), known_secrets[i].prompt, target);
-	len = s->from_stdin ? cli_read_secret_stdin(s->buf, sizeof(s->buf))
-			    : cli_read_secret_tty(prompt, s->buf, sizeof(s->buf));
+	len = s->from_stdin ? cli_read_secret_stdin(s->buf[i], sizeof(s->buf[i]))
+			    : cli_read_secret_tty(prompt, s->buf[i], sizeof(s->buf[i]));
 	if (len < 0) {
 		cli_error(s->from_stdin ? "--password-stdin: no password on standard input (one "
 					  "line, at most %zu bytes)"
 					: "no terminal to read the sudo password from: give "
-					  "--password-stdin (at most %zu bytes)", sizeof(s->buf) - 1);
+					  "--password-stdin (at most %zu bytes)", sizeof(s->buf[i]) - 1);
 		return MD_EXIT_USAGE;
 	}
-	s->v[i].value = s->buf;
+	s->v[i].value = s->buf[i];
 	s->v[i].len = (size_t)len;
 	return 0;
 }

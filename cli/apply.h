@@ -19,10 +19,14 @@ struct cli_secrets {
 	struct md_secret v[CLI_MAX_SECRETS];
 	size_t n;
 	bool from_stdin;       /* --password-stdin */
-	char buf[1024];        /* the value read; wiped by cli_secrets_wipe() */
+	const char *authkey_file; /* --authkey-file: the auth key's file, or NULL */
+	char shown_key[300];   /* "<auth key from FILE>" */
+	char buf[CLI_MAX_SECRETS][1024]; /* the values read; wiped by cli_secrets_wipe() */
 };
 
-void cli_secrets_init(struct cli_secrets *s, bool from_stdin);
+/* The secrets known: the sudo password (asked, or from standard input), the auth key
+ * (read from authkey_file when a plan needs it). */
+void cli_secrets_init(struct cli_secrets *s, bool from_stdin, const char *authkey_file);
 void cli_secrets_wipe(struct cli_secrets *s);
 
 /* Prints each plan to `to` (to stderr when it refuses); *with_steps: how many have steps to

@@ -69,6 +69,8 @@ int cli_read_file(const char *path, struct md_buf *b, const char *what);
  * least CLI_MIN_TIMEOUT_MS, under which no connect or handshake could even be tried. */
 #define CLI_MIN_TIMEOUT_MS 100
 int cli_set_timeout(const struct cli_option *o, void *dst, const char *arg);
+/* --login-server URL: a URL whose host is a name or an address (const char *). */
+int cli_set_login_server(const struct cli_option *o, void *dst, const char *arg);
 
 /* The SSH options of a command whose argument struct type has a struct md_check_opts
  * named co (check, prepare): one definition, so --help, the man page and the completion

@@ -97,20 +97,6 @@ static int set_ndjson(const struct cli_option *o, void *dst, const char *arg)
 	return cli_set_string(o, dst, arg);
 }
 
-/* --login-server: its host must be a name or an address. */
-static int set_login_server(const struct cli_option *o, void *dst, const char *arg)
-{
-	char host[256];
-	int port;
-
-	if (md_dns_url_host(arg, host, sizeof(host), &port) != MD_OK) {
-		cli_error("--%s '%s': give a URL such as http://sfspark1.local:8080 (a host name or "
-			  "an address, and a port of 1-65535)", o->name, arg);
-		return -1;
-	}
-	return cli_set_string(o, dst, arg);
-}
-
 #define GENERAL "options"
 #define SSH "SSH options"
 #define PORT "port probe options"
@@ -160,7 +146,7 @@ static const struct cli_option options[] = {
 	  cli_set_readable, AT(co.probe.ca_file) },
 	{ "login-server", 0, "URL", "the login (Headscale) server, e.g. http://sfspark1.local:8080: "
 	  "the dns probe resolves its host here and on the target; the node's ControlURL must "
-	  "be it", "the node's ControlURL", DNS, CO_NONE, set_login_server,
+	  "be it", "the node's ControlURL", DNS, CO_NONE, cli_set_login_server,
 	  AT(co.probe.login_server) },
 	{ "netcheck", 0, NULL, "run `tailscale netcheck` on the host (UDP, nearest DERP) even "
 	  "when no peer is relayed (without it: only when peers are relayed and none is direct)",

@@ -21,7 +21,8 @@
 
 struct fix_args {
 	struct md_check_opts co;
-	const char *json_path, *rules_opt;
+	const char *json_path, *rules_opt, *authkey_file;
+	int64_t apply_ms;
 	bool password_stdin, sudo_all, dry_run, yes;
 };
 
@@ -47,6 +48,14 @@ static const struct cli_option options[] = {
 	  cli_set_true, AT(password_stdin) },
 	{ "sudo-all", 0, NULL, "prepare-sudo: allow every command without a password", NULL,
 	  GENERAL, CO_NONE, cli_set_true, AT(sudo_all) },
+	{ "authkey-file", 0, "FILE", "tailscale-up: the pre-auth key, on the first line of FILE "
+	  "(written to the host over SFTP, 0600, removed after; never on a command line)", NULL,
+	  GENERAL, CO_FILE, cli_set_readable, AT(authkey_file) },
+	{ "login-server", 0, "URL", "the login (Headscale) server the node must be on, e.g. "
+	  "http://sfspark1.local:8080", "the node's ControlURL", GENERAL, CO_NONE,
+	  cli_set_login_server, AT(co.probe.login_server) },
+	{ "apply-timeout", 0, "DURATION", "deadline for applying the plans (tailscale up alone "
+	  "may wait 20 s)", "60s", GENERAL, CO_NONE, cli_set_timeout, AT(apply_ms) },
 	{ "json", 0, "FILE", "write {before, after} as JSON to FILE ('-': standard output, "
 	  "instead of the text)", NULL, GENERAL, CO_FILE, set_output, AT(json_path) },
 	{ "probes", 0, "LIST", "check with only these probes, comma-separated (and what they "
@@ -67,7 +76,8 @@ static int make_plans(FILE *to, const struct md_host_result *res, const struct f
 		      struct md_plan *plans)
 {
 	struct md_remedy_in in = { .facts = &res->facts, .user = res->target.user,
-				   .sudo_all = a->sudo_all };
+				   .sudo_all = a->sudo_all, .login_server = a->co.probe.login_server,
+				   .have_authkey = a->authkey_file != NULL };
 	int n = 0;
 
 	for (size_t i = 0; i < res->eval.n_findings; i++) {
@@ -216,7 +226,7 @@ static int fix(const char *target, const struct fix_args *a, struct md_host_resu
 
 	if (n < 0)
 		return MD_EXIT_UNKNOWN;
-	cli_secrets_init(&sec, a->password_stdin);
+	cli_secrets_init(&sec, a->password_stdin, a->authkey_file);
 	if (cli_show_plans(to, plans, (size_t)n, target, &sec, &with_steps) != MD_OK) {
 		rc = MD_EXIT_UNKNOWN;
 	} else if (!with_steps) {
@@ -230,7 +240,7 @@ static int fix(const char *target, const struct fix_args *a, struct md_host_resu
 						 &sec))) {
 		rc = rc == CLI_DECLINED ? (int)before->verdict : rc;
 	} else if ((rc = cli_apply_plans(to, plans, (size_t)n, before->session, &sec,
-					 a->co.probe.timeout_ms)) == 0) {
+					 a->apply_ms)) == 0) {
 		md_session_free(before->session);
 		before->session = NULL;
 		co.keep_session = false;
@@ -251,7 +261,8 @@ static int fix(const char *target, const struct fix_args *a, struct md_host_resu
 
 static int fix_main(int argc, char **argv)
 {
-	struct fix_args a = { .co.probe = { .timeout_ms = 10000, .capture_seconds = 3 } };
+	struct fix_args a = { .co.probe = { .timeout_ms = 10000, .capture_seconds = 3 },
+			      .apply_ms = 60000 };
 	struct md_host_result before, after;
 	struct md_ruleset rules;
 	struct md_err err = { 0 };

@@ -112,7 +112,7 @@ static int prepare(const char *target, const struct prepare_args *a, struct md_h
 	size_t with_steps = 0;
 	int rc;
 
-	cli_secrets_init(&sec, a->password_stdin);
+	cli_secrets_init(&sec, a->password_stdin, NULL);
 	md_plan_init(&plan, "prepare-sudo");
 	if (md_remedy_find("prepare-sudo")->plan(&in, &plan, &err) != MD_OK ||
 	    cli_show_plans(stdout, &plan, 1, target, &sec, &with_steps) != MD_OK) {

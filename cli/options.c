@@ -1,5 +1,6 @@
 /* options.c — parsing and --help from a command's option table (options.h). */
 #include "cli/options.h"
+#include "probes/dns.h"
 #include "cli/cli.h"
 #include "core/target.h"
 
@@ -315,4 +316,18 @@ int cli_set_help(const struct cli_option *o, void *dst, const char *arg)
 	(void)dst;
 	(void)arg;
 	return CLI_HELP;
+}
+
+/* --login-server: its host must be a name or an address. */
+int cli_set_login_server(const struct cli_option *o, void *dst, const char *arg)
+{
+	char host[256];
+	int port;
+
+	if (md_dns_url_host(arg, host, sizeof(host), &port) != MD_OK) {
+		cli_error("--%s '%s': give a URL such as http://sfspark1.local:8080 (a host name or "
+			  "an address, and a port of 1-65535)", o->name, arg);
+		return -1;
+	}
+	return cli_set_string(o, dst, arg);
 }

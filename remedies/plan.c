@@ -69,6 +69,16 @@ int md_plan_write(struct md_plan *p, const char *what, const char *path, const c
 	return MD_OK;
 }
 
+int md_plan_write_secret(struct md_plan *p, const char *what, const char *path,
+			 const char *secret, int mode)
+{
+	int rc = md_plan_write(p, what, path, "", 0, mode);
+
+	if (rc == MD_OK)
+		p->v[p->n - 1].data_secret = secret;
+	return rc;
+}
+
 static const struct md_secret *find_secret(const struct md_secret *v, size_t n, const char *name)
 {
 	for (size_t i = 0; name && i < n; i++)
@@ -109,6 +119,7 @@ int md_plan_print(const struct md_plan *p, const char *host, const struct md_sec
 	for (size_t i = 0; i < p->n; i++) {
 		const struct md_plan_step *s = &p->v[i];
 		const struct md_secret *sec = find_secret(secrets, n_secrets, s->stdin_secret);
+		const struct md_secret *dsec = find_secret(secrets, n_secrets, s->data_secret);
 
 		rc |= md_buf_printf(out, "  %zu. %s\n", i + 1, s->what);
 		if (s->kind == MD_STEP_RUN) {
@@ -116,6 +127,9 @@ int md_plan_print(const struct md_plan *p, const char *host, const struct md_sec
 			if (s->stdin_secret)
 				rc |= md_buf_printf(out, "     standard input: %s\n",
 						    sec ? sec->shown : s->stdin_secret);
+		} else if (s->data_secret) {
+			rc |= md_buf_printf(out, "     write %s (mode %04o): %s\n", s->path,
+					    (unsigned)s->mode, dsec ? dsec->shown : s->data_secret);
 		} else {
 			rc |= md_buf_printf(out, "     write %s (mode %04o, %zu bytes):\n", s->path,
 					    (unsigned)s->mode, s->len);
@@ -205,15 +219,24 @@ int md_plan_apply(const struct md_plan *p, struct md_session *s, const struct md
 	memset(res, 0, sizeof(*res));
 	for (size_t i = 0; i < p->n; i++) {
 		const struct md_plan_step *st = &p->v[i];
-		const struct md_secret *sec = find_secret(secrets, n_secrets, st->stdin_secret);
+		const char *need = st->kind == MD_STEP_RUN ? st->stdin_secret : st->data_secret;
+		const struct md_secret *sec = find_secret(secrets, n_secrets, need);
 		struct md_err e = { 0 };
 		int rc;
 
-		if (st->stdin_secret && !sec)
+		if (need && !sec)
 			return md_err_set(err, MD_EINVAL, "remedy", "step %zu (%s) needs the secret %s, "
-					  "which was not given", i + 1, st->what, st->stdin_secret);
+					  "which was not given", i + 1, st->what, need);
 		if (st->kind == MD_STEP_RUN) {
 			rc = apply_run(st, sec, s, dl, res->evidence, sizeof(res->evidence), &e);
+		} else if (sec) {
+			/* The value, or in a dry run its placeholder. */
+			rc = md_session_write_file(s, st->path, sec->value ? sec->value : sec->shown,
+						   sec->value ? sec->len : strlen(sec->shown), st->mode,
+						   dl, &e);
+			if (rc != MD_OK)
+				snprintf(res->evidence, sizeof(res->evidence), "write %s: %s", st->path,
+					 e.msg);
 		} else {
 			rc = md_session_write_file(s, st->path, st->data, st->len, st->mode, dl, &e);
 			if (rc != MD_OK)

@@ -8,11 +8,12 @@
 
 #include <string.h>
 
-extern const struct md_remedy remedy_prepare_sudo, remedy_start_tailscaled;
+extern const struct md_remedy remedy_prepare_sudo, remedy_start_tailscaled, remedy_tailscale_up;
 
 const struct md_remedy *const md_remedies[] = {
 	&remedy_prepare_sudo,
 	&remedy_start_tailscaled,
+	&remedy_tailscale_up,
 	NULL,
 };
 

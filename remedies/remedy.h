@@ -38,6 +38,8 @@ struct md_plan_step {
 				   * input, followed by a newline; NULL: none */
 	char *path;              /* WRITE: where */
 	char *data;              /* WRITE: what (never a secret) */
+	const char *data_secret; /* WRITE: the secret (md_secret.name) to write instead of
+				  * data (a key file, mode 0600); NULL: data */
 	size_t len;
 	int mode;
 };
@@ -69,6 +71,8 @@ struct md_remedy_in {
 	const char *user;        /* the SSH user the session logged in as */
 	bool sudo_all;           /* prepare-sudo: NOPASSWD for every command, not only those
 				  * provisioning runs */
+	const char *login_server; /* --login-server URL, or NULL */
+	bool have_authkey;       /* an auth key was given (--authkey-file): secret "auth-key" */
 };
 
 struct md_remedy {
@@ -91,6 +95,9 @@ void md_plan_cleanup(struct md_plan *p);
 int md_plan_run(struct md_plan *p, const char *what, const char *cmd, const char *stdin_secret);
 int md_plan_write(struct md_plan *p, const char *what, const char *path, const char *data,
 		  size_t len, int mode);
+/* A file whose content is the secret named secret (never in the plan itself). */
+int md_plan_write_secret(struct md_plan *p, const char *what, const char *path,
+			 const char *secret, int mode);
 
 /* The plan as a numbered list, each step's command or file (mode, size and text) as it
  * will run, the secret it takes by its placeholder; or why there is nothing to do. */

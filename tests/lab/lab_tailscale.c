@@ -123,6 +123,7 @@ static void start_host(void)
 		 "UsePAM no\n"
 		 "PermitRootLogin prohibit-password\n"
 		 "StrictModes no\n"
+		 "Subsystem sftp internal-sftp\n"
 		 "SetEnv PATH=%s/bin:/usr/sbin:/usr/bin:/sbin:/bin MD_FAKE_TS_DIR=%s/ts\n",
 		 dir, dir, dir, dir, dir);
 	snprintf(cpath, sizeof(cpath), "%s/sshd_config", dir);
@@ -624,4 +625,93 @@ Test(lab_tailscale, fix_stops_at_a_failing_systemctl_with_its_words_fixture, .ti
 	cr_assert(strstr(res.err, "start-tailscaled: step 1 (start tailscaled now and at every boot "
 			 "(systemd)) failed: exit 1: Failed to enable unit: Unit file "
 			 "tailscaled.service does not exist."), "%s", res.err);
+}
+
+/* ==== fix: tailscale-up ================================================================== */
+
+#define AUTHKEY "hskey-auth-Xb3RvcFqYb7n-7k3cY5vWwLkR0Rm9LqzQbyFT2hJ8"
+
+static void fix_up(const char *mode, const char *keyfile)
+{
+	const char *args[] = { "fix", "root@" HOST, "--identity", key, "--known-hosts", kh,
+			       "--no-ssh-config", "--probes", "ssh,tailscale", "--rules", "rules",
+			       "--timeout", "10s", "--login-server", LOGIN, "--authkey-file",
+			       keyfile, mode, "--json", "-", NULL };
+
+	lab_md_result_free(&res);
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(lab_run_md(L, cli, args, 90000, &res), 0, "lab_run_md");
+}
+
+static bool file_has(const char *rel, const char *text)
+{
+	char path[400], buf[8192] = "";
+	FILE *fp;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	fp = fopen(path, "r");
+	if (!fp)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	return strstr(buf, text) != NULL;
+}
+
+Test(lab_tailscale, fix_moves_the_node_to_the_login_server_with_a_key_file_fixture,
+     .timeout = 120)
+{
+	char keyfile[400];
+
+	ts_dir("status-headscale-running.json", "prefs-other-server.json", true);
+	ts_file("status-headscale-running.json", "up-status.json");
+	ts_file("prefs-headscale.json", "up-prefs.json");
+	sh("printf '%%s\\n' %s > ts/expected-authkey && printf '%%s\\n' %s > authkey && "
+	   "chmod 600 authkey", AUTHKEY, AUTHKEY);
+	snprintf(keyfile, sizeof(keyfile), "%s/authkey", dir);
+	start_host();
+
+	fix_up("--dry-run", keyfile);
+	cr_assert(strstr(res.err, "tailscale-up on root@" HOST ": 2 steps"), "%s", res.err);
+	cr_assert(strstr(res.err, "would write .meshdoctor-authkey (mode 0600, "), "%s", res.err);
+	cr_assert(strstr(res.err, "      | <auth key from "), "%s", res.err);
+	cr_assert(strstr(res.err, "--auth-key=file:.meshdoctor-authkey --timeout=20s --reset "
+			 "--force-reauth"), "%s", res.err);
+	cr_assert_null(strstr(res.err, "Xb3RvcFq"), "the dry run shows the key:\n%s", res.err);
+	cr_assert(!file_has("ts/argv.log", "up "), "the dry run ran tailscale up");
+
+	fix_up("--yes", keyfile);
+	cr_assert(res.report, "no JSON (exit %d)\n%s\n%s", res.exit_code, res.out, res.err);
+	cr_assert(lab_report_has_finding(cJSON_GetObjectItemCaseSensitive(res.report, "before"),
+					 "tailscale-wrong-control-server"), "%s", res.err);
+	cr_assert_eq(lab_report_n_findings(cJSON_GetObjectItemCaseSensitive(res.report, "after")), 0,
+		     "%s", res.err);
+	cr_assert(strstr(res.err, "tailscale-up: verified: tailscale.backend_state = Running"), "%s",
+		  res.err);
+	cr_assert_eq(res.exit_code, 0, "exit %d\n%s", res.exit_code, res.err);
+	cr_assert(file_has("ts/up-authkey-seen", "yes"), "the fixture CLI did not get the key");
+	cr_assert(file_has("ts/argv.log", "up --login-server=" LOGIN " --auth-key=file:"
+			   ".meshdoctor-authkey"), "argv.log");
+	cr_assert(!file_has("ts/argv.log", "Xb3RvcFq"), "the key is in an argv on the host");
+	cr_assert_null(strstr(res.out, "Xb3RvcFq"), "the report has the key");
+	cr_assert_null(strstr(res.err, "Xb3RvcFq"), "stderr has the key");
+	cr_assert_neq(access("/root/.meshdoctor-authkey", F_OK), 0, "the key file was left behind");
+}
+
+Test(lab_tailscale, fix_with_a_key_the_server_refuses_stops_with_its_words_fixture,
+     .timeout = 120)
+{
+	char keyfile[400];
+
+	ts_dir("status-headscale-running.json", "prefs-other-server.json", true);
+	sh("echo hskey-auth-expected > ts/expected-authkey && echo hskey-auth-wrong > authkey && "
+	   "chmod 600 authkey");
+	snprintf(keyfile, sizeof(keyfile), "%s/authkey", dir);
+	start_host();
+	fix_up("--yes", keyfile);
+	cr_assert_eq(res.exit_code, 2, "exit %d\n%s", res.exit_code, res.err);
+	cr_assert(strstr(res.err, "failed: exit 1: backend error: invalid key: unable to validate "
+			 "API key"), "%s", res.err);
+	cr_assert_neq(access("/root/.meshdoctor-authkey", F_OK), 0, "the key file was left behind");
 }

@@ -378,3 +378,85 @@ Test(plan, the_dry_run_records_the_commands_the_real_run_sends)
 	md_buf_cleanup(&log);
 	md_plan_cleanup(&p);
 }
+
+/* tailscale-up: the key never in a command, the flags the state calls for. */
+static void up_plan(const char *user, const char *state, int matches, int expired,
+		    const char *login, bool key, const char *sudo, const char *os, struct md_plan *p)
+{
+	const struct md_remedy *r = md_remedy_find("tailscale-up");
+	struct md_facts f;
+	struct md_remedy_in in = { .facts = &f, .user = user, .login_server = login,
+				   .have_authkey = key };
+	struct md_err e = { 0 };
+
+	cr_assert(r);
+	md_facts_init(&f);
+	if (state)
+		md_fact_str(&f, "tailscale", "tailscale.backend_state", state, NULL);
+	if (matches >= 0)
+		md_fact_bool(&f, "tailscale", "tailscale.control_matches", matches, NULL);
+	if (expired >= 0)
+		md_fact_bool(&f, "tailscale", "tailscale.key_expired", expired, NULL);
+	if (sudo)
+		md_fact_str(&f, "host", "host.sudo", sudo, NULL);
+	if (os)
+		md_fact_str(&f, "host", "host.os", os, NULL);
+	md_plan_init(p, r->name);
+	cr_assert_eq(r->plan(&in, p, &e), MD_OK, "%s", e.msg);
+	md_facts_cleanup(&f);
+}
+
+Test(tailscale_up, the_key_goes_to_a_file_and_the_state_picks_the_flags)
+{
+	struct md_plan p;
+
+	up_plan("root", "NeedsLogin", -1, -1, "http://hs.example:8080", true, NULL, "linux", &p);
+	cr_assert_eq(p.n, 2);
+	cr_assert_eq(p.v[0].kind, MD_STEP_WRITE);
+	cr_assert_str_eq(p.v[0].data_secret, "auth-key");
+	cr_assert_eq(p.v[0].mode, 0600);
+	cr_assert_str_eq(p.v[1].cmd, "sh -c 'tailscale up '\\''--login-server=http://hs.example:8080'\\'' "
+				     "--auth-key=file:.meshdoctor-authkey --timeout=20s; rc=$?; rm -f "
+				     ".meshdoctor-authkey; exit $rc'");
+	md_plan_cleanup(&p);
+	up_plan("steve", "Running", 1, 1, "http://hs", true, "nopasswd", "linux", &p);
+	cr_assert(strstr(p.v[1].cmd, "sudo -n -- tailscale up ") && strstr(p.v[1].cmd, " --force-reauth;"),
+		  "%s", p.v[1].cmd);
+	md_plan_cleanup(&p);
+	up_plan("root", "Running", 0, 0, "http://hs", true, NULL, "linux", &p);
+	cr_assert(strstr(p.v[1].cmd, " --reset --force-reauth;"), "%s", p.v[1].cmd);
+	md_plan_cleanup(&p);
+	/* Stopped: a bare `tailscale up`, no key needed. */
+	up_plan("root", "Stopped", 1, 0, NULL, false, NULL, "linux", &p);
+	cr_assert_eq(p.n, 1);
+	cr_assert_str_eq(p.v[0].cmd, "sh -c 'tailscale up'");
+	md_plan_cleanup(&p);
+	/* A URL that tries to end the quoting stays one word. */
+	up_plan("root", "NeedsLogin", -1, -1, "http://h'$(reboot)", true, NULL, "linux", &p);
+	cr_assert(strstr(p.v[1].cmd, "'\\''--login-server=http://h'\\''\\'\\'''\\''$(reboot)'\\''"),
+		  "%s", p.v[1].cmd);
+	md_plan_cleanup(&p);
+}
+
+Test(tailscale_up, running_is_nothing_to_do_and_missing_inputs_are_said)
+{
+	static const struct { const char *user, *state, *login; bool key; const char *sudo, *os, *says; } c[] = {
+		{ "root", "NeedsLogin", NULL, true, NULL, "linux", "give --login-server" },
+		{ "root", "NeedsLogin", "http://hs", false, NULL, "linux", "give --authkey-file" },
+		{ "steve", "NeedsLogin", "http://hs", true, "password", "linux", "meshdoctor prepare" },
+		{ "steve", "NeedsLogin", "http://hs", true, NULL, "windows", "join-script" },
+		{ "root", NULL, "http://hs", true, NULL, "linux", "backend_state is missing" },
+	};
+	struct md_plan p;
+
+	up_plan("root", "Running", 1, 0, "http://hs", true, NULL, "linux", &p);
+	cr_assert_eq(p.n, 0);
+	cr_assert(strstr(p.nothing, "Running"), "%s", p.nothing);
+	md_plan_cleanup(&p);
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		up_plan(c[i].user, c[i].state, -1, -1, c[i].login, c[i].key, c[i].sudo, c[i].os, &p);
+		cr_assert_eq(p.n, 0, "case %zu", i);
+		cr_assert(strstr(p.refused, c[i].says), "case %zu: %s", i, p.refused);
+		md_plan_cleanup(&p);
+	}
+}
