@@ -70,40 +70,57 @@ static const struct cli_option options[] = {
 	{ 0 },
 };
 
+/* Plans rule r's remedy into plans[*n] unless it is planned already.  -1 (said) when
+ * the remedy failed; 1 when r's remedy is not one meshdoctor applies; else 0. */
+static int plan_rule(FILE *to, const struct md_rule *r, const struct md_remedy_in *in,
+		     struct md_plan *plans, int *n)
+{
+	const struct md_remedy *m = r->remedy ? md_remedy_find(r->remedy) : NULL;
+	struct md_err err = { 0 };
+
+	if (!m)
+		return 1;
+	for (int k = 0; k < *n; k++)
+		if (strcmp(plans[k].remedy, m->name) == 0)
+			return 0;
+	if (*n == MAX_PLANS)
+		return 0;
+	md_plan_init(&plans[*n], m->name);
+	if (m->plan(in, &plans[*n], &err) != MD_OK) {
+		md_plan_cleanup(&plans[*n]);
+		fprintf(to, "%s: %s\n", m->name, err.msg);
+		return -1;
+	}
+	(*n)++;
+	return 0;
+}
+
 /* The plans of the findings' remedies meshdoctor applies, each remedy once, in the
- * findings' order; the others are listed as advice only.  The count, or -1 (said). */
+ * findings' order; the others are listed as advice only.  A finding that a more specific
+ * one replaced still brings its remedy when that one's is advice only (NeedsLogin on
+ * Headscale: registering the node is advice, `tailscale up` with a key is applied).  The
+ * count, or -1 (said). */
 static int make_plans(FILE *to, const struct md_host_result *res, const struct fix_args *a,
 		      struct md_plan *plans)
 {
 	struct md_remedy_in in = { .facts = &res->facts, .user = res->target.user,
 				   .sudo_all = a->sudo_all, .login_server = a->co.probe.login_server,
 				   .have_authkey = a->authkey_file != NULL };
-	int n = 0;
+	int n = 0, rc;
 
 	for (size_t i = 0; i < res->eval.n_findings; i++) {
 		const struct md_rule *r = res->eval.findings[i].rule;
-		const struct md_remedy *m = r->remedy ? md_remedy_find(r->remedy) : NULL;
-		struct md_err err = { 0 };
-		bool planned = false;
 
-		for (int k = 0; m && k < n; k++)
-			planned |= strcmp(plans[k].remedy, m->name) == 0;
-		if (!m || planned) {
-			if (!m)
-				fprintf(to, "%s: advice only%s%s (see the finding below)\n", r->id,
-				       r->remedy ? ", remedy " : "", r->remedy ? r->remedy : "");
-			continue;
-		}
-		if (n == MAX_PLANS)
-			break;
-		md_plan_init(&plans[n], m->name);
-		if (m->plan(&in, &plans[n], &err) != MD_OK) {
-			md_plan_cleanup(&plans[n]);
-			cli_error("%s: %s", m->name, err.msg);
+		if ((rc = plan_rule(to, r, &in, plans, &n)) < 0)
 			return -1;
-		}
-		n++;
+		if (rc == 1)
+			fprintf(to, "%s: advice only%s%s (see the finding below)\n", r->id,
+				r->remedy ? ", remedy " : "", r->remedy ? r->remedy : "");
 	}
+	for (size_t i = 0; i < res->eval.n_path; i++)
+		if (res->eval.path[i].result == MD_RULE_SUPERSEDED &&
+		    plan_rule(to, res->eval.path[i].rule, &in, plans, &n) < 0)
+			return -1;
 	return n;
 }
 

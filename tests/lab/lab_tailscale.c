@@ -715,3 +715,25 @@ Test(lab_tailscale, fix_with_a_key_the_server_refuses_stops_with_its_words_fixtu
 			 "API key"), "%s", res.err);
 	cr_assert_neq(access("/root/.meshdoctor-authkey", F_OK), 0, "the key file was left behind");
 }
+
+/* NeedsLogin on Headscale: the finding is the registration (advice), the one it refines
+ * is tailscale-up, which fix applies with the key. */
+Test(lab_tailscale, fix_logs_a_waiting_node_in_with_the_key_fixture, .timeout = 120)
+{
+	char keyfile[400];
+
+	ts_dir("status-needslogin.json", "prefs-headscale.json", true);
+	ts_file("status-headscale-running.json", "up-status.json");
+	sh("echo %s > authkey && chmod 600 authkey", AUTHKEY);
+	snprintf(keyfile, sizeof(keyfile), "%s/authkey", dir);
+	start_host();
+	fix_up("--yes", keyfile);
+	cr_assert(res.report, "no JSON (exit %d)\n%s\n%s", res.exit_code, res.out, res.err);
+	cr_assert(lab_report_has_finding(cJSON_GetObjectItemCaseSensitive(res.report, "before"),
+					 "tailscale-needs-login-headscale-auth-id"), "%s", res.err);
+	cr_assert(strstr(res.err, "tailscale-needs-login-headscale-auth-id: advice only, remedy "
+			 "headscale-register"), "%s", res.err);
+	cr_assert(strstr(res.err, "tailscale-up: verified: tailscale.backend_state = Running"), "%s",
+		  res.err);
+	cr_assert_eq(res.exit_code, 0, "exit %d\n%s", res.exit_code, res.err);
+}
