@@ -20,7 +20,7 @@ enum {
 };
 
 /* The subcommands, each described by its table (options.h), listed in cli/main.c. */
-extern const struct cli_command cmd_check, cmd_fix, cmd_prepare, cmd_probes, cmd_rules, cmd_report, cmd_version,
+extern const struct cli_command cmd_check, cmd_fix, cmd_prepare, cmd_provision, cmd_probes, cmd_rules, cmd_report, cmd_version,
 	cmd_completion, cmd_man;
 
 /* One line to stderr: "meshdoctor: <msg>", control characters shown as \xNN. */

@@ -21,7 +21,7 @@
 
 struct fix_args {
 	struct md_check_opts co;
-	const char *json_path, *rules_opt, *authkey_file;
+	const char *json_path, *rules_opt, *authkey_file, *install_url;
 	int64_t apply_ms;
 	bool password_stdin, sudo_all, dry_run, yes;
 };
@@ -54,6 +54,9 @@ static const struct cli_option options[] = {
 	{ "login-server", 0, "URL", "the login (Headscale) server the node must be on, e.g. "
 	  "http://sfspark1.local:8080", "the node's ControlURL", GENERAL, CO_NONE,
 	  cli_set_login_server, AT(co.probe.login_server) },
+	{ "install-url", 0, "URL", "install-tailscale: the install script to fetch on the host "
+	  "(a mirror's)", MD_TAILSCALE_INSTALL_URL, GENERAL, CO_NONE, cli_set_string,
+	  AT(install_url) },
 	{ "apply-timeout", 0, "DURATION", "deadline for applying the plans (tailscale up alone "
 	  "may wait 20 s)", "60s", GENERAL, CO_NONE, cli_set_timeout, AT(apply_ms) },
 	{ "json", 0, "FILE", "write {before, after} as JSON to FILE ('-': standard output, "
@@ -105,7 +108,8 @@ static int make_plans(FILE *to, const struct md_host_result *res, const struct f
 {
 	struct md_remedy_in in = { .facts = &res->facts, .user = res->target.user,
 				   .sudo_all = a->sudo_all, .login_server = a->co.probe.login_server,
-				   .have_authkey = a->authkey_file != NULL };
+				   .have_authkey = a->authkey_file != NULL,
+				   .install_url = a->install_url };
 	int n = 0, rc;
 
 	for (size_t i = 0; i < res->eval.n_findings; i++) {
@@ -215,12 +219,12 @@ static bool verified(FILE *to, const struct md_plan *plans, size_t n,
 			continue;
 		v = md_facts_str(&after->facts, plans[i].verify_fact);
 		if (md_plan_verified(&plans[i], &after->facts)) {
-			fprintf(to, "%s: verified: %s = %s\n", plans[i].remedy, plans[i].verify_fact,
-				plans[i].verify_value);
+			fprintf(to, "%s: verified: %s %s %s\n", plans[i].remedy, plans[i].verify_fact,
+				plans[i].verify_differs ? "!=" : "=", plans[i].verify_value);
 		} else {
-			cli_error("%s: applied, but it did not take effect: %s = %s (wanted %s)",
+			cli_error("%s: applied, but it did not take effect: %s = %s (wanted %s%s)",
 				  plans[i].remedy, plans[i].verify_fact, v ? v : "(not observed)",
-				  plans[i].verify_value);
+				  plans[i].verify_differs ? "other than " : "", plans[i].verify_value);
 			all = false;
 		}
 	}

@@ -88,7 +88,8 @@ static int verify(const char *target, const struct prepare_args *a, const struct
 	}
 	f = md_facts_get(&res.facts, plan->verify_fact);
 	if (md_plan_verified(plan, &res.facts)) {
-		printf("verified: %s = %s (%s)\n", plan->verify_fact, plan->verify_value,
+		printf("verified: %s %s %s (%s)\n", plan->verify_fact,
+		       plan->verify_differs ? "!=" : "=", plan->verify_value,
 		       f && f->evidence ? f->evidence : "");
 	} else {
 		cli_error("applied, but it did not take effect: %s = %s%s%s", plan->verify_fact,

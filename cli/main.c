@@ -45,7 +45,7 @@ const struct cli_command cmd_version = {
 };
 
 static const struct cli_command *const commands[] = {
-	&cmd_check, &cmd_fix, &cmd_prepare, &cmd_probes, &cmd_rules, &cmd_report, &cmd_version, &cmd_completion, &cmd_man,
+	&cmd_check, &cmd_fix, &cmd_prepare, &cmd_provision, &cmd_probes, &cmd_rules, &cmd_report, &cmd_version, &cmd_completion, &cmd_man,
 	NULL,
 };
 

@@ -14,13 +14,13 @@
 #define HELP_COL 24
 
 const struct cli_exit_code cli_exit_codes[] = {
-	{ MD_EXIT_OK, "OK: no problem found (prepare: done and verified, or nothing to do; fix: after the fix)" },
+	{ MD_EXIT_OK, "OK: no problem found (prepare: done and verified, or nothing to do; fix: after the fix; provision: on the mesh)" },
 	{ MD_EXIT_WARNING, "WARNING: warnings only" },
 	{ MD_EXIT_CRITICAL, "CRITICAL: at least one critical finding (also: a live capture "
 			    "without the right to capture; prepare: a step failed, its change did "
-			    "not take effect, or it cannot apply to the host, said why; fix: a step failed)" },
+			    "not take effect, or it cannot apply to the host, said why; fix, provision: a step failed or cannot apply)" },
 	{ MD_EXIT_UNKNOWN, "UNKNOWN: a probe could not complete, so meshdoctor could not tell "
-			   "(prepare: the host could not be reached or logged in to)" },
+			   "(prepare, provision: the host could not be reached or logged in to)" },
 	{ MD_EXIT_USAGE, "usage or input error (bad option, malformed target, broken rule file, "
 			 "a malformed saved report)" },
 };

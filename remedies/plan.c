@@ -137,8 +137,9 @@ int md_plan_print(const struct md_plan *p, const char *host, const struct md_sec
 		}
 	}
 	if (p->verify_fact)
-		rc |= md_buf_printf(out, "  then: re-run the %s probe and expect %s = %s\n",
-				    p->verify_probes, p->verify_fact, p->verify_value);
+		rc |= md_buf_printf(out, "  then: re-run the %s probe and expect %s %s %s\n",
+				    p->verify_probes, p->verify_fact, p->verify_differs ? "!=" : "=",
+				    p->verify_value);
 	return rc ? MD_ENOMEM : MD_OK;
 }
 
@@ -262,5 +263,5 @@ bool md_plan_verified(const struct md_plan *p, const struct md_facts *facts)
 	if (!p->verify_fact)
 		return true;
 	v = md_facts_str(facts, p->verify_fact);
-	return v && strcmp(v, p->verify_value) == 0;
+	return v && (strcmp(v, p->verify_value) == 0) != p->verify_differs;
 }

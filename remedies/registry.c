@@ -8,12 +8,14 @@
 
 #include <string.h>
 
-extern const struct md_remedy remedy_prepare_sudo, remedy_start_tailscaled, remedy_tailscale_up;
+extern const struct md_remedy remedy_prepare_sudo, remedy_start_tailscaled, remedy_tailscale_up,
+	remedy_install_tailscale;
 
 const struct md_remedy *const md_remedies[] = {
 	&remedy_prepare_sudo,
 	&remedy_start_tailscaled,
 	&remedy_tailscale_up,
+	&remedy_install_tailscale,
 	NULL,
 };
 

@@ -55,6 +55,7 @@ struct md_plan {
 	const char *verify_probes;
 	const char *verify_fact;
 	const char *verify_value;
+	bool verify_differs;     /* the fact must exist and differ from verify_value */
 };
 
 /* A secret a plan's step may need.  shown is what a dry run writes instead. */
@@ -73,7 +74,10 @@ struct md_remedy_in {
 				  * provisioning runs */
 	const char *login_server; /* --login-server URL, or NULL */
 	bool have_authkey;       /* an auth key was given (--authkey-file): secret "auth-key" */
+	const char *install_url; /* install-tailscale: the install script, NULL: the official */
 };
+
+#define MD_TAILSCALE_INSTALL_URL "https://tailscale.com/install.sh"
 
 struct md_remedy {
 	const char *name;
@@ -121,7 +125,8 @@ int md_plan_apply(const struct md_plan *p, struct md_session *s, const struct md
 		  size_t n_secrets, const struct md_deadline *dl, struct md_apply_result *res,
 		  struct md_err *err);
 
-/* True when facts (of the verifying re-run) show verify_fact = verify_value. */
+/* True when facts (of the verifying re-run) show verify_fact = verify_value (or, with
+ * verify_differs, any other value). */
 bool md_plan_verified(const struct md_plan *p, const struct md_facts *facts);
 
 /* ---- A recording session, for dry runs ---- */

@@ -737,3 +737,75 @@ Test(lab_tailscale, fix_logs_a_waiting_node_in_with_the_key_fixture, .timeout = 
 		  res.err);
 	cr_assert_eq(res.exit_code, 0, "exit %d\n%s", res.exit_code, res.err);
 }
+
+/* ==== provision ========================================================================== */
+
+/* An HTTP server in the host's namespace serving www/install.sh, a fixture install script
+ * that puts the fixture CLI on the host's PATH, as the real one installs tailscale. */
+static void serve_install_script(void)
+{
+	char www[400];
+	const char *argv[] = { "python3", "-m", "http.server", "8000", "--bind", HOST,
+			       "--directory", www, NULL };
+
+	snprintf(www, sizeof(www), "%s/www", dir);
+	sh("mkdir -p www && printf '#!/bin/sh\\nset -e\\ncp %s/fixtures/tailscale/fake-tailscale.sh "
+	   "%s/bin/tailscale\\nchmod 755 %s/bin/tailscale\\necho \"Installation complete! Log in to "
+	   "start using Tailscale by running:\"\\n' > www/install.sh", repo, dir, dir);
+	cr_assert_gt(lab_spawn(L, srv, argv, "http.log"), 0, "http.server");
+	cr_assert_eq(lab_wait_tcp(L, cli, HOST, 8000, 10000), 0, "http.server does not listen");
+}
+
+static void provision(const char *keyfile)
+{
+	const char *args[] = { "provision", "root@" HOST, "--identity", key, "--known-hosts", kh,
+			       "--no-ssh-config", "--timeout", "10s", "--login-server", LOGIN,
+			       "--authkey-file", keyfile, "--install-url",
+			       "http://" HOST ":8000/install.sh", "--yes", NULL };
+
+	lab_md_result_free(&res);
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(lab_run_md(L, cli, args, 120000, &res), 0, "lab_run_md");
+}
+
+Test(lab_tailscale, provision_installs_logs_in_and_a_second_run_changes_nothing_fixture,
+     .timeout = 180)
+{
+	char keyfile[400];
+
+	ts_dir("status-needslogin.json", "prefs-headscale.json", false);
+	ts_file("status-headscale-running.json", "up-status.json");
+	sh("printf '%%s\\n' %s > ts/expected-authkey && printf '%%s\\n' %s > authkey && "
+	   "chmod 600 authkey", AUTHKEY, AUTHKEY);
+	snprintf(keyfile, sizeof(keyfile), "%s/authkey", dir);
+	start_host();
+	serve_install_script();
+
+	provision(keyfile);
+	cr_assert_eq(res.exit_code, 0, "exit %d\nstdout: %s\nstderr: %s", res.exit_code, res.out,
+		     res.err);
+	cr_assert(strstr(res.err, "[1/4] prepare-sudo on root@" HOST ": nothing to do"), "%s", res.err);
+	cr_assert(strstr(res.err, "[2/4] install-tailscale on root@" HOST ": 2 steps"), "%s", res.err);
+	cr_assert(strstr(res.err, "install-tailscale: applied 2 of 2 steps"), "%s", res.err);
+	cr_assert(strstr(res.err, "[3/4] start-tailscaled on root@" HOST ": nothing to do"), "%s",
+		  res.err);
+	cr_assert(strstr(res.err, "tailscale-up: applied 2 of 2 steps"), "%s", res.err);
+	cr_assert(strstr(res.out, "provisioned: root@" HOST " is Running on " LOGIN " with 100.64."),
+		  "%s", res.out);
+	cr_assert(file_has("ts/up-authkey-seen", "yes"));
+	cr_assert(!file_has("ts/argv.log", "Xb3RvcFq"), "the key is in an argv on the host");
+	cr_assert_null(strstr(res.err, "Xb3RvcFq"));
+	cr_assert_neq(access("/root/.meshdoctor-tailscale-install.sh", F_OK), 0, "script left behind");
+	cr_assert_neq(access("/root/.meshdoctor-authkey", F_OK), 0, "key file left behind");
+
+	/* Again: every step has nothing to do. */
+	sh("rm -f ts/argv.log");
+	provision(keyfile);
+	cr_assert_eq(res.exit_code, 0, "exit %d\n%s", res.exit_code, res.err);
+	cr_assert(strstr(res.err, "[2/4] install-tailscale on root@" HOST ": nothing to do"), "%s",
+		  res.err);
+	cr_assert(strstr(res.err, "[4/4] tailscale-up on root@" HOST ": nothing to do"), "%s", res.err);
+	cr_assert_null(strstr(res.err, "applied"), "%s", res.err);
+	cr_assert(!file_has("ts/argv.log", "up "), "tailscale up ran again");
+	cr_assert(strstr(res.out, "provisioned: "), "%s", res.out);
+}

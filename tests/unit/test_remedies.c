@@ -460,3 +460,50 @@ Test(tailscale_up, running_is_nothing_to_do_and_missing_inputs_are_said)
 		md_plan_cleanup(&p);
 	}
 }
+
+/* install-tailscale: fetched whole, then run as root; a mirror's URL stays one word. */
+Test(install_tailscale, fetched_then_run_as_root_and_removed)
+{
+	const struct md_remedy *r = md_remedy_find("install-tailscale");
+	struct md_facts f;
+	struct md_remedy_in in = { .facts = &f, .user = "steve", .install_url = "http://m/i.sh;x" };
+	struct md_plan p;
+	struct md_err e = { 0 };
+
+	cr_assert(r);
+	md_facts_init(&f);
+	md_fact_str(&f, "tailscale", "tailscale.cli", "missing", NULL);
+	md_fact_str(&f, "host", "host.os", "linux", NULL);
+	md_fact_str(&f, "host", "host.sudo", "nopasswd", NULL);
+	md_plan_init(&p, r->name);
+	cr_assert_eq(r->plan(&in, &p, &e), MD_OK);
+	cr_assert_eq(p.n, 2);
+	cr_assert(strstr(p.v[0].cmd, "curl -fsSL --max-time 120 -o .meshdoctor-tailscale-install.sh "
+			 "'\\''http://m/i.sh;x'\\''"), "%s", p.v[0].cmd);
+	cr_assert_str_eq(p.v[1].cmd, "sh -c 'sudo -n -- sh .meshdoctor-tailscale-install.sh; rc=$?; "
+				     "rm -f .meshdoctor-tailscale-install.sh; exit $rc'");
+	cr_assert(p.verify_differs);
+	md_plan_cleanup(&p);
+	md_facts_cleanup(&f);
+
+	md_facts_init(&f);
+	md_fact_str(&f, "tailscale", "tailscale.cli", "ok", NULL);
+	md_plan_init(&p, r->name);
+	cr_assert_eq(r->plan(&in, &p, &e), MD_OK);
+	cr_assert_eq(p.n, 0);
+	cr_assert(strstr(p.nothing, "installed"), "%s", p.nothing);
+	cr_assert(md_plan_verified(&p, &f), "cli = ok is installed");
+	md_plan_cleanup(&p);
+	md_facts_cleanup(&f);
+
+	md_facts_init(&f);
+	md_fact_str(&f, "tailscale", "tailscale.cli", "missing", NULL);
+	md_fact_str(&f, "host", "host.os", "windows", NULL);
+	md_plan_init(&p, r->name);
+	cr_assert_eq(r->plan(&in, &p, &e), MD_OK);
+	cr_assert(strstr(p.refused, "winget install --id Tailscale.Tailscale --source winget"), "%s",
+		  p.refused);
+	cr_assert_not(md_plan_verified(&p, &f), "cli = missing is not installed");
+	md_plan_cleanup(&p);
+	md_facts_cleanup(&f);
+}
