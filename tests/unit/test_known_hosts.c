@@ -255,7 +255,7 @@ Test(known_hosts, star_question_runs_end_in_bounded_steps_with_the_right_answer,
 
 /* Every pattern of up to 5 characters over {a, B, *, ?} against every name of up to 5
  * characters over {a, b}: the same answer as the recursive matcher. */
-Test(known_hosts, linear_match_agrees_with_the_recursive_one_on_every_small_input, .timeout = 30)
+Test(known_hosts, linear_match_agrees_with_the_recursive_one_on_every_small_input, .timeout = 10)
 {
 	static const char pat_chars[] = "aB*?", name_chars[] = "ab";
 	char pat[8], name[8];
@@ -379,7 +379,7 @@ Test(known_hosts, a_star_question_line_does_not_hide_the_entry_after_it, .timeou
 
 /* Lines that together take more than the file's budget: the rest of the file is not read,
  * and the file is named. */
-Test(known_hosts, a_file_too_costly_to_match_is_named, .timeout = 30)
+Test(known_hosts, a_file_too_costly_to_match_is_named, .timeout = 10)
 {
 	static char text[1 << 20], line[7000], name[300];
 	char path[128];
