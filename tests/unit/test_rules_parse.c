@@ -118,6 +118,16 @@ static struct bad_case bad_cases[] = {
 	{ WHEN("a.b ~ \"([a-z]+[0-9]+[.]+){100}\""), "t.rules:2: ", "over 1024 parts" },
 	{ "[rule a]\nwhen = a.b == 1\n    && a.c ~ \"(x?){200}(y?){200}(z?){200}\"\nseverity = info\n",
 	  "t.rules:3: ", "rule \"a\": regular expression" },
+	/* an unbounded repetition of a part that can match nothing: a loop of empty transitions,
+	 * whose closures glibc computes in exponential time ((a?|d?+){20}: 4 s) */
+	{ WHEN("a.b ~ \"(a?|d?+){20}\""), "t.rules:2: ",
+	  "rule \"r\": regular expression \"(a?|d?+){20}\": '+' repeats a part that can match nothing" },
+	{ WHEN("a.b ~ \"x(d?)*\""), "t.rules:2: ", "'*' repeats a part that can match nothing" },
+	{ WHEN("a.b ~ \"d*+\""), "t.rules:2: ", "'+' repeats a part that can match nothing" },
+	{ WHEN("a.b ~ \"(a|)*\""), "t.rules:2: ", "'*' repeats a part that can match nothing" },
+	{ WHEN("a.b ~ \"(x?y?)+\""), "t.rules:2: ", "'+' repeats a part that can match nothing" },
+	{ WHEN("a.b ~ \"(^)*\""), "t.rules:2: ", "can match nothing" },
+	{ WHEN("a.b ~ \"(d{0,3}){2,}\""), "t.rules:2: ", "'{' repeats a part that can match nothing" },
 	{ WHEN("a.b in \"x\""), "t.rules:2: ", "expected '(' after 'in'" },
 	{ WHEN("a.b in (\"x\" \"y\")"), "t.rules:2: ", "expected ',' or ')'" },
 	{ WHEN("a.b in (\"x\","), "t.rules:2: ", "after ','" },
@@ -401,6 +411,9 @@ Test(parse, regex_limits_leave_ordinary_patterns_alone, .timeout = 10)
 		"((a{3}){5}){17}", "(a{255}){1}",
 		/* copies side by side, up to 1024 parts */
 		"(a?){255}", "([a-z]+[0-9]+[.]+){90}", "(a{255})(b{255})(c{255})",
+		/* repetitions of parts that always match something, and bounded ones of parts
+		 * that may not */
+		"(ab?)*", "d+*", "(a*)?", "(x?y)+", "(a|b)*", "(d?){3}", "(a?|d+){20}", "[?]*",
 	};
 
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
