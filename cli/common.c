@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,14 +273,148 @@ static mode_t process_umask(void)
 	return (mode_t)(mask & 0777);
 }
 
-int cli_write_output(const char *path, const struct md_buf *buf)
+/* ---- A report's temporary file, removed when a signal ends the run ---- */
+
+/* The temporary file exists from mkostemp() to rename(): a run ended then by Ctrl-C
+ * (SIGINT), SIGTERM or SIGHUP would leave it beside the report, half a report under
+ * another name.  The handler removes the temporary files being written (up to TMP_SLOTS
+ * at once, for threads of one process), then ends the process by the same signal, as its
+ * default action would have.  It calls only unlink(), signal() and raise(), which are
+ * async-signal-safe (signal-safety(7)). */
+#define TMP_SLOTS 16
+static const char *pending_tmp[TMP_SLOTS];
+static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
+static const int ending_signals[] = { SIGINT, SIGTERM, SIGHUP };
+
+static void remove_pending(int sig)
+{
+	int saved = errno;
+
+	for (size_t i = 0; i < TMP_SLOTS; i++) {
+		const char *p = __atomic_load_n(&pending_tmp[i], __ATOMIC_ACQUIRE);
+
+		if (p)
+			unlink(p);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig); /* delivered when the handler returns: the process ends by it */
+	errno = saved;
+}
+
+static void install_handlers(void)
+{
+	for (size_t i = 0; i < sizeof(ending_signals) / sizeof(ending_signals[0]); i++) {
+		struct sigaction old, sa = { .sa_handler = remove_pending };
+
+		/* A signal ignored by whoever started meshdoctor (nohup) stays ignored. */
+		sigemptyset(&sa.sa_mask);
+		if (sigaction(ending_signals[i], NULL, &old) == 0 && old.sa_handler == SIG_DFL)
+			sigaction(ending_signals[i], &sa, NULL);
+	}
+}
+
+/* Registers tmp (the caller's buffer, which mkostemp() fills in afterwards) for removal
+ * on a signal until pending_done(); its slot, or -1 when every slot is taken. */
+static int pending_add(const char *tmp)
+{
+	pthread_once(&handlers_once, install_handlers);
+	for (int i = 0; i < TMP_SLOTS; i++) {
+		const char *none = NULL;
+
+		if (__atomic_compare_exchange_n(&pending_tmp[i], &none, tmp, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			return i;
+	}
+	return -1;
+}
+
+static void pending_done(int slot)
+{
+	if (slot >= 0)
+		__atomic_store_n(&pending_tmp[slot], NULL, __ATOMIC_RELEASE);
+}
+
+/* fsync(2) of the directory that holds path, so that the rename is on disk as well as
+ * the data: after a crash, the new report or the old one, not an empty name.  A file
+ * system that cannot sync a directory (EINVAL) is not an error.  0 or -1 (errno set). */
+static int sync_dir(const char *path)
+{
+	char dir[PATH_MAX] = ".";
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+	int fd, rc = 0;
+
+	if (slash && n == 0)
+		n = 1; /* "/r.json" */
+	if (slash && n < sizeof(dir)) {
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fsync(fd) != 0 && errno != EINVAL)
+		rc = -1;
+	close(fd);
+	return rc;
+}
+
+/* Writes buf to a new temporary file beside path, with mode, on disk (fsync), then
+ * renames it to path and syncs the directory.  On failure nothing is left: the old file
+ * at path, or none.  0 or -1 (the error printed). */
+static int replace_file(const char *path, const struct md_buf *buf, mode_t mode)
 {
 	char tmp[PATH_MAX];
+	int fd, rc, slot;
+
+	/* A name of its own (mkstemp: 0600, O_EXCL), so that runs on threads of one process
+	 * writing beside each other never share one. */
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp)) {
+		cli_error("%s: path too long", path);
+		return -1;
+	}
+	slot = pending_add(tmp);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		pending_done(slot);
+		cli_error("cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* On any failure the descriptor is closed and the temporary file removed: no half
+	 * report stays behind, beside the file or in its place. */
+	if (write_all(fd, path, buf) != 0)
+		goto fail;
+	if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {
+		cli_error("cannot write %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	rc = close(fd);
+	fd = -1;
+	if (rc != 0 || rename(tmp, path) != 0) {
+		cli_error("cannot write %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	pending_done(slot);
+	if (sync_dir(path) != 0) {
+		cli_error("wrote %s, but could not sync its directory: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	pending_done(slot);
+	return -1;
+}
+
+int cli_write_output(const char *path, const struct md_buf *buf)
+{
 	char real[PATH_MAX];
 	struct stat st;
 	mode_t mode, mask;
 	bool exists;
-	int fd, rc;
+	int fd;
 
 	fd = cli_output_fd(path);
 	if (fd >= 0)
@@ -307,37 +443,7 @@ int cli_write_output(const char *path, const struct md_buf *buf)
 	 * report kept 0600 stays so), or what a new file would get (0644 less the umask). */
 	mask = process_umask();
 	mode = exists ? st.st_mode & 0777 : 0644 & ~mask;
-	/* A name of its own (mkstemp: 0600, O_EXCL), so that runs on threads of one process
-	 * writing beside each other never share one. */
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp)) {
-		cli_error("%s: path too long", path);
-		return -1;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		cli_error("cannot write %s: %s", path, strerror(errno));
-		return -1;
-	}
-	/* On any failure the descriptor is closed and the temporary file removed: no half
-	 * report stays behind, beside the file or in its place. */
-	if (write_all(fd, path, buf) != 0)
-		goto fail;
-	if (fchmod(fd, mode) != 0 || fsync(fd) != 0) {
-		cli_error("cannot write %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	rc = close(fd);
-	fd = -1;
-	if (rc != 0 || rename(tmp, path) != 0) {
-		cli_error("cannot write %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return -1;
+	return replace_file(path, buf, mode);
 }
 
 int cli_check_output_path(const char *option, const char *path)

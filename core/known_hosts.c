@@ -41,29 +41,42 @@ void ssh_known_hosts_name(const char *host, int port, const char *alias, char *o
 #define KNOWN_HOSTS_MAX (4u * 1024 * 1024)
 
 /* OpenSSH's match_pattern(): '*' any run of characters, '?' any one; case is folded
- * here because ssh(1) lower-cases the host name and match_hostname() the pattern. */
-static bool wild_match(const char *s, const char *p)
+ * here because ssh(1) lower-cases the host name and match_hostname() the pattern.
+ *
+ * OpenSSH recurses at every '*' and so takes exponential time on `*?*?*?...` against a
+ * long name that does not match.  This is the two-pointer match with one backtrack
+ * point: on a mismatch only the last '*' seen takes one more character.  Retrying an
+ * earlier '*' is never needed, because whatever it could take the last one can take as
+ * well; so the work is at most (|s| + 1) * (|p| + 1) steps.  Each step is one unit of
+ * *budget; false with *budget at 0 when it runs out before an answer. */
+static bool wild_match(const char *s, const char *p, size_t p_len, unsigned long *budget)
 {
-	for (;;) {
-		if (!*p)
-			return !*s;
-		if (*p == '*') {
-			while (*p == '*')
+	const char *pe = p + p_len, *star_p = NULL, *star_s = NULL;
+
+	while (*s) {
+		if (*budget == 0)
+			return false;
+		--*budget;
+		if (p < pe && *p == '*') {
+			while (p < pe && *p == '*')
 				p++;
-			if (!*p)
+			if (p == pe)
 				return true;
-			for (; *s; s++)
-				if (wild_match(s, p))
-					return true;
+			star_p = p;
+			star_s = s;
+		} else if (p < pe && (*p == '?' || tolower((unsigned char)*p) == tolower((unsigned char)*s))) {
+			p++;
+			s++;
+		} else if (star_p) {
+			p = star_p;
+			s = ++star_s;
+		} else {
 			return false;
 		}
-		if (!*s)
-			return false;
-		if (*p != '?' && tolower((unsigned char)*p) != tolower((unsigned char)*s))
-			return false;
-		s++;
-		p++;
 	}
+	while (p < pe && *p == '*')
+		p++;
+	return p == pe;
 }
 
 /* HashKnownHosts (ssh_config(5)): a hashed host field is
@@ -110,7 +123,7 @@ static int hash_host_name(const char *name, char *out, size_t n)
 	return MD_OK;
 }
 
-int ssh_known_hosts_match(const char *field, const char *name)
+int ssh_known_hosts_match_budget(const char *field, const char *name, unsigned long *budget)
 {
 	int positive = 0;
 
@@ -120,20 +133,27 @@ int ssh_known_hosts_match(const char *field, const char *name)
 	 * out whatever else matches. */
 	while (*field) {
 		size_t len = strcspn(field, ",");
-		char pat[1024];
 		bool neg = *field == '!';
 
-		ssh_copy_span(pat, sizeof(pat), field + neg, len - neg);
-		if (len > neg && wild_match(name, pat)) {
+		if (len > neg && wild_match(name, field + neg, len - neg, budget)) {
 			if (neg)
 				return -1;
 			positive = 1;
 		}
+		if (*budget == 0)
+			return SSH_KH_MATCH_OVER_BUDGET;
 		field += len;
 		if (*field == ',')
 			field++;
 	}
 	return positive;
+}
+
+int ssh_known_hosts_match(const char *field, const char *name)
+{
+	unsigned long budget = SSH_KH_MATCH_STEPS_MAX;
+
+	return ssh_known_hosts_match_budget(field, name, &budget);
 }
 
 enum kh_marker { KH_PLAIN, KH_REVOKED, KH_CA };
@@ -231,8 +251,48 @@ static void kh_hit(struct kh_hit *h, const char *file, int line, const char *typ
 	}
 }
 
+/* The work all the lines of one file may take in matching (a file has at most
+ * KNOWN_HOSTS_MAX bytes, but the steps grow with the name's length times the file's). */
+#define KH_FILE_STEPS_MAX (1ul << 26)
+
+/* Lines not used because their host patterns take too much work to match. */
+struct kh_costly {
+	size_t lines;
+	int first;
+	bool file_spent; /* the file's budget ran out at line first */
+};
+
+/* ssh_known_hosts_match() within the line's budget and what is left of the file's
+ * (*file_left, decreased by the steps taken). */
+static int kh_line_match(const char *hosts, const char *name, unsigned long *file_left)
+{
+	unsigned long line = *file_left < SSH_KH_MATCH_STEPS_MAX ? *file_left : SSH_KH_MATCH_STEPS_MAX;
+	unsigned long before = line;
+	int m = ssh_known_hosts_match_budget(hosts, name, &line);
+
+	*file_left -= before - line;
+	return m;
+}
+
+/* A file with lines left out counts as not read in full: the caller does not record a
+ * key on the strength of it (ssh_known_hosts_check()). */
+static void kh_note_costly(struct kh_scan *s, const char *file, const struct kh_costly *c)
+{
+	if (c->file_spent)
+		ssh_note(s->unread, s->unread_len,
+			 "%s: host patterns need over %lu steps to match in all, not read from line %d on",
+			 file, KH_FILE_STEPS_MAX, c->first);
+	else if (c->lines)
+		ssh_note(s->unread, s->unread_len,
+			 "%s: %zu line(s) not used, their host patterns needing over %lu steps to match (first: line %d)",
+			 file, c->lines, SSH_KH_MATCH_STEPS_MAX, c->first);
+}
+
 static int kh_scan_file(const char *file, struct kh_scan *s)
 {
+	struct kh_costly costly = { 0 };
+	unsigned long file_left = KH_FILE_STEPS_MAX;
+	int m;
 	char *text, *next;
 	size_t len, skipped = 0, ca = 0;
 	int lineno = 0, rc;
@@ -281,7 +341,18 @@ static int kh_scan_file(const char *file, struct kh_scan *s)
 			skipped++;
 			continue;
 		}
-		if (ssh_known_hosts_match(hosts, s->name) != 1)
+		m = kh_line_match(hosts, s->name, &file_left);
+		if (m == SSH_KH_MATCH_OVER_BUDGET) {
+			if (!costly.lines++)
+				costly.first = lineno;
+			if (file_left == 0) {
+				costly.first = lineno;
+				costly.file_spent = true;
+				break;
+			}
+			continue;
+		}
+		if (m != 1)
 			continue;
 		if (marker == KH_CA) {
 			ca++;
@@ -313,6 +384,7 @@ static int kh_scan_file(const char *file, struct kh_scan *s)
 	if (skipped)
 		ssh_note(s->notes, s->notes_len, "%s: %zu line(s) skipped (not a known_hosts entry)", file,
 		     skipped);
+	kh_note_costly(s, file, &costly);
 	if (ca)
 		ssh_note(s->notes, s->notes_len,
 		     "%s: %zu @cert-authority line(s) for %s not used (host certificates are not checked)",

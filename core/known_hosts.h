@@ -39,11 +39,21 @@ struct ssh_kh_result {
  * else "host" for port 22 and "[host]:port" otherwise; lower-cased, as ssh(1) does. */
 void ssh_known_hosts_name(const char *host, int port, const char *alias, char *out, size_t n);
 /* Whether a known_hosts host field covers name (already lower-cased): 1 when it does, 0
- * when not, -1 when a negated pattern ("!pat") matches, which excludes the line.  The
+ * when not, -1 when a negated pattern ("!pat") matches, which excludes the line,
+ * SSH_KH_MATCH_OVER_BUDGET when the field needs too much work to tell.  The
  * field is a comma-separated list of patterns ('*' and '?' wildcards, compared without
  * regard to case) or one hashed name "|1|salt|hmac" (HMAC-SHA1, as `ssh-keygen -H`
  * writes it). */
 int ssh_known_hosts_match(const char *field, const char *name);
+/* The work one line's host field may take: patterns are matched in at most
+ * (strlen(name) + 1) * (pattern length + 1) steps (OpenSSH's own matcher takes
+ * exponential time on `*?*?*?...`), and a line that needs more than this is not used. */
+#define SSH_KH_MATCH_STEPS_MAX (1ul << 20)
+#define SSH_KH_MATCH_OVER_BUDGET (-2)
+/* ssh_known_hosts_match() (which allows SSH_KH_MATCH_STEPS_MAX) spending at most *budget
+ * steps, one per character comparison: *budget is decreased by the steps taken, and
+ * SSH_KH_MATCH_OVER_BUDGET is returned when it runs out before the answer is known. */
+int ssh_known_hosts_match_budget(const char *field, const char *name, unsigned long *budget);
 /* Checks key (a host key blob) for name against every file, as OpenSSH does
  * (check_key_in_hostkeys() in hostfile.c): a @revoked line for it wins; else a plain
  * entry with this key in any file is a match; else any plain entry for the name, whatever
@@ -51,7 +61,9 @@ int ssh_known_hosts_match(const char *field, const char *name);
  * named, else the first one); else UNKNOWN.  Missing files are noted, not errors; a file
  * that exists but cannot be read (permissions, over 4 MiB, a directory) is skipped as
  * OpenSSH skips it and named in unread, so that the caller never records a key on the
- * strength of an incomplete check.  @cert-authority lines are not used (host
+ * strength of an incomplete check; so are lines left out because their host patterns
+ * need more than SSH_KH_MATCH_STEPS_MAX steps, and the rest of a file whose lines need
+ * more than 64 Mi steps in all.  @cert-authority lines are not used (host
  * certificates are not checked). */
 int ssh_known_hosts_check(const char *const *files, size_t n, const char *name,
 			  const unsigned char *key, size_t key_len, struct ssh_kh_result *r,

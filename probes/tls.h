@@ -10,6 +10,7 @@
 
 #include "core/err.h"
 
+#include <openssl/x509.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -47,5 +48,12 @@ const char *md_tls_alert_name(int alert);
 /* Class of an X509_V_ERR_* code: "ok", "expired", "not-yet-valid", "hostname-mismatch",
  * "self-signed", "untrusted" or "invalid". */
 const char *md_tls_verify_class(long x509_err);
+
+/* The fields of the server's certificate that the probe records (tls.subject, tls.issuer,
+ * tls.sans), as text: a name in RFC 2253 form ("CN=node1.tail1234.ts.net"), and the
+ * subjectAltName DNS and IP entries ("DNS:node1.tail1234.ts.net, IP:100.64.0.1"), cut to
+ * len - 1 bytes; "" when there are none. */
+void md_tls_name_text(const X509_NAME *n, char *out, size_t len);
+void md_tls_sans_text(X509 *cert, char *out, size_t len);
 
 #endif

@@ -163,7 +163,7 @@ static int trust_verify(X509_STORE_CTX *x, void *arg)
 	return ok;
 }
 
-static void name_text(const X509_NAME *n, char *out, size_t len)
+void md_tls_name_text(const X509_NAME *n, char *out, size_t len)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 	char *p;
@@ -179,7 +179,7 @@ static void name_text(const X509_NAME *n, char *out, size_t len)
 	BIO_free(b);
 }
 
-static void sans_text(X509 *cert, char *out, size_t len)
+void md_tls_sans_text(X509 *cert, char *out, size_t len)
 {
 	GENERAL_NAMES *gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
 	size_t off = 0;
@@ -221,9 +221,9 @@ static void cert_details(struct hs *h, SSL *ssl)
 	if (!cert)
 		return;
 	h->have_cert = true;
-	name_text(X509_get_subject_name(cert), h->subject, sizeof(h->subject));
-	name_text(X509_get_issuer_name(cert), h->issuer, sizeof(h->issuer));
-	sans_text(cert, h->sans, sizeof(h->sans));
+	md_tls_name_text(X509_get_subject_name(cert), h->subject, sizeof(h->subject));
+	md_tls_name_text(X509_get_issuer_name(cert), h->issuer, sizeof(h->issuer));
+	md_tls_sans_text(cert, h->sans, sizeof(h->sans));
 	na = X509_get0_notAfter(cert);
 	if (ASN1_TIME_to_tm(na, &tm) == 1)
 		strftime(h->not_after, sizeof(h->not_after), "%Y-%m-%dT%H:%M:%SZ", &tm);

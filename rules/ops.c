@@ -205,6 +205,11 @@ static bool parse_string_only(struct md_expr *e, char *msg, size_t len)
  * Rules are read on every run, so a pattern must stay cheap to compile and to match. */
 #define REGEX_MAX_LEN 512
 #define REGEX_MAX_DUP 255
+/* The parts (characters, brackets, operators and groups, each copy counted) a pattern
+ * compiles to.  Copies side by side are not nested, so REGEX_MAX_DUP does not bound
+ * them, and glibc's epsilon closures grow with the square of the parts when many are
+ * optional: `(a?){255}` 56 times (504 bytes) took 1.6 GB and 12 s, once 0.7 MB. */
+#define REGEX_MAX_PARTS 1024
 
 /* Digits at *p as a number (capped at 100000, more than any limit), -1 when none. */
 static long read_count(const char **p)
@@ -263,6 +268,136 @@ static const char *skip_bracket(const char *s)
 		p++;
 	}
 	return *p ? p + 1 : NULL;
+}
+
+/* Adds n parts to the group at depth d (parts[d]) and to *total; false when *total then
+ * exceeds REGEX_MAX_PARTS. */
+static bool add_parts(long *parts, size_t d, long n, long *total)
+{
+	parts[d] += n;
+	*total += n;
+	return *total <= REGEX_MAX_PARTS;
+}
+
+/* How many parts re compiles to, at most REGEX_MAX_PARTS + 1 (counting stops there):
+ * each character, bracket expression and operator one, a group two more than what is
+ * in it, a counted repetition its operand once per count, x+ its operand twice (x x*).
+ * Assumes regex_affordable()'s other limits, so that the counts stay small. */
+static long regex_parts(const char *re)
+{
+	long parts[REGEX_MAX_LEN + 2], total = 0, last = 0;
+	size_t depth = 0;
+	bool ok = true;
+
+	parts[0] = 0;
+	for (const char *p = re; *p && ok;) {
+		const char *end;
+		long max;
+
+		if (*p == '(') {
+			parts[++depth] = 0;
+			last = 0;
+			p++;
+		} else if (*p == ')' && depth > 0) {
+			last = parts[depth--] + 2;
+			parts[depth] += last - 2; /* already in total */
+			ok = add_parts(parts, depth, 2, &total);
+			p++;
+		} else if (*p == '{' && last && read_interval(p, &end, &max)) {
+			/* the operand once per count, and the operator */
+			ok = add_parts(parts, depth, last * (max > 1 ? max - 1 : 0) + 1, &total);
+			last = last * (max > 1 ? max : 1) + 1;
+			p = end;
+		} else if (*p == '+' && last) {
+			ok = add_parts(parts, depth, last + 1, &total);
+			last = 2 * last + 1;
+			p++;
+		} else if ((*p == '*' || *p == '?') && last) {
+			ok = add_parts(parts, depth, 1, &total);
+			last++;
+			p++;
+		} else {
+			/* a character, an escape, a bracket expression, an anchor or '|' */
+			if (*p == '[')
+				end = skip_bracket(p);
+			else
+				end = p + (*p == '\\' && p[1] ? 2 : 1);
+			last = (*p == '|' || *p == '^' || *p == '$') ? 0 : 1;
+			ok = add_parts(parts, depth, 1, &total);
+			p = end ? end : p + strlen(p);
+		}
+	}
+	return total;
+}
+
+/* The emptiness of the parts regex_empty_loop() has read: per group depth, whether an
+ * alternative already read can match the empty string and whether the current one can
+ * so far; and the last part, the operand a repetition would apply to. */
+struct empty_scan {
+	bool alt[REGEX_MAX_LEN + 2], branch[REGEX_MAX_LEN + 2];
+	size_t d;
+	bool have_last, last, before_last;
+};
+
+static void empty_part(struct empty_scan *e, bool empty)
+{
+	e->before_last = e->branch[e->d];
+	e->last = empty;
+	e->have_last = true;
+	e->branch[e->d] = e->before_last && empty;
+}
+
+/* Whether a repetition without an upper bound (`*`, `+`, `{m,}`) applies to a part that
+ * can match the empty string: `(d?)*`, `d?+`, `(a|)*`, `(^)*`.  glibc's regcomp then has a
+ * loop of empty transitions, and its closures over such loops take exponential time:
+ * `(a?|d?+){20}` (12 bytes) took 4 s, each more copy doubling it.  Such a pattern always
+ * has an equivalent without (`d*` for `(d?)*`).  The repetition's position, or NULL. */
+static const char *regex_empty_loop(const char *re)
+{
+	static const char zero_width[] = "bB<>`'"; /* GNU anchors: \b \B \< \> \` \' */
+	struct empty_scan e = { .branch[0] = true };
+
+	for (const char *p = re, *end; *p; p = end) {
+		long max;
+
+		end = p + 1;
+		if (*p == '(') {
+			e.alt[++e.d] = false;
+			e.branch[e.d] = true;
+			e.have_last = false;
+		} else if (*p == ')' && e.d > 0) {
+			bool empty = e.alt[e.d] || e.branch[e.d];
+
+			e.d--;
+			empty_part(&e, empty);
+		} else if (*p == '|') {
+			e.alt[e.d] = e.alt[e.d] || e.branch[e.d];
+			e.branch[e.d] = true;
+			e.have_last = false;
+		} else if (e.have_last && (*p == '*' || *p == '+' || *p == '?' ||
+					   (*p == '{' && read_interval(p, &end, &max)))) {
+			const char *q = p + 1;
+			bool unbounded = *p == '*' || *p == '+' || (*p == '{' && end[-2] == ',');
+			bool lo0 = *p == '*' || *p == '?' || (*p == '{' && read_count(&q) <= 0);
+
+			if (unbounded && e.last)
+				return p;
+			e.last = e.last || lo0;
+			e.branch[e.d] = e.before_last && e.last;
+		} else if (*p == '^' || *p == '$') {
+			empty_part(&e, true);
+		} else if (*p == '\\' && p[1]) {
+			empty_part(&e, strchr(zero_width, p[1]) != NULL);
+			end = p + 2;
+		} else {
+			if (*p == '[')
+				end = skip_bracket(p);
+			if (!end)
+				break;
+			empty_part(&e, false);
+		}
+	}
+	return NULL;
 }
 
 /* Checks a `~` pattern against the limits above; false with one line in msg. */
@@ -389,6 +524,7 @@ static bool regex_affordable(const struct md_lit *l, char *msg, size_t len)
 
 static bool parse_regex(struct md_expr *e, char *msg, size_t len)
 {
+	const char *loop;
 	regex_t *re;
 	int rc;
 
@@ -396,6 +532,18 @@ static bool parse_regex(struct md_expr *e, char *msg, size_t len)
 		return false;
 	if (!regex_affordable(&e->lits[0], msg, len))
 		return false;
+	if ((loop = regex_empty_loop(e->lits[0].str))) {
+		snprintf(msg, len,
+			 "regular expression %.48s: '%c' repeats a part that can match nothing (write d* for (d?)*)",
+			 e->lits[0].text, *loop);
+		return false;
+	}
+	if (regex_parts(e->lits[0].str) > REGEX_MAX_PARTS) {
+		snprintf(msg, len,
+			 "regular expression %.48s: over %d parts with its repetitions written out (repeat fewer or shorter parts)",
+			 e->lits[0].text, REGEX_MAX_PARTS);
+		return false;
+	}
 	re = calloc(1, sizeof(*re));
 	if (!re) {
 		snprintf(msg, len, "out of memory");

@@ -865,6 +865,23 @@ static int set_str(struct file_parser *fp, char **dst, const char *value)
 }
 
 /* Stores the finished entry into the current rule. */
+/* A condition's error names its rule: "FILE:LINE: rule "ID": message". */
+static void name_rule(struct md_err *err, const char *file, const char *id)
+{
+	char msg[sizeof(err->msg)];
+	size_t n = strlen(file);
+	const char *p = err ? err->msg + n : NULL;
+
+	if (!p || strncmp(err->msg, file, n) != 0 || *p++ != ':')
+		return;
+	p += strspn(p, "0123456789");
+	if (p[0] != ':' || p[1] != ' ')
+		return;
+	p += 2;
+	snprintf(msg, sizeof(msg), "%.*srule \"%s\": %s", (int)(p - err->msg), err->msg, id, p);
+	memcpy(err->msg, msg, sizeof(msg));
+}
+
 static int finish_entry(struct file_parser *fp)
 {
 	struct entry *en = &fp->ent;
@@ -888,6 +905,8 @@ static int finish_entry(struct file_parser *fp)
 		rc = md_expr_parse(value, fp->file, &en->map, en->line, &r->expr, fp->err);
 		if (rc == MD_OK)
 			rc = set_str(fp, &r->when, value);
+		else
+			name_rule(fp->err, fp->file, r->id);
 		break;
 	case K_SEVERITY:
 		if (strcmp(value, "info") == 0)

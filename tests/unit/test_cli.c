@@ -13,6 +13,7 @@
 
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <pcap/pcap.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct run {
@@ -646,8 +648,10 @@ Test(cli, a_descriptor_name_is_appended_to_and_must_be_open)
 	unlink(cap);
 }
 
-/* fchmod() and fsync() as cli_write_output() calls them here: failing with EIO when asked. */
-static bool fail_fchmod, fail_fsync;
+/* fchmod() and fsync() as cli_write_output() calls them here: failing with EIO when asked;
+ * fsync() raising SIGINT first when asked, as Ctrl-C would come while the report is
+ * written (its temporary file then whole, not yet renamed). */
+static bool fail_fchmod, fail_fsync, sigint_in_fsync;
 
 int fchmod(int fd, mode_t mode)
 {
@@ -660,6 +664,8 @@ int fchmod(int fd, mode_t mode)
 
 int fsync(int fd)
 {
+	if (sigint_in_fsync)
+		raise(SIGINT);
 	if (fail_fsync) {
 		errno = EIO;
 		return -1;
@@ -702,6 +708,77 @@ Test(cli, a_report_that_cannot_be_written_leaves_no_descriptor_and_no_file)
 	}
 	fail_fchmod = fail_fsync = false;
 	cr_assert_eq(cli_write_output(path, &buf), 0);
+	cr_assert_str_eq(slurp_file(path), "{}\n");
+	cr_assert_eq(count_entries(dir), 1);
+	md_buf_cleanup(&buf);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* SIGINT while the report is written: the run ends by the signal, as it would without
+ * meshdoctor's handler, and leaves the old report as it was, or no report when there was
+ * none, and no temporary file. */
+Test(cli, a_report_interrupted_while_written_leaves_the_old_one_or_none)
+{
+	static const char old_text[] = "{\"old\": \"report\"}\n";
+	char dir[] = "/tmp/mdcli-int-XXXXXX", path[64];
+	struct md_buf buf;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/r.json", dir);
+	md_buf_init(&buf, 0);
+	cr_assert_eq(md_buf_puts(&buf, "{\"new\": \"report\"}\n"), MD_OK);
+	for (int had_old = 0; had_old < 2; had_old++) {
+		pid_t pid;
+		int st = 0;
+
+		if (had_old) {
+			FILE *fp = fopen(path, "w");
+
+			cr_assert_not_null(fp);
+			fputs(old_text, fp);
+			fclose(fp);
+		}
+		pid = fork();
+		cr_assert_geq(pid, 0);
+		if (pid == 0) {
+			sigint_in_fsync = true;
+			cli_write_output(path, &buf);
+			_exit(0);
+		}
+		cr_assert_eq(waitpid(pid, &st, 0), pid);
+		cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGINT, "not ended by SIGINT: status %#x", st);
+		cr_assert_eq(count_entries(dir), had_old, "%s: %d entries (a temporary file left?)", dir,
+			     count_entries(dir));
+		if (had_old)
+			cr_assert_str_eq(slurp_file(path), old_text);
+	}
+	md_buf_cleanup(&buf);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* A signal ignored by whoever started meshdoctor stays ignored while a report is written. */
+Test(cli, an_ignored_sigint_stays_ignored_while_a_report_is_written)
+{
+	char dir[] = "/tmp/mdcli-ign-XXXXXX", path[64];
+	struct md_buf buf;
+	pid_t pid;
+	int st = 0;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/r.json", dir);
+	md_buf_init(&buf, 0);
+	cr_assert_eq(md_buf_puts(&buf, "{}\n"), MD_OK);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		signal(SIGINT, SIG_IGN);
+		sigint_in_fsync = true;
+		_exit(cli_write_output(path, &buf) == 0 ? 0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
 	cr_assert_str_eq(slurp_file(path), "{}\n");
 	cr_assert_eq(count_entries(dir), 1);
 	md_buf_cleanup(&buf);
