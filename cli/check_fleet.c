@@ -166,6 +166,54 @@ static void print_by_cause(FILE *to, const struct fleet_out *o)
 	free(seen);
 }
 
+/* s as a Prometheus label value: \\, \" and \n escaped (exposition format). */
+static int prom_label(struct md_buf *b, const char *s)
+{
+	int rc = MD_OK;
+
+	for (; *s && rc == MD_OK; s++)
+		rc = *s == '\\' ? md_buf_puts(b, "\\\\") : *s == '"' ? md_buf_puts(b, "\\\"")
+		   : *s == '\n' ? md_buf_puts(b, "\\n") : md_buf_append(b, s, 1);
+	return rc;
+}
+
+/* The textfile: each host's verdict, and one gauge a (host, rule) that fired. */
+static int write_prom(const struct fleet_out *o, int worst)
+{
+	const struct cli_fleet *f = o->f;
+	struct md_buf b;
+	int rc;
+
+	md_buf_init(&b, 0);
+	rc = md_buf_puts(&b, "# HELP meshdoctor_host_verdict The host's check: 0 OK, 1 WARNING, "
+			 "2 CRITICAL, 3 UNKNOWN.\n# TYPE meshdoctor_host_verdict gauge\n");
+	for (size_t i = 0; i < f->n && rc == MD_OK; i++) {
+		rc |= md_buf_puts(&b, "meshdoctor_host_verdict{target=\"");
+		rc |= prom_label(&b, f->specs[i]);
+		rc |= md_buf_printf(&b, "\"} %d\n", o->hosts[i].verdict);
+	}
+	rc |= md_buf_puts(&b, "# HELP meshdoctor_finding 1 for each rule that fired on the host.\n"
+			  "# TYPE meshdoctor_finding gauge\n");
+	for (size_t i = 0; i < f->n && rc == MD_OK; i++)
+		for (size_t k = 0; k < o->hosts[i].n_rules; k++) {
+			const struct md_rule *r = o->hosts[i].rules[k];
+
+			rc |= md_buf_puts(&b, "meshdoctor_finding{target=\"");
+			rc |= prom_label(&b, f->specs[i]);
+			rc |= md_buf_puts(&b, "\",rule=\"");
+			rc |= prom_label(&b, r->id);
+			rc |= md_buf_printf(&b, "\",severity=\"%s\"} 1\n", md_severity_name(r->severity));
+		}
+	rc |= md_buf_printf(&b, "# HELP meshdoctor_worst_verdict The worst host's verdict (the exit "
+			    "code).\n# TYPE meshdoctor_worst_verdict gauge\nmeshdoctor_worst_verdict "
+			    "%d\n# HELP meshdoctor_hosts Hosts checked.\n# TYPE meshdoctor_hosts gauge\n"
+			    "meshdoctor_hosts %zu\n", worst, f->n);
+	if (rc == MD_OK)
+		rc = cli_write_output(f->prom_path, &b) ? MD_EIO : MD_OK;
+	md_buf_cleanup(&b);
+	return rc;
+}
+
 static FILE *open_ndjson(const char *path)
 {
 	if (!path)
@@ -224,6 +272,8 @@ int cli_check_fleet(const struct cli_fleet *f)
 		cJSON_Delete(doc);
 		md_buf_cleanup(&buf);
 	}
+	if (f->prom_path && write_prom(&o, rc) != MD_OK)
+		o.write_failed = 1;
 	if (o.write_failed) {
 		cli_error("a report could not be written in full");
 		rc = MD_EXIT_UNKNOWN;

@@ -17,6 +17,7 @@ struct cli_fleet {
 	int jobs;                     /* 0: the default */
 	const char *json_path;        /* one document with every host's report */
 	const char *ndjson_path;      /* one report a line, as each host finishes */
+	const char *prom_path;        /* a Prometheus textfile, replaced at once */
 	bool show_secrets;
 };
 

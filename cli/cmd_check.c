@@ -30,7 +30,7 @@
 struct check_args {
 	struct md_check_opts co;
 	const char *json_path, *md_path, *rules_opt;
-	const char *inventory, *ndjson_path;
+	const char *inventory, *ndjson_path, *prom_path;
 	int jobs;
 };
 
@@ -120,6 +120,9 @@ static const struct cli_option options[] = {
 	{ "ndjson", 0, "FILE", "with several hosts: one JSON report a line, written as each "
 	  "host finishes ('-': standard output)", NULL, GENERAL, CO_FILE, set_ndjson,
 	  AT(ndjson_path) },
+	{ "prom", 0, "FILE", "write a Prometheus textfile (per-host verdict, per-rule gauges) to "
+	  "FILE, replaced at once (for node_exporter's textfile collector)", NULL, GENERAL, CO_FILE,
+	  set_output, AT(prom_path) },
 	{ "probes", 0, "LIST", "run only these probes, comma-separated, each once (see `meshdoctor "
 	  "probes`); wireguard runs only when named, or with --pcap/--iface/--wg-port", NULL,
 	  GENERAL, CO_PROBES, cli_set_string, AT(co.probes) },
@@ -290,6 +293,7 @@ static int check_many(const struct check_args *a, int n_args, char **args,
 		struct cli_fleet f = { .specs = specs, .n = n, .check = &a->co, .rules = rules,
 				       .rules_dir = rules_dir, .jobs = a->jobs,
 				       .json_path = a->json_path, .ndjson_path = a->ndjson_path,
+				       .prom_path = a->prom_path,
 				       .show_secrets = a->co.probe.show_secrets };
 
 		rc = cli_check_fleet(&f);
@@ -326,7 +330,7 @@ static int check_main(int argc, char **argv)
 		goto out;
 	if (cli_load_rules(a.rules_opt, &rules, &rules_dir))
 		goto out;
-	if (a.inventory || argc - optind > 1 || a.ndjson_path) {
+	if (a.inventory || argc - optind > 1 || a.ndjson_path || a.prom_path) {
 		rc = check_many(&a, argc - optind, argv + optind, &rules, rules_dir);
 		goto out;
 	}

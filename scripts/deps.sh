@@ -1,14 +1,14 @@
 #!/bin/sh
 # Installs the Debian 12 packages meshdoctor's build, tests and lab need, when missing.
 # Build: libraries through pkg-config.  Lab: the real servers the tests start.  Fuzzing:
-# clang with libFuzzer (`make fuzz`).
+# clang with libFuzzer (`make fuzz`).  prometheus: its promtool checks the textfiles.
 set -eu
 PKGS="build-essential pkg-config
 libpcap-dev libssh2-1-dev libldns-dev libssl-dev libcjson-dev libcriterion-dev
 openssh-server openssh-client openssl sudo netcat-openbsd socat python3
 iproute2 nftables wireguard-go wireguard-tools tcpdump
 dnsmasq-base avahi-daemon avahi-utils libnss-mdns curl procps time
-clang libclang-rt-14-dev groff-base strace passwd"
+clang libclang-rt-14-dev groff-base strace passwd prometheus"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

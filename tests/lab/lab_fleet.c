@@ -156,3 +156,35 @@ Test(lab_fleet, ndjson_one_report_a_line_as_each_host_finishes, .timeout = 240)
 	cr_assert_eq(n, HOSTS, "%d lines", n);
 	cr_assert_eq(res.exit_code, 2);
 }
+
+/* --prom: the textfile Prometheus' own checker accepts, with each host's verdict and the
+ * rules that fired. */
+Test(lab_fleet, prometheus_textfile_passes_promtool_with_verdicts_and_findings, .timeout = 240)
+{
+	char prom[300], *text;
+	FILE *fp;
+	long n;
+
+	snprintf(prom, sizeof(prom), "%s", lab_path(L, "meshdoctor.prom"));
+	start_fleet();
+	check_fleet("--prom", prom);
+	cr_assert_eq(res.exit_code, 2, "exit %d\n%s", res.exit_code, res.err);
+	cr_assert_eq(lab_sh(L, NULL, "promtool check metrics < %s > %s 2>&1", prom,
+			    lab_path(L, "promtool.out")), 0, "promtool refused %s (see %s)", prom,
+		     lab_path(L, "promtool.out"));
+	fp = fopen(prom, "r");
+	cr_assert(fp);
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	text = calloc(1, (size_t)n + 1);
+	cr_assert(text && fread(text, 1, (size_t)n, fp) == (size_t)n);
+	fclose(fp);
+	cr_assert(strstr(text, "meshdoctor_host_verdict{target=\"root@127.0.0.2:2222\"} 0\n"), "%s", text);
+	cr_assert(strstr(text, "meshdoctor_host_verdict{target=\"root@" DENIED ":2222\"} 2\n"), "%s", text);
+	cr_assert(strstr(text, "meshdoctor_finding{target=\"root@" DENIED ":2222\",rule=\"ssh-permission-"
+			 "denied\",severity=\"critical\"} 1\n"), "%s", text);
+	cr_assert(strstr(text, "meshdoctor_worst_verdict 2\nmeshdoctor_hosts") ||
+		  strstr(text, "meshdoctor_worst_verdict 2\n"), "%s", text);
+	free(text);
+}

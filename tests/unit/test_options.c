@@ -487,7 +487,7 @@ struct comp_case {
 ParameterizedTestParameters(completion, completes_in_bash)
 {
 	static struct comp_case cases[] = {
-		{ "meshdoctor check --pr", 2, "--probes\n" },
+		{ "meshdoctor check --pr", 2, "--probes\n--prom\n" },
 		{ "meshdoctor ch", 1, "check\n" },
 		{ "meshdoctor --v", 1, "--version\n" },
 		{ "meshdoctor report --", 2, "--help\n--markdown\n--text\n--verbose\n" },
