@@ -481,7 +481,7 @@ Test(options, the_completion_script_has_every_command_and_option)
 struct comp_case {
 	char words[64]; /* COMP_WORDS, as bash words */
 	int cword;
-	char want[64];  /* COMPREPLY, one a line, sorted */
+	char want[96];  /* COMPREPLY, one a line, sorted */
 };
 
 ParameterizedTestParameters(completion, completes_in_bash)
@@ -492,7 +492,7 @@ ParameterizedTestParameters(completion, completes_in_bash)
 		{ "meshdoctor --v", 1, "--version\n" },
 		{ "meshdoctor report --", 2, "--help\n--markdown\n--text\n--verbose\n" },
 		{ "meshdoctor check --probes ssh,t", 3, "ssh,tailscale\nssh,tls\n" },
-		{ "meshdoctor check --probes = ssh,", 4, "ssh,dns\nssh,host\nssh,port\nssh,tailscale\nssh,tls\nssh,wireguard\n" },
+		{ "meshdoctor check --probes = ssh,", 4, "ssh,dns\nssh,headscale\nssh,host\nssh,port\nssh,tailscale\nssh,tls\nssh,wireguard\n" },
 		{ "meshdoctor check --json d/", 3, "d/a.json\nd/b.txt\nd/sub\n" },
 		{ "meshdoctor check --rules=d/", 2, "" }, /* one word: '=' not a break here */
 		{ "meshdoctor check --rules = d/", 4, "d/sub\n" },
