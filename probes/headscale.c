@@ -231,7 +231,7 @@ static int put_skipped(struct md_facts *f, const char *name, const char *why)
 	return md_fact_str(f, P, name, "skipped", why);
 }
 
-/* /health, /key, /version from here.  Once a connection fails (refused, timeout, no
+/* /health, /key, /version from here.  Once a connection fails (refused, timeout, TLS, no
  * name), the others are not tried: they would fail the same way. */
 static int check_server(struct md_ctx *ctx, struct md_facts *f, const struct md_http_url *u,
 			const char *url)
@@ -251,7 +251,7 @@ static int check_server(struct md_ctx *ctx, struct md_facts *f, const struct md_
 		rc = md_fact_str(f, P, "headscale.http", conn_value(g), g->rc ? g->e.msg : g->shown);
 	if (rc == MD_OK && g->rc != MD_OK)
 		rc = md_fact_str(f, P, "headscale.http_error", g->e.msg, g->shown);
-	if (g->rc != MD_OK && g->rc != MD_EPROTO) {
+	if (g->rc != MD_OK) {
 		snprintf(why, sizeof(why), "not tried: /health's connection failed (%s)", conn_value(g));
 		md_http_result_cleanup(&g->r);
 		if (rc == MD_OK)

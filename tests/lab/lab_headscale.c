@@ -1,0 +1,290 @@
+/* lab_headscale.c — the headscale probe and rules/headscale.rules end to end.
+ *
+ * Two namespaces joined by a veth pair: the "host" (10.83.0.2) runs a real sshd and the
+ * login server, the client (10.83.0.1) runs meshdoctor.  Headscale and Tailscale cannot
+ * run here, so both are FIXTURES, served the way the real ones serve (hence "fixture" in
+ * every test name):
+ *   - tests/lab/helpers/hsfake, Headscale's HTTP endpoints (/health, /version, /key) on
+ *     10.83.0.2:8080, healthy, unhealthy or hanging;
+ *   - fixtures/headscale/fake-headscale.sh as `headscale` and `systemctl` on the sshd
+ *     host's PATH (sshd_config SetEnv), answering from the JSON fixtures beside it, and
+ *     fixtures/tailscale/fake-tailscale.sh as `tailscale` (the node sfspark2).
+ * The target's curl of /health runs on the host, inside its namespace.
+ *
+ * Run from the repository root, as root: MD_BIN=./meshdoctor MD_BUILD=build build/tests/lab_headscale */
+#include "tests/support/lab.h"
+#include "tests/support/lab_assert.h"
+
+#include <criterion/criterion.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HOST "10.83.0.2"
+#define URL "http://" HOST ":8080"
+
+static struct lab *L;
+static const char *cli, *srv;
+static struct lab_md_result res;
+static char dir[256], key[300], kh[300], repo[512];
+
+#define assert_fact(name, want) lab_assert_fact(&res, (name), (want))
+
+static void setup(void)
+{
+	unsetenv("SSH_AUTH_SOCK");
+	memset(&res, 0, sizeof(res));
+	L = lab_new("hs");
+	cr_assert(L, "lab_new");
+	cli = lab_netns(L, "hsc");
+	srv = lab_netns(L, "hss");
+	cr_assert(cli && srv, "namespaces");
+	cr_assert_eq(lab_veth(L, cli, "mdhc0", "10.83.0.1/24", srv, "mdhs0", HOST "/24"), 0, "veth");
+	snprintf(dir, sizeof(dir), "%s", lab_dir(L));
+	cr_assert(getcwd(repo, sizeof(repo)));
+}
+
+static void teardown(void)
+{
+	lab_md_result_free(&res);
+	lab_free(L);
+	L = NULL;
+}
+
+TestSuite(lab_headscale, .init = setup, .fini = teardown);
+
+/* ==== set-up =========================================================================== */
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	cr_assert_eq(lab_sh(L, NULL, "cd %s && %s", dir, cmd), 0, "set-up failed: %s (see %s)", cmd,
+		     lab_path(L, "sh.log"));
+}
+
+static void wait_port(int port)
+{
+	cr_assert_eq(lab_wait_tcp(L, cli, HOST, port, 5000), 0, "nothing listens on %s:%d (logs in %s)",
+		     HOST, port, dir);
+}
+
+/* The Headscale fixture's HTTP server on HOST:8080 (mode: healthy, unhealthy, old, hang). */
+static void start_hsfake(const char *mode)
+{
+	const char *argv[] = { lab_build_path(L, "tests/helpers/hsfake"), mode, HOST, "8080", NULL };
+
+	cr_assert_gt(lab_spawn(L, srv, argv, "hsfake.log"), 0, "hsfake");
+	wait_port(8080);
+}
+
+/* The CLI's answers: the fixture files for nodes, pre-auth keys and users, the version
+ * and the unit's state. */
+static void hs_answers(const char *nodes, const char *keys, const char *version, const char *unit)
+{
+	sh("cp %s/fixtures/headscale/%s hs/nodes.json && cp %s/fixtures/headscale/%s hs/preauthkeys.json && "
+	   "cp %s/fixtures/headscale/users-0.29.json hs/users.json && echo %s > hs/version && echo %s > hs/unit",
+	   repo, nodes, repo, keys, repo, version, unit);
+}
+
+/* sshd on HOST:22 whose sessions find the fixture `headscale`, `systemctl` and
+ * `tailscale` first on PATH. */
+static void start_host(void)
+{
+	char conf[2048], line[1200], *pub = NULL;
+	size_t cap = 0;
+	FILE *fp;
+
+	snprintf(key, sizeof(key), "%s/client_ed25519", dir);
+	snprintf(kh, sizeof(kh), "%s/known_hosts", dir);
+	cr_assert_eq(lab_sh(L, NULL, "mkdir -p -m0755 /run/sshd"), 0);
+	sh("ssh-keygen -q -t ed25519 -N '' -C lab -f hostkey_ed25519");
+	sh("ssh-keygen -q -t ed25519 -N '' -C lab -f client_ed25519");
+	sh("cp client_ed25519.pub authorized_keys && chmod 644 authorized_keys");
+	sh("mkdir -p bin hs ts && cp %s/fixtures/headscale/fake-headscale.sh bin/headscale && "
+	   "cp %s/fixtures/headscale/fake-headscale.sh bin/systemctl && "
+	   "cp %s/fixtures/tailscale/fake-tailscale.sh bin/tailscale && chmod 755 bin/*", repo, repo, repo);
+	sh("cp %s/fixtures/tailscale/status-headscale-running.json ts/status.json && "
+	   "cp %s/fixtures/tailscale/prefs-headscale.json ts/prefs.json", repo, repo);
+	fp = fopen(lab_path(L, "hostkey_ed25519.pub"), "r");
+	cr_assert(fp);
+	cr_assert_gt(getline(&pub, &cap, fp), 0);
+	fclose(fp);
+	snprintf(line, sizeof(line), HOST " %s", pub);
+	lab_write_file(kh, line, 0600);
+	free(pub);
+	snprintf(conf, sizeof(conf),
+		 "ListenAddress " HOST "\nHostKey %s/hostkey_ed25519\nPidFile %s/sshd.pid\n"
+		 "AuthorizedKeysFile %s/authorized_keys\nPasswordAuthentication no\n"
+		 "KbdInteractiveAuthentication no\nUsePAM no\nPermitRootLogin prohibit-password\n"
+		 "StrictModes no\nLogLevel VERBOSE\n"
+		 "SetEnv PATH=%s/bin:/usr/sbin:/usr/bin:/sbin:/bin MD_FAKE_HS_DIR=%s/hs MD_FAKE_TS_DIR=%s/ts\n",
+		 dir, dir, dir, dir, dir, dir);
+	lab_write_file(lab_path(L, "sshd_config"), conf, 0644);
+	{
+		char cpath[300];
+		const char *argv[] = { "/usr/sbin/sshd", "-D", "-e", "-f", cpath, "-p", "22", NULL };
+
+		snprintf(cpath, sizeof(cpath), "%s/sshd_config", dir);
+		cr_assert_gt(lab_spawn(L, srv, argv, "sshd.log"), 0, "sshd");
+	}
+	wait_port(22);
+}
+
+/* meshdoctor check root@HOST --probes ssh,tailscale,headscale --login-server URL. */
+static void check(const char *timeout)
+{
+	const char *args[] = { "check", "root@" HOST, "--identity", key, "--known-hosts", kh, "--no-ssh-config",
+			       "--probes", "ssh,tailscale,headscale", "--rules", "rules", "--timeout", timeout,
+			       "--login-server", URL, "--json", "-", NULL };
+
+	lab_md_result_free(&res);
+	memset(&res, 0, sizeof(res));
+	cr_assert_eq(lab_run_md(L, cli, args, 60000, &res), 0, "lab_run_md");
+	cr_assert(res.report, "no JSON report (exit %d)\nstdout: %s\nstderr: %s", res.exit_code, res.out, res.err);
+	assert_fact("ssh.auth", "ok");
+}
+
+static bool any_headscale_finding(void)
+{
+	const cJSON *fs = cJSON_GetObjectItemCaseSensitive(res.report, "findings"), *f;
+
+	cJSON_ArrayForEach(f, fs) {
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(f, "rule");
+
+		if (cJSON_IsString(id) && strncmp(id->valuestring, "headscale-", 10) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void assert_top(const char *rule)
+{
+	cr_assert_eq(lab_report_finding_index(res.report, rule), 0, "%s is not the top finding\n%s", rule, res.out);
+}
+
+/* ==== scenarios ======================================================================== */
+
+Test(lab_headscale, healthy_headscale_and_node_exit_0_no_finding_fixture, .timeout = 90)
+{
+	start_hsfake("healthy");
+	start_host();
+	hs_answers("nodes-0.29.json", "preauthkeys-0.29.json", "v0.29.2", "active");
+	check("8s");
+	assert_fact("headscale.http", "ok");
+	assert_fact("headscale.health", "pass");
+	assert_fact("headscale.health_status", "200");
+	assert_fact("headscale.key", "ok");
+	assert_fact("headscale.server_version", "v0.29.2");
+	assert_fact("headscale.target_reach", "ok");
+	assert_fact("headscale.target_reach_status", "200");
+	assert_fact("headscale.unit", "active");
+	assert_fact("headscale.cli_version", "v0.29.2");
+	assert_fact("headscale.node.registered", "true");
+	assert_fact("headscale.node.name", "sfspark2");
+	assert_fact("headscale.node.online", "true");
+	assert_fact("headscale.node.expired", "false");
+	assert_fact("headscale.keys_usable", "1");
+	cr_assert_not(any_headscale_finding(), "%s", res.out);
+	cr_assert_eq(res.exit_code, 0, "%s", res.out);
+}
+
+Test(lab_headscale, health_failing_is_the_headscale_finding_fixture, .timeout = 90)
+{
+	start_hsfake("unhealthy");
+	start_host();
+	hs_answers("nodes-0.29.json", "preauthkeys-0.29.json", "v0.29.2", "active");
+	check("8s");
+	assert_fact("headscale.health", "fail");
+	assert_fact("headscale.health_status", "500");
+	assert_top("headscale-unhealthy");
+	cr_assert(strstr(lab_report_evidence(res.report, "headscale.health"), "{\"status\":\"fail\"}"), "%s", res.out);
+	cr_assert_eq(res.exit_code, 2);
+}
+
+/* seeds/002 "Auth key generation failed → Is Headscale running?": nothing on 8080 and the
+ * unit inactive. */
+Test(lab_headscale, port_8080_refused_and_unit_inactive_is_not_running_fixture, .timeout = 90)
+{
+	start_host();
+	hs_answers("nodes-0.29.json", "preauthkeys-0.29.json", "v0.29.2", "inactive");
+	check("8s");
+	assert_fact("headscale.http", "refused");
+	assert_fact("headscale.unit", "inactive");
+	assert_fact("headscale.key", "skipped");
+	assert_fact("headscale.target_reach", "failed");
+	assert_top("headscale-not-running");
+	cr_assert_not(lab_report_has_finding(res.report, "headscale-refused"), "superseded\n%s", res.out);
+	cr_assert_not(lab_report_has_finding(res.report, "headscale-target-cannot-reach"),
+		      "we cannot reach it either\n%s", res.out);
+	cr_assert(strstr(res.out, "systemctl start headscale"), "%s", res.out);
+	cr_assert_eq(res.exit_code, 2);
+}
+
+Test(lab_headscale, unit_inactive_while_it_answers_is_a_warning_fixture, .timeout = 90)
+{
+	start_hsfake("healthy");
+	start_host();
+	hs_answers("nodes-0.29.json", "preauthkeys-0.29.json", "v0.29.2", "failed");
+	check("8s");
+	assert_fact("headscale.unit", "failed");
+	assert_top("headscale-unit-inactive");
+	cr_assert_eq(lab_report_n_findings(res.report), 1, "%s", res.out);
+	cr_assert_eq(res.exit_code, 1);
+}
+
+Test(lab_headscale, target_not_registered_fixture, .timeout = 90)
+{
+	start_hsfake("old");
+	start_host();
+	hs_answers("nodes-0.26.json", "preauthkeys-0.29.json", "v0.29.2", "active");
+	check("8s");
+	assert_fact("headscale.version_endpoint", "absent");
+	assert_fact("headscale.node.registered", "false");
+	assert_top("headscale-node-not-registered");
+	cr_assert_eq(res.exit_code, 2);
+}
+
+/* No usable key, and the keys' secrets in no report and no command line. */
+Test(lab_headscale, no_usable_preauth_key_fixture, .timeout = 90)
+{
+	char *log = NULL;
+	size_t cap = 0;
+	FILE *fp;
+
+	start_hsfake("healthy");
+	start_host();
+	hs_answers("nodes-0.29.json", "preauthkeys-0.29-none-usable.json", "v0.29.2", "active");
+	check("8s");
+	assert_fact("headscale.keys", "2");
+	assert_fact("headscale.keys_usable", "0");
+	assert_top("headscale-no-usable-key");
+	cr_assert_eq(res.exit_code, 1);
+	cr_assert_not(strstr(res.out, "VfFcdslQVqUd-t9V3"), "%s", res.out);
+	fp = fopen(lab_path(L, "hs/argv.log"), "r");
+	cr_assert(fp, "the fixture CLI was not run");
+	while (getline(&log, &cap, fp) > 0)
+		cr_assert(!strstr(log, "hskey-auth-") && !strstr(log, "--auth-key"), "%s", log);
+	free(log);
+	fclose(fp);
+}
+
+Test(lab_headscale, hanging_server_is_a_timeout_fixture, .timeout = 90)
+{
+	start_hsfake("hang");
+	start_host();
+	hs_answers("nodes-0.29.json", "preauthkeys-0.29.json", "v0.29.2", "active");
+	check("6s");
+	assert_fact("headscale.http", "timeout");
+	assert_fact("headscale.version_endpoint", "skipped");
+	assert_top("headscale-timeout");
+	cr_assert_eq(res.exit_code, 2);
+}
