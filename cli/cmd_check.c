@@ -105,12 +105,28 @@ static int set_login_server(const struct cli_option *o, void *dst, const char *a
 	return cli_set_string(o, dst, arg);
 }
 
+/* --headscale-host: a target as check takes one. */
+static int set_headscale_host(const struct cli_option *o, void *dst, const char *arg)
+{
+	struct md_target t = { 0 };
+	struct md_err e = { 0 };
+	int rc = md_target_parse(arg, &t, &e);
+
+	md_target_cleanup(&t);
+	if (rc != MD_OK) {
+		cli_error("--%s '%s': %s", o->name, arg, e.msg);
+		return -1;
+	}
+	return cli_set_string(o, dst, arg);
+}
+
 #define GENERAL "options"
 #define SSH "SSH options"
 #define PORT "port probe options"
 #define TLS "TLS probe options"
 #define WG "WireGuard probe options"
 #define DNS "DNS probe options"
+#define HSP "Headscale probe options"
 
 static const struct cli_option options[] = {
 	{ "json", 0, "FILE", "write the report as JSON to FILE ('-' or /dev/stdout: to standard "
@@ -157,6 +173,10 @@ static const struct cli_option options[] = {
 	{ "login-server", 0, "URL", "the login (Headscale) server, e.g. http://sfspark1.local:8080: "
 	  "the dns probe resolves its host here and on the target", "the node's ControlURL", DNS,
 	  CO_NONE, set_login_server, AT(co.probe.login_server) },
+	{ "headscale-host", 0, "HOST", "the host that runs Headscale, [USER@]HOST[:PORT]: its CLI (nodes, "
+	  "pre-auth keys, users) and `systemctl is-active headscale` are read there over SSH, with "
+	  "the SSH options above", "the target, when it has `headscale` on PATH", HSP, CO_HOST,
+	  set_headscale_host, AT(co.probe.headscale_host) },
 	{ "iface", 0, "IF", "interface to capture WireGuard on ('any' for all)",
 	  "the one routing to the target", WG, CO_IFACE, cli_set_string, AT(co.probe.iface) },
 	{ "capture-seconds", 0, "N", "how long to capture WireGuard packets, in seconds",
@@ -269,6 +289,7 @@ static int check_main(int argc, char **argv)
 	rc = cli_parse(&cmd_check, argc, argv, &a);
 	if (rc != CLI_GO_ON)
 		goto out;
+	o->ssh_opts = &a.co.target;
 	rc = MD_EXIT_USAGE;
 	if (optind != argc - 1) {
 		cli_error(optind >= argc ? "check needs a TARGET: [USER@]HOST[:PORT] (try --help)"

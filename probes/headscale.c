@@ -21,6 +21,7 @@
 #include "core/net.h"
 #include "core/session.h"
 #include "probes/probe.h"
+#include "probes/ssh.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -363,7 +364,13 @@ static int check_reach(struct md_ctx *ctx, struct md_facts *f, const char *url)
 
 /* ==== the CLI on the target ============================================================ */
 
+/* Where the CLI is read: the target (through the run's batch), or the --headscale-host
+ * session with a batch of its own. */
 struct cli {
+	struct md_ctx *ctx;
+	struct md_session *s;       /* --headscale-host's session (owned), else NULL */
+	struct md_hostbatch *b;     /* its batch (owned) */
+	char where[300];            /* "the target", or the host as given */
 	struct md_host_out o[N_CLI];
 	bool ran[N_CLI];
 	int major, minor;
@@ -371,6 +378,15 @@ struct cli {
 	struct md_hs_user *users;
 	size_t n_users;
 };
+
+static int cli_exec(struct cli *c, const char *id, const char *cmd, struct md_host_out *o, struct md_err *e)
+{
+	if (!c->s)
+		return md_ctx_host(c->ctx, id, cmd, CLI_LIMIT_S, &c->ctx->deadline, o, e);
+	if (c->b && md_hostbatch_take(c->b, id, cmd, o) == MD_OK)
+		return MD_OK;
+	return md_host_run(c->s, cmd, CLI_LIMIT_S, &c->ctx->deadline, o, e);
+}
 
 static bool step_ok(const struct cli *c, size_t i)
 {
@@ -387,7 +403,7 @@ static int put_cli_error(struct md_facts *f, const struct cli *c, size_t i, cons
 	md_hs_cli_error(md_buf_str(&c->o[i].err)[0] ? md_buf_str(&c->o[i].err) : md_buf_str(&c->o[i].out),
 			msg, sizeof(msg));
 	md_escape_str(safe, sizeof(safe), msg);
-	if (md_fact_strf(f, P, "headscale.cli_error", safe, "the target: `%s`: exit %d", shown,
+	if (md_fact_strf(f, P, "headscale.cli_error", safe, "%s: `%s`: exit %d", c->where, shown,
 			 c->o[i].exit_status) != MD_OK)
 		return MD_ENOMEM;
 	return md_fact_str(f, P, "headscale.cli_error_cmd", shown, NULL);
@@ -575,7 +591,7 @@ static void tally_keys(const struct md_hs_key *v, size_t n, int64_t now_s, struc
 }
 
 /* Headscale < 0.28 lists keys per user (`--user NAME`; a numeric id since 0.26). */
-static int keys_per_user(struct md_ctx *ctx, struct cli *c, int64_t now_s, struct key_tally *t,
+static int keys_per_user(struct cli *c, int64_t now_s, struct key_tally *t,
 			 char *why, size_t why_len)
 {
 	int rc = MD_OK;
@@ -596,7 +612,7 @@ static int keys_per_user(struct md_ctx *ctx, struct cli *c, int64_t now_s, struc
 		if (rc == MD_OK)
 			rc = md_hostcmd_sh_quote(&cmd, who);
 		if (rc == MD_OK)
-			rc = md_ctx_host(ctx, id, md_buf_str(&cmd), CLI_LIMIT_S, &ctx->deadline, &o, &e);
+			rc = cli_exec(c, id, md_buf_str(&cmd), &o, &e);
 		if (rc == MD_OK && o.state == MD_HOST_RAN && o.exit_status == 0 &&
 		    md_hs_parse_keys(md_buf_str(&o.out), &v, &n, &e) == MD_OK)
 			tally_keys(v, n, now_s, t);
@@ -612,7 +628,7 @@ static int keys_per_user(struct md_ctx *ctx, struct cli *c, int64_t now_s, struc
 	return rc;
 }
 
-static int put_keys(struct md_ctx *ctx, struct md_facts *f, struct cli *c, int64_t now_s)
+static int put_keys(struct md_facts *f, struct cli *c, int64_t now_s)
 {
 	struct key_tally t;
 	struct md_hs_key *v = NULL;
@@ -628,7 +644,7 @@ static int put_keys(struct md_ctx *ctx, struct md_facts *f, struct cli *c, int64
 		free(v);
 	} else if (c->n_users) {
 		how = "`headscale preauthkeys list -o json --user U` for each user";
-		rc = keys_per_user(ctx, c, now_s, &t, why, sizeof(why));
+		rc = keys_per_user(c, now_s, &t, why, sizeof(why));
 		if (rc == MD_OK && t.total == 0 && why[0])
 			return md_fact_str(f, P, "headscale.keys_error", why, how);
 	} else {
@@ -690,12 +706,12 @@ static int put_unit(struct md_facts *f, const struct cli *c)
 	excerpt(md_buf_str(&o->out), strcspn(md_buf_str(&o->out), "\n"), state, sizeof(state));
 	excerpt(md_buf_str(&o->err), o->err.len, err, sizeof(err));
 	return md_fact_strf(f, P, "headscale.unit", state[0] ? state : "unknown",
-			    "the target: `systemctl is-active headscale`: exit %d, \"%s\"%s%s", o->exit_status, state,
+			    "%s: `systemctl is-active headscale`: exit %d, \"%s\"%s%s", c->where, o->exit_status, state,
 			    err[0] ? ", stderr: " : "", err);
 }
 
 /* headscale.cli: "found" or "absent"; then the version, users, keys, nodes. */
-static int read_cli(struct md_ctx *ctx, struct md_facts *f, struct cli *c)
+static int read_cli(struct md_facts *f, struct cli *c)
 {
 	int64_t now_s = md_wall_ms() / 1000;
 	int rc = MD_OK;
@@ -704,7 +720,7 @@ static int read_cli(struct md_ctx *ctx, struct md_facts *f, struct cli *c)
 		struct md_err e = { 0 };
 
 		md_host_out_init(&c->o[i]);
-		rc = md_ctx_host(ctx, cli_steps[i][0], cli_steps[i][1], CLI_LIMIT_S, &ctx->deadline, &c->o[i], &e);
+		rc = cli_exec(c, cli_steps[i][0], cli_steps[i][1], &c->o[i], &e);
 		c->ran[i] = rc == MD_OK;
 	}
 	if (rc == MD_ENOMEM)
@@ -713,13 +729,13 @@ static int read_cli(struct md_ctx *ctx, struct md_facts *f, struct cli *c)
 	if (!c->ran[0] || c->o[0].state != MD_HOST_RAN)
 		return rc;
 	if (c->o[0].exit_status == 127)
-		return md_fact_str(f, P, "headscale.cli", "absent", "the target: `command -v headscale`: not on PATH");
+		return md_fact_strf(f, P, "headscale.cli", "absent", "%s: `command -v headscale`: not on PATH", c->where);
 	if (rc == MD_OK)
-		rc = md_fact_str(f, P, "headscale.cli", "found", "the target: `headscale version` ran");
+		rc = md_fact_strf(f, P, "headscale.cli", "found", "%s: `headscale version` ran", c->where);
 	if (rc == MD_OK && md_hs_parse_cli_version(md_buf_str(&c->o[0].out), c->version, sizeof(c->version),
 						   &c->major, &c->minor) == MD_OK) {
-		rc = md_fact_strf(f, P, "headscale.cli_version", c->version, "the target: `headscale version`: %s",
-				  c->version);
+		rc = md_fact_strf(f, P, "headscale.cli_version", c->version, "%s: `headscale version`: %s",
+				  c->where, c->version);
 		if (rc == MD_OK)
 			rc = md_fact_int(f, P, "headscale.version_minor", c->major ? 1000 : c->minor, "of 0.MINOR");
 	}
@@ -729,9 +745,9 @@ static int read_cli(struct md_ctx *ctx, struct md_facts *f, struct cli *c)
 	if (rc == MD_OK && step_ok(c, 3))
 		rc = put_users(f, c);
 	if (rc == MD_OK && (step_ok(c, 2) || c->n_users))
-		rc = put_keys(ctx, f, c, now_s);
+		rc = put_keys(f, c, now_s);
 	if (rc == MD_OK && step_ok(c, 1))
-		rc = put_nodes(ctx, f, c, now_s);
+		rc = put_nodes(c->ctx, f, c, now_s);
 	return rc;
 }
 
@@ -763,7 +779,8 @@ static int hs_host_steps(const struct md_ctx *ctx, struct md_hostbatch *b, struc
 
 	if (os && strcmp(os, "windows") == 0)
 		return MD_OK;
-	for (size_t i = 0; i < N_CLI && rc == MD_OK; i++)
+	/* With --headscale-host the CLI is read there, not on the target. */
+	for (size_t i = 0; i < N_CLI && rc == MD_OK && !(ctx->opt && ctx->opt->headscale_host); i++)
 		rc = md_hostbatch_add(b, cli_steps[i][0], cli_steps[i][1], CLI_LIMIT_S, err);
 	if (rc == MD_OK && ctx->opt && ctx->opt->login_server &&
 	    reach_cmd(ctx->opt->login_server, cmd, sizeof(cmd)) == MD_OK)
@@ -796,6 +813,62 @@ static int server_part(struct md_ctx *ctx, struct md_facts *f)
 	return rc;
 }
 
+/* --headscale-host: a session of its own, with the SSH options of the run (the target's
+ * user and port are the target's), and a batch for the CLI's commands. */
+static int open_hs_host(struct md_ctx *ctx, struct md_facts *f, struct cli *c)
+{
+	const char *spec = ctx->opt->headscale_host;
+	struct md_target_opts o = { 0 };
+	struct md_target t = { 0 };
+	struct md_err e = { 0 };
+	struct md_deadline dl = share(ctx, 2);
+	int rc;
+
+	if (ctx->opt->ssh_opts)
+		o = *ctx->opt->ssh_opts;
+	o.user = NULL;
+	o.port = 0;
+	md_escape_str(c->where, sizeof(c->where), spec);
+	rc = md_target_parse(spec, &t, &e);
+	if (rc == MD_OK)
+		rc = md_target_resolve(&t, &o, &dl, &e);
+	if (rc == MD_OK)
+		rc = md_ssh_open(&t, &dl, &c->s, &e);
+	md_target_cleanup(&t);
+	if (rc == MD_ENOMEM)
+		return rc;
+	if (rc != MD_OK)
+		return md_fact_str(f, P, "headscale.host_ssh", "failed", e.msg) == MD_OK ? MD_ESKIP : MD_ENOMEM;
+	if (md_fact_strf(f, P, "headscale.host_ssh", "ok", "ssh %s: authenticated", c->where) != MD_OK)
+		return MD_ENOMEM;
+	c->b = md_hostbatch_new(&e);
+	for (size_t i = 0; c->b && i < N_CLI && rc == MD_OK; i++)
+		rc = md_hostbatch_add(c->b, cli_steps[i][0], cli_steps[i][1], CLI_LIMIT_S, &e);
+	if (c->b && rc == MD_OK)
+		md_hostbatch_run(c->b, c->s, &ctx->deadline, 0);
+	return MD_OK;
+}
+
+/* The CLI: on --headscale-host, else on the target (a POSIX one). */
+static int cli_part(struct md_ctx *ctx, struct md_facts *f, struct cli *c)
+{
+	int rc;
+
+	c->ctx = ctx;
+	if (ctx->opt && ctx->opt->headscale_host) {
+		if (md_fact_str(f, P, "headscale.host", ctx->opt->headscale_host, "--headscale-host") != MD_OK)
+			return MD_ENOMEM;
+		rc = open_hs_host(ctx, f, c);
+		return rc == MD_OK ? read_cli(f, c) : rc == MD_ESKIP ? MD_OK : rc;
+	}
+	if (!md_ctx_session(ctx) || is_windows(ctx, f))
+		return MD_OK;
+	snprintf(c->where, sizeof(c->where), "the target");
+	if (md_fact_str(f, P, "headscale.host", "the target", "no --headscale-host: the target's CLI, if any") != MD_OK)
+		return MD_ENOMEM;
+	return read_cli(f, c);
+}
+
 static int hs_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 {
 	struct cli *c = calloc(1, sizeof(*c));
@@ -804,13 +877,15 @@ static int hs_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	if (!c)
 		return md_err_set(err, MD_ENOMEM, P, "out of memory");
 	rc = server_part(ctx, f);
-	if (rc == MD_OK && md_ctx_session(ctx) && !is_windows(ctx, f))
-		rc = read_cli(ctx, f, c);
+	if (rc == MD_OK)
+		rc = cli_part(ctx, f, c);
 	if (rc == MD_OK)
 		rc = put_client(f);
 	for (size_t i = 0; i < N_CLI; i++)
 		if (c->ran[i] || c->o[i].out.data || c->o[i].err.data)
 			md_host_out_cleanup(&c->o[i]);
+	md_hostbatch_free(c->b);
+	md_session_free(c->s);
 	free(c->users);
 	free(c);
 	if (rc && !err->code)
@@ -819,7 +894,7 @@ static int hs_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 }
 
 static const char *const hs_provides[] = {
-	"headscale.url", "headscale.http", "headscale.http_error", "headscale.health",
+	"headscale.url", "headscale.host", "headscale.host_ssh", "headscale.http", "headscale.http_error", "headscale.health",
 	"headscale.health_status", "headscale.health_body", "headscale.key", "headscale.key_status",
 	"headscale.version_endpoint", "headscale.server_version", "headscale.target_reach",
 	"headscale.target_reach_status", "headscale.cli", "headscale.cli_version",

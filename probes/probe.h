@@ -43,6 +43,12 @@ struct md_options {
 	/* dns probe */
 	const char *login_server; /* --login-server URL: its host is resolved too (default:
 				   * the node's ControlURL, tailscale.control_url) */
+	/* headscale probe */
+	const char *headscale_host; /* --headscale-host [USER@]HOST[:PORT]: where Headscale's
+				     * CLI is read (default: the target, when it has one) */
+	/* The run's SSH options (--identity, --known-hosts, --ssh-config, ...) for sessions to
+	 * other hosts than the target (--headscale-host); NULL: ssh_config's defaults. */
+	const struct md_target_opts *ssh_opts;
 };
 
 struct md_hostbatch;

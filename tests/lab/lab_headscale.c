@@ -95,11 +95,32 @@ static void hs_answers(const char *nodes, const char *keys, const char *version,
 	   repo, nodes, repo, keys, repo, version, unit);
 }
 
+static void start_sshd(int port, const char *hsdir)
+{
+	char conf[2048], cpath[600], pstr[8], name[64];
+	const char *argv[] = { "/usr/sbin/sshd", "-D", "-e", "-f", cpath, "-p", pstr, NULL };
+
+	snprintf(conf, sizeof(conf),
+		 "ListenAddress " HOST "\nHostKey %s/hostkey_ed25519\nPidFile %s/sshd%d.pid\n"
+		 "AuthorizedKeysFile %s/authorized_keys\nPasswordAuthentication no\n"
+		 "KbdInteractiveAuthentication no\nUsePAM no\nPermitRootLogin prohibit-password\n"
+		 "StrictModes no\nLogLevel VERBOSE\n"
+		 "SetEnv PATH=%s/bin:/usr/sbin:/usr/bin:/sbin:/bin MD_FAKE_HS_DIR=%s/%s MD_FAKE_TS_DIR=%s/ts\n",
+		 dir, dir, port, dir, dir, dir, hsdir, dir);
+	snprintf(name, sizeof(name), "sshd_config%d", port);
+	lab_write_file(lab_path(L, name), conf, 0644);
+	snprintf(cpath, sizeof(cpath), "%s/%s", dir, name);
+	snprintf(pstr, sizeof(pstr), "%d", port);
+	snprintf(name, sizeof(name), "sshd%d.log", port);
+	cr_assert_gt(lab_spawn(L, srv, argv, name), 0, "sshd");
+	wait_port(port);
+}
+
 /* sshd on HOST:22 whose sessions find the fixture `headscale`, `systemctl` and
- * `tailscale` first on PATH. */
+ * `tailscale` first on PATH, answering from hs/ and ts/. */
 static void start_host(void)
 {
-	char conf[2048], line[1200], *pub = NULL;
+	char line[1200], *pub = NULL;
 	size_t cap = 0;
 	FILE *fp;
 
@@ -109,7 +130,7 @@ static void start_host(void)
 	sh("ssh-keygen -q -t ed25519 -N '' -C lab -f hostkey_ed25519");
 	sh("ssh-keygen -q -t ed25519 -N '' -C lab -f client_ed25519");
 	sh("cp client_ed25519.pub authorized_keys && chmod 644 authorized_keys");
-	sh("mkdir -p bin hs ts && cp %s/fixtures/headscale/fake-headscale.sh bin/headscale && "
+	sh("mkdir -p bin hs hs2 ts && cp %s/fixtures/headscale/fake-headscale.sh bin/headscale && "
 	   "cp %s/fixtures/headscale/fake-headscale.sh bin/systemctl && "
 	   "cp %s/fixtures/tailscale/fake-tailscale.sh bin/tailscale && chmod 755 bin/*", repo, repo, repo);
 	sh("cp %s/fixtures/tailscale/status-headscale-running.json ts/status.json && "
@@ -118,39 +139,31 @@ static void start_host(void)
 	cr_assert(fp);
 	cr_assert_gt(getline(&pub, &cap, fp), 0);
 	fclose(fp);
-	snprintf(line, sizeof(line), HOST " %s", pub);
+	snprintf(line, sizeof(line), HOST " %s[" HOST "]:2222 %s", pub, pub);
 	lab_write_file(kh, line, 0600);
 	free(pub);
-	snprintf(conf, sizeof(conf),
-		 "ListenAddress " HOST "\nHostKey %s/hostkey_ed25519\nPidFile %s/sshd.pid\n"
-		 "AuthorizedKeysFile %s/authorized_keys\nPasswordAuthentication no\n"
-		 "KbdInteractiveAuthentication no\nUsePAM no\nPermitRootLogin prohibit-password\n"
-		 "StrictModes no\nLogLevel VERBOSE\n"
-		 "SetEnv PATH=%s/bin:/usr/sbin:/usr/bin:/sbin:/bin MD_FAKE_HS_DIR=%s/hs MD_FAKE_TS_DIR=%s/ts\n",
-		 dir, dir, dir, dir, dir, dir);
-	lab_write_file(lab_path(L, "sshd_config"), conf, 0644);
-	{
-		char cpath[300];
-		const char *argv[] = { "/usr/sbin/sshd", "-D", "-e", "-f", cpath, "-p", "22", NULL };
-
-		snprintf(cpath, sizeof(cpath), "%s/sshd_config", dir);
-		cr_assert_gt(lab_spawn(L, srv, argv, "sshd.log"), 0, "sshd");
-	}
-	wait_port(22);
+	start_sshd(22, "hs");
 }
 
-/* meshdoctor check root@HOST --probes ssh,tailscale,headscale --login-server URL. */
-static void check(const char *timeout)
+/* meshdoctor check root@HOST --probes ssh,tailscale,headscale --login-server URL
+ * [--headscale-host HSHOST]. */
+static void check_on(const char *timeout, const char *hs_host)
 {
 	const char *args[] = { "check", "root@" HOST, "--identity", key, "--known-hosts", kh, "--no-ssh-config",
 			       "--probes", "ssh,tailscale,headscale", "--rules", "rules", "--timeout", timeout,
-			       "--login-server", URL, "--json", "-", NULL };
+			       "--login-server", URL, "--json", "-", hs_host ? "--headscale-host" : NULL, hs_host,
+			       NULL };
 
 	lab_md_result_free(&res);
 	memset(&res, 0, sizeof(res));
 	cr_assert_eq(lab_run_md(L, cli, args, 60000, &res), 0, "lab_run_md");
 	cr_assert(res.report, "no JSON report (exit %d)\nstdout: %s\nstderr: %s", res.exit_code, res.out, res.err);
 	assert_fact("ssh.auth", "ok");
+}
+
+static void check(const char *timeout)
+{
+	check_on(timeout, NULL);
 }
 
 static bool any_headscale_finding(void)
@@ -164,6 +177,20 @@ static bool any_headscale_finding(void)
 			return true;
 	}
 	return false;
+}
+
+/* How many commands the target's fixture CLI (hs/) answered. */
+static int lab_access_count_hs(void)
+{
+	FILE *fp = fopen(lab_path(L, "hs/argv.log"), "r");
+	int n = 0, ch;
+
+	if (!fp)
+		return 0;
+	while ((ch = fgetc(fp)) != EOF)
+		n += ch == '\n';
+	fclose(fp);
+	return n;
 }
 
 static void assert_top(const char *rule)
@@ -287,4 +314,40 @@ Test(lab_headscale, hanging_server_is_a_timeout_fixture, .timeout = 90)
 	assert_fact("headscale.version_endpoint", "skipped");
 	assert_top("headscale-timeout");
 	cr_assert_eq(res.exit_code, 2);
+}
+
+/* --headscale-host: the CLI is read on that host (its own answers in hs2/), not on the
+ * target. */
+Test(lab_headscale, cli_read_on_the_headscale_host_fixture, .timeout = 90)
+{
+	start_hsfake("healthy");
+	start_host();
+	hs_answers("nodes-0.26.json", "preauthkeys-0.29.json", "v0.29.2", "active");
+	sh("cp %s/fixtures/headscale/nodes-0.29.json hs2/nodes.json && "
+	   "cp %s/fixtures/headscale/preauthkeys-0.29.json hs2/preauthkeys.json && "
+	   "cp %s/fixtures/headscale/users-0.29.json hs2/users.json && echo v0.28.0 > hs2/version && "
+	   "echo failed > hs2/unit", repo, repo, repo);
+	start_sshd(2222, "hs2");
+	check_on("8s", "root@" HOST ":2222");
+	assert_fact("headscale.host", "root@" HOST ":2222");
+	assert_fact("headscale.host_ssh", "ok");
+	assert_fact("headscale.cli_version", "v0.28.0");
+	assert_fact("headscale.node.registered", "true");
+	assert_fact("headscale.unit", "failed");
+	cr_assert(strstr(lab_report_evidence(res.report, "headscale.unit"), HOST ":2222"), "%s", res.out);
+	assert_top("headscale-unit-inactive");
+	cr_assert_eq(lab_report_n_findings(res.report), 1, "%s", res.out);
+	cr_assert_eq(lab_access_count_hs(), 0, "the target's CLI was asked");
+}
+
+Test(lab_headscale, unreachable_headscale_host_is_a_fact_fixture, .timeout = 90)
+{
+	start_hsfake("healthy");
+	start_host();
+	hs_answers("nodes-0.29.json", "preauthkeys-0.29.json", "v0.29.2", "active");
+	check_on("8s", "root@" HOST ":2223");
+	assert_fact("headscale.host_ssh", "failed");
+	cr_assert(strstr(lab_report_evidence(res.report, "headscale.host_ssh"), "refused"), "%s", res.out);
+	cr_assert_null(lab_fact(&res, "headscale.cli"), "%s", res.out);
+	assert_top("headscale-host-unreachable");
 }

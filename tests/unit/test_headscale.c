@@ -486,6 +486,8 @@ ParameterizedTestParameters(headscale, rules)
 		{ "headscale-client-too-old", "headscale.version_minor=29;headscale.client_minor=80", false },
 		{ "headscale-client-too-old", "headscale.version_minor=28;headscale.client_minor=60", false },
 		{ "headscale-client-too-old", "headscale.version_minor=29", false },
+		{ "headscale-host-unreachable", "headscale.host=root@hs:22;headscale.host_ssh=failed", true },
+		{ "headscale-host-unreachable", "headscale.host=root@hs:22;headscale.host_ssh=ok", false },
 		{ "headscale-target-cannot-reach", UP "headscale.target_reach=failed", true },
 		{ "headscale-target-cannot-reach", UP "headscale.target_reach=ok", false },
 		{ "headscale-target-cannot-reach", "headscale.health=refused;headscale.target_reach=failed", false },
