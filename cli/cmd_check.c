@@ -171,7 +171,8 @@ static const struct cli_option options[] = {
 	{ "ca", 0, "FILE", "CA certificates to verify against", "system store", TLS, CO_FILE,
 	  cli_set_readable, AT(co.probe.ca_file) },
 	{ "login-server", 0, "URL", "the login (Headscale) server, e.g. http://sfspark1.local:8080: "
-	  "the dns probe resolves its host here and on the target", "the node's ControlURL", DNS,
+	  "the dns probe resolves its host here and on the target, the headscale probe asks it for "
+	  "/health (here and from the target), /key and /version", "the node's ControlURL", DNS,
 	  CO_NONE, set_login_server, AT(co.probe.login_server) },
 	{ "headscale-host", 0, "HOST", "the host that runs Headscale, [USER@]HOST[:PORT]: its CLI (nodes, "
 	  "pre-auth keys, users) and `systemctl is-active headscale` are read there over SSH, with "
