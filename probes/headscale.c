@@ -725,11 +725,14 @@ static int read_cli(struct md_facts *f, struct cli *c)
 	}
 	if (rc == MD_ENOMEM)
 		return rc;
-	rc = put_unit(f, c);
+	rc = MD_OK;
 	if (!c->ran[0] || c->o[0].state != MD_HOST_RAN)
 		return rc;
+	/* `systemctl is-active` says "inactive" for a unit that does not exist: the unit's
+	 * state is Headscale's only where its CLI is installed. */
 	if (c->o[0].exit_status == 127)
 		return md_fact_strf(f, P, "headscale.cli", "absent", "%s: `command -v headscale`: not on PATH", c->where);
+	rc = put_unit(f, c);
 	if (rc == MD_OK)
 		rc = md_fact_strf(f, P, "headscale.cli", "found", "%s: `headscale version` ran", c->where);
 	if (rc == MD_OK && md_hs_parse_cli_version(md_buf_str(&c->o[0].out), c->version, sizeof(c->version),
