@@ -179,6 +179,12 @@ static bool any_headscale_finding(void)
 	return false;
 }
 
+/* cp of fixtures/headscale/NAME to hs/AS. */
+static void hs_file(const char *name, const char *as)
+{
+	sh("cp %s/fixtures/headscale/%s hs/%s", repo, name, as);
+}
+
 /* How many commands the target's fixture CLI (hs/) answered. */
 static int lab_access_count_hs(void)
 {
@@ -350,4 +356,41 @@ Test(lab_headscale, unreachable_headscale_host_is_a_fact_fixture, .timeout = 90)
 	cr_assert(strstr(lab_report_evidence(res.report, "headscale.host_ssh"), "refused"), "%s", res.out);
 	cr_assert_null(lab_fact(&res, "headscale.cli"), "%s", res.out);
 	assert_top("headscale-host-unreachable");
+}
+
+/* Headscale 0.26: `preauthkeys list` needs --user ID, keys are legacy hex printed in full
+ * (never in the report), the target's node expired. */
+Test(lab_headscale, headscale_0_26_keys_per_user_and_expired_node_fixture, .timeout = 90)
+{
+	char *log = NULL;
+	size_t cap = 0;
+	bool per_user = false;
+	FILE *fp;
+
+	start_hsfake("old");
+	start_host();
+	hs_answers("nodes-0.26.json", "preauthkeys-0.26.json", "v0.26.1", "active");
+	hs_file("users-0.26.json", "users.json");
+	sh("touch hs/keys-need-user && cp %s/fixtures/tailscale/status-headscale-running.json ts/status.json && "
+	   "sed -i 's/sfspark2/office-one/g' ts/status.json", repo);
+	check("8s");
+	assert_fact("headscale.cli_version", "v0.26.1");
+	assert_fact("headscale.version_endpoint", "absent");
+	assert_fact("headscale.keys", "2");
+	assert_fact("headscale.keys_usable", "1");
+	assert_fact("headscale.node.registered", "true");
+	assert_fact("headscale.node.name", "office-one");
+	assert_fact("headscale.node.expired", "true");
+	assert_top("headscale-node-expired");
+	cr_assert_null(lab_fact(&res, "headscale.cli_error"), "%s", res.out);
+	cr_assert_not(strstr(res.out, "6c0e3c5ab1f24e0f"), "a legacy key in the report\n%s", res.out);
+	cr_assert_not(strstr(res.out, "0f1e2d3c4b5a6978"), "a legacy key in the report\n%s", res.out);
+	fp = fopen(lab_path(L, "hs/argv.log"), "r");
+	cr_assert(fp);
+	while (getline(&log, &cap, fp) > 0)
+		per_user |= strstr(log, "preauthkeys list -o json --user 1") != NULL;
+	free(log);
+	fclose(fp);
+	cr_assert(per_user, "no per-user list");
+	cr_assert_eq(res.exit_code, 2);
 }
