@@ -406,7 +406,8 @@ static int put_cli_error(struct md_facts *f, const struct cli *c, size_t i, cons
 	if (md_fact_strf(f, P, "headscale.cli_error", safe, "%s: `%s`: exit %d", c->where, shown,
 			 c->o[i].exit_status) != MD_OK)
 		return MD_ENOMEM;
-	return md_fact_str(f, P, "headscale.cli_error_cmd", shown, NULL);
+	return md_fact_strf(f, P, "headscale.cli_error_cmd", shown, "the first CLI command that failed on %s",
+			    c->where);
 }
 
 /* The names and addresses the target's node may go by in Headscale's list. */
@@ -548,7 +549,8 @@ static int put_nodes(struct md_ctx *ctx, struct md_facts *f, const struct cli *c
 		}
 	free(v);
 	if (rc == MD_OK && w.n_names + w.n_ips == 0)
-		return md_fact_str(f, P, "headscale.node.registered_unknown", "no name or address known for the target", NULL);
+		return md_fact_str(f, P, "headscale.node.registered_unknown", "no name or address known for the target",
+				   "no tailscale.dns_name, tailscale.host_name, tailscale.ips, nor a target name");
 	if (rc == MD_OK)
 		rc = md_fact_boolf(f, P, "headscale.node.registered", false,
 				   "`headscale nodes list -o json`: none of %zu node(s) has the name or address %s", n, names);
@@ -740,7 +742,8 @@ static int read_cli(struct md_facts *f, struct cli *c)
 		rc = md_fact_strf(f, P, "headscale.cli_version", c->version, "%s: `headscale version`: %s",
 				  c->where, c->version);
 		if (rc == MD_OK)
-			rc = md_fact_int(f, P, "headscale.version_minor", c->major ? 1000 : c->minor, "of 0.MINOR");
+			rc = md_fact_intf(f, P, "headscale.version_minor", c->major ? 1000 : c->minor,
+					  "MINOR of `headscale version` %s (0.MINOR; 1000 for 1.x or later)", c->version);
 	}
 	for (size_t i = 0; i < 4 && rc == MD_OK; i++)
 		if (c->ran[i] && c->o[i].state == MD_HOST_RAN && c->o[i].exit_status != 0 && (i != 2 || c->minor >= 28))

@@ -199,6 +199,26 @@ static int lab_access_count_hs(void)
 	return n;
 }
 
+/* Every headscale.* fact of the report carries its evidence; returns how many there are. */
+static int assert_headscale_evidence(void)
+{
+	const cJSON *p, *x;
+	int n = 0;
+
+	cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(res.report, "probes")) {
+		cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(p, "facts")) {
+			const cJSON *name = cJSON_GetObjectItemCaseSensitive(x, "name");
+			const cJSON *ev = cJSON_GetObjectItemCaseSensitive(x, "evidence");
+
+			if (!cJSON_IsString(name) || strncmp(name->valuestring, "headscale.", 10) != 0)
+				continue;
+			n++;
+			cr_assert(cJSON_IsString(ev) && ev->valuestring[0], "%s has no evidence", name->valuestring);
+		}
+	}
+	return n;
+}
+
 static void assert_top(const char *rule)
 {
 	cr_assert_eq(lab_report_finding_index(res.report, rule), 0, "%s is not the top finding\n%s", rule, res.out);
@@ -226,6 +246,7 @@ Test(lab_headscale, healthy_headscale_and_node_exit_0_no_finding_fixture, .timeo
 	assert_fact("headscale.node.online", "true");
 	assert_fact("headscale.node.expired", "false");
 	assert_fact("headscale.keys_usable", "1");
+	cr_assert_gt(assert_headscale_evidence(), 25);
 	cr_assert_not(any_headscale_finding(), "%s", res.out);
 	cr_assert_eq(res.exit_code, 0, "%s", res.out);
 }
@@ -382,6 +403,7 @@ Test(lab_headscale, headscale_0_26_keys_per_user_and_expired_node_fixture, .time
 	assert_fact("headscale.node.name", "office-one");
 	assert_fact("headscale.node.expired", "true");
 	assert_top("headscale-node-expired");
+	assert_headscale_evidence();
 	cr_assert_null(lab_fact(&res, "headscale.cli_error"), "%s", res.out);
 	cr_assert_not(strstr(res.out, "6c0e3c5ab1f24e0f"), "a legacy key in the report\n%s", res.out);
 	cr_assert_not(strstr(res.out, "0f1e2d3c4b5a6978"), "a legacy key in the report\n%s", res.out);
