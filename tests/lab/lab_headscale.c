@@ -9,7 +9,8 @@
  *   - fixtures/headscale/fake-headscale.sh as `headscale` and `systemctl` on the sshd
  *     host's PATH (sshd_config SetEnv), answering from the JSON fixtures beside it, and
  *     fixtures/tailscale/fake-tailscale.sh as `tailscale` (the node sfspark2).
- * The target's curl of /health runs on the host, inside its namespace.
+ * The target's curl of /health runs on the host, inside its namespace (nft there drops it
+ * in one test).
  *
  * Run from the repository root, as root: MD_BIN=./meshdoctor MD_BUILD=build build/tests/lab_headscale */
 #include "tests/support/lab.h"
@@ -30,6 +31,7 @@ static struct lab *L;
 static const char *cli, *srv;
 static struct lab_md_result res;
 static char dir[256], key[300], kh[300], repo[512];
+static const char *login_url = URL; /* --login-server */
 
 #define assert_fact(name, want) lab_assert_fact(&res, (name), (want))
 
@@ -45,6 +47,7 @@ static void setup(void)
 	cr_assert_eq(lab_veth(L, cli, "mdhc0", "10.83.0.1/24", srv, "mdhs0", HOST "/24"), 0, "veth");
 	snprintf(dir, sizeof(dir), "%s", lab_dir(L));
 	cr_assert(getcwd(repo, sizeof(repo)));
+	login_url = URL;
 }
 
 static void teardown(void)
@@ -151,8 +154,8 @@ static void check_on(const char *timeout, const char *hs_host)
 {
 	const char *args[] = { "check", "root@" HOST, "--identity", key, "--known-hosts", kh, "--no-ssh-config",
 			       "--probes", "ssh,tailscale,headscale", "--rules", "rules", "--timeout", timeout,
-			       "--login-server", URL, "--json", "-", hs_host ? "--headscale-host" : NULL, hs_host,
-			       NULL };
+			       "--login-server", login_url, "--json", "-", hs_host ? "--headscale-host" : NULL,
+			       hs_host, NULL };
 
 	lab_md_result_free(&res);
 	memset(&res, 0, sizeof(res));
@@ -414,5 +417,30 @@ Test(lab_headscale, headscale_0_26_keys_per_user_and_expired_node_fixture, .time
 	free(log);
 	fclose(fp);
 	cr_assert(per_user, "no per-user list");
+	cr_assert_eq(res.exit_code, 2);
+}
+
+/* The login server answers this machine, but the target's packets to it are dropped (nft
+ * on the target's namespace): the target cannot reach it while we can. */
+Test(lab_headscale, target_cannot_reach_the_login_server_fixture, .timeout = 90)
+{
+	const char *argv[] = { lab_build_path(L, "tests/helpers/hsfake"), "healthy", "10.83.0.1", "8080", NULL };
+	const char *reach;
+
+	cr_assert_gt(lab_spawn(L, cli, argv, "hsfake.log"), 0, "hsfake");
+	cr_assert_eq(lab_wait_tcp(L, cli, "10.83.0.1", 8080, 5000), 0, "hsfake on 10.83.0.1:8080");
+	start_host();
+	hs_answers("nodes-0.29.json", "preauthkeys-0.29.json", "v0.29.2", "active");
+	cr_assert_eq(lab_sh(L, srv, "nft add table inet mdhs && nft add chain inet mdhs out "
+				    "'{ type filter hook output priority 0; }' && "
+				    "nft add rule inet mdhs out tcp dport 8080 drop"), 0, "nft");
+	login_url = "http://10.83.0.1:8080";
+	check("8s");
+	assert_fact("headscale.health", "pass");
+	/* curl's own -m 3, or the batch's limit on the host, whichever ends it first. */
+	reach = lab_fact(&res, "headscale.target_reach");
+	cr_assert(reach && (strcmp(reach, "failed") == 0 || strcmp(reach, "timeout") == 0), "%s", res.out);
+	cr_assert(strstr(lab_report_evidence(res.report, "headscale.target_reach"), "curl"), "%s", res.out);
+	assert_top("headscale-target-cannot-reach");
 	cr_assert_eq(res.exit_code, 2);
 }
