@@ -10,7 +10,7 @@
  *     host's PATH (sshd_config SetEnv), answering from the JSON fixtures beside it, and
  *     fixtures/tailscale/fake-tailscale.sh as `tailscale` (the node sfspark2).
  * The target's curl of /health runs on the host, inside its namespace (nft there drops it
- * in one test).
+ * in one test); one test uses a real TLS server (openssl s_server) as an https login server.
  *
  * Run from the repository root, as root: MD_BIN=./meshdoctor MD_BUILD=build build/tests/lab_headscale */
 #include "tests/support/lab.h"
@@ -442,5 +442,31 @@ Test(lab_headscale, target_cannot_reach_the_login_server_fixture, .timeout = 90)
 	cr_assert(reach && (strcmp(reach, "failed") == 0 || strcmp(reach, "timeout") == 0), "%s", res.out);
 	cr_assert(strstr(lab_report_evidence(res.report, "headscale.target_reach"), "curl"), "%s", res.out);
 	assert_top("headscale-target-cannot-reach");
+	cr_assert_eq(res.exit_code, 2);
+}
+
+/* An https login server whose certificate is self-signed (openssl s_server, a real TLS
+ * server): the probe's TLS check fails the way tailscaled's would. */
+Test(lab_headscale, https_login_server_with_an_untrusted_certificate_fixture, .timeout = 90)
+{
+	char cert[300], pkey[300];
+	const char *argv[] = { "openssl", "s_server", "-accept", HOST ":8443", "-cert", cert, "-key", pkey,
+			       "-www", "-quiet", NULL };
+
+	start_host();
+	hs_answers("nodes-0.29.json", "preauthkeys-0.29.json", "v0.29.2", "active");
+	sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout hs.key -out hs.crt "
+	   "-days 90 -subj '/CN=" HOST "' -addext 'subjectAltName=IP:" HOST "' 2>/dev/null");
+	snprintf(cert, sizeof(cert), "%s/hs.crt", dir);
+	snprintf(pkey, sizeof(pkey), "%s/hs.key", dir);
+	cr_assert_gt(lab_spawn(L, srv, argv, "s_server.log"), 0, "s_server");
+	wait_port(8443);
+	login_url = "https://" HOST ":8443";
+	check("8s");
+	assert_fact("headscale.http", "tls-error");
+	cr_assert(strstr(lab_report_evidence(res.report, "headscale.health"), "certificate verify failed"), "%s",
+		  res.out);
+	assert_fact("headscale.key", "skipped");
+	assert_top("headscale-tls-error");
 	cr_assert_eq(res.exit_code, 2);
 }
