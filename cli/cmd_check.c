@@ -97,6 +97,21 @@ static int set_ndjson(const struct cli_option *o, void *dst, const char *arg)
 	return cli_set_string(o, dst, arg);
 }
 
+/* --headscale-host: a target as check takes one. */
+static int set_headscale_host(const struct cli_option *o, void *dst, const char *arg)
+{
+	struct md_target t = { 0 };
+	struct md_err e = { 0 };
+	int rc = md_target_parse(arg, &t, &e);
+
+	md_target_cleanup(&t);
+	if (rc != MD_OK) {
+		cli_error("--%s '%s': %s", o->name, arg, e.msg);
+		return -1;
+	}
+	return cli_set_string(o, dst, arg);
+}
+
 #define GENERAL "options"
 #define SSH "SSH options"
 #define PORT "port probe options"
@@ -104,6 +119,7 @@ static int set_ndjson(const struct cli_option *o, void *dst, const char *arg)
 #define WG "WireGuard probe options"
 #define DNS "DNS probe options"
 #define TS "Tailscale probe options"
+#define HSP "Headscale probe options"
 
 static const struct cli_option options[] = {
 	{ "json", 0, "FILE", "write the report as JSON to FILE ('-' or /dev/stdout: to standard "
@@ -148,12 +164,17 @@ static const struct cli_option options[] = {
 	{ "ca", 0, "FILE", "CA certificates to verify against", "system store", TLS, CO_FILE,
 	  cli_set_readable, AT(co.probe.ca_file) },
 	{ "login-server", 0, "URL", "the login (Headscale) server, e.g. http://sfspark1.local:8080: "
-	  "the dns probe resolves its host here and on the target; the node's ControlURL must "
-	  "be it", "the node's ControlURL", DNS, CO_NONE, cli_set_login_server,
+	  "the dns probe resolves its host here and on the target, the headscale probe asks it for "
+	  "/health (here and from the target), /key and /version; the node's ControlURL must be "
+	  "it", "the node's ControlURL", DNS, CO_NONE, cli_set_login_server,
 	  AT(co.probe.login_server) },
 	{ "netcheck", 0, NULL, "run `tailscale netcheck` on the host (UDP, nearest DERP) even "
 	  "when no peer is relayed (without it: only when peers are relayed and none is direct)",
 	  NULL, TS, CO_NONE, cli_set_true, AT(co.probe.netcheck) },
+	{ "headscale-host", 0, "HOST", "the host that runs Headscale, [USER@]HOST[:PORT]: its CLI (nodes, "
+	  "pre-auth keys, users) and `systemctl is-active headscale` are read there over SSH, with "
+	  "the SSH options above", "the target, when it has `headscale` on PATH", HSP, CO_HOST,
+	  set_headscale_host, AT(co.probe.headscale_host) },
 	{ "iface", 0, "IF", "interface to capture WireGuard on ('any' for all)",
 	  "the one routing to the target", WG, CO_IFACE, cli_set_string, AT(co.probe.iface) },
 	{ "capture-seconds", 0, "N", "how long to capture WireGuard packets, in seconds",
@@ -321,6 +342,7 @@ static int check_main(int argc, char **argv)
 	rc = cli_parse(&cmd_check, argc, argv, &a);
 	if (rc != CLI_GO_ON)
 		goto out;
+	o->ssh_opts = &a.co.target;
 	rc = MD_EXIT_USAGE;
 	if (optind >= argc && !a.inventory) {
 		cli_error("check needs a TARGET: [USER@]HOST[:PORT], or --inventory FILE (try --help)");

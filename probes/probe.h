@@ -47,6 +47,12 @@ struct md_options {
 	/* tailscale probe */
 	bool netcheck;          /* --netcheck: run `tailscale netcheck` on the host even when
 				 * no peer is relayed */
+	/* headscale probe */
+	const char *headscale_host; /* --headscale-host [USER@]HOST[:PORT]: where Headscale's
+				     * CLI is read (default: the target, when it has one) */
+	/* The run's SSH options (--identity, --known-hosts, --ssh-config, ...) for sessions to
+	 * other hosts than the target (--headscale-host); NULL: ssh_config's defaults. */
+	const struct md_target_opts *ssh_opts;
 };
 
 struct md_hostbatch;

@@ -13,12 +13,12 @@
 
 extern const struct md_probe probe_ssh, probe_host, probe_tailscale;
 extern const struct md_probe probe_port, probe_tls;
-extern const struct md_probe probe_dns, probe_wireguard, probe_windows;
+extern const struct md_probe probe_dns, probe_headscale, probe_wireguard, probe_windows;
 
 const struct md_probe *const md_probes[] = {
 	&probe_ssh, &probe_host, &probe_tailscale,
 	&probe_port, &probe_tls, &probe_dns,
-	&probe_wireguard, &probe_windows,
+	&probe_headscale, &probe_wireguard, &probe_windows,
 };
 const size_t md_n_probes = sizeof(md_probes) / sizeof(md_probes[0]);
 

@@ -492,7 +492,7 @@ ParameterizedTestParameters(completion, completes_in_bash)
 		{ "meshdoctor --v", 1, "--version\n" },
 		{ "meshdoctor report --", 2, "--help\n--markdown\n--text\n--verbose\n" },
 		{ "meshdoctor check --probes ssh,t", 3, "ssh,tailscale\nssh,tls\n" },
-		{ "meshdoctor check --probes = ssh,", 4, "ssh,dns\nssh,host\nssh,port\nssh,tailscale\nssh,tls\nssh,windows\nssh,wireguard\n" },
+		{ "meshdoctor check --probes = ssh,", 4, "ssh,dns\nssh,headscale\nssh,host\nssh,port\nssh,tailscale\nssh,tls\nssh,windows\nssh,wireguard\n" },
 		{ "meshdoctor check --json d/", 3, "d/a.json\nd/b.txt\nd/sub\n" },
 		{ "meshdoctor check --rules=d/", 2, "" }, /* one word: '=' not a break here */
 		{ "meshdoctor check --rules = d/", 4, "d/sub\n" },
