@@ -89,6 +89,10 @@ int cli_set_login_server(const struct cli_option *o, void *dst, const char *arg)
 	{ "no-ssh-config", 0, NULL, "do not read ~/.ssh/config (through `ssh -G`)", NULL,    \
 	  grp, CO_NONE, cli_set_true, offsetof(type, co.target.no_ssh_config) }
 
+/* What a command's main returns as its exit code rc: at once (_exit, after a flush) while
+ * a name lookup past its deadline may still run on its own thread, else rc. */
+int cli_exit(int rc);
+
 /* cli/prompt.c.  A yes/no question on the terminal (/dev/tty): 1 yes, 0 no (anything but
  * y/yes), -1 no terminal. */
 int cli_confirm(const char *question);

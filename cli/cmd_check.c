@@ -369,13 +369,7 @@ static int check_main(int argc, char **argv)
 out:
 	md_host_result_cleanup(&res);
 	md_ruleset_cleanup(&rules);
-	/* A name lookup left at its deadline may still run NSS code on its own thread:
-	 * exit() would run library destructors under it.  Flush and leave at once. */
-	if (md_net_pending_lookups() > 0) {
-		fflush(NULL);
-		_exit(rc);
-	}
-	return rc;
+	return cli_exit(rc);
 }
 
 const struct cli_command cmd_check = {

@@ -319,11 +319,7 @@ out:
 	md_host_result_cleanup(&before);
 	md_host_result_cleanup(&after);
 	md_ruleset_cleanup(&rules);
-	if (md_net_pending_lookups() > 0) {
-		fflush(NULL);
-		_exit(rc);
-	}
-	return rc;
+	return cli_exit(rc);
 }
 
 const struct cli_command cmd_fix = {

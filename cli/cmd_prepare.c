@@ -181,11 +181,7 @@ static int prepare_main(int argc, char **argv)
 out:
 	md_host_result_cleanup(&res);
 	md_ruleset_cleanup(&rules);
-	if (md_net_pending_lookups() > 0) {
-		fflush(NULL);
-		_exit(rc);
-	}
-	return rc;
+	return cli_exit(rc);
 }
 
 const struct cli_command cmd_prepare = {

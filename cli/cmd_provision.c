@@ -194,11 +194,7 @@ static int provision_main(int argc, char **argv)
 	rc = provision(argv[optind], &a, &rules);
 out:
 	md_ruleset_cleanup(&rules);
-	if (md_net_pending_lookups() > 0) {
-		fflush(NULL);
-		_exit(rc);
-	}
-	return rc;
+	return cli_exit(rc);
 }
 
 const struct cli_command cmd_provision = {

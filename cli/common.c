@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "core/net.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -589,4 +590,15 @@ int cli_read_file(const char *path, struct md_buf *b, const char *what)
 	if (f != stdin)
 		fclose(f);
 	return 0;
+}
+
+int cli_exit(int rc)
+{
+	/* A name lookup left at its deadline may still run NSS code on its own thread: exit()
+	 * would run library destructors under it.  Flush and leave at once. */
+	if (md_net_pending_lookups() > 0) {
+		fflush(NULL);
+		_exit(rc);
+	}
+	return rc;
 }

@@ -68,9 +68,6 @@ int md_hs_parse_users(const char *json, struct md_hs_user **out, size_t *n, stru
  * expired), and reusable or not yet used. */
 bool md_hs_key_usable(const struct md_hs_key *k, int64_t now_s);
 
-/* RFC 3339 text ("2026-08-26T12:00:00Z", "...T12:00:00.5+02:00") as seconds since the
- * epoch; MD_EPARSE otherwise. */
-int md_hs_parse_rfc3339(const char *s, int64_t *out);
 
 /* The "status" of GET /health's body ({"status":"pass"} / {"status":"fail"}) into out;
  * MD_EPARSE when the body is not such an object. */

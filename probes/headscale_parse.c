@@ -1,5 +1,6 @@
 /* headscale_parse.c — Headscale's JSON and CLI text into values (headscale.h). */
 #include "probes/headscale.h"
+#include "core/text.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -43,46 +44,6 @@ static bool bool_of(const cJSON *v)
 	return cJSON_IsTrue(v);
 }
 
-int md_hs_parse_rfc3339(const char *s, int64_t *out)
-{
-	struct tm tm;
-	int y, mo, d, h, mi, sec, n = 0, oh = 0, om = 0;
-	const char *p;
-	time_t t;
-
-	if (!s || sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
-	    n != 19)
-		return MD_EPARSE;
-	p = s + n;
-	if (*p == '.')
-		for (p++; isdigit((unsigned char)*p); p++)
-			;
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
-		   p[3] == ':' && isdigit((unsigned char)p[4]) && isdigit((unsigned char)p[5])) {
-		oh = (p[1] - '0') * 10 + (p[2] - '0');
-		om = (p[4] - '0') * 10 + (p[5] - '0');
-		if (*p == '-')
-			oh = -oh, om = -om;
-		p += 6;
-	} else {
-		return MD_EPARSE;
-	}
-	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return MD_EPARSE;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	*out = (int64_t)t - (int64_t)oh * 3600 - (int64_t)om * 60;
-	return MD_OK;
-}
-
 /* {"seconds": N, "nanos": N} (protobuf Timestamp through encoding/json), or RFC 3339
  * text.  Go's zero time (year 1, seconds -62135596800) and the epoch mean "not set". */
 static struct md_hs_time time_of(const cJSON *v)
@@ -96,7 +57,7 @@ static struct md_hs_time time_of(const cJSON *v)
 			t.set = true, t.s = (int64_t)s->valuedouble;
 		else if (cJSON_IsString(s) && atoll(s->valuestring) > 0) /* int64 as text */
 			t.set = true, t.s = atoll(s->valuestring);
-	} else if (cJSON_IsString(v) && md_hs_parse_rfc3339(v->valuestring, &t.s) == MD_OK) {
+	} else if (cJSON_IsString(v) && md_parse_rfc3339(v->valuestring, &t.s) == MD_OK) {
 		t.set = t.s > 0;
 	}
 	return t;

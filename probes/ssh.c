@@ -91,7 +91,7 @@ static void record_no_banner(struct md_facts *f, enum ssh_peek bo, const char *a
 
 /* The known_hosts files OpenSSH reads: the user's, then the system-wide ones that exist
  * (ssh_config(5) UserKnownHostsFile, GlobalKnownHostsFile, as `ssh -G` gave them). */
-static size_t known_hosts_files(const struct md_target *t, const char **files, size_t max)
+size_t ssh_known_hosts_files(const struct md_target *t, const char **files, size_t max)
 {
 	size_t n = 0;
 
@@ -648,7 +648,7 @@ static int ssh_run(struct md_ctx *ctx, struct md_facts *f, struct md_err *err)
 	if (!ms)
 		return err->code;
 	ssh = md_session_ssh(ms);
-	n_kh = known_hosts_files(t, kh_files, sizeof(kh_files) / sizeof(kh_files[0]));
+	n_kh = ssh_known_hosts_files(t, kh_files, sizeof(kh_files) / sizeof(kh_files[0]));
 	ssh_known_hosts_name(host, port, t->host_key_alias, kh_name, sizeof(kh_name));
 	ssh_hostkey_prefer(ssh, kh_files, n_kh, kh_name, known_types, sizeof(known_types), pref,
 			 sizeof(pref));

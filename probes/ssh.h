@@ -23,6 +23,9 @@ struct _LIBSSH2_SESSION;
 
 /* The ssh probe's steps that probes/ssh_open.c shares (defined in probes/ssh.c). */
 const char *ssh_auth_user(const struct md_target *t);
+/* The known_hosts files OpenSSH reads for t: the user's, then the system-wide ones that
+ * exist (or cannot be read: those are named, not passed over). */
+size_t ssh_known_hosts_files(const struct md_target *t, const char **files, size_t max);
 void ssh_hostkey_prefer(struct _LIBSSH2_SESSION *ssh, const char *const *files, size_t n_files,
 			const char *name, char *known, size_t known_n, char *pref, size_t pref_n);
 int ssh_hostkey_check(struct md_session *ms, const struct md_target *t, const char *name,

@@ -12,21 +12,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static size_t kh_files(const struct md_target *t, const char **files, size_t max)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < t->n_known_hosts && n < max; i++)
-		files[n++] = t->known_hosts[i];
-	for (size_t i = 0; i < t->n_global_known_hosts && n < max; i++) {
-		struct stat st;
-
-		if (stat(t->global_known_hosts[i], &st) == 0 || errno != ENOENT)
-			files[n++] = t->global_known_hosts[i];
-	}
-	return n;
-}
-
 /* The step's own words, from the scratch facts the ssh probe's steps recorded. */
 static int failed(struct md_facts *f, const char *fact, int code, const char *addr, struct md_err *err)
 {
@@ -63,7 +48,7 @@ int md_ssh_open(const struct md_target *t, const struct md_deadline *dl, struct 
 	md_facts_init(&f);
 	memset(&b, 0, sizeof(b));
 	b.openssh_major = b.openssh_minor = -1;
-	n = kh_files(t, files, sizeof(files) / sizeof(files[0]));
+	n = ssh_known_hosts_files(t, files, sizeof(files) / sizeof(files[0]));
 	ssh_known_hosts_name(host, port, t->host_key_alias, name, sizeof(name));
 	ssh_hostkey_prefer(md_session_ssh(ms), files, n, name, known, sizeof(known), pref, sizeof(pref));
 	MD_SSH_STEP(rc, ms, dl, libssh2_session_handshake(md_session_ssh(ms), fd));

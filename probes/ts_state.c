@@ -2,6 +2,7 @@
  * out, no I/O.  Formats: /work/shared/reference/tailscale-headscale-formats.md §1-4, as
  * summarised in docs/tailscale.md. */
 #include "probes/ts_state.h"
+#include "core/text.h"
 
 #include "probes/tailscale.h"
 
@@ -44,50 +45,6 @@ static void join(char *buf, size_t len, const char *sep, const char *s)
 
 /* ==== time ============================================================================== */
 
-int md_ts_parse_time(const char *s, int64_t *out)
-{
-	struct tm tm = { 0 };
-	int y, mo, d, h, mi, sec, n = 0;
-	const char *p;
-	int64_t off = 0;
-
-	*out = 0;
-	if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
-	    n != 19 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 ||
-	    y < 1 || h < 0 || mi < 0 || sec < 0)
-		return MD_EPARSE;
-	p = s + n;
-	if (*p == '.') {
-		size_t digits = strspn(++p, "0123456789");
-
-		if (digits == 0 || digits > 9)
-			return MD_EPARSE;
-		p += digits;
-	}
-	if (*p == 'Z') {
-		p++;
-	} else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
-		   isdigit((unsigned char)p[2]) && p[3] == ':' && isdigit((unsigned char)p[4]) &&
-		   isdigit((unsigned char)p[5])) {
-		off = ((p[1] - '0') * 10 + (p[2] - '0')) * 3600 + ((p[4] - '0') * 10 + (p[5] - '0')) * 60;
-		if (*p == '-')
-			off = -off;
-		p += 6;
-	} else {
-		return MD_EPARSE;
-	}
-	if (*p)
-		return MD_EPARSE;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	*out = (int64_t)timegm(&tm) - off;
-	return MD_OK;
-}
-
 /* ==== status: the node's state ========================================================= */
 
 /* Headscale's AuthURL forms (reference §2.6): <= 0.22 /register/nodekey:<hex>; 0.23-0.28
@@ -122,7 +79,7 @@ static void state_self(const cJSON *self, struct md_ts_state *st)
 
 	st->self_online = jtrue(self, "Online");
 	st->self_expired = jtrue(self, "Expired");
-	if (exp && md_ts_parse_time(exp, &st->key_expiry_s) == MD_OK)
+	if (exp && md_parse_rfc3339(exp, &st->key_expiry_s) == MD_OK)
 		cpy(st->key_expiry, sizeof(st->key_expiry), exp);
 }
 

@@ -60,9 +60,6 @@ int md_ts_parse_state(const char *json, struct md_ts_state *out, struct md_err *
  * ("[]" without peers).  MD_EPARSE as md_ts_parse_state(), MD_ENOMEM. */
 int md_ts_peers_table(const char *json, char **out, struct md_err *err);
 
-/* RFC 3339 as Go prints time.Time ("2026-09-01T12:00:00Z", fractions, "+02:00"): seconds
- * since the epoch in *out.  MD_EPARSE otherwise. */
-int md_ts_parse_time(const char *s, int64_t *out);
 
 /* ipn.Prefs from `tailscale debug prefs` (tab-indented JSON). */
 struct md_ts_prefs {

@@ -1,6 +1,7 @@
 /* fuzz_headscale_json — what a Headscale host prints or serves (probes/headscale_parse.c):
  * `headscale nodes|preauthkeys|users list -o json` in every version's shape, the bodies
  * of /health, /version and /key, `headscale version`, and the CLI's error output. */
+#include "core/text.h"
 #include "probes/headscale.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -36,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (md_hs_parse_cli_version(text, out, sizeof(out), &a, &b) == MD_OK && (!out[0] || a < 0 || b < 0))
 		abort();
-	(void)md_hs_parse_rfc3339(text, &t);
+	(void)md_parse_rfc3339(text, &t);
 	md_hs_cli_error(text, out, sizeof(out));
 	if (strchr(out, '\n'))
 		abort();

@@ -1,6 +1,7 @@
 /* fuzz_ts_text — the Tailscale CLI's other output from a host (probes/ts_state.c):
  * `tailscale version`, the version-skew warning, the daemon-unreachable messages,
  * `tailscale netcheck --format=json` and RFC 3339 times, and the facts they become. */
+#include "core/text.h"
 #include "probes/ts_state.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -23,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	md_ts_record_daemon(&f, "tailscale status --json", s, &found);
 	if (md_ts_parse_netcheck(s, &n, NULL) == MD_OK)
 		md_ts_record_netcheck(&f, "tailscale netcheck --format=json", &n);
-	(void)md_ts_parse_time(s, &t);
+	(void)md_parse_rfc3339(s, &t);
 	(void)md_ts_versions_differ(s, "1.86.2-t");
 	(void)md_ts_name_under(s, "mesh.internal");
 	md_facts_cleanup(&f);

@@ -8,6 +8,7 @@
 #include "core/facts.h"
 #include "core/hostbatch.h"
 #include "probes/headscale.h"
+#include "core/text.h"
 #include "probes/probe.h"
 #include "tests/support/fact_spec.h"
 #include "tests/support/fixture.h"
@@ -196,13 +197,13 @@ Test(headscale, rfc3339_times)
 {
 	int64_t t;
 
-	cr_assert_eq(md_hs_parse_rfc3339("2026-08-26T12:00:00Z", &t), MD_OK);
+	cr_assert_eq(md_parse_rfc3339("2026-08-26T12:00:00Z", &t), MD_OK);
 	cr_assert_eq(t, 1787745600);
-	cr_assert_eq(md_hs_parse_rfc3339("2026-08-26T14:00:00.123456789+02:00", &t), MD_OK);
+	cr_assert_eq(md_parse_rfc3339("2026-08-26T14:00:00.123456789+02:00", &t), MD_OK);
 	cr_assert_eq(t, 1787745600);
-	cr_assert_eq(md_hs_parse_rfc3339("2026-08-26", &t), MD_EPARSE);
-	cr_assert_eq(md_hs_parse_rfc3339("2026-08-26T12:00:00", &t), MD_EPARSE, "no zone");
-	cr_assert_eq(md_hs_parse_rfc3339("2026-13-26T12:00:00Z", &t), MD_EPARSE);
+	cr_assert_eq(md_parse_rfc3339("2026-08-26", &t), MD_EPARSE);
+	cr_assert_eq(md_parse_rfc3339("2026-08-26T12:00:00", &t), MD_EPARSE, "no zone");
+	cr_assert_eq(md_parse_rfc3339("2026-13-26T12:00:00Z", &t), MD_EPARSE);
 }
 
 Test(headscale, http_bodies_fixture)

@@ -5,7 +5,8 @@
  * `version`, `netcheck --format=json` and the CLI's daemon-unreachable messages in the real
  * formats (fixtures/tailscale/README.md). */
 #include "core/facts.h"
-#include "probes/ts_state.h"
+#include "core/text.h"
+#include "probes//ts_state.h"
 #include "tests/support/fact_spec.h"
 #include "tests/support/fixture.h"
 
@@ -194,16 +195,16 @@ Test(ts_state, rfc3339_times_as_go_prints_them)
 {
 	int64_t t;
 
-	cr_assert_eq(md_ts_parse_time("2026-09-01T00:00:00Z", &t), MD_OK);
+	cr_assert_eq(md_parse_rfc3339("2026-09-01T00:00:00Z", &t), MD_OK);
 	cr_assert_eq(t, NOW_S);
-	cr_assert_eq(md_ts_parse_time("2026-09-01T02:00:00.118204519+02:00", &t), MD_OK);
+	cr_assert_eq(md_parse_rfc3339("2026-09-01T02:00:00.118204519+02:00", &t), MD_OK);
 	cr_assert_eq(t, NOW_S);
-	cr_assert_eq(md_ts_parse_time("2026-08-31T19:00:00-05:00", &t), MD_OK);
+	cr_assert_eq(md_parse_rfc3339("2026-08-31T19:00:00-05:00", &t), MD_OK);
 	cr_assert_eq(t, NOW_S);
-	cr_assert_eq(md_ts_parse_time("2026-09-01 00:00:00Z", &t), MD_EPARSE);
-	cr_assert_eq(md_ts_parse_time("2026-09-01T00:00:00", &t), MD_EPARSE);
-	cr_assert_eq(md_ts_parse_time("2026-13-01T00:00:00Z", &t), MD_EPARSE);
-	cr_assert_eq(md_ts_parse_time("2026-09-01T00:00:00Zjunk", &t), MD_EPARSE);
+	cr_assert_eq(md_parse_rfc3339("2026-09-01 00:00:00Z", &t), MD_EPARSE);
+	cr_assert_eq(md_parse_rfc3339("2026-09-01T00:00:00", &t), MD_EPARSE);
+	cr_assert_eq(md_parse_rfc3339("2026-13-01T00:00:00Z", &t), MD_EPARSE);
+	cr_assert_eq(md_parse_rfc3339("2026-09-01T00:00:00Zjunk", &t), MD_EPARSE);
 }
 
 /* ==== prefs, version, netcheck, messages ================================================ */
