@@ -92,44 +92,19 @@ static void ts_dir(const char *status, const char *prefs, bool with_cli)
 		ts_file(prefs, "prefs.json");
 }
 
-/* sshd on HOST:22 whose sessions get PATH with dir/bin first and MD_FAKE_TS_DIR. */
+/* sshd on HOST:22 whose sessions get PATH with dir/bin first and MD_FAKE_TS_DIR, and an
+ * SFTP server (remedies write files). */
 static void start_host(void)
 {
-	char conf[2048], line[1200], *pub = NULL, cpath[300];
-	size_t cap = 0;
-	FILE *fp;
-	const char *argv[] = { "/usr/sbin/sshd", "-D", "-e", "-f", cpath, "-p", "22", NULL };
+	char extra[1024];
+	struct lab_sshd s;
 
-	snprintf(key, sizeof(key), "%s/client_ed25519", dir);
-	snprintf(kh, sizeof(kh), "%s/known_hosts", dir);
-	cr_assert_eq(lab_sh(L, NULL, "mkdir -p -m0755 /run/sshd"), 0);
-	sh("ssh-keygen -q -t ed25519 -N '' -C lab -f hostkey_ed25519");
-	sh("ssh-keygen -q -t ed25519 -N '' -C lab -f client_ed25519");
-	sh("cp client_ed25519.pub authorized_keys && chmod 644 authorized_keys");
-	fp = fopen(lab_path(L, "hostkey_ed25519.pub"), "r");
-	cr_assert(fp);
-	cr_assert_gt(getline(&pub, &cap, fp), 0);
-	fclose(fp);
-	snprintf(line, sizeof(line), HOST " %s", pub);
-	lab_write_file(kh, line, 0600);
-	free(pub);
-	snprintf(conf, sizeof(conf),
-		 "ListenAddress " HOST "\n"
-		 "HostKey %s/hostkey_ed25519\n"
-		 "PidFile %s/sshd.pid\n"
-		 "AuthorizedKeysFile %s/authorized_keys\n"
-		 "PasswordAuthentication no\n"
-		 "KbdInteractiveAuthentication no\n"
-		 "UsePAM no\n"
-		 "PermitRootLogin prohibit-password\n"
-		 "StrictModes no\n"
-		 "Subsystem sftp internal-sftp\n"
-		 "SetEnv PATH=%s/bin:/usr/sbin:/usr/bin:/sbin:/bin MD_FAKE_TS_DIR=%s/ts\n",
-		 dir, dir, dir, dir, dir);
-	snprintf(cpath, sizeof(cpath), "%s/sshd_config", dir);
-	lab_write_file(cpath, conf, 0644);
-	cr_assert_gt(lab_spawn(L, srv, argv, "sshd.log"), 0, "sshd");
-	cr_assert_eq(lab_wait_tcp(L, cli, HOST, 22, 5000), 0, "sshd does not listen (logs in %s)", dir);
+	snprintf(extra, sizeof(extra), "Subsystem sftp internal-sftp\n"
+		 "SetEnv PATH=%s/bin:/usr/sbin:/usr/bin:/sbin:/bin MD_FAKE_TS_DIR=%s/ts\n", dir, dir);
+	cr_assert_eq(lab_sshd_root_host(L, srv, cli, HOST, 22, extra, &s), 0,
+		     "sshd does not listen (logs in %s)", dir);
+	snprintf(key, sizeof(key), "%s", s.key);
+	snprintf(kh, sizeof(kh), "%s", s.kh);
 }
 
 /* meshdoctor check root@HOST --probes ssh,tailscale [--login-server URL] [extra] --json -. */

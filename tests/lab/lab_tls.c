@@ -475,54 +475,25 @@ static char key[300], kh[300];
 static void start_ts_host(const char *status, const char *serve, const char *prefs,
 			  const char *cert_mode)
 {
-	char conf[2048], line[1200], *pub = NULL;
-	size_t cap = 0;
-	FILE *fp;
+	char extra[1024], cwd[512];
+	struct lab_sshd s;
 
-	snprintf(key, sizeof(key), "%s/client_ed25519", dir);
-	snprintf(kh, sizeof(kh), "%s/known_hosts", dir);
-	cr_assert_eq(lab_sh(L, NULL, "mkdir -p -m0755 /run/sshd"), 0);
-	sh("ssh-keygen -q -t ed25519 -N '' -C lab -f hostkey_ed25519");
-	sh("ssh-keygen -q -t ed25519 -N '' -C lab -f client_ed25519");
-	sh("cp client_ed25519.pub authorized_keys && chmod 644 authorized_keys");
+	cr_assert(getcwd(cwd, sizeof(cwd)));
 	sh("mkdir -p bin ts && cp %s/fixtures/tailscale/fake-tailscale.sh bin/tailscale && "
-	   "chmod 755 bin/tailscale", getcwd(line, sizeof(line)));
-	sh("cp %s/fixtures/tailscale/%s ts/status.json", getcwd(line, sizeof(line)), status);
+	   "chmod 755 bin/tailscale", cwd);
+	sh("cp %s/fixtures/tailscale/%s ts/status.json", cwd, status);
 	if (serve)
-		sh("cp %s/fixtures/tailscale/%s ts/serve.json", getcwd(line, sizeof(line)), serve);
+		sh("cp %s/fixtures/tailscale/%s ts/serve.json", cwd, serve);
 	if (prefs)
-		sh("cp %s/fixtures/tailscale/%s ts/prefs.json", getcwd(line, sizeof(line)), prefs);
+		sh("cp %s/fixtures/tailscale/%s ts/prefs.json", cwd, prefs);
 	sh("echo %s > ts/cert-mode", cert_mode);
-	/* known_hosts: the host key, so no first-contact finding. */
-	fp = fopen(lab_path(L, "hostkey_ed25519.pub"), "r");
-	cr_assert(fp);
-	cr_assert_gt(getline(&pub, &cap, fp), 0);
-	fclose(fp);
-	snprintf(line, sizeof(line), HOST " %s", pub);
-	lab_write_file(kh, line, 0600);
-	free(pub);
-	snprintf(conf, sizeof(conf),
-		 "ListenAddress " HOST "\n"
-		 "HostKey %s/hostkey_ed25519\n"
-		 "PidFile %s/sshd.pid\n"
-		 "AuthorizedKeysFile %s/authorized_keys\n"
-		 "PasswordAuthentication no\n"
-		 "KbdInteractiveAuthentication no\n"
-		 "UsePAM no\n"
-		 "PermitRootLogin prohibit-password\n"
-		 "StrictModes no\n"
-		 "LogLevel VERBOSE\n"
-		 "SetEnv PATH=%s/bin:/usr/sbin:/usr/bin:/sbin:/bin MD_FAKE_TS_DIR=%s/ts\n",
-		 dir, dir, dir, dir, dir);
-	lab_write_file(lab_path(L, "sshd_config"), conf, 0644);
-	{
-		char cpath[300];
-		const char *argv[] = { "/usr/sbin/sshd", "-D", "-e", "-f", cpath, "-p", "22", NULL };
-
-		snprintf(cpath, sizeof(cpath), "%s/sshd_config", dir);
-		cr_assert_gt(lab_spawn(L, srv, argv, "sshd.log"), 0, "sshd");
-	}
-	wait_port(22);
+	/* known_hosts holds the host key, so no first-contact finding. */
+	snprintf(extra, sizeof(extra),
+		 "SetEnv PATH=%s/bin:/usr/sbin:/usr/bin:/sbin:/bin MD_FAKE_TS_DIR=%s/ts\n", dir, dir);
+	cr_assert_eq(lab_sshd_root_host(L, srv, cli, HOST, 22, extra, &s), 0,
+		     "sshd does not listen (logs in %s)", dir);
+	snprintf(key, sizeof(key), "%s", s.key);
+	snprintf(kh, sizeof(kh), "%s", s.kh);
 }
 
 /* meshdoctor check root@HOST --probes PROBES. */

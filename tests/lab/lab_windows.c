@@ -98,47 +98,21 @@ static char *slurp(const char *path)
  * PowerShell answering from scenario (a file of fixtures/windows/scenarios/). */
 static void start_windows_host(const char *scenario)
 {
-	char conf[2048], cwd[512], line[1200], *pub;
+	char extra[1024], cwd[512];
+	struct lab_sshd s;
 
 	cr_assert(getcwd(cwd, sizeof(cwd)));
-	snprintf(key, sizeof(key), "%s/client_ed25519", dir);
-	snprintf(kh, sizeof(kh), "%s/known_hosts", dir);
-	cr_assert_eq(lab_sh(L, NULL, "mkdir -p -m0755 /run/sshd"), 0);
-	sh("ssh-keygen -q -t ed25519 -N '' -C lab -f hostkey_ed25519");
-	sh("ssh-keygen -q -t ed25519 -N '' -C lab -f client_ed25519");
-	sh("cp client_ed25519.pub authorized_keys && chmod 644 authorized_keys");
 	sh("mkdir -p win/bin && cp %s/fixtures/windows/fake-cmd.sh win/cmd.sh && "
 	   "cp %s/fixtures/windows/fake-powershell.sh win/bin/powershell && "
 	   "cp %s/fixtures/windows/ssh_cmd_ver.stdout %s/fixtures/windows/scenarios/*.json win/ && "
 	   "cp %s/fixtures/windows/scenarios/%s win/scenario && chmod 755 win/cmd.sh win/bin/powershell",
 	   cwd, cwd, cwd, cwd, cwd, scenario);
-	pub = slurp(lab_path(L, "hostkey_ed25519.pub"));
-	snprintf(line, sizeof(line), HOST " %s", pub);
-	lab_write_file(kh, line, 0600);
-	free(pub);
-	snprintf(conf, sizeof(conf),
-		 "ListenAddress " HOST "\n"
-		 "HostKey %s/hostkey_ed25519\n"
-		 "PidFile %s/sshd.pid\n"
-		 "AuthorizedKeysFile %s/authorized_keys\n"
-		 "PasswordAuthentication no\n"
-		 "KbdInteractiveAuthentication no\n"
-		 "UsePAM no\n"
-		 "PermitRootLogin prohibit-password\n"
-		 "StrictModes no\n"
-		 "LogLevel VERBOSE\n"
-		 "SetEnv MD_FAKE_WIN_DIR=%s/win\n"
-		 "ForceCommand %s/win/cmd.sh\n",
-		 dir, dir, dir, dir, dir);
-	lab_write_file(lab_path(L, "sshd_config"), conf, 0644);
-	{
-		char cpath[300];
-		const char *argv[] = { "/usr/sbin/sshd", "-D", "-e", "-f", cpath, "-p", "22", NULL };
-
-		snprintf(cpath, sizeof(cpath), "%s/sshd_config", dir);
-		cr_assert_gt(lab_spawn(L, srv, argv, "sshd.log"), 0, "sshd");
-	}
-	cr_assert_eq(lab_wait_tcp(L, cli, HOST, 22, 5000), 0, "sshd did not listen (logs in %s)", dir);
+	snprintf(extra, sizeof(extra), "SetEnv MD_FAKE_WIN_DIR=%s/win\nForceCommand %s/win/cmd.sh\n",
+		 dir, dir);
+	cr_assert_eq(lab_sshd_root_host(L, srv, cli, HOST, 22, extra, &s), 0,
+		     "sshd did not listen (logs in %s)", dir);
+	snprintf(key, sizeof(key), "%s", s.key);
+	snprintf(kh, sizeof(kh), "%s", s.kh);
 }
 
 /* The host answers from another scenario from now on. */

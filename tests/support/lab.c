@@ -696,3 +696,55 @@ int lab_run_md_as(struct lab *l, const char *ns, const char *user, const char *c
 	l->run_as = false;
 	return rc;
 }
+
+int lab_sshd_root_host(struct lab *l, const char *ns_srv, const char *ns_cli, const char *host,
+		       int port, const char *extra, struct lab_sshd *out)
+{
+	const char *dir = l->dir;
+	char conf[4096], *pub;
+	int fd;
+	size_t len;
+	const char *argv[] = { "/usr/sbin/sshd", "-D", "-e", "-f", out->config, NULL };
+
+	snprintf(out->key, sizeof(out->key), "%s/client_ed25519", dir);
+	snprintf(out->kh, sizeof(out->kh), "%s/known_hosts", dir);
+	snprintf(out->config, sizeof(out->config), "%s/sshd_config", dir);
+	if (lab_sh(l, NULL, "mkdir -p -m0755 /run/sshd && cd %s && "
+		   "ssh-keygen -q -t ed25519 -N '' -C lab -f hostkey_ed25519 && "
+		   "ssh-keygen -q -t ed25519 -N '' -C lab -f client_ed25519 && "
+		   "cp client_ed25519.pub authorized_keys && chmod 644 authorized_keys", dir) != 0)
+		return -1;
+	pub = slurp(lab_path(l, "hostkey_ed25519.pub"));
+	if (!pub)
+		return -1;
+	if (port == 22)
+		snprintf(conf, sizeof(conf), "%s %s", host, pub);
+	else
+		snprintf(conf, sizeof(conf), "[%s]:%d %s", host, port, pub);
+	free(pub);
+	fd = open(out->kh, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	len = strlen(conf);
+	if (fd < 0 || write(fd, conf, len) != (ssize_t)len) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	snprintf(conf, sizeof(conf),
+		 "ListenAddress %s:%d\nHostKey %s/hostkey_ed25519\nPidFile %s/sshd.pid\n"
+		 "AuthorizedKeysFile %s/authorized_keys\nPasswordAuthentication no\n"
+		 "KbdInteractiveAuthentication no\nUsePAM no\nPermitRootLogin prohibit-password\n"
+		 "StrictModes no\nLogLevel VERBOSE\n%s", host, port, dir, dir, dir,
+		 extra ? extra : "");
+	fd = open(out->config, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	len = strlen(conf);
+	if (fd < 0 || write(fd, conf, len) != (ssize_t)len) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	if (lab_spawn(l, ns_srv, argv, "sshd.log") <= 0)
+		return -1;
+	return lab_wait_tcp(l, ns_cli, host, port, 5000);
+}

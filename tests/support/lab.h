@@ -50,6 +50,19 @@ int lab_sh(struct lab *l, const char *ns, const char *fmt, ...) __attribute__((f
 
 /* Polls until something accepts TCP on host:port inside ns, up to timeout_ms. 0 when it does. */
 int lab_wait_tcp(struct lab *l, const char *ns, const char *host, int port, int timeout_ms);
+/* A lab host: a real OpenSSH sshd listening on host:port inside ns_srv (reached from
+ * ns_cli), with a host key and a client key made for it in the lab's directory; root may
+ * log in with the client key; known_hosts (host, or [host]:port) holds the host key.
+ * extra: more sshd_config lines (SetEnv, ForceCommand, Subsystem, ...), or NULL.  0 once it
+ * listens, -1 otherwise (see sshd.log and sh.log). */
+struct lab_sshd {
+	char key[300];    /* the client's private key (--identity) */
+	char kh[300];     /* known_hosts (--known-hosts) */
+	char config[300]; /* its sshd_config */
+};
+int lab_sshd_root_host(struct lab *l, const char *ns_srv, const char *ns_cli, const char *host,
+		       int port, const char *extra, struct lab_sshd *out);
+
 /* Polls until path exists, up to timeout_ms. 0 when it does. */
 int lab_wait_file(const char *path, int timeout_ms);
 
