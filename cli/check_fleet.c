@@ -43,23 +43,13 @@ static int worse(int a, int b)
 	return rank[b & 3] > rank[a & 3] ? b : a;
 }
 
-static cJSON *report_of(const struct fleet_out *o, const struct md_host_result *res)
-{
-	struct md_report r = {
-		.target = &res->target, .facts = &res->facts, .runs = res->runs, .n_runs = res->n_runs,
-		.eval = &res->eval, .rules = o->f->rules, .rules_dir = o->f->rules_dir,
-		.started_wall_ms = res->started_wall_ms, .duration_ms = res->duration_ms,
-		.exit_code = (int)res->verdict, .show_secrets = o->f->show_secrets,
-	};
-
-	return md_report_build(&r);
-}
-
 /* The report as one line of --ndjson, and into --json's document. */
 static void keep_report(struct fleet_out *o, size_t i, const struct md_host_result *res)
 {
-	cJSON *doc = (o->ndjson || o->all) ? report_of(o, res) : NULL;
+	cJSON *doc = NULL;
 
+	if (o->ndjson || o->all)
+		doc = cli_report_of(res, o->f->rules, o->f->rules_dir, o->f->show_secrets);
 	if ((o->ndjson || o->all) && !doc) {
 		o->write_failed = 1;
 		return;

@@ -6,6 +6,7 @@
 #include "core/buf.h"
 #include "rules/engine.h"
 
+#include <cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -92,6 +93,11 @@ int cli_set_login_server(const struct cli_option *o, void *dst, const char *arg)
 /* What a command's main returns as its exit code rc: at once (_exit, after a flush) while
  * a name lookup past its deadline may still run on its own thread, else rc. */
 int cli_exit(int rc);
+
+/* The report tree (report/report.h) of one host's check, or NULL when out of memory. */
+struct md_host_result;
+cJSON *cli_report_of(const struct md_host_result *res, const struct md_ruleset *rules,
+		     const char *rules_dir, bool show_secrets);
 
 /* cli/prompt.c.  A yes/no question on the terminal (/dev/tty): 1 yes, 0 no (anything but
  * y/yes), -1 no terminal. */

@@ -237,15 +237,9 @@ static int output(const struct md_host_result *res, const struct md_ruleset *rul
 		  const char *rules_dir, const struct md_options *opt, const char *json_path,
 		  const char *md_path)
 {
-	struct md_report r = {
-		.target = &res->target, .facts = &res->facts, .runs = res->runs, .n_runs = res->n_runs,
-		.eval = &res->eval, .rules = rules, .rules_dir = rules_dir,
-		.started_wall_ms = res->started_wall_ms, .duration_ms = res->duration_ms,
-		.exit_code = (int)res->verdict, .show_secrets = opt->show_secrets,
-	};
 	bool text = !(json_path && cli_output_fd(json_path) == STDOUT_FILENO) &&
 		    !(md_path && cli_output_fd(md_path) == STDOUT_FILENO);
-	cJSON *doc = md_report_build(&r);
+	cJSON *doc = cli_report_of(res, rules, rules_dir, opt->show_secrets);
 	struct md_buf buf;
 	int rc = (int)res->verdict;
 

@@ -128,19 +128,6 @@ static int make_plans(FILE *to, const struct md_host_result *res, const struct f
 	return n;
 }
 
-static cJSON *report_of(const struct md_host_result *res, const struct md_ruleset *rules,
-			const char *rules_dir, bool show_secrets)
-{
-	struct md_report r = {
-		.target = &res->target, .facts = &res->facts, .runs = res->runs, .n_runs = res->n_runs,
-		.eval = &res->eval, .rules = rules, .rules_dir = rules_dir,
-		.started_wall_ms = res->started_wall_ms, .duration_ms = res->duration_ms,
-		.exit_code = (int)res->verdict, .show_secrets = show_secrets,
-	};
-
-	return md_report_build(&r);
-}
-
 static bool has_finding(const struct md_host_result *res, const char *id)
 {
 	for (size_t i = 0; i < res->eval.n_findings; i++)
@@ -172,8 +159,8 @@ static int output(const struct fix_args *a, const struct md_host_result *before,
 		  const char *rules_dir)
 {
 	cJSON *doc = cJSON_CreateObject();
-	cJSON *b = report_of(before, rules, rules_dir, false);
-	cJSON *f = report_of(after, rules, rules_dir, false);
+	cJSON *b = cli_report_of(before, rules, rules_dir, false);
+	cJSON *f = cli_report_of(after, rules, rules_dir, false);
 	struct md_buf buf;
 	int rc = (int)after->verdict;
 

@@ -1,5 +1,7 @@
 #include "cli/cli.h"
 #include "core/net.h"
+#include "run/check.h"
+#include "report/report.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -601,4 +603,17 @@ int cli_exit(int rc)
 		_exit(rc);
 	}
 	return rc;
+}
+
+cJSON *cli_report_of(const struct md_host_result *res, const struct md_ruleset *rules,
+		     const char *rules_dir, bool show_secrets)
+{
+	struct md_report r = {
+		.target = &res->target, .facts = &res->facts, .runs = res->runs, .n_runs = res->n_runs,
+		.eval = &res->eval, .rules = rules, .rules_dir = rules_dir,
+		.started_wall_ms = res->started_wall_ms, .duration_ms = res->duration_ms,
+		.exit_code = (int)res->verdict, .show_secrets = show_secrets,
+	};
+
+	return md_report_build(&r);
 }
