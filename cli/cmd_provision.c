@@ -84,10 +84,11 @@ static int look(const char *target, const struct provision_args *a, const struct
 	return 0;
 }
 
-/* One step: planned from res, shown, dry-run or applied.  0 to go on, STOP_OK to stop
- * with exit 0 (a dry run, a no), else the exit code. */
+/* One step: planned from res, shown, dry-run or applied (*applied then set: the host
+ * changed).  0 to go on, STOP_OK to stop with exit 0 (a dry run, a no), else the exit
+ * code. */
 static int step(size_t i, const char *target, const struct provision_args *a,
-		struct md_host_result *res, struct cli_secrets *sec, bool *asked)
+		struct md_host_result *res, struct cli_secrets *sec, bool *asked, bool *applied)
 {
 	const struct md_remedy *m = md_remedy_find(sequence[i]);
 	struct md_remedy_in in = { .facts = &res->facts, .user = res->target.user,
@@ -119,6 +120,7 @@ static int step(size_t i, const char *target, const struct provision_args *a,
 	} else {
 		*asked = true;
 		rc = cli_apply_plans(stderr, &plan, 1, res->session, sec, a->apply_ms);
+		*applied = rc == 0;
 	}
 	md_plan_cleanup(&plan);
 	return rc;
@@ -145,21 +147,23 @@ static int provision(const char *target, const struct provision_args *a,
 {
 	struct md_host_result res;
 	struct cli_secrets sec;
-	bool asked = false;
+	bool asked = false, stale = true; /* stale: the host changed since it was looked at */
 	int rc = 0;
 
 	md_host_result_init(&res);
 	cli_secrets_init(&sec, a->password_stdin, a->authkey_file);
 	for (size_t i = 0; sequence[i] && rc == 0; i++) {
-		if ((rc = look(target, a, rules, &res)) != 0)
+		if (stale && (rc = look(target, a, rules, &res)) != 0)
 			break;
-		rc = step(i, target, a, &res, &sec, &asked);
+		stale = false;
+		rc = step(i, target, a, &res, &sec, &asked, &stale);
 	}
 	cli_secrets_wipe(&sec);
 	if (rc == STOP_OK) {
 		rc = MD_EXIT_OK;
 	} else if (rc == 0) {
-		rc = look(target, a, rules, &res);
+		if (stale)
+			rc = look(target, a, rules, &res);
 		if (rc == 0)
 			rc = verify_joined(target, &res);
 	}
