@@ -110,28 +110,10 @@ static void prepare(const char *input, const char *extra1, const char *extra2)
 	cr_assert_eq(lab_run_md_stdin(L, cli, args, input, 90000, &res), 0, "lab_run_md");
 }
 
-static char *slurp(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (!fp)
-		return strdup("");
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	rewind(fp);
-	buf = calloc(1, (size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n)
-		buf[0] = '\0';
-	fclose(fp);
-	return buf;
-}
-
 /* The password is in no argv the host saw and nowhere meshdoctor wrote. */
 static void assert_password_nowhere(void)
 {
-	char *log = slurp(lab_path(L, "execve.log"));
+	char *log = lab_read_file(lab_path(L, "execve.log"));
 	bool saw_sudo = strstr(log, "\"sudo\", \"-S\"") != NULL;
 	bool leaked = strstr(log, "Lab-pw") != NULL;
 
@@ -165,7 +147,7 @@ Test(lab_prepare, password_sudo_becomes_passwordless_verified_then_nothing_to_do
 	cr_assert_eq(stat(dropin, &st), 0, "%s was not installed", dropin);
 	cr_assert_eq(st.st_mode & 07777, 0440, "mode %o", st.st_mode & 07777);
 	cr_assert_eq(st.st_uid, 0);
-	text = slurp(dropin);
+	text = lab_read_file(dropin);
 	cr_assert(strstr(text, "NOPASSWD: MESHDOCTOR_MDPR"), "%s", text);
 	free(text);
 	cr_assert_not(exists(staged), "the staged copy was left in the home");

@@ -77,24 +77,6 @@ static void keygen(const char *path, const char *type_args, const char *pass)
 		     "ssh-keygen %s", path);
 }
 
-static char *slurp(const char *path)
-{
-	FILE *fp = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (!fp)
-		return strdup("");
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	rewind(fp);
-	buf = calloc(1, (size_t)n + 1);
-	if (buf && fread(buf, 1, (size_t)n, fp) != (size_t)n)
-		buf[0] = '\0';
-	fclose(fp);
-	return buf;
-}
-
 /* An empty ssh_config for the OpenSSH client runs: neither the user's nor /dev/null
  * (on a shared machine it has been seen replaced by a regular file with content). */
 static const char *empty_config(void)
@@ -109,7 +91,7 @@ static const char *empty_config(void)
 /* known_hosts with one line: name + the public key in pub_path. */
 static void known_hosts_with(const char *name, const char *pub_path)
 {
-	char *pub = slurp(pub_path), line[1024];
+	char *pub = lab_read_file(pub_path), line[1024];
 	char type[64] = "", b64[900] = "";
 
 	sscanf(pub, "%63s %899s", type, b64);
@@ -253,7 +235,7 @@ static void assert_within_deadline(int timeout_ms)
  * software version X" at LogLevel DEBUG1). */
 static int sshd_idents(const char *software)
 {
-	char *log = slurp(lab_path(L, "sshd.log")), pat[128];
+	char *log = lab_read_file(lab_path(L, "sshd.log")), pat[128];
 	int n = 0;
 
 	snprintf(pat, sizeof(pat), "remote software version %s", software);
@@ -384,7 +366,7 @@ Test(lab_ssh, ssh_config_host_key_alias_and_known_hosts_files_are_honoured, .tim
 	start_sshd(key_pub, NULL);
 	lab_write_file(kh, "", 0600);
 	snprintf(global, sizeof(global), "%s", lab_path(L, "global_known_hosts"));
-	pub = slurp(hostkey_pub);
+	pub = lab_read_file(hostkey_pub);
 	sscanf(pub, "%63s %899s", type, b64);
 	free(pub);
 	snprintf(line, sizeof(line), "# pinned by the administrator\noffice-key %s %s\n", type, b64);
@@ -409,7 +391,7 @@ Test(lab_ssh, ssh_config_host_key_alias_and_known_hosts_files_are_honoured, .tim
 	cr_assert_null(fact("ssh.hostkey_added"), "the key is known: nothing to record");
 	assert_fact("ssh.auth", "ok");
 	cr_assert_eq(lab_report_n_findings(res.report), 0, "%s", res.out);
-	after = slurp(kh);
+	after = lab_read_file(kh);
 	cr_assert_str_eq(after, "", "the user's known_hosts was written: %s", after);
 	free(after);
 	cr_assert_eq(lab_sh(L, cli, "ssh -F %s -o BatchMode=yes -o StrictHostKeyChecking=yes office-one true",
@@ -567,7 +549,7 @@ Test(lab_ssh, changed_host_key_stops_before_authentication, .timeout = 60)
 	cr_assert_null(fact("ssh.auth"), "authentication must not be attempted");
 	assert_findings(want);
 	cr_assert_eq(res.exit_code, 2);
-	log = slurp(lab_path(L, "sshd.log"));
+	log = lab_read_file(lab_path(L, "sshd.log"));
 	cr_assert_null(strstr(log, "publickey"), "sshd saw an authentication attempt:\n%s", log);
 	free(log);
 }
@@ -583,7 +565,7 @@ Test(lab_ssh, key_of_another_type_on_file_is_a_changed_key, .timeout = 60)
 	keygen(lab_path(L, "old_ecdsa"), "-t ecdsa -b 256", "");
 	start_sshd(key_pub, NULL);
 	known_hosts_with(HOST, lab_path(L, "old_ecdsa.pub"));
-	before = slurp(kh);
+	before = lab_read_file(kh);
 	check("root@" HOST, key, "5s");
 	assert_fact("ssh.hostkey", "changed");
 	assert_fact("ssh.hostkey_type", "ssh-ed25519");
@@ -595,10 +577,10 @@ Test(lab_ssh, key_of_another_type_on_file_is_a_changed_key, .timeout = 60)
 	cr_assert_null(fact("ssh.auth"), "authentication must not be attempted");
 	assert_findings(want);
 	cr_assert_eq(res.exit_code, 2);
-	after = slurp(kh);
+	after = lab_read_file(kh);
 	cr_assert_str_eq(after, before, "known_hosts was modified");
 	free(after);
-	log = slurp(lab_path(L, "sshd.log"));
+	log = lab_read_file(lab_path(L, "sshd.log"));
 	cr_assert_null(strstr(log, "publickey"), "sshd saw an authentication attempt:\n%s", log);
 	free(log);
 	/* OpenSSH's client refuses the same host with the same file, and leaves it alone. */
@@ -608,10 +590,10 @@ Test(lab_ssh, key_of_another_type_on_file_is_a_changed_key, .timeout = 60)
 			     " true 2>%s",
 			     empty_config(), kh, key, lab_path(L, "ssh.err")),
 		      0, "ssh logged in although known_hosts holds another key");
-	log = slurp(lab_path(L, "ssh.err"));
+	log = lab_read_file(lab_path(L, "ssh.err"));
 	cr_assert(strstr(log, "HOST IDENTIFICATION HAS CHANGED"), "ssh said:\n%s", log);
 	free(log);
-	after = slurp(kh);
+	after = lab_read_file(kh);
 	cr_assert_str_eq(after, before, "ssh modified known_hosts");
 	free(after);
 	free(before);
@@ -645,7 +627,7 @@ static void fingerprint_of(const char *pub, char *out, size_t n)
 	char *text, fp[128] = "";
 
 	cr_assert_eq(lab_sh(L, NULL, "ssh-keygen -E sha256 -lf %s > %s", pub, lab_path(L, "fp.txt")), 0);
-	text = slurp(lab_path(L, "fp.txt"));
+	text = lab_read_file(lab_path(L, "fp.txt"));
 	sscanf(text, "%*s %127s", fp);
 	free(text);
 	snprintf(out, n, "%s", fp);
@@ -670,12 +652,12 @@ Test(lab_ssh, rsa_key_on_file_and_another_presented_is_unverifiable_not_changed,
 	start_sshd(key_pub, extra);
 	/* As a user has it: the RSA key as `ssh-keyscan -t rsa` (or `ssh` long ago) wrote it. */
 	cr_assert_eq(lab_sh(L, cli, "ssh-keyscan -t rsa -p 22 " HOST " > %s 2>/dev/null", kh), 0);
-	text = slurp(kh);
+	text = lab_read_file(kh);
 	cr_assert(strncmp(text, HOST " ssh-rsa AAAA", strlen(HOST) + 13) == 0, "known_hosts: %s", text);
 	free(text);
 	fingerprint_of(rsa_host_pub, rsa_fp, sizeof(rsa_fp));
 	fingerprint_of(hostkey_pub, ed_fp, sizeof(ed_fp));
-	before = slurp(kh);
+	before = lab_read_file(kh);
 	check("root@" HOST, key, "5s");
 	if (libssh2_has_rsa_sha2_hostkeys()) {
 		/* libssh2 1.11 and later ask for rsa-sha2-512 first and verify the RSA key. */
@@ -710,10 +692,10 @@ Test(lab_ssh, rsa_key_on_file_and_another_presented_is_unverifiable_not_changed,
 	cr_assert_eq(res.exit_code, 3, "exit %d\n%s", res.exit_code, res.out);
 	cr_assert_str_eq(probe_status("ssh"), "error");
 	cr_assert(strstr(probe_message("ssh"), "not verified"), "%s", probe_message("ssh"));
-	after = slurp(kh);
+	after = lab_read_file(kh);
 	cr_assert_str_eq(after, before, "known_hosts was modified");
 	free(after);
-	log = slurp(lab_path(L, "sshd.log"));
+	log = lab_read_file(lab_path(L, "sshd.log"));
 	cr_assert_null(strstr(log, "userauth-request"), "sshd saw an authentication attempt:\n%s", log);
 	free(log);
 	/* `ssh` logs in with the same file, without recording anything: it sees no change. */
@@ -722,7 +704,7 @@ Test(lab_ssh, rsa_key_on_file_and_another_presented_is_unverifiable_not_changed,
 			    "-o UserKnownHostsFile=%s -i %s root@" HOST " true",
 			    empty_config(), kh, key),
 		     0, "ssh did not log in with the RSA key on file");
-	after = slurp(kh);
+	after = lab_read_file(kh);
 	cr_assert_str_eq(after, before, "ssh modified known_hosts");
 	free(after);
 
@@ -733,7 +715,7 @@ Test(lab_ssh, rsa_key_on_file_and_another_presented_is_unverifiable_not_changed,
 			    "-o UserKnownHostsFile=%s -i %s root@" HOST " 'sleep 1'",
 			    empty_config(), kh, key),
 		     0, "ssh -o UpdateHostKeys=yes did not log in");
-	after = slurp(kh);
+	after = lab_read_file(kh);
 	cr_assert(strstr(after, "ssh-ed25519"), "ssh recorded no ed25519 key: %s", after);
 	free(after);
 	check("root@" HOST, key, "5s");
@@ -746,7 +728,7 @@ Test(lab_ssh, rsa_key_on_file_and_another_presented_is_unverifiable_not_changed,
 	 * the server's is a changed key, for `ssh` too. */
 	keygen(lab_path(L, "old_ed25519"), "-t ed25519", "");
 	{
-		char line[1200], *pub = slurp(lab_path(L, "old_ed25519.pub")), type[64] = "", b64[900] = "";
+		char line[1200], *pub = lab_read_file(lab_path(L, "old_ed25519.pub")), type[64] = "", b64[900] = "";
 
 		sscanf(pub, "%63s %899s", type, b64);
 		free(pub);
@@ -782,7 +764,7 @@ Test(lab_ssh, rsa_key_on_file_and_no_rsa_host_key_is_a_changed_key, .timeout = 9
 	known_hosts_with(HOST, lab_path(L, "old_rsa.pub"));
 	fingerprint_of(lab_path(L, "old_rsa.pub"), rsa_fp, sizeof(rsa_fp));
 	fingerprint_of(hostkey_pub, ed_fp, sizeof(ed_fp));
-	before = slurp(kh);
+	before = lab_read_file(kh);
 	check("root@" HOST, key, "5s");
 	assert_fact("ssh.kex", "ok");
 	assert_fact("ssh.hostkey", "changed");
@@ -803,10 +785,10 @@ Test(lab_ssh, rsa_key_on_file_and_no_rsa_host_key_is_a_changed_key, .timeout = 9
 	assert_findings(want);
 	cr_assert_str_eq(path_result("ssh-hostkey-unverifiable"), "not");
 	cr_assert_eq(res.exit_code, 2, "exit %d\n%s", res.exit_code, res.out);
-	after = slurp(kh);
+	after = lab_read_file(kh);
 	cr_assert_str_eq(after, before, "known_hosts was modified");
 	free(after);
-	log = slurp(lab_path(L, "sshd.log"));
+	log = lab_read_file(lab_path(L, "sshd.log"));
 	cr_assert_null(strstr(log, "userauth-request"), "sshd saw an authentication attempt:\n%s", log);
 	free(log);
 	/* OpenSSH's client, with its default host key algorithms, refuses the same host. */
@@ -815,10 +797,10 @@ Test(lab_ssh, rsa_key_on_file_and_no_rsa_host_key_is_a_changed_key, .timeout = 9
 			     "-o UserKnownHostsFile=%s -i %s root@" HOST " true 2>%s",
 			     empty_config(), kh, key, lab_path(L, "ssh.err")),
 		      0, "ssh logged in although known_hosts holds an RSA key the server lacks");
-	log = slurp(lab_path(L, "ssh.err"));
+	log = lab_read_file(lab_path(L, "ssh.err"));
 	cr_assert(strstr(log, "REMOTE HOST IDENTIFICATION HAS CHANGED"), "ssh said:\n%s", log);
 	free(log);
-	after = slurp(kh);
+	after = lab_read_file(kh);
 	cr_assert_str_eq(after, before, "ssh modified known_hosts");
 	free(after);
 	free(before);
@@ -838,7 +820,7 @@ Test(lab_ssh, rsa_key_on_file_and_server_lists_unreadable_stays_unverifiable, .t
 	keygen(lab_path(L, "old_rsa"), "-t rsa -b 2048", "");
 	start_sshd(key_pub, "LogLevel DEBUG1\nMaxStartups 1\n");
 	known_hosts_with(HOST, lab_path(L, "old_rsa.pub"));
-	before = slurp(kh);
+	before = lab_read_file(kh);
 	check("root@" HOST, key, "5s");
 	assert_fact("ssh.hostkey", "unverifiable");
 	ev = lab_report_evidence(res.report, "ssh.hostkey");
@@ -849,11 +831,11 @@ Test(lab_ssh, rsa_key_on_file_and_server_lists_unreadable_stays_unverifiable, .t
 	cr_assert_null(fact("ssh.auth"), "authentication must not be attempted");
 	assert_findings(want);
 	cr_assert_eq(res.exit_code, 3, "exit %d\n%s", res.exit_code, res.out);
-	after = slurp(kh);
+	after = lab_read_file(kh);
 	cr_assert_str_eq(after, before, "known_hosts was modified");
 	free(after);
 	free(before);
-	log = slurp(lab_path(L, "sshd.log"));
+	log = lab_read_file(lab_path(L, "sshd.log"));
 	cr_assert_null(strstr(log, "userauth-request"), "sshd saw an authentication attempt:\n%s", log);
 	free(log);
 }
@@ -866,7 +848,7 @@ Test(lab_ssh, revoked_host_key_is_refused_like_ssh_does, .timeout = 60)
 	char *pub = NULL, type[64] = "", b64[900] = "", text[2048], *log;
 
 	start_sshd(key_pub, NULL);
-	pub = slurp(hostkey_pub);
+	pub = lab_read_file(hostkey_pub);
 	sscanf(pub, "%63s %899s", type, b64);
 	free(pub);
 	snprintf(text, sizeof(text), HOST " %s %s\n# retired after the laptop was lost\n@revoked * %s %s\n",
@@ -879,7 +861,7 @@ Test(lab_ssh, revoked_host_key_is_refused_like_ssh_does, .timeout = 60)
 	cr_assert_null(fact("ssh.auth"), "authentication must not be attempted");
 	assert_findings(want);
 	cr_assert_eq(res.exit_code, 2);
-	log = slurp(lab_path(L, "sshd.log"));
+	log = lab_read_file(lab_path(L, "sshd.log"));
 	cr_assert_null(strstr(log, "publickey"), "sshd saw an authentication attempt:\n%s", log);
 	free(log);
 	/* OpenSSH's client refuses the same file. */
@@ -888,7 +870,7 @@ Test(lab_ssh, revoked_host_key_is_refused_like_ssh_does, .timeout = 60)
 			     "-o UserKnownHostsFile=%s -i %s root@" HOST " true 2>%s",
 			     empty_config(), kh, key, lab_path(L, "ssh.err")),
 		      0, "ssh logged in with a revoked host key");
-	log = slurp(lab_path(L, "ssh.err"));
+	log = lab_read_file(lab_path(L, "ssh.err"));
 	cr_assert(strstr(log, "REVOKED"), "ssh said:\n%s", log);
 	free(log);
 }
@@ -904,14 +886,14 @@ Test(lab_ssh, host_key_of_the_type_on_file_is_asked_for, .timeout = 60)
 	snprintf(extra, sizeof(extra), "HostKey %s\n", lab_path(L, "hostkey_ecdsa"));
 	start_sshd(key_pub, extra);
 	known_hosts_with(HOST, lab_path(L, "hostkey_ecdsa.pub"));
-	before = slurp(kh);
+	before = lab_read_file(kh);
 	check("root@" HOST, key, "5s");
 	assert_fact("ssh.hostkey", "match");
 	assert_fact("ssh.hostkey_type", "ecdsa-sha2-nistp256");
 	cr_assert_null(fact("ssh.hostkey_added"), "no second key recorded");
 	assert_fact("ssh.auth", "ok");
 	cr_assert_eq(lab_report_n_findings(res.report), 0, "%s", res.out);
-	after = slurp(kh);
+	after = lab_read_file(kh);
 	cr_assert_str_eq(after, before, "known_hosts changed");
 	free(before);
 	free(after);
@@ -970,7 +952,7 @@ Test(lab_ssh, ssh_config_hash_known_hosts_writes_a_hashed_line, .timeout = 60)
 	assert_fact("ssh.hostkey", "unknown");
 	assert_fact("ssh.hostkey_added", "true");
 	assert_fact("ssh.auth", "ok");
-	written = slurp(kh);
+	written = lab_read_file(kh);
 	cr_assert(strncmp(written, "|1|", 3) == 0, "not hashed: %s", written);
 	cr_assert_null(strstr(written, HOST), "the address is in the clear: %s", written);
 	free(written);
@@ -1026,10 +1008,10 @@ Test(lab_ssh, unreadable_known_hosts_file_stops_accept_new, .timeout = 60)
 	cr_assert_null(fact("ssh.auth"), "authentication must not be attempted");
 	assert_findings(want);
 	cr_assert_eq(res.exit_code, 3, "could not tell: exit %d", res.exit_code);
-	after = slurp(ukh);
+	after = lab_read_file(ukh);
 	cr_assert_str_eq(after, "", "the user's known_hosts was written: %s", after);
 	free(after);
-	log = slurp(lab_path(L, "sshd.log"));
+	log = lab_read_file(lab_path(L, "sshd.log"));
 	cr_assert_null(strstr(log, "publickey"), "sshd saw an authentication attempt:\n%s", log);
 	free(log);
 	/* Readable again: the key matches there and the check logs in. */
@@ -1205,7 +1187,7 @@ Test(lab_ssh, rsa_key_refused_for_sha1_while_ssh_logs_in, .timeout = 60)
 			    "ssh -F %s -o BatchMode=yes -o StrictHostKeyChecking=yes "
 			    "-o UserKnownHostsFile=%s -i %s root@" HOST " true", empty_config(), kh, rsa),
 		     0, "ssh -i %s should log in", rsa);
-	log = slurp(lab_path(L, "sshd.log"));
+	log = lab_read_file(lab_path(L, "sshd.log"));
 	cr_assert(strstr(log, "ssh-rsa not in PubkeyAcceptedAlgorithms"), "sshd log:\n%s", log);
 	free(log);
 }
@@ -1331,7 +1313,7 @@ Test(lab_ssh, server_without_publickey_is_not_blamed_on_authorized_keys, .timeou
 	assert_findings(want);
 	cr_assert_str_eq(path_result("ssh-permission-denied"), "superseded");
 	cr_assert_eq(res.exit_code, 2);
-	log = slurp(lab_path(L, "sshd.log"));
+	log = lab_read_file(lab_path(L, "sshd.log"));
 	cr_assert_null(strstr(log, "Accepted publickey"), "sshd log:\n%s", log);
 	free(log);
 }

@@ -76,24 +76,6 @@ static void sh(const char *fmt, ...)
 		     lab_path(L, "sh.log"));
 }
 
-static char *slurp(const char *path)
-{
-	FILE *fp = fopen(path, "rb");
-	char *s;
-	long n;
-
-	if (!fp)
-		return calloc(1, 1);
-	fseek(fp, 0, SEEK_END);
-	n = ftell(fp);
-	fseek(fp, 0, SEEK_SET);
-	s = calloc(1, (size_t)n + 1);
-	cr_assert(s);
-	cr_assert_eq(fread(s, 1, (size_t)n, fp), (size_t)n);
-	fclose(fp);
-	return s;
-}
-
 /* sshd on HOST:22 whose every command goes through the fixture cmd.exe, with the fixture
  * PowerShell answering from scenario (a file of fixtures/windows/scenarios/). */
 static void start_windows_host(const char *scenario)
@@ -202,7 +184,7 @@ Test(lab_windows, fixture_seed_isolated_state_gives_the_isolation_finding_first)
 	cr_assert(strstr(ev("windows.status_error"), "failed to connect to local Tailscale daemon"),
 		  "%s", ev("windows.status_error"));
 	/* one PowerShell round trip: `sh -s` (refused), `cmd /c ver`, then the script */
-	cmds = slurp(lab_path(L, "win/commands.log"));
+	cmds = lab_read_file(lab_path(L, "win/commands.log"));
 	first = strstr(cmds, "powershell -NoProfile -NonInteractive -EncodedCommand ");
 	cr_assert(first, "%s", cmds);
 	cr_assert_null(strstr(first + 1, "powershell"), "one PowerShell run:\n%s", cmds);
@@ -297,8 +279,8 @@ Test(lab_windows, fixture_planted_authkey_never_reaches_the_report_or_the_script
 	cr_assert_null(strstr(res.err, PLANTED));
 	check(false);
 	cr_assert_null(strstr(res.out, PLANTED), "the text report holds the AuthKey value");
-	decoded = slurp(lab_path(L, "win/decoded.log"));
-	argv_log = slurp(lab_path(L, "win/argv.log"));
+	decoded = lab_read_file(lab_path(L, "win/decoded.log"));
+	argv_log = lab_read_file(lab_path(L, "win/argv.log"));
 	cr_assert(strstr(decoded, "AuthKey"), "the script was logged decoded: %.200s", decoded);
 	cr_assert_null(strstr(decoded, PLANTED));
 	cr_assert_null(strstr(argv_log, PLANTED));

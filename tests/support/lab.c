@@ -398,7 +398,7 @@ void lab_md_result_free(struct lab_md_result *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static char *slurp(const char *path)
+char *lab_read_file(const char *path)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL;
@@ -581,8 +581,8 @@ int lab_run_md(struct lab *l, const char *ns, const char *const args[], int time
 	}
 	r->elapsed_ms = now_ms() - start;
 	r->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	r->out = slurp(outp);
-	r->err = slurp(errp);
+	r->out = lab_read_file(outp);
+	r->err = lab_read_file(errp);
 	if (json_stdout)
 		r->report = cJSON_Parse(r->out);
 	return 0;
@@ -714,7 +714,7 @@ int lab_sshd_root_host(struct lab *l, const char *ns_srv, const char *ns_cli, co
 		   "ssh-keygen -q -t ed25519 -N '' -C lab -f client_ed25519 && "
 		   "cp client_ed25519.pub authorized_keys && chmod 644 authorized_keys", dir) != 0)
 		return -1;
-	pub = slurp(lab_path(l, "hostkey_ed25519.pub"));
+	pub = lab_read_file(lab_path(l, "hostkey_ed25519.pub"));
 	if (!pub)
 		return -1;
 	if (port == 22)

@@ -63,6 +63,10 @@ struct lab_sshd {
 int lab_sshd_root_host(struct lab *l, const char *ns_srv, const char *ns_cli, const char *host,
 		       int port, const char *extra, struct lab_sshd *out);
 
+/* The whole of path, NUL-ended and malloc'd ("" when it cannot be read; NULL only when
+ * out of memory). */
+char *lab_read_file(const char *path);
+
 /* Polls until path exists, up to timeout_ms. 0 when it does. */
 int lab_wait_file(const char *path, int timeout_ms);
 
